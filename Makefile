@@ -1,0 +1,39 @@
+# The two commands of the README.  Everything else is a helper for them.
+JOBS ?= $(shell nproc)
+MODE ?= pcscf
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build build-asan build-fuzz test test-unit test-asan test-fuzz test-integration run clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	cmake -S . -B build -DWIMS_WERROR=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build build -j$(JOBS)
+
+build-asan: deps
+	cmake -S . -B build-asan -DWIMS_WERROR=ON -DWIMS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-asan -j$(JOBS)
+
+build-fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DWIMS_WERROR=ON -DWIMS_FUZZ=ON -DWIMS_TESTS=OFF >/dev/null
+	cmake --build build-fuzz -j$(JOBS)
+
+# The whole suite: unit tests, the same under ASan+UBSan, fuzz targets briefly,
+# and the integration tests against Kamailio, sipp and JsSIP.
+test: build build-asan build-fuzz
+	cd build-asan && ctest --output-on-failure -L unit
+	cd build-fuzz && ctest --output-on-failure -L fuzz
+	cd build && ctest --output-on-failure
+
+test-unit: build
+	cd build && ctest --output-on-failure -L unit
+
+run: build
+	lab/run.sh $(MODE)
+
+clean:
+	rm -rf build build-asan build-fuzz

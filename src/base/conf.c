@@ -1,0 +1,228 @@
+#include "base/conf.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/addr.h"
+#include "base/log.h"
+#include "base/str.h"
+
+enum ktype { K_STR, K_UINT, K_ROLE, K_LEVEL, K_TARGET, K_ADDR };
+
+struct key {
+	const char *section, *name;
+	enum ktype type;
+	size_t off, size;
+	unsigned long long min, max;
+	const char *def, *doc;
+};
+
+#define S(sec, k, field, def, doc) \
+	{sec, k, K_STR, offsetof(struct wims_conf, field), sizeof(((struct wims_conf *)0)->field), 0, 0, def, doc}
+#define A(sec, k, field, def, doc) \
+	{sec, k, K_ADDR, offsetof(struct wims_conf, field), sizeof(((struct wims_conf *)0)->field), 0, 0, def, doc}
+#define U(sec, k, field, lo, hi, def, doc) \
+	{sec, k, K_UINT, offsetof(struct wims_conf, field), sizeof(unsigned), lo, hi, def, doc}
+
+static const struct key keys[] = {
+	{"general", "role", K_ROLE, offsetof(struct wims_conf, role), sizeof(enum wims_role), 0, 0,
+	 "iwu", "iwu (interworking unit in front of a P-CSCF) or pcscf (wims is the P-CSCF)"},
+	{"general", "log_level", K_LEVEL, offsetof(struct wims_conf, log_level), 16, 0, 0, "info",
+	 "err, warn, notice, info or debug"},
+	{"general", "log_target", K_TARGET, offsetof(struct wims_conf, log_target), 16, 0, 0,
+	 "stderr", "stderr or syslog"},
+	U("general", "shutdown_grace_ms", shutdown_grace_ms, 0, 60000, "5000",
+	  "on SIGTERM, how long open transactions may run before exit"),
+	A("ws", "listen", ws_listen, "127.0.0.1:8080", "plain HTTP/WS listener (empty: none)"),
+	A("ws", "listen_tls", ws_listen_tls, "", "HTTPS/WSS listener (empty: none)"),
+	S("ws", "tls_cert", ws_tls_cert, "", "PEM certificate chain for listen_tls"),
+	S("ws", "tls_key", ws_tls_key, "", "PEM private key for listen_tls"),
+	S("ws", "origins", ws_origins, "",
+	  "comma-separated Origin allow-list (exact match); empty allows any Origin"),
+	U("ws", "handshake_timeout_ms", ws_handshake_timeout_ms, 100, 600000, "5000",
+	  "time from accept to a complete upgrade (TLS included) before the connection is closed"),
+	U("ws", "idle_timeout_s", ws_idle_timeout_s, 0, 86400, "600",
+	  "close a WebSocket with no traffic for this long (0: never)"),
+	U("ws", "ping_interval_s", ws_ping_interval_s, 0, 3600, "25",
+	  "send a WebSocket ping after this long without traffic (0: never)"),
+	U("ws", "max_message", ws_max_message, 1024, 16777216, "65536",
+	  "largest WebSocket message accepted; larger ones close the connection with 1009"),
+	U("ws", "max_connections", ws_max_connections, 1, 1000000, "20000",
+	  "WebSocket/HTTP connections open at once; more are refused at accept"),
+	U("ws", "max_per_ip", ws_max_per_ip, 1, 1000000, "200",
+	  "connections open at once from one source address"),
+	S("ws", "web_root", ws_web_root, "", "directory served at / over HTTP(S) (empty: none)"),
+	A("sip", "listen_udp", sip_listen_udp, "127.0.0.1:5060", "SIP over UDP toward the core (empty: none)"),
+	A("sip", "listen_tcp", sip_listen_tcp, "127.0.0.1:5060", "SIP over TCP toward the core (empty: none)"),
+	A("sip", "listen_tls", sip_listen_tls, "", "SIP over TLS toward the core (empty: none)"),
+	S("sip", "tls_cert", sip_tls_cert, "", "PEM certificate for SIP over TLS"),
+	S("sip", "tls_key", sip_tls_key, "", "PEM private key for SIP over TLS"),
+	S("sip", "tls_ca", sip_tls_ca, "", "CA file to verify the core's TLS certificate (empty: no verification)"),
+	S("sip", "advertise", sip_advertise, "",
+	  "host[:port] written in Via, Contact and Record-Route toward the core (empty: the listen address)"),
+	U("sip", "udp_mtu", sip_udp_mtu, 200, 65000, "1300",
+	  "requests larger than this go over TCP instead of UDP (RFC 3261 §18.1.1)"),
+	U("sip", "t1_ms", sip_t1_ms, 10, 10000, "500", "RFC 3261 T1 (RTT estimate)"),
+	U("sip", "t2_ms", sip_t2_ms, 100, 60000, "4000", "RFC 3261 T2 (maximum retransmit interval)"),
+	U("sip", "t4_ms", sip_t4_ms, 100, 60000, "5000", "RFC 3261 T4 (maximum message lifetime)"),
+	U("sip", "timer_c_s", sip_timer_c_s, 60, 3600, "180", "RFC 3261 timer C for proxied INVITEs"),
+	U("sip", "tcp_idle_s", sip_tcp_idle_s, 10, 86400, "600", "close idle TCP/TLS connections to the core"),
+	S("iwu", "pcscf", iwu_pcscf, "sip:127.0.0.1:5070;transport=udp",
+	  "SIP URI of the P-CSCF every request from a browser is sent to"),
+	S("iwu", "flow_secret", iwu_flow_secret, "",
+	  "secret that authenticates flow tokens (empty: random at start; set it to keep tokens across restarts)"),
+	U("iwu", "min_expires", iwu_min_expires, 0, 86400, "0",
+	  "REGISTER Expires below this get 423 Interval Too Brief from wims (0: leave it to the core)"),
+};
+
+static int set_key(struct wims_conf *c, const struct key *k, const char *v, char *why, size_t wl)
+{
+	char *dst = (char *)c + k->off;
+	unsigned long long u;
+	int lvl;
+
+	switch (k->type) {
+	case K_STR:
+		if (wims_str_copy(dst, k->size, wims_str_c(v))) {
+			snprintf(why, wl, "value longer than %zu bytes", k->size - 1);
+			return -EINVAL;
+		}
+		return 0;
+	case K_ADDR: {
+		struct wims_addr a;
+		if (*v && wims_addr_parse(&a, wims_str_c(v), 0)) {
+			snprintf(why, wl, "'%s' is not a numeric address[:port]", v);
+			return -EINVAL;
+		}
+		if (wims_str_copy(dst, k->size, wims_str_c(v))) {
+			snprintf(why, wl, "value too long");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	case K_UINT:
+		if (wims_str_to_u64(wims_str_c(v), k->max, &u) || u < k->min) {
+			snprintf(why, wl, "'%s' is not a number in %llu..%llu", v, k->min, k->max);
+			return -EINVAL;
+		}
+		*(unsigned *)(void *)dst = (unsigned)u;
+		return 0;
+	case K_ROLE:
+		if (strcasecmp(v, "iwu") == 0)
+			c->role = WIMS_ROLE_IWU;
+		else if (strcasecmp(v, "pcscf") == 0)
+			c->role = WIMS_ROLE_PCSCF;
+		else {
+			snprintf(why, wl, "'%s' is not iwu or pcscf", v);
+			return -EINVAL;
+		}
+		return 0;
+	case K_LEVEL:
+		lvl = wims_log_level_parse(v);
+		if (lvl < 0) {
+			snprintf(why, wl, "'%s' is not err, warn, notice, info or debug", v);
+			return -EINVAL;
+		}
+		return wims_str_copy(dst, k->size, wims_str_c(v));
+	case K_TARGET:
+		if (strcasecmp(v, "stderr") && strcasecmp(v, "syslog")) {
+			snprintf(why, wl, "'%s' is not stderr or syslog", v);
+			return -EINVAL;
+		}
+		return wims_str_copy(dst, k->size, wims_str_c(v));
+	}
+	return -EINVAL;
+}
+
+static const struct key *find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcasecmp(keys[i].section, section) && !strcasecmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+void wims_conf_defaults(struct wims_conf *c)
+{
+	char why[128];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		(void)set_key(c, &keys[i], keys[i].def, why, sizeof(why));
+}
+
+int wims_conf_set(struct wims_conf *c, const char *section, const char *key, const char *value,
+		  char *err, size_t errlen)
+{
+	const struct key *k = find_key(section, key);
+	char why[256];
+
+	if (!k) {
+		snprintf(err, errlen, "key '%s' in [%s]: unknown key", key, section);
+		return -ENOENT;
+	}
+	if (set_key(c, k, value, why, sizeof(why))) {
+		snprintf(err, errlen, "key '%s' in [%s]: %s", key, section, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct load_ctx {
+	struct wims_conf *c;
+	char msg[384];
+};
+
+static int conf_ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+
+	char msg[sizeof(ctx->msg)];
+
+	if (!name) /* a section header alone */
+		return 1;
+	if (wims_conf_set(ctx->c, section, name, value, msg, sizeof(msg)) == 0)
+		return 1;
+	if (!ctx->msg[0]) /* inih reports the first failing line: keep its reason */
+		memcpy(ctx->msg, msg, sizeof(msg));
+	return 0;
+}
+
+int wims_conf_load(struct wims_conf *c, const char *path, char *err, size_t errlen)
+{
+	struct load_ctx ctx = {.c = c};
+	FILE *f = fopen(path, "r");
+	int line;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -errno;
+	}
+	line = ini_parse_file(f, conf_ini_cb, &ctx);
+	fclose(f);
+	if (line == 0)
+		return 0;
+	if (line < 0) {
+		snprintf(err, errlen, "%s: cannot read", path);
+		return -EIO;
+	}
+	if (!ctx.msg[0])
+		snprintf(ctx.msg, sizeof(ctx.msg), "syntax error (expected [section] or key = value)");
+	snprintf(err, errlen, "%s:%d: %s", path, line, ctx.msg);
+	return -EINVAL;
+}
+
+bool wims_conf_key(size_t i, const char **section, const char **key, const char **defval,
+		   const char **doc)
+{
+	if (i >= sizeof(keys) / sizeof(keys[0]))
+		return false;
+	*section = keys[i].section;
+	*key = keys[i].name;
+	*defval = keys[i].def;
+	*doc = keys[i].doc;
+	return true;
+}

@@ -1,0 +1,262 @@
+/* SIP messages: zero-copy parsing (every field is a view into the received
+ * buffer), lazily parsed header values, and rewriting by an edit list.
+ *
+ * wims_sip_msg_parse() splits the start line, the header lines and the body;
+ * it classifies header names (long and compact forms, case-insensitive) but
+ * parses no header value except the few it must check (Content-Length and the
+ * mandatory headers' presence).  Values are parsed on demand by the
+ * wims_sip_*_parse() functions below, which do no allocation and no I/O.
+ */
+#ifndef WIMS_SIP_MSG_H
+#define WIMS_SIP_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/str.h"
+#include "sip/limits.h"
+
+enum wims_sip_method {
+	WIMS_SIP_OTHER = 0,
+	WIMS_SIP_INVITE, WIMS_SIP_ACK, WIMS_SIP_BYE, WIMS_SIP_CANCEL, WIMS_SIP_REGISTER,
+	WIMS_SIP_OPTIONS, WIMS_SIP_UPDATE, WIMS_SIP_PRACK, WIMS_SIP_INFO, WIMS_SIP_MESSAGE,
+	WIMS_SIP_SUBSCRIBE, WIMS_SIP_NOTIFY, WIMS_SIP_REFER, WIMS_SIP_PUBLISH,
+};
+
+/* Header ids.  Compact forms (RFC 3261 §7.3.3 and later RFCs: i m e l c f s k t v
+ * o u r b x y a j d) map to the same id as the long form. */
+enum wims_sip_hdr_id {
+	WIMS_HDR_OTHER = 0,
+	WIMS_HDR_VIA, WIMS_HDR_FROM, WIMS_HDR_TO, WIMS_HDR_CALL_ID, WIMS_HDR_CSEQ,
+	WIMS_HDR_CONTACT, WIMS_HDR_MAX_FORWARDS, WIMS_HDR_ROUTE, WIMS_HDR_RECORD_ROUTE,
+	WIMS_HDR_CONTENT_LENGTH, WIMS_HDR_CONTENT_TYPE, WIMS_HDR_EXPIRES, WIMS_HDR_SUPPORTED,
+	WIMS_HDR_REQUIRE, WIMS_HDR_PROXY_REQUIRE, WIMS_HDR_UNSUPPORTED, WIMS_HDR_PATH,
+	WIMS_HDR_SERVICE_ROUTE, WIMS_HDR_AUTHORIZATION, WIMS_HDR_PROXY_AUTHORIZATION,
+	WIMS_HDR_WWW_AUTHENTICATE, WIMS_HDR_PROXY_AUTHENTICATE, WIMS_HDR_EVENT,
+	WIMS_HDR_SUBSCRIPTION_STATE, WIMS_HDR_ALLOW, WIMS_HDR_MIN_EXPIRES, WIMS_HDR_RSEQ,
+	WIMS_HDR_RACK, WIMS_HDR_SESSION_EXPIRES, WIMS_HDR_MIN_SE, WIMS_HDR_REFER_TO,
+	WIMS_HDR_REFERRED_BY, WIMS_HDR_P_ASSERTED_IDENTITY, WIMS_HDR_P_PREFERRED_IDENTITY,
+	WIMS_HDR_P_ASSOCIATED_URI, WIMS_HDR_P_CHARGING_VECTOR,
+	WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES, WIMS_HDR_P_VISITED_NETWORK_ID,
+	WIMS_HDR_P_ACCESS_NETWORK_INFO, WIMS_HDR_SECURITY_CLIENT, WIMS_HDR_SECURITY_SERVER,
+	WIMS_HDR_SECURITY_VERIFY, WIMS_HDR_FLOW_TIMER, WIMS_HDR_USER_AGENT, WIMS_HDR_SERVER,
+	WIMS_HDR_ACCEPT, WIMS_HDR_ALLOW_EVENTS, WIMS_HDR_REASON, WIMS_HDR_TIMESTAMP,
+	WIMS_HDR__COUNT
+};
+
+struct wims_sip_hdr {
+	enum wims_sip_hdr_id id;
+	struct wims_str name;  /* as written */
+	struct wims_str value; /* trimmed; folded continuation lines included as is */
+	struct wims_str line;  /* whole header from name to the end of its CRLF */
+};
+
+struct wims_sip_msg {
+	struct wims_str raw; /* the whole message as received */
+	bool is_request;
+	/* request line */
+	enum wims_sip_method method_id;
+	struct wims_str method;
+	struct wims_str ruri;
+	/* status line */
+	unsigned status;
+	struct wims_str reason;
+	struct wims_str start_line; /* without its CRLF */
+	/* headers in order; first[id] is the index of the first header with that
+	 * id, or -1 (WIMS_HDR_OTHER is never indexed) */
+	struct wims_sip_hdr hdrs[WIMS_SIP_MAX_HEADERS];
+	size_t nhdrs;
+	int first[WIMS_HDR__COUNT];
+	struct wims_str headers_end; /* view of the empty line (CRLF) that ends the headers */
+	struct wims_str body;        /* exactly Content-Length bytes (0 when absent on a stream) */
+};
+
+/**
+ * Parse len bytes at buf as one SIP message.  Checks what RFC 3261 makes
+ * mandatory: a valid start line, SIP/2.0, Via, From, To, Call-ID, CSeq (and
+ * Max-Forwards is *not* required), a CSeq method equal to the request method,
+ * a Content-Length that is a number and not larger than what follows.  On
+ * failure returns -EBADMSG and sets *why to a short static phrase naming the
+ * fault, usable as a 400 reason phrase ("Missing Call-ID", "Bad Content-Length").
+ * buf must stay valid and unmodified while m is used.
+ */
+int wims_sip_msg_parse(struct wims_sip_msg *m, const char *buf, size_t len, const char **why)
+	__attribute__((warn_unused_result));
+
+/**
+ * For stream transports (TCP, TLS): the size of the first complete message in
+ * buf (headers + Content-Length body), 0 when more bytes are needed, or
+ * -EBADMSG when the headers are complete but unusable (no or bad
+ * Content-Length, headers over WIMS_SIP_MAX_MESSAGE).  Leading CRLFs
+ * (keep-alives) are reported through *skip so that the caller can drop them.
+ */
+long wims_sip_stream_frame(const char *buf, size_t len, size_t *skip);
+
+enum wims_sip_method wims_sip_method_from_str(struct wims_str s);
+const char *wims_sip_method_name(enum wims_sip_method m);
+enum wims_sip_hdr_id wims_sip_hdr_id_from_name(struct wims_str name);
+/** Long name used when wims writes a header of that id ("Via"). */
+const char *wims_sip_hdr_name(enum wims_sip_hdr_id id);
+
+/** First header with id, or NULL. */
+const struct wims_sip_hdr *wims_sip_msg_hdr(const struct wims_sip_msg *m, enum wims_sip_hdr_id id);
+/** Next header with the same id after h, or NULL. */
+const struct wims_sip_hdr *wims_sip_msg_hdr_next(const struct wims_sip_msg *m,
+						 const struct wims_sip_hdr *h);
+/** First header whose name equals name (case-insensitive), for WIMS_HDR_OTHER ones. */
+const struct wims_sip_hdr *wims_sip_msg_hdr_by_name(const struct wims_sip_msg *m, struct wims_str name);
+/** Number of headers with id. */
+size_t wims_sip_msg_hdr_count(const struct wims_sip_msg *m, enum wims_sip_hdr_id id);
+
+/*
+ * Multi-value headers: iterate over every comma-separated value of every
+ * header line with one id, in message order, honouring quoted strings and
+ * <...> (RFC 3261 §7.3.1).  `value` is trimmed; `hdr` is the line it is in.
+ */
+struct wims_sip_vals {
+	const struct wims_sip_msg *m;
+	enum wims_sip_hdr_id id;
+	const struct wims_sip_hdr *hdr;
+	size_t pos;
+	struct wims_str value;
+};
+void wims_sip_vals_init(struct wims_sip_vals *it, const struct wims_sip_msg *m, enum wims_sip_hdr_id id);
+/** Advance to the next value; false at the end. */
+bool wims_sip_vals_next(struct wims_sip_vals *it);
+/** Split a single header value list (for a header not in the message). */
+bool wims_sip_list_next(struct wims_str list, size_t *pos, struct wims_str *value);
+
+/* ---- values ---- */
+
+/** ";name[=value]" parameter lists.  value is empty (l == 0, p != NULL) for a flag. */
+bool wims_sip_param_get(struct wims_str params, const char *name, struct wims_str *value);
+/** Iterate parameters: pos starts at 0; false at the end. */
+bool wims_sip_param_next(struct wims_str params, size_t *pos, struct wims_str *name, struct wims_str *value);
+
+struct wims_sip_uri {
+	struct wims_str scheme;   /* sip, sips, tel, urn, ... */
+	struct wims_str user;     /* without the password */
+	struct wims_str password;
+	struct wims_str host;     /* IPv6 with its brackets */
+	uint16_t port;            /* 0 when absent */
+	struct wims_str params;   /* from the first ';' (included) to '?' or the end */
+	struct wims_str headers;  /* after '?' */
+	struct wims_str hostport; /* host[:port] exactly as written */
+	struct wims_str raw;
+};
+/** Parse a SIP/SIPS URI (other schemes: scheme and raw only). -EBADMSG when invalid. */
+int wims_sip_uri_parse(struct wims_sip_uri *u, struct wims_str s) __attribute__((warn_unused_result));
+
+/* name-addr / addr-spec with header parameters (From, To, Contact, Route, Path, ...) */
+struct wims_sip_addr {
+	struct wims_str display; /* may be empty */
+	struct wims_str uri;     /* inside <> or the bare addr-spec */
+	struct wims_str params;  /* header params after the URI, from ';' */
+	bool star;               /* Contact: * */
+	bool angle;              /* the URI was written in <> */
+};
+int wims_sip_addr_parse(struct wims_sip_addr *a, struct wims_str s) __attribute__((warn_unused_result));
+
+struct wims_sip_via {
+	struct wims_str transport; /* UDP, TCP, TLS, WS, WSS, SCTP */
+	struct wims_str host;
+	uint16_t port;             /* 0 when absent */
+	struct wims_str sent_by;   /* host[:port] as written */
+	struct wims_str params;    /* from the first ';' */
+	struct wims_str branch;    /* empty when missing */
+	struct wims_str received;
+	bool rport;                /* rport present */
+	struct wims_str rport_value;
+};
+/** Parse one Via value ("SIP/2.0/UDP host:port;params"). */
+int wims_sip_via_parse(struct wims_sip_via *v, struct wims_str s) __attribute__((warn_unused_result));
+
+struct wims_sip_cseq {
+	uint32_t num;
+	struct wims_str method;
+	enum wims_sip_method method_id;
+};
+int wims_sip_cseq_parse(struct wims_sip_cseq *c, struct wims_str s) __attribute__((warn_unused_result));
+
+/** A header's decimal value (Max-Forwards, Expires, Content-Length, ...). */
+int wims_sip_uint_parse(struct wims_str s, uint32_t max, uint32_t *out) __attribute__((warn_unused_result));
+
+/** The tag parameter of the From or To header (empty view when absent). */
+struct wims_str wims_sip_msg_tag(const struct wims_sip_msg *m, enum wims_sip_hdr_id from_or_to);
+/** Top Via of m, parsed. */
+int wims_sip_msg_top_via(const struct wims_sip_msg *m, struct wims_sip_via *v) __attribute__((warn_unused_result));
+
+/* ---- rewriting ---- */
+
+/*
+ * An edit list over the message's raw bytes: delete `del` bytes at offset
+ * `off` and insert `ins` there.  Edits are applied in offset order; two
+ * edits may not overlap.  Inserted text must stay valid until applied
+ * (usually it lives in the caller's scratch wbuf).
+ */
+struct wims_sip_edit {
+	size_t off;
+	size_t del;
+	struct wims_str ins;
+};
+
+struct wims_sip_edits {
+	struct wims_sip_edit e[WIMS_SIP_MAX_EDITS];
+	size_t n;
+	bool overflow;
+	struct wims_str new_body; /* when set, replaces the body and Content-Length is rewritten */
+	bool body_set;
+};
+
+static inline void wims_sip_edits_init(struct wims_sip_edits *ed)
+{
+	ed->n = 0;
+	ed->overflow = false;
+	ed->body_set = false;
+	ed->new_body = WIMS_STR_NULL;
+}
+
+/** Replace the span s (a view into m->raw) with ins. */
+void wims_sip_edit_replace(struct wims_sip_edits *ed, const struct wims_sip_msg *m,
+			   struct wims_str s, struct wims_str ins);
+/** Insert ins before position p (a pointer into m->raw). */
+void wims_sip_edit_insert(struct wims_sip_edits *ed, const struct wims_sip_msg *m, const char *p,
+			  struct wims_str ins);
+/** Remove a whole header line. */
+void wims_sip_edit_remove_hdr(struct wims_sip_edits *ed, const struct wims_sip_msg *m,
+			      const struct wims_sip_hdr *h);
+/** Insert a full header line ("Name: value\r\n") before the first header of the message. */
+void wims_sip_edit_prepend_hdr(struct wims_sip_edits *ed, const struct wims_sip_msg *m, struct wims_str line);
+/** Insert a full header line after the last header. */
+void wims_sip_edit_append_hdr(struct wims_sip_edits *ed, const struct wims_sip_msg *m, struct wims_str line);
+/**
+ * Remove one value from a multi-value header: the whole line when it is the
+ * line's only value, else the value and its separating comma.
+ */
+void wims_sip_edit_remove_val(struct wims_sip_edits *ed, const struct wims_sip_msg *m,
+			      const struct wims_sip_vals *it);
+
+/**
+ * Write m with the edits applied into out.  Content-Length is always written
+ * right (added when missing).  -ENOSPC when out is too small, -EINVAL when
+ * edits overlap or overflowed.
+ */
+int wims_sip_msg_write(const struct wims_sip_msg *m, const struct wims_sip_edits *ed, struct wims_wbuf *out)
+	__attribute__((warn_unused_result));
+
+/**
+ * Build a response to request req: status line, every Via, From, To (with
+ * to_tag added when the To has no tag and to_tag is non-empty), Call-ID,
+ * CSeq, then `extra` (complete header lines, may be empty), Content-Length: 0.
+ * reason NULL means the default phrase for code.
+ */
+int wims_sip_reply(const struct wims_sip_msg *req, unsigned code, const char *reason,
+		   struct wims_str to_tag, struct wims_str extra, struct wims_wbuf *out)
+	__attribute__((warn_unused_result));
+
+/** Default reason phrase ("Flow Failed" for 430). */
+const char *wims_sip_reason_phrase(unsigned code);
+
+#endif

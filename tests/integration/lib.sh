@@ -1,0 +1,281 @@
+# shellcheck shell=bash
+# Library sourced by the integration tests (tests/integration/test_*.sh and
+# pending/*.sh).  Each test runs inside its own network namespace (see
+# netns-run.sh), so the fixed lab ports never collide and nothing leaves
+# 127.0.0.0/8.
+#
+# Fixed lab addresses (all 127.0.0.1):
+#   S-CSCF Kamailio    UDP+TCP 5080      P-CSCF Kamailio  UDP+TCP 5070
+#   wimsd SIP          UDP+TCP 5060      wimsd WS 8080 (path /), WSS 8443
+#   sipp UEs           5091, 5092, ...   (media 6010, 6020, ...; control 8091, ...)
+#
+# Environment: WIMSD (wimsd binary), WIMS_SRC (source tree), WIMS_BUILD,
+# TMPDIR, WIMS_KEEP=1 keeps the test directory even on success,
+# WIMS_KLOG=3 raises Kamailio's log level.
+
+set -u -o pipefail
+
+WIMS_SRC=${WIMS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+LAB=$WIMS_SRC/tests/lab
+JSCLIENT=$WIMS_SRC/tests/jsclient/wims-ua.js
+WIMSD=${WIMSD:-}
+if [ -z "$WIMSD" ]; then
+  for c in "${WIMS_BUILD:-$WIMS_SRC/build}/wimsd" "$WIMS_SRC/build/wimsd"; do
+    [ -x "$c" ] && { WIMSD=$c; break; }
+  done
+fi
+TEST_NAME=${TEST_NAME:-$(basename "${0%.sh}")}
+T=$(mktemp -d "${TMPDIR:-/tmp}/wims-it-$TEST_NAME.XXXXXX")
+SCSCF_PORT=5080
+PCSCF_PORT=5070
+WIMSD_SIP_PORT=5060
+WIMSD_WS_PORT=8080
+WIMSD_WSS_PORT=8443
+WS_URL=ws://127.0.0.1:$WIMSD_WS_PORT/
+PASSWORD=wims-lab
+
+declare -A _BG_PID=()   # name -> pid of everything started in the background
+declare -a _BG_ORDER=()
+_FAILED=0
+_STARTED=$(date +%s)
+
+log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S.%N | cut -c1-12)" "$TEST_NAME" "$*" >&2; }
+
+# dump every log of this test (kamailio, wimsd, sipp, jsclient)
+dump_logs() {
+  local f
+  for f in "$T"/*.log; do
+    [ -f "$f" ] || continue
+    echo "=================== $(basename "$f") (last 200 lines) ===================" >&2
+    tail -n 200 "$f" >&2
+  done
+}
+
+fail() {
+  _FAILED=1
+  log "FAIL: $*"
+  echo "FAIL $TEST_NAME: $*" >"$T/.summary"
+  exit 1
+}
+
+# register a background process to be stopped on exit
+track() { _BG_PID[$1]=$2; _BG_ORDER+=("$1"); }
+
+stop() { # stop NAME: TERM, then KILL after 3 s
+  local name=$1 pid=${_BG_PID[$1]:-}
+  [ -n "$pid" ] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  fi
+  wait "$pid" 2>/dev/null
+  unset "_BG_PID[$name]"
+}
+
+_cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  [ $rc -ne 0 ] && _FAILED=1
+  for ((i=${#_BG_ORDER[@]}-1; i>=0; i--)); do stop "${_BG_ORDER[$i]}"; done
+  # anything else still in our process group (sipp started by helpers, node...)
+  local left; left=$(jobs -p)
+  [ -n "$left" ] && kill -KILL $left 2>/dev/null
+  local secs=$(( $(date +%s) - _STARTED ))
+  if [ $_FAILED -ne 0 ]; then
+    dump_logs
+    [ -f "$T/.summary" ] && cat "$T/.summary" || echo "FAIL $TEST_NAME (exit $rc)"
+    echo "($secs s; logs kept in $T)"
+    [ $rc -eq 0 ] && rc=1
+  else
+    echo "PASS $TEST_NAME ($secs s)"
+    [ "${WIMS_KEEP:-0}" = 1 ] && echo "(logs kept in $T)" || rm -rf "$T"
+  fi
+  exit $rc
+}
+trap _cleanup EXIT
+trap 'fail "interrupted"' INT TERM
+
+# ---------------------------------------------------------------- waiting
+# wait_port udp|tcp PORT [TIMEOUT_S [NAME]]: until something listens on
+# 127.0.0.1:PORT (fails at once if the background process NAME died)
+wait_port() {
+  local proto=$1 port=$2 t=${3:-10} who=${4:-} flag
+  [ "$proto" = udp ] && flag=-lun || flag=-ltn
+  local end=$(( $(date +%s) + t ))
+  while :; do
+    ss -H $flag "sport = :$port" 2>/dev/null | grep -q . && return 0
+    [ -n "$who" ] && ! kill -0 "${_BG_PID[$who]:-0}" 2>/dev/null && fail "$who exited before listening on $proto $port (see $who.log)"
+    [ "$(date +%s)" -ge "$end" ] && fail "nothing listens on $proto port $port after ${t}s"
+    sleep 0.1
+  done
+}
+
+# wait_log FILE REGEX [TIMEOUT_S]: until the file has a line matching REGEX
+wait_log() {
+  local f=$1 re=$2 t=${3:-10}
+  local end=$(( $(date +%s) + t ))
+  until grep -Eq -- "$re" "$f" 2>/dev/null; do
+    [ "$(date +%s)" -ge "$end" ] && fail "timeout (${t}s) waiting for /$re/ in $(basename "$f")"
+    sleep 0.1
+  done
+}
+
+# check that NAME (started in background) is still alive
+alive() { kill -0 "${_BG_PID[$1]:-0}" 2>/dev/null || fail "$1 died (see $1.log)"; }
+
+# --------------------------------------------------------------- kamailio
+_kamailio() { # NAME CFG [extra kamailio args]
+  local name=$1 cfg=$2; shift 2
+  command -v kamailio >/dev/null || fail "kamailio not installed"
+  local run=$T/$name.run; mkdir -p "$run"
+  kamailio -f "$cfg" -DD -E -Y "$run" -P "$run/$name.pid" -w "$run" -m 64 -M 8 \
+    -A "LOG_LEVEL=${WIMS_KLOG:-2}" "$@" </dev/null >"$T/$name.log" 2>&1 &
+  track "$name" $!
+}
+start_scscf() { # [extra -A defines...]
+  _kamailio scscf "$LAB/kamailio/scscf.cfg" "$@"
+  wait_port udp $SCSCF_PORT 10 scscf; wait_port tcp $SCSCF_PORT 10 scscf; alive scscf
+  log "S-CSCF up on 127.0.0.1:$SCSCF_PORT"
+}
+start_pcscf() {
+  _kamailio pcscf "$LAB/kamailio/pcscf.cfg" "$@"
+  wait_port udp $PCSCF_PORT 10 pcscf; wait_port tcp $PCSCF_PORT 10 pcscf; alive pcscf
+  log "P-CSCF up on 127.0.0.1:$PCSCF_PORT"
+}
+start_core() { start_scscf; start_pcscf; }
+
+# ----------------------------------------------------------------- wimsd
+# start_wimsd [INI_TEXT]: default is the IWU config in front of the P-CSCF
+wimsd_iwu_ini() {
+  cat <<INI
+[general]
+role = iwu
+log_level = debug
+[ws]
+listen = 127.0.0.1:$WIMSD_WS_PORT
+[sip]
+listen_udp = 127.0.0.1:$WIMSD_SIP_PORT
+listen_tcp = 127.0.0.1:$WIMSD_SIP_PORT
+[iwu]
+pcscf = sip:127.0.0.1:$PCSCF_PORT;transport=udp
+INI
+}
+start_wimsd() {
+  [ -n "$WIMSD" ] && [ -x "$WIMSD" ] || fail "wimsd binary not found (set WIMSD=...)"
+  if [ $# -gt 0 ]; then printf '%s\n' "$1" >"$T/wimsd.ini"; else wimsd_iwu_ini >"$T/wimsd.ini"; fi
+  "$WIMSD" -c "$T/wimsd.ini" </dev/null >"$T/wimsd.log" 2>&1 &
+  track wimsd $!
+  wait_port tcp $WIMSD_WS_PORT 10 wimsd; wait_port udp $WIMSD_SIP_PORT 10 wimsd; alive wimsd
+  log "wimsd up (ws://127.0.0.1:$WIMSD_WS_PORT/, sip 127.0.0.1:$WIMSD_SIP_PORT)"
+}
+
+# ------------------------------------------------------------------ sipp
+# UE number N (1..) uses SIP port 5090+N, media 6000+10N, control 8090+N
+ue_port() { echo $((5090 + $1)); }
+_sipp_cmd() { # NAME SCENARIO PORT TARGET [sipp args...]
+  local name=$1 scen=$2 port=$3 target=$4; shift 4
+  local n=$((port - 5090))
+  SIPP_CMD=(sipp -sf "$LAB/sipp/$scen" "$target" -i 127.0.0.1 -p "$port"
+            -mi 127.0.0.1 -mp $((6000 + 10 * n)) -ci 127.0.0.1 -cp $((8090 + n))
+            -m 1 -l 1 -timeout "${SIPP_TIMEOUT:-30}" -timeout_error -nostdin
+            -trace_err -error_file "$T/$name-errors.log"
+            -trace_msg -message_file "$T/$name-msgs.log"
+            -key expires 600 -key text "hello from sipp")
+  # defaults of the pause variables the scenario uses (sipp refuses -set for
+  # variables a scenario does not have); later -set in "$@" override them
+  local v val
+  for v in answer_delay:200 bye_delay:1000 hold_ms:1000 cancel_delay:300; do
+    val=${v#*:}; v=${v%%:*}
+    grep -q "variable=\"$v\"" "$LAB/sipp/$scen" && SIPP_CMD+=(-set "$v" "$val")
+  done
+  SIPP_CMD+=("$@")
+}
+# sipp_run NAME SCENARIO PORT TARGET [args]: run in the foreground, fail on error
+sipp_run() {
+  local name=$1
+  _sipp_cmd "$@"
+  log "sipp $name: ${SIPP_CMD[*]:1:4} ..."
+  "${SIPP_CMD[@]}" </dev/null >"$T/$name.log" 2>&1
+  local rc=$?
+  [ $rc -eq 0 ] || fail "sipp $name ($2) exited with $rc"
+  log "sipp $name: ok"
+}
+# sipp_bg NAME SCENARIO PORT TARGET [args]: start in background; sipp_wait NAME later
+sipp_bg() {
+  local name=$1 port=$3
+  _sipp_cmd "$@"
+  log "sipp $name (background): ${SIPP_CMD[*]:1:4} ..."
+  "${SIPP_CMD[@]}" </dev/null >"$T/$name.log" 2>&1 &
+  track "$name" $!
+  wait_port udp "$port" 5 "$name"
+}
+sipp_wait() { # NAME [TIMEOUT_S]
+  local name=$1 t=${2:-40} pid=${_BG_PID[$1]:-}
+  [ -n "$pid" ] || fail "sipp_wait: $name not started"
+  local end=$(( $(date +%s) + t ))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$(date +%s)" -ge "$end" ] && fail "sipp $name did not finish within ${t}s"
+    sleep 0.1
+  done
+  wait "$pid"; local rc=$?
+  unset "_BG_PID[$name]"
+  [ $rc -eq 0 ] || fail "sipp $name exited with $rc"
+  log "sipp $name: ok"
+}
+# register UE number N (user ueN, or USER) through the P-CSCF (or TARGET)
+sipp_register() { # N [USER] [TARGET]
+  local n=$1 user=${2:-ue$1} target=${3:-127.0.0.1:$PCSCF_PORT}
+  sipp_run "reg-$user" register.xml "$(ue_port "$n")" "$target" -s "$user" -au "$user" -ap "$PASSWORD" -auth_uri ims.lab
+}
+
+# --------------------------------------------------------------- jsclient
+# js_run NAME [wims-ua args]: run the JsSIP client in the foreground
+js_run() {
+  local name=$1; shift
+  [ -d "$WIMS_SRC/tests/node_modules/jssip" ] || fail "tests/node_modules missing: run 'cd tests && npm install'"
+  log "jsclient $name: $*"
+  node "$JSCLIENT" "$@" </dev/null >"$T/$name.log" 2>&1
+  local rc=$?
+  [ $rc -eq 0 ] || fail "jsclient $name exited with $rc: $(grep -E '^(EVENT|ERROR)' "$T/$name.log" | tail -n 5 | tr '\n' ' ')"
+  log "jsclient $name: ok"
+}
+js_bg() {
+  local name=$1; shift
+  [ -d "$WIMS_SRC/tests/node_modules/jssip" ] || fail "tests/node_modules missing: run 'cd tests && npm install'"
+  log "jsclient $name (background): $*"
+  node "$JSCLIENT" "$@" </dev/null >"$T/$name.log" 2>&1 &
+  track "$name" $!
+}
+js_wait() { # NAME [TIMEOUT_S]
+  local name=$1 t=${2:-40} pid=${_BG_PID[$1]:-}
+  [ -n "$pid" ] || fail "js_wait: $name not started"
+  local end=$(( $(date +%s) + t ))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$(date +%s)" -ge "$end" ] && fail "jsclient $name did not finish within ${t}s"
+    sleep 0.1
+  done
+  wait "$pid"; local rc=$?
+  unset "_BG_PID[$name]"
+  [ $rc -eq 0 ] || fail "jsclient $name exited with $rc: $(grep -E '^(EVENT|ERROR)' "$T/$name.log" | tail -n 5 | tr '\n' ' ')"
+  log "jsclient $name: ok"
+}
+
+# ------------------------------------------------------------- assertions
+assert_log() { # FILE REGEX [MSG]
+  grep -Eq -- "$2" "$T/$1" 2>/dev/null || fail "${3:-expected /$2/ in $1}"
+}
+assert_no_log() {
+  grep -Eq -- "$2" "$T/$1" 2>/dev/null && fail "${3:-unexpected /$2/ in $1}"
+  return 0
+}
+assert_eq() { [ "$1" = "$2" ] || fail "${3:-expected '$2', got '$1'}"; }
+# count of sipp messages of a kind in its message log, e.g. count_msgs ue2 'BYE sip:'
+count_msgs() { grep -c -- "$2" "$T/$1-msgs.log" 2>/dev/null || true; }
+
+# every socket of this namespace is bound to loopback (run at the end of a test)
+assert_loopback_only() {
+  local bad
+  bad=$(ss -H -tuan 2>/dev/null | awk '{print $5}' | grep -Ev '^(127\.|\[::1\]|\[::ffff:127\.|\*:|0\.0\.0\.0:\*|\[::\]:\*)' || true)
+  [ -z "$bad" ] || fail "sockets bound outside loopback: $bad"
+}

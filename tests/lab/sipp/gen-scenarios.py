@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+# Generates the sipp scenarios of this folder (run it after editing; the XML files are committed).
+import os
+D=os.path.dirname(os.path.abspath(__file__))+'/'
+SDP_G711='''v=0
+      o=sipp [pid][call_number] 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 8 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=ptime:20
+      a=sendrecv'''
+SDP_AMR='''v=0
+      o=sipp [pid][call_number] 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 104 102 105 100
+      b=AS:41
+      a=rtpmap:104 AMR-WB/16000/1
+      a=fmtp:104 mode-change-capability=2;max-red=0
+      a=rtpmap:102 AMR/8000/1
+      a=fmtp:102 mode-change-capability=2;max-red=0
+      a=rtpmap:105 telephone-event/16000
+      a=fmtp:105 0-15
+      a=rtpmap:100 telephone-event/8000
+      a=fmtp:100 0-15
+      a=ptime:20
+      a=maxptime:240
+      a=sendrecv'''
+HDR='''<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- %s -->
+<scenario name="%s">
+'''
+def reply(code, reason, totag=True, sdp=None, rr=True, retrans=False, contact=True):
+    s='  <send%s>\n    <![CDATA[\n      SIP/2.0 %s %s\n      [last_Via:]\n      [last_From:]\n      [last_To:]%s\n      [last_Call-ID:]\n      [last_CSeq:]\n' % (' retrans="500"' if retrans else '', code, reason, ';tag=[pid]SIPpTag01[call_number]' if totag else '')
+    if rr: s+='      [last_Record-Route:]\n'
+    if contact: s+='      Contact: <sip:[service]@[local_ip]:[local_port];transport=[transport]>\n'
+    if sdp:
+        s+='      Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, UPDATE, INFO\n      Content-Type: application/sdp\n      Content-Length: [len]\n\n      '+sdp+'\n\n    ]]>\n  </send>\n'
+    else:
+        s+='      Content-Length: 0\n\n    ]]>\n  </send>\n'
+    return s
+RECV_INVITE='''  <recv request="INVITE" crlf="true" rrs="true">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/[A-Z/]+ " search_in="body" check_it="true" assign_to="offer"/>
+      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="rfrom"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="lto"/>
+      <ereg regexp="Via: [^[:cntrl:]]*([[:cntrl:]]+Via: [^[:cntrl:]]*)*" search_in="msg" check_it="true" assign_to="vias"/>
+    </action>
+  </recv>
+  <Reference variables="offer,rfrom,lto,vias"/>
+'''
+def answer(sdp):
+    return RECV_INVITE + reply(180,'Ringing') + '  <pause variable="answer_delay"/>\n' + reply(200,'OK',sdp=sdp,retrans=True) + '  <recv request="ACK" crlf="true"/>\n'
+WAIT_BYE='''  <recv request="BYE"/>
+'''+reply(200,'OK',totag=False,rr=False,contact=False)+'''  <pause milliseconds="500"/>
+'''
+SEND_BYE='''  <pause variable="bye_delay"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      [routes]
+      Max-Forwards: 70
+      From: [$lto];tag=[pid]SIPpTag01[call_number]
+      To: [$rfrom]
+      [last_Call-ID:]
+      CSeq: 1 BYE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+'''
+REINVITE='''  <recv request="INVITE" crlf="true">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/[A-Z/]+ " search_in="body" check_it="true" assign_to="reoffer"/>
+    </action>
+  </recv>
+  <Reference variables="reoffer"/>
+'''+reply(200,'OK',totag=False,rr=False,sdp=SDP_G711,retrans=True)+'''  <recv request="ACK" crlf="true"/>
+'''
+NOTE_UAS='Keys: -key answer_delay MS (delay between 180 and 200)'
+import re as _re
+def w(name, desc, body):
+    g=sorted(set(_re.findall(r'<pause variable="(\w+)"', body)))
+    glob=('  <Global variables="%s"/>\n' % ','.join(g)) if g else ''
+    open(D+name,'w').write(HDR%(desc,name)+glob+body+'</scenario>\n')
+w('uas.xml','UAS: answer an INVITE (180, then 200 with PCMU/PCMA SDP), ACK, wait for the caller\'s BYE. '+NOTE_UAS, answer(SDP_G711)+WAIT_BYE)
+w('uas_bye.xml','UAS: answer an INVITE (PCMU/PCMA), ACK, then send BYE itself after -key bye_delay MS. '+NOTE_UAS, answer(SDP_G711)+SEND_BYE)
+w('uas_reinvite.xml','UAS: answer an INVITE, ACK, then answer a re-INVITE in the dialog (200 with SDP, ACK), then wait for BYE. '+NOTE_UAS, answer(SDP_G711)+REINVITE+WAIT_BYE)
+w('uas_amr.xml','UAS (VoLTE-like phone): answer with AMR-WB/AMR only, ACK, wait for BYE. Use with -rtp_echo. '+NOTE_UAS, answer(SDP_AMR)+WAIT_BYE)
+w('uas_cancel.xml','UAS: receive an INVITE, send 180, never answer; expect CANCEL, reply 200 to it and 487 to the INVITE, get the ACK.',
+  RECV_INVITE+reply(180,'Ringing')+'''  <recv request="CANCEL"/>
+'''+reply(200,'OK',totag=False,rr=False,contact=False).replace('[last_','[last_')+'''  <send>
+    <![CDATA[
+      SIP/2.0 487 Request Terminated
+      [$vias]
+      From:[$rfrom]
+      To:[$lto];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      CSeq: [last_cseq_number] INVITE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+''')
+w('uas_message.xml','UAS: receive a MESSAGE, check its body contains -key text TEXT, reply 200.',
+'''  <recv request="MESSAGE" crlf="true">
+    <action>
+      <ereg regexp="[text]" search_in="body" check_it="true" assign_to="txt"/>
+    </action>
+  </recv>
+  <Reference variables="txt"/>
+'''+reply(200,'OK',contact=False,rr=False)+'''  <pause milliseconds="200"/>
+''')
+w('uas_options.xml','UAS: answer an out-of-dialog OPTIONS with 200.',
+'''  <recv request="OPTIONS" crlf="true"/>
+'''+reply(200,'OK',rr=False)+'''  <pause milliseconds="200"/>
+''')
+# ---------------- UAC side ----------------
+def uac_invite(sdp, cseq1=1, cseq2=2):
+    inv='''  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@ims.lab SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      Max-Forwards: 70
+      From: <sip:[caller]@ims.lab>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@ims.lab>
+      Call-ID: [call_id]
+      CSeq: %d INVITE
+      Contact: <sip:[caller]@[local_ip]:[local_port];transport=[transport]>
+      %sAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, UPDATE, INFO
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      '''+sdp+'''
+
+    ]]>
+  </send>
+'''
+    return inv.replace(' start_txn="inv%d"','')
+SDP=SDP_G711
+UAC_HEAD = uac_invite(SDP)%(1,'') + '''  <recv response="100" optional="true"/>
+  <recv response="407" optional="true" auth="true" next="auth"/>
+  <recv response="401" optional="true" auth="true" next="auth"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rrs="true" next="ack"/>
+  <label id="auth"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@ims.lab SIP/2.0
+      [last_Via:]
+      Max-Forwards: 70
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 1 ACK
+      Content-Length: 0
+
+    ]]>
+  </send>
+''' + uac_invite(SDP)%(2,'[authentication]\n      ') + '''  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <label id="ack"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      [routes]
+      Max-Forwards: 70
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: [last_cseq_number] ACK
+      Content-Length: 0
+
+    ]]>
+  </send>
+'''
+UAC_BYE='''  <pause variable="hold_ms"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      [routes]
+      Max-Forwards: 70
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 10 BYE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+'''
+w('uac.xml','UAC: INVITE sip:[service]@ims.lab (PCMU/PCMA) as -key caller USER, handles an optional 401/407 challenge (-au/-ap), ACK, keeps the call -key hold_ms MS, BYE.', UAC_HEAD+UAC_BYE)
+w('uac_wait_bye.xml','UAC: INVITE sip:[service]@ims.lab as -key caller USER (optional 401/407), ACK, then wait for the callee to send BYE.', UAC_HEAD+'''  <recv request="BYE"/>
+'''+reply(200,'OK',totag=False,rr=False,contact=False)+'''  <pause milliseconds="500"/>
+''')
+w('uac_cancel.xml','UAC: INVITE sip:[service]@ims.lab as -key caller USER, CANCEL after the 180, expect 200 (CANCEL) and 487 (INVITE), ACK.',
+'''  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@ims.lab SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      Max-Forwards: 70
+      From: <sip:[caller]@ims.lab>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@ims.lab>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:[caller]@[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      '''+SDP+'''
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180"/>
+  <pause variable="cancel_delay"/>
+  <send retrans="500">
+    <![CDATA[
+      CANCEL sip:[service]@ims.lab SIP/2.0
+      [last_Via:]
+      Max-Forwards: 70
+      From: <sip:[caller]@ims.lab>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@ims.lab>
+      Call-ID: [call_id]
+      CSeq: 1 CANCEL
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv response="487"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@ims.lab SIP/2.0
+      [last_Via:]
+      Max-Forwards: 70
+      From: <sip:[caller]@ims.lab>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="200"/>
+''')
+w('uac_message.xml','UAC: MESSAGE sip:[service]@ims.lab from -key caller USER with body -key text TEXT, optional 401/407, expect 200/202.',
+'''  <send retrans="500">
+    <![CDATA[
+      MESSAGE sip:[service]@ims.lab SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      Max-Forwards: 70
+      From: <sip:[caller]@ims.lab>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@ims.lab>
+      Call-ID: [call_id]
+      CSeq: 1 MESSAGE
+      Content-Type: text/plain
+      Content-Length: [len]
+
+      [text]
+    ]]>
+  </send>
+  <recv response="202" optional="true" next="done"/>
+  <recv response="200"/>
+  <label id="done"/>
+''')
+w('uac_options.xml','UAC: OPTIONS to -key target URI (e.g. sip:127.0.0.1:5070 or sip:ue1@ims.lab), expect 200.',
+'''  <send retrans="500">
+    <![CDATA[
+      OPTIONS [target] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      Max-Forwards: 70
+      From: <sip:[caller]@ims.lab>;tag=[pid]SIPpTag00[call_number]
+      To: <[target]>
+      Call-ID: [call_id]
+      CSeq: 1 OPTIONS
+      Accept: application/sdp
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+''')
+# in-dialog request to a stale dialog: expects a given final code class
+w('uac_fail.xml','UAC: INVITE sip:[service]@ims.lab as -key caller USER and expect it to be refused with 430 (Flow Failed) or 480 (Temporarily Unavailable); ACK the failure. Any other final response fails the scenario.',
+  (uac_invite(SDP)%(1,'')).replace('retrans="500" start_txn="inv1"','retrans="500"') + '''  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="430" optional="true" next="ack"/>
+  <recv response="480" next="ack"/>
+  <label id="ack"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@ims.lab SIP/2.0
+      [last_Via:]
+      Max-Forwards: 70
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 1 ACK
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="200"/>
+''')

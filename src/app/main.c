@@ -1,18 +1,21 @@
-/* wimsd: configuration, roles, threads, signals. */
+/* wimsd: options, configuration, the loop. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
-#include "base/conf.h"
+#include "app/app.h"
 #include "base/log.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: wimsd [-c FILE] [-t] [--help] [--version]\n"
-		   "  -c, --config FILE  configuration file (INI; see docs/configuration.md)\n"
+		   "  -c, --config FILE  configuration file (INI; every key in docs/configuration.md)\n"
 		   "  -t, --check        check the configuration and exit\n"
 		   "  -h, --help         this text\n"
-		   "  -V, --version      print the version\n");
+		   "  -V, --version      print the version\n"
+		   "Signals: SIGTERM/SIGINT stop gracefully (a second one stops at once).\n");
 }
 
 int main(int argc, char **argv)
@@ -22,10 +25,10 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	static struct wims_app app;
 	const char *cfg = NULL;
-	struct wims_conf conf;
 	char err[512];
-	int c, check = 0;
+	int c, check = 0, rc;
 
 	while ((c = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
 		switch (c) {
@@ -36,14 +39,30 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	wims_conf_defaults(&conf);
-	if (cfg && wims_conf_load(&conf, cfg, err, sizeof(err))) {
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	wims_conf_defaults(&app.conf);
+	if (cfg && wims_conf_load(&app.conf, cfg, err, sizeof(err))) {
 		fprintf(stderr, "wimsd: %s\n", err);
 		return 1;
 	}
-	if (check)
+	if (check) {
+		printf("wimsd: %s: configuration ok\n", cfg ? cfg : "(defaults)");
 		return 0;
-	wims_log_init("wimsd", false, WIMS_LOG_INFO);
-	wims_log(WIMS_LOG_NOTICE, "wimsd %s starting", WIMS_VERSION);
-	return 0;
+	}
+	wims_log_init("wimsd", strcasecmp(app.conf.log_target, "syslog") == 0,
+		      (enum wims_log_level)wims_log_level_parse(app.conf.log_level));
+	signal(SIGPIPE, SIG_IGN);
+	app.loop = uv_default_loop();
+	rc = wims_app_start(&app);
+	if (rc == 0)
+		rc = uv_run(app.loop, UV_RUN_DEFAULT);
+	else
+		wims_app_stop(&app), uv_run(app.loop, UV_RUN_DEFAULT), rc = 1;
+	wims_app_free(&app);
+	uv_run(app.loop, UV_RUN_NOWAIT);
+	wims_log(WIMS_LOG_NOTICE, "wimsd stopped");
+	return rc ? 1 : 0;
 }

@@ -1,0 +1,259 @@
+#include "app/app.h"
+
+#include <errno.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/stream.h"
+
+/* ---- WebSocket connections as SIP flows ---- */
+
+static int ws_flow_send(void *conn, const char *buf, size_t len)
+{
+	return wims_ws_send(conn, buf, len);
+}
+
+static void ws_flow_close(void *conn)
+{
+	wims_ws_close(conn, 1000, NULL);
+}
+
+static const struct wims_sip_flow_ops ws_flow_ops = {ws_flow_send, ws_flow_close};
+
+static void on_ws_open(struct wims_ws_conn *c, void *arg)
+{
+	struct wims_app *app = arg;
+	struct wims_sip_flow *f;
+
+	if (wims_sip_flow_external(app->tp, &f, wims_ws_conn_is_tls(c) ? WIMS_SIP_WSS : WIMS_SIP_WS, &ws_flow_ops, c,
+				   wims_ws_conn_local(c), wims_ws_conn_peer(c))) {
+		wims_ws_close(c, 1011, "no memory");
+		return;
+	}
+	wims_ws_conn_ref(c); /* the flow's conn pointer */
+	wims_ws_conn_set_user(c, f);
+}
+
+static void on_ws_msg(struct wims_ws_conn *c, const char *msg, size_t len, bool binary, void *arg)
+{
+	struct wims_sip_flow *f = wims_ws_conn_user(c);
+
+	if (f)
+		wims_sip_flow_input(f, msg, len);
+}
+
+static void on_ws_close(struct wims_ws_conn *c, uint16_t code, void *arg)
+{
+	struct wims_sip_flow *f = wims_ws_conn_user(c);
+
+	if (!f)
+		return;
+	wims_ws_conn_set_user(c, NULL);
+	wims_sip_flow_gone(f);
+	wims_ws_conn_deref(c);
+}
+
+/* ---- SIP ---- */
+
+static void on_sip_msg(struct wims_sip_flow *f, const char *msg, size_t len, void *arg)
+{
+	struct wims_app *app = arg;
+
+	if (app->px)
+		wims_proxy_recv(app->px, f, msg, len);
+}
+
+static void on_sip_flow_closed(struct wims_sip_flow *f, void *arg)
+{
+	struct wims_app *app = arg;
+
+	if (app->px)
+		wims_proxy_flow_closed(app->px, f);
+}
+
+/* ---- signals and graceful stop ---- */
+
+static void close_all(struct wims_app *app)
+{
+	uv_timer_stop(&app->drain_timer);
+	if (app->ws)
+		wims_ws_server_shutdown(app->ws, 1001);
+	if (app->wss)
+		wims_ws_server_shutdown(app->wss, 1001);
+	/* flows of closing WebSockets are released through on_ws_close */
+	if (app->tp)
+		wims_sip_tport_close(app->tp);
+	app->tp = NULL;
+	if (app->px)
+		wims_proxy_free(app->px);
+	app->px = NULL;
+	uv_close((uv_handle_t *)&app->sig_term, NULL);
+	uv_close((uv_handle_t *)&app->sig_int, NULL);
+	uv_close((uv_handle_t *)&app->sig_hup, NULL);
+	uv_close((uv_handle_t *)&app->drain_timer, NULL);
+}
+
+static void on_drain_tick(uv_timer_t *t)
+{
+	struct wims_app *app = t->data;
+	size_t busy = app->px ? wims_proxy_busy(app->px) : 0;
+
+	if (busy && uv_now(app->loop) < app->drain_deadline)
+		return;
+	if (busy)
+		wims_log(WIMS_LOG_WARN, "shutdown: %zu transactions still open after %u ms, closing anyway", busy,
+			 app->conf.shutdown_grace_ms);
+	else
+		wims_log(WIMS_LOG_NOTICE, "shutdown: no transaction left open");
+	close_all(app);
+}
+
+void wims_app_stop(struct wims_app *app)
+{
+	if (app->stopping)
+		return;
+	app->stopping = true;
+	wims_log(WIMS_LOG_NOTICE, "shutting down: no new requests; open transactions get up to %u ms",
+		 app->conf.shutdown_grace_ms);
+	if (app->px)
+		wims_proxy_drain(app->px);
+	app->drain_deadline = uv_now(app->loop) + app->conf.shutdown_grace_ms;
+	uv_timer_start(&app->drain_timer, on_drain_tick, 0, 100);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct wims_app *app = s->data;
+
+	if (signum == SIGHUP) {
+		wims_log(WIMS_LOG_NOTICE, "SIGHUP ignored (restart wimsd to apply a new configuration)");
+		return;
+	}
+	if (app->stopping) {
+		wims_log(WIMS_LOG_WARN, "second signal: stopping now");
+		close_all(app);
+		return;
+	}
+	wims_app_stop(app);
+}
+
+/* ---- start ---- */
+
+static int tls_server(SSL_CTX **ctx, const char *cert, const char *key, const char *what)
+{
+	char err[256];
+
+	if (!cert[0] || !key[0]) {
+		wims_log(WIMS_LOG_ERR, "%s: tls_cert and tls_key are required", what);
+		return -EINVAL;
+	}
+	if (wims_tls_server_ctx(ctx, cert, key, err, sizeof(err))) {
+		wims_log(WIMS_LOG_ERR, "%s: %s", what, err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int start_ws(struct wims_app *app, struct wims_ws_server **sp, const char *listen, SSL_CTX *tls)
+{
+	const struct wims_conf *c = &app->conf;
+	struct wims_ws_config wc = {0};
+	struct wims_ws_handlers h = {on_ws_open, on_ws_msg, on_ws_close, app};
+	char as[WIMS_ADDR_STRLEN];
+	int rc;
+
+	if (wims_addr_parse(&wc.listen, wims_str_c(listen), tls ? 443 : 80))
+		return -EINVAL;
+	wc.tls = tls;
+	wc.origins = c->ws_origins;
+	wc.web_root = c->ws_web_root;
+	wc.handshake_timeout_ms = c->ws_handshake_timeout_ms;
+	wc.idle_timeout_s = c->ws_idle_timeout_s;
+	wc.ping_interval_s = c->ws_ping_interval_s;
+	wc.max_message = c->ws_max_message;
+	wc.max_connections = c->ws_max_connections;
+	wc.max_per_ip = c->ws_max_per_ip;
+	rc = wims_ws_server_alloc(sp, app->loop, &wc, &h);
+	if (rc) {
+		wims_log(WIMS_LOG_ERR, "[ws] cannot listen on %s: %s", listen, uv_strerror(rc));
+		return rc;
+	}
+	if (wims_ws_server_addr(*sp, &wc.listen) == 0 && wims_addr_str(&wc.listen, as, sizeof(as)) == 0)
+		wims_log(WIMS_LOG_NOTICE, "listening for SIP over %s on %s", tls ? "WSS" : "WS", as);
+	return 0;
+}
+
+int wims_app_start(struct wims_app *app)
+{
+	const struct wims_conf *c = &app->conf;
+	struct wims_addr udp, tcp, tls;
+	struct wims_sip_tport_cfg tc = {0};
+	char err[512];
+	int rc;
+
+	/* first, so that wims_app_stop() works whatever fails below */
+	uv_signal_init(app->loop, &app->sig_term);
+	uv_signal_init(app->loop, &app->sig_int);
+	uv_signal_init(app->loop, &app->sig_hup);
+	uv_timer_init(app->loop, &app->drain_timer);
+	app->sig_term.data = app->sig_int.data = app->sig_hup.data = app->drain_timer.data = app;
+	if (c->role != WIMS_ROLE_IWU) {
+		wims_log(WIMS_LOG_ERR, "[general] role = pcscf is not available in this version; use role = iwu");
+		return -ENOTSUP;
+	}
+	if (c->ws_listen_tls[0] && (rc = tls_server(&app->ws_tls, c->ws_tls_cert, c->ws_tls_key, "[ws]")))
+		return rc;
+	if (c->sip_listen_tls[0] &&
+	    (rc = tls_server(&app->sip_tls_server, c->sip_tls_cert, c->sip_tls_key, "[sip]")))
+		return rc;
+	if (wims_tls_client_ctx(&app->sip_tls_client, c->sip_tls_ca, err, sizeof(err))) {
+		wims_log(WIMS_LOG_ERR, "[sip] tls_ca: %s", err);
+		return -EINVAL;
+	}
+	if (c->sip_listen_udp[0] && wims_addr_parse(&udp, wims_str_c(c->sip_listen_udp), 5060) == 0)
+		tc.udp = &udp;
+	if (c->sip_listen_tcp[0] && wims_addr_parse(&tcp, wims_str_c(c->sip_listen_tcp), 5060) == 0)
+		tc.tcp = &tcp;
+	if (c->sip_listen_tls[0] && wims_addr_parse(&tls, wims_str_c(c->sip_listen_tls), 5061) == 0)
+		tc.tls = &tls;
+	tc.tls_server = app->sip_tls_server;
+	tc.tls_client = app->sip_tls_client;
+	tc.udp_mtu = c->sip_udp_mtu;
+	tc.tcp_idle_s = c->sip_tcp_idle_s;
+	rc = wims_sip_tport_alloc(&app->tp, app->loop, &tc, on_sip_msg, on_sip_flow_closed, app);
+	if (rc) {
+		wims_log(WIMS_LOG_ERR, "[sip] cannot open the SIP listeners: %s", uv_strerror(rc));
+		return rc;
+	}
+	rc = wims_proxy_alloc(&app->px, app->loop, app->tp, c, err, sizeof(err));
+	if (rc) {
+		wims_log(WIMS_LOG_ERR, "%s", err);
+		return rc;
+	}
+	if (c->ws_listen[0] && (rc = start_ws(app, &app->ws, c->ws_listen, NULL)))
+		return rc;
+	if (c->ws_listen_tls[0] && (rc = start_ws(app, &app->wss, c->ws_listen_tls, app->ws_tls)))
+		return rc;
+	uv_signal_start(&app->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&app->sig_int, on_signal, SIGINT);
+	uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
+	wims_log(WIMS_LOG_NOTICE, "wimsd %s running as %s; next hop %s", WIMS_VERSION,
+		 c->role == WIMS_ROLE_IWU ? "interworking unit" : "P-CSCF", c->iwu_pcscf);
+	return 0;
+}
+
+void wims_app_free(struct wims_app *app)
+{
+	if (app->ws)
+		wims_ws_server_deref(app->ws);
+	if (app->wss)
+		wims_ws_server_deref(app->wss);
+	app->ws = app->wss = NULL;
+	SSL_CTX_free(app->ws_tls);
+	SSL_CTX_free(app->sip_tls_server);
+	SSL_CTX_free(app->sip_tls_client);
+}

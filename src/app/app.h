@@ -1,0 +1,34 @@
+/* wimsd: one signalling loop with the roles, the transports and the
+ * WebSocket listeners, wired together. */
+#ifndef WIMS_APP_APP_H
+#define WIMS_APP_APP_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "base/conf.h"
+#include "http/ws.h"
+#include "proxy/proxy.h"
+#include "sip/transport.h"
+
+struct wims_app {
+	struct wims_conf conf;
+	uv_loop_t *loop;
+	SSL_CTX *ws_tls, *sip_tls_server, *sip_tls_client;
+	struct wims_sip_tport *tp;
+	struct wims_proxy *px;
+	struct wims_ws_server *ws, *wss;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t drain_timer;
+	uint64_t drain_deadline;
+	bool stopping;
+};
+
+/** Open everything conf asks for.  On error returns non-zero with a message logged. */
+int wims_app_start(struct wims_app *app) __attribute__((warn_unused_result));
+/** Graceful stop (what SIGTERM does): stop accepting, drain, close WebSockets with 1001. */
+void wims_app_stop(struct wims_app *app);
+/** Release what is left after the loop ended. */
+void wims_app_free(struct wims_app *app);
+
+#endif

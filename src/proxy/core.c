@@ -1,0 +1,421 @@
+/* The proxy core: what every role shares.  A message comes in, is parsed
+ * once (headers lazily), checked (RFC 3261 §16.3), matched against the
+ * transactions, and only then handed to the role for routing. */
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "proxy/px.h"
+
+static struct wims_ratelimit rl_bad_req = WIMS_RATELIMIT_INIT(10000, 10);
+static struct wims_ratelimit rl_bad_resp = WIMS_RATELIMIT_INIT(10000, 10);
+
+void wims_proxy__hop_set(struct px_hop *h, struct wims_sip_flow *flow)
+{
+	h->proto = wims_sip_flow_proto(flow);
+	h->addr = *wims_sip_flow_peer(flow);
+	h->flow = NULL;
+	if (h->proto != WIMS_SIP_UDP) {
+		h->flow = flow;
+		wims_sip_flow_ref(flow);
+	}
+}
+
+void wims_proxy__hop_clear(struct px_hop *h)
+{
+	if (h->flow)
+		wims_sip_flow_deref(h->flow);
+	h->flow = NULL;
+}
+
+int wims_proxy__send(struct wims_proxy *px, struct px_hop *h, const char *buf, size_t len, bool is_request)
+{
+	if (h->flow) {
+		if (!wims_sip_flow_alive(h->flow))
+			return -ENOTCONN;
+		return wims_sip_flow_send(h->flow, buf, len);
+	}
+	if (px_proto_is_ws(h->proto))
+		return -ENOTCONN; /* a WebSocket hop that is gone */
+	return wims_sip_tport_send(px->tp, h->proto, &h->addr, buf, len, is_request, NULL);
+}
+
+int wims_proxy__resp_hop(struct wims_proxy *px, const struct wims_sip_msg *req, struct wims_sip_flow *in,
+			 struct px_hop *h)
+{
+	struct wims_sip_via v;
+	unsigned long long port;
+
+	memset(h, 0, sizeof(*h));
+	wims_proxy__hop_set(h, in);
+	if (h->proto != WIMS_SIP_UDP)
+		return 0;
+	/* RFC 3581 §4: with rport, answer to the source port; RFC 3261 §18.2.2:
+	 * otherwise to the received address and the Via port. */
+	if (wims_sip_msg_top_via(req, &v))
+		return -EBADMSG;
+	if (!v.rport) {
+		port = v.port ? v.port : 5060;
+		wims_addr_set_port(&h->addr, (uint16_t)port);
+	}
+	return 0;
+}
+
+void wims_proxy__reply(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_flow *in,
+		       unsigned code, const char *reason, struct wims_str extra)
+{
+	char mem[8192];
+	struct wims_wbuf w;
+	struct px_hop h;
+	char tag[24];
+
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	snprintf(tag, sizeof(tag), "w%016llx", (unsigned long long)wims_hash_str(m->raw));
+	if (wims_sip_reply(m, code, reason, code > 100 ? wims_str_c(tag) : WIMS_STR_NULL, extra, &w))
+		return;
+	if (wims_proxy__resp_hop(px, m, in, &h) == 0) {
+		if (wims_proxy__send(px, &h, w.p, w.len, false) == 0)
+			px->st.responses_out++;
+	}
+	wims_proxy__hop_clear(&h);
+}
+
+void wims_proxy__via_line(struct wims_proxy *px, struct wims_wbuf *w, enum wims_sip_proto proto,
+			  struct wims_str branch)
+{
+	wims_wbuf_printf(w, "Via: SIP/2.0/%s %s:%u;branch=%.*s;rport\r\n", wims_sip_proto_name(proto),
+			 px->adv_host, px->adv_port, (int)branch.l, branch.p);
+}
+
+/* RFC 3261 §16.6 item 8: a branch that also carries a hash of what makes a
+ * request unique on a path, so that a request that comes back unchanged is
+ * recognised as a loop (and one that comes back with another Request-URI as
+ * a spiral). */
+static uint32_t loop_hash(const struct wims_proxy *px, const struct wims_sip_msg *m)
+{
+	const struct wims_sip_hdr *h;
+	uint64_t x = wims_hash_str(m->ruri);
+
+	x = wims_hash_mix(x, wims_hash_str(wims_sip_msg_tag(m, WIMS_HDR_FROM)));
+	if ((h = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID)))
+		x = wims_hash_mix(x, wims_hash_str(h->value));
+	if ((h = wims_sip_msg_hdr(m, WIMS_HDR_CSEQ)))
+		x = wims_hash_mix(x, wims_hash_str(h->value));
+	x = wims_hash_mix(x, wims_hash_bytes(px->secret, 8));
+	return (uint32_t)(x ^ (x >> 32));
+}
+
+void wims_proxy__branch(struct wims_proxy *px, const struct wims_sip_msg *m, char out[PX_BRANCH_MAX])
+{
+	px->seq++;
+	snprintf(out, PX_BRANCH_MAX, "z9hG4bKw%08x.%llx%04x", loop_hash(px, m), (unsigned long long)px->seq,
+		 (unsigned)(px->secret[0] << 8 | px->secret[1]));
+}
+
+static bool is_our_sent_by(const struct wims_proxy *px, const struct wims_sip_via *v)
+{
+	return wims_str_eqic(v->host, px->adv_host) && (v->port ? v->port : 5060) == px->adv_port;
+}
+
+bool wims_proxy__is_loop(struct wims_proxy *px, const struct wims_sip_msg *m)
+{
+	struct wims_sip_vals it;
+	struct wims_sip_via v;
+	char want[17];
+	int n = 0;
+
+	snprintf(want, sizeof(want), "z9hG4bKw%08x", loop_hash(px, m));
+	wims_sip_vals_init(&it, m, WIMS_HDR_VIA);
+	while (wims_sip_vals_next(&it) && n++ < WIMS_SIP_MAX_VIA) {
+		if (wims_sip_via_parse(&v, it.value) || !is_our_sent_by(px, &v))
+			continue;
+		if (v.branch.l > 16 && memcmp(v.branch.p, want, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+void wims_proxy__forward_stateless_resp(struct wims_proxy *px, const struct wims_sip_msg *m)
+{
+	struct wims_sip_vals it;
+	struct wims_sip_via v;
+	struct wims_sip_edits ed;
+	struct px_hop h = {0};
+	char mem[WIMS_SIP_MAX_MESSAGE];
+	struct wims_wbuf w;
+
+	wims_sip_vals_init(&it, m, WIMS_HDR_VIA);
+	if (!wims_sip_vals_next(&it) || wims_sip_via_parse(&v, it.value) || !is_our_sent_by(px, &v))
+		goto drop;
+	wims_sip_edits_init(&ed);
+	wims_sip_edit_remove_val(&ed, m, &it);
+	if (!wims_sip_vals_next(&it) || wims_sip_via_parse(&v, it.value))
+		goto drop;
+	if (!wims_str_eqic(v.transport, "UDP"))
+		goto drop; /* connection-oriented hops were transactional */
+	struct wims_str host = v.received.l ? v.received : v.host;
+	if (wims_addr_parse(&h.addr, host, 5060))
+		goto drop;
+	if (v.rport_value.l) {
+		uint32_t p;
+		if (wims_sip_uint_parse(v.rport_value, 65535, &p) == 0)
+			wims_addr_set_port(&h.addr, (uint16_t)p);
+	} else if (v.port) {
+		wims_addr_set_port(&h.addr, v.port);
+	}
+	h.proto = WIMS_SIP_UDP;
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	if (wims_sip_msg_write(m, &ed, &w) == 0 && wims_proxy__send(px, &h, w.p, w.len, false) == 0)
+		px->st.responses_out++;
+	return;
+drop:
+	wims_log_rl(&rl_bad_resp, WIMS_LOG_INFO, "response %u without a transaction dropped", m->status);
+}
+
+static bool only_whitespace(const char *b, size_t l)
+{
+	for (size_t i = 0; i < l; i++)
+		if (b[i] != '\r' && b[i] != '\n' && b[i] != ' ' && b[i] != '\t')
+			return false;
+	return true;
+}
+
+static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_flow *in)
+{
+	const struct wims_sip_hdr *mf = wims_sip_msg_hdr(m, WIMS_HDR_MAX_FORWARDS);
+	struct px_req *r;
+	uint32_t v;
+
+	px->st.requests_in++;
+	if (mf) {
+		if (wims_sip_uint_parse(mf->value, 255, &v)) {
+			wims_proxy__reply(px, m, in, 400, "Bad Max-Forwards", WIMS_STR_NULL);
+			return;
+		}
+		/* RFC 3261 §16.3 item 3 */
+		if (v == 0 && m->method_id != WIMS_SIP_ACK) {
+			wims_proxy__reply(px, m, in, 483, NULL, WIMS_STR_NULL);
+			return;
+		}
+	}
+	if (wims_proxy__tsx_match_request(px, m, in))
+		return;
+	if (m->method_id == WIMS_SIP_CANCEL) {
+		wims_proxy__reply(px, m, in, 481, NULL, WIMS_STR_NULL);
+		return;
+	}
+	if (m->method_id != WIMS_SIP_ACK && wims_proxy__is_loop(px, m)) {
+		wims_proxy__reply(px, m, in, 482, NULL, WIMS_STR_NULL);
+		return;
+	}
+	if (px->draining && m->method_id != WIMS_SIP_ACK) {
+		wims_proxy__reply(px, m, in, 503, "Shutting Down", wims_str_c("Retry-After: 5\r\n"));
+		return;
+	}
+	r = malloc(sizeof(*r));
+	if (!r) {
+		wims_proxy__reply(px, m, in, 500, "Out Of Memory", WIMS_STR_NULL);
+		return;
+	}
+	memset(r, 0, offsetof(struct px_req, scratch_mem));
+	r->px = px;
+	r->m = m;
+	r->in = in;
+	r->add_via = true;
+	wims_sip_edits_init(&r->ed);
+	wims_wbuf_init(&r->scratch, r->scratch_mem, sizeof(r->scratch_mem));
+	wims_proxy__iwu_request(r);
+	if (r->reject) {
+		wims_proxy__reply(px, m, in, r->reject, r->reject_reason, r->reject_hdrs);
+	} else if (wims_proxy__tsx_new_request(r)) {
+		if (m->method_id != WIMS_SIP_ACK)
+			wims_proxy__reply(px, m, in, 500, "Cannot Forward", WIMS_STR_NULL);
+	}
+	wims_proxy__hop_clear(&r->out);
+	free(r);
+}
+
+void wims_proxy_recv(struct wims_proxy *px, struct wims_sip_flow *flow, const char *buf, size_t len)
+{
+	struct wims_sip_msg *m;
+	const char *why = NULL;
+	char peer[WIMS_ADDR_STRLEN];
+
+	if (only_whitespace(buf, len))
+		return; /* RFC 5626 §3.5.1 / RFC 7118 §6 keep-alive */
+	m = malloc(sizeof(*m));
+	if (!m)
+		return;
+	if (wims_sip_msg_parse(m, buf, len, &why)) {
+		if (wims_addr_str(wims_sip_flow_peer(flow), peer, sizeof(peer)))
+			peer[0] = 0;
+		if (len > 4 && memcmp(buf, "SIP/", 4) == 0) {
+			px->st.bad_responses_dropped++;
+			wims_log_rl(&rl_bad_resp, WIMS_LOG_NOTICE, "malformed response from %s %s dropped: %s",
+				    wims_sip_proto_name(wims_sip_flow_proto(flow)), peer, why ? why : "?");
+		} else {
+			px->st.bad_requests++;
+			wims_log_rl(&rl_bad_req, WIMS_LOG_NOTICE, "malformed request from %s %s: %s",
+				    wims_sip_proto_name(wims_sip_flow_proto(flow)), peer, why ? why : "?");
+			/* Answer 400 naming the fault when the message carries what a
+			 * response needs (RFC 3261 §8.1.3.3 needs Via, From, To, Call-ID, CSeq). */
+			if (m->is_request && wims_sip_msg_hdr(m, WIMS_HDR_VIA) &&
+			    wims_sip_msg_hdr(m, WIMS_HDR_CSEQ) && wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID) &&
+			    wims_sip_msg_hdr(m, WIMS_HDR_FROM) && wims_sip_msg_hdr(m, WIMS_HDR_TO) &&
+			    m->method_id != WIMS_SIP_ACK)
+				wims_proxy__reply(px, m, flow, 400, why ? why : "Bad Request", WIMS_STR_NULL);
+		}
+		free(m);
+		return;
+	}
+	if (m->is_request) {
+		handle_request(px, m, flow);
+	} else {
+		px->st.responses_in++;
+		if (!wims_proxy__tsx_response(px, m, flow))
+			wims_proxy__forward_stateless_resp(px, m);
+	}
+	free(m);
+}
+
+void wims_proxy_flow_closed(struct wims_proxy *px, struct wims_sip_flow *flow)
+{
+	wims_proxy__tsx_flow_gone(px, flow, 480);
+	wims_proxy__iwu_flow_gone(px, flow);
+}
+
+static int parse_next_hop(struct wims_proxy *px, const char *uri_s, char *err, size_t errlen)
+{
+	struct wims_sip_uri u;
+	struct wims_str tp;
+
+	if (wims_str_copy(px->next_uri, sizeof(px->next_uri), wims_str_c(uri_s)) ||
+	    wims_sip_uri_parse(&u, wims_str_c(px->next_uri)) || !wims_str_eqic(u.scheme, "sip")) {
+		snprintf(err, errlen, "'%s' is not a sip: URI", uri_s);
+		return -EINVAL;
+	}
+	if (wims_addr_parse(&px->next_addr, u.host, u.port ? u.port : 5060)) {
+		snprintf(err, errlen, "'%s': the host must be a numeric address", uri_s);
+		return -EINVAL;
+	}
+	px->next_proto = WIMS_SIP_UDP;
+	if (wims_sip_param_get(u.params, "transport", &tp)) {
+		if (wims_str_eqic(tp, "tcp"))
+			px->next_proto = WIMS_SIP_TCP;
+		else if (wims_str_eqic(tp, "tls"))
+			px->next_proto = WIMS_SIP_TLS;
+		else if (!wims_str_eqic(tp, "udp")) {
+			snprintf(err, errlen, "'%s': transport must be udp, tcp or tls", uri_s);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Our sent-by toward the core: [sip] advertise as host[:port], or the
+ * address the UDP (else TCP) listener is bound to. */
+static int set_advertise(struct wims_proxy *px, char *err, size_t errlen)
+{
+	const struct wims_conf *c = px->conf;
+	struct wims_addr a;
+
+	if (c->sip_advertise[0]) {
+		struct wims_str s = wims_str_c(c->sip_advertise);
+		const char *end = s.p[0] == '[' ? memchr(s.p, ']', s.l) : s.p;
+		const char *colon = end ? memchr(end, ':', s.l - (size_t)(end - s.p)) : NULL;
+		unsigned long long port = 0;
+
+		if (!end)
+			goto bad;
+		if (wims_sip_tport_local(px->tp, WIMS_SIP_UDP, &a) == 0 ||
+		    wims_sip_tport_local(px->tp, WIMS_SIP_TCP, &a) == 0)
+			port = wims_addr_port(&a);
+		if (colon && wims_str_to_u64(wims_str_make(colon + 1, s.l - (size_t)(colon + 1 - s.p)), 65535, &port))
+			goto bad;
+		if (wims_str_copy(px->adv_host, sizeof(px->adv_host),
+				  wims_str_make(s.p, colon ? (size_t)(colon - s.p) : s.l)) || !px->adv_host[0])
+			goto bad;
+		px->adv_port = port ? (uint16_t)port : 5060;
+		return 0;
+	}
+	if (wims_sip_tport_local(px->tp, WIMS_SIP_UDP, &a) && wims_sip_tport_local(px->tp, WIMS_SIP_TCP, &a)) {
+		snprintf(err, errlen, "[sip] needs listen_udp or listen_tcp");
+		return -EINVAL;
+	}
+	if (wims_addr_host(&a, px->adv_host, sizeof(px->adv_host), true))
+		goto bad;
+	px->adv_port = wims_addr_port(&a);
+	return 0;
+bad:
+	snprintf(err, errlen, "[sip] advertise '%s' is not host[:port]", c->sip_advertise);
+	return -EINVAL;
+}
+
+int wims_proxy_alloc(struct wims_proxy **pp, uv_loop_t *loop, struct wims_sip_tport *tp,
+		     const struct wims_conf *conf, char *err, size_t errlen)
+{
+	struct wims_proxy *px = calloc(1, sizeof(*px));
+	int rc;
+
+	if (!px)
+		return -ENOMEM;
+	px->loop = loop;
+	px->tp = tp;
+	px->conf = conf;
+	px->t1 = conf->sip_t1_ms;
+	px->t2 = conf->sip_t2_ms;
+	px->t4 = conf->sip_t4_ms;
+	if (RAND_bytes(px->secret, sizeof(px->secret)) != 1) {
+		rc = -EIO;
+		goto fail;
+	}
+	if ((rc = wims_hash_init(&px->tsx_srv, 1024)) || (rc = wims_hash_init(&px->tsx_cli, 1024)) ||
+	    (rc = wims_hash_init(&px->flows, 1024)) || (rc = wims_hash_init(&px->dialogs, 1024)))
+		goto fail;
+	if ((rc = set_advertise(px, err, errlen)))
+		goto fail;
+	if ((rc = parse_next_hop(px, conf->iwu_pcscf, err, errlen)))
+		goto fail;
+	if ((rc = wims_proxy__iwu_init(px, err, errlen)))
+		goto fail;
+	*pp = px;
+	return 0;
+fail:
+	wims_hash_fini(&px->tsx_srv);
+	wims_hash_fini(&px->tsx_cli);
+	wims_hash_fini(&px->flows);
+	wims_hash_fini(&px->dialogs);
+	free(px);
+	return rc;
+}
+
+size_t wims_proxy_busy(const struct wims_proxy *px)
+{
+	return px->tsx_srv.n;
+}
+
+void wims_proxy_drain(struct wims_proxy *px)
+{
+	px->draining = true;
+}
+
+void wims_proxy_free(struct wims_proxy *px)
+{
+	if (!px)
+		return;
+	wims_proxy__tsx_free_all(px);
+	wims_proxy__dlg_free_all(px);
+	wims_proxy__iwu_free(px);
+	wims_hash_fini(&px->tsx_srv);
+	wims_hash_fini(&px->tsx_cli);
+	wims_hash_fini(&px->flows);
+	wims_hash_fini(&px->dialogs);
+	free(px);
+}
+
+const struct wims_proxy_stats *wims_proxy_stats(const struct wims_proxy *px)
+{
+	return &px->st;
+}

@@ -1,0 +1,232 @@
+/* Dialogs that ran over a browser's flow.  When the WebSocket connection of
+ * a browser is lost, its sessions are released toward the core with BYE
+ * (TS 23.228 §5.10.3.1; RFC 5626 leaves the far end waiting otherwise).
+ * A dialog is learnt from the 2xx to its INVITE and forgotten on BYE; what
+ * the BYE needs is prepared then, so that releasing needs no parsing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "proxy/px.h"
+
+struct px_dialog {
+	struct wims_hnode hn; /* by Call-ID */
+	uint64_t flow_id;
+	char call_id[256];
+	char tag_a[128], tag_b[128];
+	uint32_t cseq;        /* the browser's last CSeq in this dialog */
+	char *reqline;        /* "BYE <remote target> SIP/2.0\r\n" */
+	char *rest;           /* Route, From, To, Call-ID lines */
+};
+
+static void dlg_free(struct wims_proxy *px, struct px_dialog *d)
+{
+	wims_hash_remove(&px->dialogs, &d->hn);
+	px->st.dialogs_open = px->dialogs.n;
+	free(d->reqline);
+	free(d->rest);
+	free(d);
+}
+
+static struct px_dialog *dlg_find(struct wims_proxy *px, struct wims_str cid, struct wims_str t1, struct wims_str t2)
+{
+	for (struct wims_hnode *n = wims_hash_find(&px->dialogs, wims_hash_str(cid)); n; n = wims_hash_next_same(n)) {
+		struct px_dialog *d = wims_container_of(n, struct px_dialog, hn);
+		if (!wims_str_eqc(cid, d->call_id))
+			continue;
+		if ((wims_str_eqc(t1, d->tag_a) && wims_str_eqc(t2, d->tag_b)) ||
+		    (wims_str_eqc(t1, d->tag_b) && wims_str_eqc(t2, d->tag_a)))
+			return d;
+	}
+	return NULL;
+}
+
+static char *dup_str(struct wims_str s)
+{
+	char *c = malloc(s.l + 1);
+
+	if (c) {
+		memcpy(c, s.p, s.l);
+		c[s.l] = 0;
+	}
+	return c;
+}
+
+/* Remote target: the URI of the first Contact of m. */
+static int contact_uri(const struct wims_sip_msg *m, struct wims_str *uri)
+{
+	struct wims_sip_vals it;
+	struct wims_sip_addr a;
+
+	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
+	if (!wims_sip_vals_next(&it) || wims_sip_addr_parse(&a, it.value) || a.star)
+		return -EBADMSG;
+	*uri = a.uri;
+	return 0;
+}
+
+/* Record-Route values of m as Route lines, reversed for the caller's side (RFC 3261 §12.1.2). */
+static void route_set(struct wims_wbuf *w, const struct wims_sip_msg *m, bool reverse)
+{
+	struct wims_str v[WIMS_SIP_MAX_ROUTE];
+	struct wims_sip_vals it;
+	size_t n = 0;
+
+	wims_sip_vals_init(&it, m, WIMS_HDR_RECORD_ROUTE);
+	while (n < WIMS_SIP_MAX_ROUTE && wims_sip_vals_next(&it))
+		v[n++] = it.value;
+	for (size_t i = 0; i < n; i++) {
+		struct wims_str r = v[reverse ? n - 1 - i : i];
+		wims_wbuf_printf(w, "Route: %.*s\r\n", (int)r.l, r.p);
+	}
+}
+
+void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *resp)
+{
+	struct wims_sip_msg *req = NULL;
+	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(resp, WIMS_HDR_CALL_ID);
+	const struct wims_sip_hdr *from = wims_sip_msg_hdr(resp, WIMS_HDR_FROM);
+	const struct wims_sip_hdr *to = wims_sip_msg_hdr(resp, WIMS_HDR_TO);
+	struct wims_str ftag = wims_sip_msg_tag(resp, WIMS_HDR_FROM), ttag = wims_sip_msg_tag(resp, WIMS_HDR_TO);
+	bool browser_uac = px_proto_is_ws(t->up.proto) && t->up.flow;
+	uint64_t flow_id = browser_uac ? wims_sip_flow_id(t->up.flow) : t->flow_token_id;
+	struct wims_str target;
+	struct px_dialog *d;
+	char mem[8192];
+	struct wims_wbuf w;
+	const char *why;
+
+	if (!flow_id || !cid || !from || !to || !ttag.l || !ftag.l)
+		return;
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	if (browser_uac) {
+		if (contact_uri(resp, &target))
+			return;
+		route_set(&w, resp, true);
+		wims_wbuf_printf(&w, "From: %.*s\r\nTo: %.*s\r\n", (int)from->value.l, from->value.p,
+				 (int)to->value.l, to->value.p);
+	} else {
+		req = malloc(sizeof(*req));
+		if (!req || !t->req || wims_sip_msg_parse(req, t->req, t->req_len, &why) ||
+		    contact_uri(req, &target))
+			goto out;
+		route_set(&w, req, false);
+		wims_wbuf_printf(&w, "From: %.*s\r\nTo: %.*s\r\n", (int)to->value.l, to->value.p,
+				 (int)from->value.l, from->value.p);
+	}
+	wims_wbuf_printf(&w, "Call-ID: %.*s\r\n", (int)cid->value.l, cid->value.p);
+	if (w.err)
+		goto out;
+	d = dlg_find(px, cid->value, ftag, ttag);
+	if (!d) {
+		d = calloc(1, sizeof(*d));
+		if (!d || wims_str_copy(d->call_id, sizeof(d->call_id), cid->value) ||
+		    wims_str_copy(d->tag_a, sizeof(d->tag_a), ftag) || wims_str_copy(d->tag_b, sizeof(d->tag_b), ttag)) {
+			free(d);
+			goto out;
+		}
+		d->flow_id = flow_id;
+		if (browser_uac) {
+			struct wims_sip_cseq cs;
+			const struct wims_sip_hdr *ch = wims_sip_msg_hdr(resp, WIMS_HDR_CSEQ);
+			if (ch && wims_sip_cseq_parse(&cs, ch->value) == 0)
+				d->cseq = cs.num;
+		}
+		wims_hash_insert(&px->dialogs, &d->hn, wims_hash_str(cid->value));
+		px->st.dialogs_open = px->dialogs.n;
+	}
+	free(d->reqline);
+	free(d->rest);
+	char line[1200];
+	snprintf(line, sizeof(line), "BYE %.*s SIP/2.0\r\n", (int)target.l, target.p);
+	d->reqline = dup_str(wims_str_c(line));
+	d->rest = dup_str(wims_wbuf_str(&w));
+	if (!d->reqline || !d->rest)
+		dlg_free(px, d);
+out:
+	free(req);
+}
+
+void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg *m, bool from_browser)
+{
+	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
+	struct wims_str ttag = wims_sip_msg_tag(m, WIMS_HDR_TO);
+	struct px_dialog *d;
+
+	if (!cid || !ttag.l || px->dialogs.n == 0)
+		return;
+	d = dlg_find(px, cid->value, wims_sip_msg_tag(m, WIMS_HDR_FROM), ttag);
+	if (!d)
+		return;
+	if (m->method_id == WIMS_SIP_BYE) {
+		dlg_free(px, d);
+		return;
+	}
+	if (from_browser) {
+		struct wims_sip_cseq cs;
+		const struct wims_sip_hdr *ch = wims_sip_msg_hdr(m, WIMS_HDR_CSEQ);
+		if (ch && wims_sip_cseq_parse(&cs, ch->value) == 0 && cs.num > d->cseq)
+			d->cseq = cs.num;
+	}
+}
+
+static void release(struct wims_proxy *px, struct px_dialog *d)
+{
+	char mem[8192], branch[PX_BRANCH_MAX];
+	struct wims_wbuf w;
+	struct px_hop hop = {.proto = px->next_proto, .addr = px->next_addr};
+
+	px->seq++;
+	snprintf(branch, sizeof(branch), "z9hG4bKw00000000.%llxb", (unsigned long long)px->seq);
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	wims_wbuf_puts(&w, d->reqline);
+	wims_proxy__via_line(px, &w, hop.proto, wims_str_c(branch));
+	wims_wbuf_puts(&w, "Max-Forwards: 70\r\n");
+	wims_wbuf_puts(&w, d->rest);
+	wims_wbuf_printf(&w, "CSeq: %u BYE\r\n", d->cseq + 1);
+	/* RFC 3326 */
+	wims_wbuf_puts(&w, "Reason: SIP;cause=480;text=\"WebSocket connection lost\"\r\n"
+			   "Content-Length: 0\r\n\r\n");
+	if (w.err)
+		return;
+	if (wims_proxy__tsx_local(px, &hop, w.p, w.len, branch) == 0)
+		px->st.dialogs_released++;
+	wims_log(WIMS_LOG_INFO, "dialog %s released toward the core: its WebSocket flow is gone", d->call_id);
+}
+
+struct flow_walk {
+	struct wims_proxy *px;
+	uint64_t id;
+};
+
+static bool release_cb(struct wims_hnode *n, void *arg)
+{
+	struct flow_walk *fw = arg;
+	struct px_dialog *d = wims_container_of(n, struct px_dialog, hn);
+
+	if (d->flow_id == fw->id) {
+		release(fw->px, d);
+		dlg_free(fw->px, d);
+	}
+	return false;
+}
+
+void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id)
+{
+	struct flow_walk fw = {px, flow_id};
+
+	if (px->dialogs.n)
+		wims_hash_walk(&px->dialogs, release_cb, &fw);
+}
+
+static bool free_cb(struct wims_hnode *n, void *arg)
+{
+	dlg_free(arg, wims_container_of(n, struct px_dialog, hn));
+	return false;
+}
+
+void wims_proxy__dlg_free_all(struct wims_proxy *px)
+{
+	wims_hash_walk(&px->dialogs, free_cb, px);
+}

@@ -1,0 +1,396 @@
+/* The interworking-unit role (alternative 2 of TS 23.228 Annex U as the seed
+ * describes it): in front of an unmodified P-CSCF, every browser looks like
+ * an ordinary SIP UE at wimsd's own address.
+ *
+ * Toward the core a browser's Contact becomes sip:<flow token>@<us>; its Via
+ * lines are hidden behind ours (and put back on the responses).  A request
+ * from the core names the browser by the token in its Request-URI; the
+ * token leads to the WebSocket flow and the Contact the browser really
+ * used.  The .invalid hosts of RFC 7118 are never resolved: nothing here
+ * resolves anything.
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "proxy/px.h"
+
+/* What wims knows of one browser connection. */
+struct px_flow {
+	struct wims_hnode hn;
+	uint64_t id;
+	char contact[512];     /* the browser's own Contact URI */
+	bool outbound;         /* registered with reg-id (RFC 5626) */
+	unsigned reg_id;
+	char instance[160];    /* +sip.instance, quotes included */
+	uint64_t reg_expires;  /* loop time (ms) the binding ends, 0: not registered */
+	char service_route[1024]; /* Route values to preload, in order */
+};
+
+int wims_proxy__iwu_init(struct wims_proxy *px, char *err, size_t errlen)
+{
+	const char *s = px->conf->iwu_flow_secret;
+
+	if (s[0]) /* a fixed secret keeps tokens valid across restarts */
+		(void)EVP_Digest(s, strlen(s), px->secret, NULL, EVP_sha256(), NULL);
+	return 0;
+}
+
+/* ---- tokens ---- */
+
+static uint32_t token_mac(const struct wims_proxy *px, uint64_t id, char flag)
+{
+	unsigned char in[9], md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	for (int i = 0; i < 8; i++)
+		in[i] = (unsigned char)(id >> (56 - 8 * i));
+	in[8] = (unsigned char)flag;
+	HMAC(EVP_sha256(), px->secret, sizeof(px->secret), in, sizeof(in), md, &mdlen);
+	return (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
+}
+
+void wims_proxy__token_make(const struct wims_proxy *px, uint64_t flow_id, bool outbound,
+			    char out[PX_TOKEN_LEN + 1])
+{
+	char flag = outbound ? 'o' : 'n';
+
+	snprintf(out, PX_TOKEN_LEN + 1, "wt%016llx%c%08x", (unsigned long long)flow_id, flag,
+		 token_mac(px, flow_id, flag));
+}
+
+static int hexval(struct wims_str s, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	for (size_t i = 0; i < s.l; i++) {
+		char c = s.p[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			return -EINVAL;
+		x = x << 4 | (uint64_t)d;
+	}
+	*v = x;
+	return 0;
+}
+
+int wims_proxy__token_parse(const struct wims_proxy *px, struct wims_str s, uint64_t *flow_id, bool *outbound)
+{
+	uint64_t id, mac;
+
+	if (s.l != PX_TOKEN_LEN || s.p[0] != 'w' || s.p[1] != 't' || (s.p[18] != 'o' && s.p[18] != 'n'))
+		return -EINVAL;
+	if (hexval(wims_str_make(s.p + 2, 16), &id) || hexval(wims_str_make(s.p + 19, 8), &mac))
+		return -EINVAL;
+	if ((uint32_t)mac != token_mac(px, id, s.p[18]))
+		return -EINVAL;
+	*flow_id = id;
+	*outbound = s.p[18] == 'o';
+	return 0;
+}
+
+/* ---- per-flow state ---- */
+
+static struct px_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create)
+{
+	struct wims_hnode *n = wims_hash_find(&px->flows, id);
+	struct px_flow *f;
+
+	if (n)
+		return wims_container_of(n, struct px_flow, hn);
+	if (!create || !(f = calloc(1, sizeof(*f))))
+		return NULL;
+	f->id = id;
+	wims_hash_insert(&px->flows, &f->hn, id);
+	px->st.flows_open = px->flows.n;
+	return f;
+}
+
+/* The URI wims registers for a browser: its token at our address. */
+static void our_contact_uri(struct wims_proxy *px, struct wims_wbuf *w, uint64_t id, bool outbound)
+{
+	char tok[PX_TOKEN_LEN + 1];
+
+	wims_proxy__token_make(px, id, outbound, tok);
+	wims_wbuf_printf(w, "sip:%s@%s:%u", tok, px->adv_host, px->adv_port);
+	if (px->next_proto == WIMS_SIP_TCP)
+		wims_wbuf_puts(w, ";transport=tcp");
+	else if (px->next_proto == WIMS_SIP_TLS)
+		wims_wbuf_puts(w, ";transport=tls");
+}
+
+/* Replace the URI of one Contact value with ours, keeping its header
+ * parameters (expires, +sip.instance, reg-id, q, feature tags). */
+static void rewrite_contact_val(struct px_req *r, struct px_flow *f, struct wims_str val, bool remember)
+{
+	struct wims_proxy *px = r->px;
+	struct wims_sip_addr a;
+	struct wims_str v;
+	size_t start;
+
+	if (wims_sip_addr_parse(&a, val) || a.star)
+		return;
+	if (remember) {
+		if (wims_str_copy(f->contact, sizeof(f->contact), a.uri))
+			f->contact[0] = 0;
+		if (wims_sip_param_get(a.params, "reg-id", &v)) {
+			uint32_t id;
+			f->outbound = true;
+			if (wims_sip_uint_parse(v, 0xffffffffu, &id) == 0)
+				f->reg_id = id;
+		}
+		if (wims_sip_param_get(a.params, "+sip.instance", &v) &&
+		    wims_str_copy(f->instance, sizeof(f->instance), v))
+			f->instance[0] = 0;
+	}
+	start = r->scratch.len;
+	wims_wbuf_puts(&r->scratch, "<");
+	our_contact_uri(px, &r->scratch, f->id, f->outbound);
+	wims_wbuf_puts(&r->scratch, ">");
+	if (r->scratch.err)
+		return;
+	/* from the start of the value (display name dropped) to the end of the URI */
+	const char *uri_end = a.uri.p + a.uri.l + (a.angle ? 1 : 0);
+	wims_sip_edit_replace(&r->ed, r->m, wims_str_make(val.p, (size_t)(uri_end - val.p)),
+			      wims_str_make(r->scratch.p + start, r->scratch.len - start));
+}
+
+static void rewrite_contacts(struct px_req *r, struct px_flow *f)
+{
+	struct wims_sip_vals it;
+	bool first = true;
+
+	wims_sip_vals_init(&it, r->m, WIMS_HDR_CONTACT);
+	while (wims_sip_vals_next(&it)) {
+		rewrite_contact_val(r, f, it.value, first);
+		first = false;
+	}
+}
+
+static bool route_is_us(struct wims_proxy *px, struct wims_str val)
+{
+	struct wims_sip_addr a;
+	struct wims_sip_uri u;
+
+	if (wims_sip_addr_parse(&a, val) || wims_sip_uri_parse(&u, a.uri))
+		return false;
+	return wims_str_eqic(u.host, px->adv_host) && (u.port ? u.port : 5060) == px->adv_port;
+}
+
+/* A request from a browser on its way to the P-CSCF. */
+static void from_browser(struct px_req *r)
+{
+	struct wims_proxy *px = r->px;
+	const struct wims_sip_msg *m = r->m;
+	uint64_t id = wims_sip_flow_id(r->in);
+	struct px_flow *f = flow_get(px, id, true);
+	struct wims_sip_vals it;
+	bool has_route = false;
+
+	if (!f) {
+		r->reject = 500;
+		r->reject_reason = "Out Of Memory";
+		return;
+	}
+	rewrite_contacts(r, f);
+	/* Route entries naming us are ours to consume (RFC 3261 §16.4) */
+	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
+	while (wims_sip_vals_next(&it)) {
+		if (route_is_us(px, it.value))
+			wims_sip_edit_remove_val(&r->ed, m, &it);
+		else
+			has_route = true;
+	}
+	/* An initial request outside a dialog: preload the P-CSCF and the
+	 * Service-Route learnt at registration (TS 24.229 §5.1.2A.1.1) */
+	if (!has_route && m->method_id != WIMS_SIP_REGISTER && m->method_id != WIMS_SIP_ACK &&
+	    wims_sip_msg_tag(m, WIMS_HDR_TO).l == 0) {
+		size_t start = r->scratch.len;
+		wims_wbuf_printf(&r->scratch, "Route: <%s;lr>", px->next_uri);
+		if (f->service_route[0])
+			wims_wbuf_printf(&r->scratch, ", %s", f->service_route);
+		wims_wbuf_puts(&r->scratch, "\r\n");
+		if (!r->scratch.err)
+			wims_sip_edit_append_hdr(&r->ed, m,
+						 wims_str_make(r->scratch.p + start, r->scratch.len - start));
+	}
+	r->replace_via = true;
+	r->out.proto = px->next_proto;
+	r->out.addr = px->next_addr;
+	r->out.flow = NULL;
+}
+
+/* A request from the core for a browser: the Request-URI names its flow. */
+static void from_core(struct px_req *r)
+{
+	struct wims_proxy *px = r->px;
+	const struct wims_sip_msg *m = r->m;
+	struct wims_sip_uri u;
+	struct wims_sip_flow *wf;
+	struct px_flow *f;
+	struct wims_sip_vals it;
+	uint64_t id;
+	bool ob;
+
+	if (wims_sip_uri_parse(&u, m->ruri) || wims_proxy__token_parse(px, u.user, &id, &ob)) {
+		r->reject = 404;
+		r->reject_reason = "No Such Flow";
+		return;
+	}
+	wf = wims_sip_tport_flow_find(px->tp, id);
+	f = flow_get(px, id, false);
+	if (!wf || !wims_sip_flow_alive(wf) || !f || !f->contact[0]) {
+		/* RFC 5626 §5.3: the flow is gone */
+		r->reject = ob ? 430 : 480;
+		r->reject_reason = ob ? "Flow Failed" : "Flow Gone";
+		return;
+	}
+	r->flow_token_id = id;
+	r->flow_outbound = ob;
+	wims_sip_edit_replace(&r->ed, m, m->ruri, wims_str_c(f->contact));
+	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
+	while (wims_sip_vals_next(&it))
+		if (route_is_us(px, it.value))
+			wims_sip_edit_remove_val(&r->ed, m, &it);
+	r->out.proto = wims_sip_flow_proto(wf);
+	r->out.addr = *wims_sip_flow_peer(wf);
+	r->out.flow = wf;
+	wims_sip_flow_ref(wf);
+}
+
+void wims_proxy__iwu_request(struct px_req *r)
+{
+	if (px_proto_is_ws(wims_sip_flow_proto(r->in)))
+		from_browser(r);
+	else
+		from_core(r);
+}
+
+/* ---- responses ---- */
+
+static uint64_t now_ms(struct wims_proxy *px)
+{
+	return uv_now(px->loop);
+}
+
+/* 2xx to REGISTER going back to a browser: our Contacts become the browser's
+ * again (JsSIP looks for its own Contact there), and the binding's expiry
+ * and Service-Route are kept. */
+static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+			struct wims_sip_edits *ed, struct wims_wbuf *scratch)
+{
+	struct wims_sip_vals it;
+	const struct wims_sip_hdr *eh = wims_sip_msg_hdr(m, WIMS_HDR_EXPIRES);
+	uint32_t dflt = 3600, exp;
+	uint64_t upid = t->up.flow ? wims_sip_flow_id(t->up.flow) : 0;
+	struct px_flow *self = upid ? flow_get(px, upid, false) : NULL;
+	bool bound = false;
+
+	if (eh && wims_sip_uint_parse(eh->value, 0xffffffffu, &dflt))
+		dflt = 3600;
+	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
+	while (wims_sip_vals_next(&it)) {
+		struct wims_sip_addr a;
+		struct wims_sip_uri u;
+		struct wims_str v;
+		uint64_t id;
+		bool ob;
+		struct px_flow *f;
+
+		if (wims_sip_addr_parse(&a, it.value) || wims_sip_uri_parse(&u, a.uri) ||
+		    wims_proxy__token_parse(px, u.user, &id, &ob))
+			continue;
+		f = flow_get(px, id, false);
+		if (!f || !f->contact[0])
+			continue;
+		exp = dflt;
+		if (wims_sip_param_get(a.params, "expires", &v) && wims_sip_uint_parse(v, 0xffffffffu, &exp))
+			exp = dflt;
+		if (f == self) {
+			f->reg_expires = exp ? now_ms(px) + (uint64_t)exp * 1000 : 0;
+			bound = exp > 0;
+		}
+		wims_sip_edit_replace(ed, m, a.uri, wims_str_c(f->contact));
+	}
+	if (self) {
+		if (!bound)
+			self->reg_expires = 0;
+		/* TS 24.229 §5.1.1.2: the Service-Route of the last registration, in order */
+		size_t start = scratch->len;
+		bool any = false;
+		wims_sip_vals_init(&it, m, WIMS_HDR_SERVICE_ROUTE);
+		while (wims_sip_vals_next(&it)) {
+			wims_wbuf_printf(scratch, "%s%.*s", any ? ", " : "", (int)it.value.l, it.value.p);
+			any = true;
+		}
+		if (!scratch->err && wims_str_copy(self->service_route, sizeof(self->service_route),
+						   wims_str_make(scratch->p + start, scratch->len - start)))
+			self->service_route[0] = 0;
+		scratch->len = start;
+	}
+}
+
+void wims_proxy__iwu_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+			      struct wims_sip_edits *ed, struct wims_wbuf *scratch)
+{
+	if (px_proto_is_ws(t->up.proto)) {
+		if (t->method == WIMS_SIP_REGISTER && m->status >= 200 && m->status < 300)
+			register_ok(px, t, m, ed, scratch);
+		return;
+	}
+	/* a browser's answer to the core: its Contact becomes its token */
+	if (t->flow_token_id) {
+		struct px_flow *f = flow_get(px, t->flow_token_id, false);
+		struct wims_sip_vals it;
+
+		if (!f)
+			return;
+		wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
+		while (wims_sip_vals_next(&it)) {
+			struct wims_sip_addr a;
+			if (wims_sip_addr_parse(&a, it.value) || a.star)
+				continue;
+			size_t start = scratch->len;
+			wims_wbuf_puts(scratch, "<");
+			our_contact_uri(px, scratch, f->id, f->outbound);
+			wims_wbuf_puts(scratch, ">");
+			if (scratch->err)
+				return;
+			const char *uri_end = a.uri.p + a.uri.l + (a.angle ? 1 : 0);
+			wims_sip_edit_replace(ed, m, wims_str_make(it.value.p, (size_t)(uri_end - it.value.p)),
+					      wims_str_make(scratch->p + start, scratch->len - start));
+		}
+	}
+}
+
+/* ---- flows ---- */
+
+void wims_proxy__iwu_flow_gone(struct wims_proxy *px, struct wims_sip_flow *wf)
+{
+	uint64_t id = wims_sip_flow_id(wf);
+	struct wims_hnode *n = wims_hash_find(&px->flows, id);
+
+	wims_proxy__dlg_flow_gone(px, id);
+	if (n) {
+		wims_hash_remove(&px->flows, n);
+		free(wims_container_of(n, struct px_flow, hn));
+		px->st.flows_open = px->flows.n;
+	}
+}
+
+static bool free_flow(struct wims_hnode *n, void *arg)
+{
+	struct wims_hash *h = arg;
+
+	wims_hash_remove(h, n);
+	free(wims_container_of(n, struct px_flow, hn));
+	return false;
+}
+
+void wims_proxy__iwu_free(struct wims_proxy *px)
+{
+	wims_hash_walk(&px->flows, free_flow, &px->flows);
+}

@@ -1,0 +1,51 @@
+/* The proxy: the stateful SIP proxy core (RFC 3261 §16/§17) shared by the
+ * roles, and the roles themselves (interworking unit; P-CSCF).  It never
+ * touches a socket: bytes come in through wims_proxy_recv() and leave through
+ * the SIP transport layer (sip/transport.h). */
+#ifndef WIMS_PROXY_PROXY_H
+#define WIMS_PROXY_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/conf.h"
+#include "sip/transport.h"
+
+struct wims_proxy;
+
+struct wims_proxy_stats {
+	uint64_t requests_in, responses_in, requests_out, responses_out;
+	uint64_t bad_requests, bad_responses_dropped, retransmissions;
+	uint64_t tsx_created, tsx_timeouts, dialogs_released;
+	uint64_t tsx_open, dialogs_open, flows_open, bindings_open;
+};
+
+/**
+ * Create the proxy for conf's role on loop, sending through tp.  The proxy
+ * does not own tp.  Errors: -EINVAL with a message in err (bad URI in the
+ * configuration), -ENOMEM.
+ */
+int wims_proxy_alloc(struct wims_proxy **pp, uv_loop_t *loop, struct wims_sip_tport *tp,
+		     const struct wims_conf *conf, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/** One whole SIP message received on flow (the transport's receive handler). */
+void wims_proxy_recv(struct wims_proxy *px, struct wims_sip_flow *flow, const char *buf, size_t len);
+
+/** A connection flow is gone: release what depended on it (dialogs, pending transactions). */
+void wims_proxy_flow_closed(struct wims_proxy *px, struct wims_sip_flow *flow);
+
+/** Number of transactions still open (graceful shutdown waits for 0). */
+size_t wims_proxy_busy(const struct wims_proxy *px);
+
+/** Stop creating transactions: new requests get 503 with Retry-After. */
+void wims_proxy_drain(struct wims_proxy *px);
+
+/** Free everything (timers are closed; run the loop once more afterwards). */
+void wims_proxy_free(struct wims_proxy *px);
+
+const struct wims_proxy_stats *wims_proxy_stats(const struct wims_proxy *px);
+
+#endif

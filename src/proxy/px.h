@@ -1,0 +1,171 @@
+/* Internal interfaces of the proxy module (shared by its files only). */
+#ifndef WIMS_PROXY_PX_H
+#define WIMS_PROXY_PX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/addr.h"
+#include "base/buf.h"
+#include "base/hash.h"
+#include "proxy/proxy.h"
+#include "sip/msg.h"
+#include "sip/transport.h"
+
+#define PX_BRANCH_MAX 64
+#define PX_SKEY_MAX 320
+#define PX_SCRATCH 4096
+
+/* Where a message came from or goes to: a connection flow (held by a
+ * reference), or UDP to an address. */
+struct px_hop {
+	enum wims_sip_proto proto;
+	struct wims_addr addr;
+	struct wims_sip_flow *flow; /* referenced; NULL for UDP */
+};
+
+void wims_proxy__hop_set(struct px_hop *h, struct wims_sip_flow *flow);
+void wims_proxy__hop_clear(struct px_hop *h);
+static inline bool px_proto_is_ws(enum wims_sip_proto p)
+{
+	return p == WIMS_SIP_WS || p == WIMS_SIP_WSS;
+}
+
+struct px_tsx;
+struct px_dialog;
+
+/* A request on its way through the role logic. */
+struct px_req {
+	struct wims_proxy *px;
+	const struct wims_sip_msg *m;
+	struct wims_sip_flow *in;   /* the flow it came on (UDP: a pseudo-flow valid now only) */
+	struct wims_sip_edits ed;
+	struct wims_wbuf scratch;   /* text inserted by edits lives here */
+	char scratch_mem[PX_SCRATCH];
+	/* set by the role */
+	struct px_hop out;          /* next hop */
+	bool replace_via;           /* hide the incoming Via lines (restored on responses) */
+	bool add_via;               /* push our own Via (false: the role wrote it) */
+	unsigned reject;            /* reply locally with this status */
+	const char *reject_reason;
+	struct wims_str reject_hdrs;
+	uint64_t flow_token_id;     /* flow the request is delivered to (core→browser), 0 otherwise */
+	bool flow_outbound;         /* that flow registered with RFC 5626 outbound (430 when lost) */
+};
+
+/* ---- core.c ---- */
+struct wims_proxy {
+	uv_loop_t *loop;
+	struct wims_sip_tport *tp;
+	const struct wims_conf *conf;
+	struct wims_proxy_stats st;
+	struct wims_hash tsx_srv;  /* by server key */
+	struct wims_hash tsx_cli;  /* by our branch */
+	struct wims_hash flows;    /* struct px_flow by flow id (IWU per-browser state) */
+	struct wims_hash dialogs;  /* struct px_dialog by Call-ID hash */
+	uint64_t seq;
+	unsigned char secret[32];
+	bool draining;
+	/* our sent-by toward the core: host and port as written in Via/Contact */
+	char adv_host[80];
+	uint16_t adv_port;
+	/* the next hop of the role (IWU: the P-CSCF) */
+	char next_uri[WIMS_CONF_STR];
+	struct wims_addr next_addr;
+	enum wims_sip_proto next_proto;
+	unsigned t1, t2, t4;
+};
+
+/** Reply to request m that came on flow `in` (stateless; UDP per Via). */
+void wims_proxy__reply(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_flow *in,
+		       unsigned code, const char *reason, struct wims_str extra);
+/** Send bytes to a hop; for UDP requests over udp_mtu the transport switches to TCP. */
+int wims_proxy__send(struct wims_proxy *px, struct px_hop *h, const char *buf, size_t len, bool is_request);
+/** Where a response to m goes (RFC 3261 §18.2.2, RFC 3581): flow, or Via received/rport. */
+int wims_proxy__resp_hop(struct wims_proxy *px, const struct wims_sip_msg *req, struct wims_sip_flow *in,
+			 struct px_hop *h);
+/** Write our Via line for hop proto with branch into w. */
+void wims_proxy__via_line(struct wims_proxy *px, struct wims_wbuf *w, enum wims_sip_proto proto,
+			  struct wims_str branch);
+/** A fresh branch for request m, carrying the loop-detection hash (RFC 3261 §16.6 item 8). */
+void wims_proxy__branch(struct wims_proxy *px, const struct wims_sip_msg *m, char out[PX_BRANCH_MAX]);
+/** RFC 3261 §16.3 item 4: does one of m's Vias carry our sent-by with the hash m has now? */
+bool wims_proxy__is_loop(struct wims_proxy *px, const struct wims_sip_msg *m);
+/** Forward a response statelessly by its second Via (stray 2xx to INVITE). */
+void wims_proxy__forward_stateless_resp(struct wims_proxy *px, const struct wims_sip_msg *m);
+
+/* ---- tsx.c: a proxy transaction = server transaction + client transaction ---- */
+struct px_tsx {
+	struct wims_hnode hs, hc;
+	unsigned refs;
+	struct wims_proxy *px;
+	enum wims_sip_method method;
+	char skey[PX_SKEY_MAX];
+	size_t skey_len;
+	char branch[PX_BRANCH_MAX];
+	struct px_hop up;   /* where the request came from */
+	struct px_hop down; /* where we sent it */
+	char *req;          /* the request as received */
+	size_t req_len;
+	char *out;          /* the request as sent */
+	size_t out_len;
+	char *resp;         /* last response sent upstream */
+	size_t resp_len;
+	unsigned resp_status;
+	unsigned down_status; /* highest status received from downstream */
+	bool replace_via;
+	bool cancel_wanted;  /* CANCEL arrived before any provisional response */
+	bool cancelled;
+	bool acked;
+	bool done;           /* final response forwarded */
+	uint64_t flow_token_id;
+	bool flow_outbound;
+	uv_timer_t t_retr;   /* A/E (requests), G (non-2xx to INVITE over UDP) */
+	uv_timer_t t_to;     /* B/F, then H/J/K lingering */
+	uv_timer_t t_c;      /* timer C for INVITE */
+	unsigned retr_ms;
+	int closing;         /* handles still to close */
+};
+
+int wims_proxy__tsx_new_request(struct px_req *r);
+/** Server-side matching of a request (retransmission, ACK for non-2xx, CANCEL). true: consumed. */
+bool wims_proxy__tsx_match_request(struct wims_proxy *px, const struct wims_sip_msg *m,
+				   struct wims_sip_flow *in);
+/** A response from downstream; true when it matched a transaction. */
+bool wims_proxy__tsx_response(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_flow *in);
+/** Reply upstream from within a transaction (kept for retransmissions). */
+void wims_proxy__tsx_reply(struct px_tsx *t, unsigned code, const char *reason);
+/** Flow gone: fail transactions whose downstream is that flow. */
+void wims_proxy__tsx_flow_gone(struct wims_proxy *px, struct wims_sip_flow *f, unsigned code);
+void wims_proxy__tsx_free_all(struct wims_proxy *px);
+/** Send a request wims originates itself (BYE on flow loss) through a client transaction. */
+int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
+			  const char *branch) __attribute__((warn_unused_result));
+
+/* ---- iwu.c: the interworking-unit role ---- */
+int wims_proxy__iwu_init(struct wims_proxy *px, char *err, size_t errlen);
+/** Decide the next hop and the rewrites of a new request (or reject it). */
+void wims_proxy__iwu_request(struct px_req *r);
+/** Rewrite a response on its way upstream through tsx t. */
+void wims_proxy__iwu_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+			      struct wims_sip_edits *ed, struct wims_wbuf *scratch);
+/** Stateless ACK (for a 2xx) and other requests that bypass transactions. */
+void wims_proxy__iwu_flow_gone(struct wims_proxy *px, struct wims_sip_flow *f);
+void wims_proxy__iwu_free(struct wims_proxy *px);
+
+/* flow tokens: a browser's flow as the user part of a Contact toward the core */
+#define PX_TOKEN_LEN 27 /* "wt" + 16 hex id + 1 flags + 8 hex mac */
+void wims_proxy__token_make(const struct wims_proxy *px, uint64_t flow_id, bool outbound,
+			    char out[PX_TOKEN_LEN + 1]);
+/** 0 and the flow id/outbound flag when s is a token we made; -EINVAL otherwise. */
+int wims_proxy__token_parse(const struct wims_proxy *px, struct wims_str s, uint64_t *flow_id, bool *outbound);
+
+/* ---- dialog.c: dialogs that ran over a browser's flow ---- */
+void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *resp);
+void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg *m, bool from_browser);
+/** Release every dialog of flow id toward the core with BYE. */
+void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id);
+void wims_proxy__dlg_free_all(struct wims_proxy *px);
+
+#endif

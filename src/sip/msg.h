@@ -135,6 +135,10 @@ bool wims_sip_param_get(struct wims_str params, const char *name, struct wims_st
 /** Iterate parameters: pos starts at 0; false at the end. */
 bool wims_sip_param_next(struct wims_str params, size_t *pos, struct wims_str *name, struct wims_str *value);
 
+/** s without its surrounding double quotes, if it has them (no unescaping):
+ * for quoted parameter values such as +sip.instance="<urn:uuid:...>". */
+struct wims_str wims_sip_unquote(struct wims_str s);
+
 struct wims_sip_uri {
 	struct wims_str scheme;   /* sip, sips, tel, urn, ... */
 	struct wims_str user;     /* without the password */

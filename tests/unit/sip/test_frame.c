@@ -1,0 +1,172 @@
+/* wims_sip_stream_frame and its resumable form. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sip/msg.h"
+#include "sip/tp_int.h"
+
+#define REQ_HDRS                                                                                                       \
+	"OPTIONS sip:a@example.com SIP/2.0\r\n"                                                                        \
+	"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1\r\n"                                                          \
+	"From: <sip:b@example.com>;tag=1\r\n"                                                                          \
+	"To: <sip:a@example.com>\r\n"                                                                                  \
+	"Call-ID: abc\r\n"                                                                                             \
+	"CSeq: 1 OPTIONS\r\n"
+
+static const char msg1[] = REQ_HDRS "Content-Length: 4\r\n\r\nbody";
+static const char msg0[] = REQ_HDRS "Content-Length: 0\r\n\r\n";
+
+static long frame(const char *s, size_t len, size_t *skip)
+{
+	return wims_sip_stream_frame(s, len, skip);
+}
+
+static void test_complete(void **state)
+{
+	size_t skip = 99;
+
+	assert_int_equal(frame(msg1, strlen(msg1), &skip), (long)strlen(msg1));
+	assert_int_equal(skip, 0);
+	assert_int_equal(frame(msg0, strlen(msg0), &skip), (long)strlen(msg0));
+}
+
+static void test_incomplete(void **state)
+{
+	size_t skip;
+	size_t len = strlen(msg1);
+
+	for (size_t i = 0; i < len; i++) {
+		assert_int_equal(frame(msg1, i, &skip), 0);
+		assert_int_equal(skip, 0);
+	}
+	assert_int_equal(frame(msg1, 0, &skip), 0);
+}
+
+static void test_two_messages(void **state)
+{
+	char buf[1024];
+	size_t skip;
+	int n = snprintf(buf, sizeof(buf), "%s%s", msg1, msg0);
+
+	long a = frame(buf, (size_t)n, &skip);
+	assert_int_equal(a, (long)strlen(msg1));
+	assert_memory_equal(buf + a - 4, "body", 4);
+	long b = frame(buf + a, (size_t)n - (size_t)a, &skip);
+	assert_int_equal(b, (long)strlen(msg0));
+	assert_int_equal(skip, 0);
+}
+
+static void test_crlf_keepalive(void **state)
+{
+	char buf[1024];
+	size_t skip;
+
+	assert_int_equal(frame("\r\n\r\n", 4, &skip), 0);
+	assert_int_equal(skip, 4);
+	assert_int_equal(frame("\r\n", 2, &skip), 0);
+	assert_int_equal(skip, 2);
+	assert_int_equal(frame("\r\n\r", 3, &skip), 0); /* half a CRLF waits */
+	assert_int_equal(skip, 2);
+	int n = snprintf(buf, sizeof(buf), "\r\n\r\n%s", msg0);
+	assert_int_equal(frame(buf, (size_t)n, &skip), (long)strlen(msg0));
+	assert_int_equal(skip, 4);
+}
+
+static void test_compact_and_case(void **state)
+{
+	static const char c1[] = REQ_HDRS "l: 4\r\n\r\nbody";
+	static const char c2[] = REQ_HDRS "L:4\r\n\r\nbody";
+	static const char c3[] = REQ_HDRS "content-LENGTH  :  4  \r\n\r\nbody";
+	static const char c4[] = REQ_HDRS "Content-Length:\r\n 4\r\n\r\nbody"; /* folded */
+	static const char c5[] = REQ_HDRS "X-l: 7\r\nContent-Length: 4\r\n\r\nbody";
+	static const char c6[] = REQ_HDRS "Content-Length: 4\r\nContent-Length: 4\r\n\r\nbody";
+	const char *all[] = {c1, c2, c3, c4, c5, c6};
+	size_t skip;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		assert_int_equal(frame(all[i], strlen(all[i]), &skip), (long)strlen(all[i]));
+}
+
+static void test_bad(void **state)
+{
+	static const char none[] = REQ_HDRS "\r\nbody";
+	static const char neg[] = REQ_HDRS "Content-Length: -1\r\n\r\n";
+	static const char junk[] = REQ_HDRS "Content-Length: 4x\r\n\r\nbody";
+	static const char empty[] = REQ_HDRS "Content-Length: \r\n\r\n";
+	static const char two[] = REQ_HDRS "Content-Length: 4\r\nl: 5\r\n\r\nbody!";
+	static const char big[] = REQ_HDRS "Content-Length: 70000\r\n\r\n";
+	static const char huge[] = REQ_HDRS "Content-Length: 99999999999999999999\r\n\r\n";
+	static const char nohdr[] = "OPTIONS sip:a SIP/2.0\r\n\r\n";
+	const char *all[] = {none, neg, junk, empty, two, big, huge, nohdr};
+	size_t skip;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		assert_int_equal(frame(all[i], strlen(all[i]), &skip), -EBADMSG);
+}
+
+static void test_huge_headers(void **state)
+{
+	size_t len = WIMS_SIP_MAX_MESSAGE + 100;
+	char *b = malloc(len);
+	size_t skip;
+
+	assert_non_null(b);
+	memset(b, 'a', len);
+	memcpy(b, "OPTIONS sip:a SIP/2.0\r\nX: ", 26);
+	assert_int_equal(frame(b, WIMS_SIP_MAX_MESSAGE - 1, &skip), 0);
+	assert_int_equal(frame(b, WIMS_SIP_MAX_MESSAGE, &skip), -EBADMSG);
+	assert_int_equal(frame(b, len, &skip), -EBADMSG);
+
+	/* exactly the limit is fine */
+	size_t hl = strlen(REQ_HDRS "Content-Length: 00000\r\n\r\n");
+	size_t body = WIMS_SIP_MAX_MESSAGE - hl;
+	int n = snprintf(b, len, REQ_HDRS "Content-Length: %05zu\r\n\r\n", body);
+	assert_int_equal((size_t)n, hl);
+	memset(b + hl, 'b', body);
+	assert_int_equal(frame(b, WIMS_SIP_MAX_MESSAGE, &skip), WIMS_SIP_MAX_MESSAGE);
+	free(b);
+}
+
+/* Resuming byte by byte gives the same answer as framing at once. */
+static void test_resume(void **state)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "\r\n\r\n%s%s", msg1, msg0);
+	struct wims_sip__framer fr = {0, 0};
+	size_t start = 0, got = 0;
+
+	for (size_t end = 1; end <= (size_t)n; end++) {
+		size_t skip;
+		long r = wims_sip__frame(&fr, buf + start, end - start, &skip);
+		start += skip;
+		assert_true(r >= 0);
+		if (r > 0) {
+			got++;
+			assert_int_equal(r, got == 1 ? (long)strlen(msg1) : (long)strlen(msg0));
+			start += (size_t)r;
+			memset(&fr, 0, sizeof(fr));
+		}
+	}
+	assert_int_equal(got, 2);
+	assert_int_equal(start, (size_t)n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_complete),       cmocka_unit_test(test_incomplete),
+		cmocka_unit_test(test_two_messages),   cmocka_unit_test(test_crlf_keepalive),
+		cmocka_unit_test(test_compact_and_case), cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_huge_headers),   cmocka_unit_test(test_resume),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -173,8 +173,22 @@ int wims_conf_set(struct wims_conf *c, const char *section, const char *key, con
 
 struct load_ctx {
 	struct wims_conf *c;
+	FILE *f;
+	int line;     /* lines read so far: the line the handler is called for */
+	int msg_line; /* the line msg is about */
 	char msg[384];
 };
+
+/* inih's reader, counting lines so that our reason goes with the line inih reports */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct load_ctx *ctx = stream;
+	char *r = fgets(str, num, ctx->f);
+
+	if (r)
+		ctx->line++;
+	return r;
+}
 
 static int conf_ini_cb(void *user, const char *section, const char *name, const char *value)
 {
@@ -186,8 +200,10 @@ static int conf_ini_cb(void *user, const char *section, const char *name, const 
 		return 1;
 	if (wims_conf_set(ctx->c, section, name, value, msg, sizeof(msg)) == 0)
 		return 1;
-	if (!ctx->msg[0]) /* inih reports the first failing line: keep its reason */
+	if (!ctx->msg[0]) { /* inih reports the first failing line: keep its reason */
 		memcpy(ctx->msg, msg, sizeof(msg));
+		ctx->msg_line = ctx->line;
+	}
 	return 0;
 }
 
@@ -201,7 +217,8 @@ int wims_conf_load(struct wims_conf *c, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -errno;
 	}
-	line = ini_parse_file(f, conf_ini_cb, &ctx);
+	ctx.f = f;
+	line = ini_parse_stream(conf_reader, &ctx, conf_ini_cb, &ctx);
 	fclose(f);
 	if (line == 0)
 		return 0;
@@ -209,7 +226,7 @@ int wims_conf_load(struct wims_conf *c, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "%s: cannot read", path);
 		return -EIO;
 	}
-	if (!ctx.msg[0])
+	if (!ctx.msg[0] || ctx.msg_line != line)
 		snprintf(ctx.msg, sizeof(ctx.msg), "syntax error (expected [section] or key = value)");
 	snprintf(err, errlen, "%s:%d: %s", path, line, ctx.msg);
 	return -EINVAL;

@@ -68,6 +68,7 @@ struct wims_ws_conn {
 
 static struct wims_ratelimit refuse_rl = WIMS_RATELIMIT_INIT(10000, 10);
 static struct wims_ratelimit close_rl = WIMS_RATELIMIT_INIT(10000, 10);
+static struct wims_ratelimit end_rl = WIMS_RATELIMIT_INIT(10000, 20);
 
 static void conn_arm_timer(struct wims_ws_conn *c);
 static void conn_fail(struct wims_ws_conn *c, uint16_t code, const char *why);
@@ -283,7 +284,6 @@ static void on_stream_close(struct wims_stream *st, int err, void *arg)
 	struct wims_ws_server *s = c->srv;
 
 	(void)st;
-	(void)err;
 	/* TCP ended while we waited for the peer's Close. */
 	if (c->state == ST_CLOSING && c->why == WIMS_WS_END_LOCAL_CLOSE)
 		c->why = WIMS_WS_END_DROPPED;
@@ -299,6 +299,12 @@ static void on_stream_close(struct wims_stream *st, int err, void *arg)
 	c->ip = NULL;
 	s->ctr.conns--;
 	s->ctr.closed[c->why]++;
+	if (c->opened) {
+		char pb[WIMS_ADDR_STRLEN];
+		wims_log_rl(&end_rl, WIMS_LOG_INFO, "ws %s: closed (%s, code %u%s%s)", peer_str(c, pb),
+			    wims_ws_end_name(c->why), c->code ? c->code : WIMS_WS_CLOSE_ABNORMAL, err ? ", " : "",
+			    err ? uv_strerror(err) : "");
+	}
 	if (c->opened) {
 		s->ctr.ws_open--;
 		if (s->h.close)

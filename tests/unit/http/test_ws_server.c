@@ -487,6 +487,31 @@ static void test_limits(void **state)
 	free(e);
 }
 
+static void client_max_conns(struct env *e)
+{
+	int fd = ws_connect(e), fd2 = tcp_connect(e);
+
+	CHECK(e, fd >= 0 && fd2 >= 0);
+	CHECK(e, expect_eof(fd2)); /* refused at accept: max_connections = 1 */
+	close(fd2);
+	close(fd);
+	CHECK(e, wait_int(e, &e->closes, 1, 2000));
+	fd = ws_connect(e); /* room again */
+	CHECK(e, fd >= 0);
+	close(fd);
+}
+
+static void test_max_connections(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	(void)state;
+	e->cfg.max_connections = 1;
+	run(e, client_max_conns);
+	assert_int_equal(e->ctr.refused_max, 1);
+	assert_int_equal(e->ctr.accepted, 2);
+	free(e);
+}
+
 static void client_keepalive(struct env *e)
 {
 	char buf[256];
@@ -639,6 +664,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_max_connections),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_http),
 	};

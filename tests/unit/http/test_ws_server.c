@@ -409,6 +409,37 @@ static void test_shutdown(void **state)
 	free(e);
 }
 
+static void client_close_timeout(struct env *e)
+{
+	struct timespec t0, t1;
+	int fd = ws_connect(e);
+
+	CHECK(e, fd >= 0);
+	CHECK(e, wait_int(e, &e->opens, 1, 2000));
+	request(e, REQ_SHUTDOWN);
+	CHECK(e, expect_close(fd, 1001));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* no answer: the server waits 5 s, then aborts */
+	struct timeval tv = {8, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHECK(e, expect_eof(fd));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	CHECK(e, ms >= 4500 && ms < 7000);
+	CHECK(e, wait_int(e, &e->closes, 1, 2000));
+	CHECK(e, e->close_code == 1001);
+	close(fd);
+}
+
+static void test_close_timeout(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	(void)state;
+	run(e, client_close_timeout);
+	assert_int_equal(e->ctr.closed[WIMS_WS_END_CLOSE_TIMEOUT], 1);
+	free(e);
+}
+
 static void client_errors(struct env *e)
 {
 	static char big[3000];
@@ -662,6 +693,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_shutdown),
+		cmocka_unit_test(test_close_timeout),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_max_connections),

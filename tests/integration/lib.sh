@@ -144,6 +144,12 @@ start_pcscf() {
   log "P-CSCF up on 127.0.0.1:$PCSCF_PORT"
 }
 start_core() { start_scscf; start_pcscf; }
+# Kamailio as the WebSocket front instead of wimsd (same WS port 8080, SIP 5062)
+start_wsproxy() {
+  _kamailio wsproxy "$LAB/kamailio/wsproxy.cfg" "$@"
+  wait_port tcp $WIMSD_WS_PORT 10 wsproxy; wait_port udp 5062 10 wsproxy; alive wsproxy
+  log "Kamailio WS front up on ws://127.0.0.1:$WIMSD_WS_PORT/"
+}
 
 # ----------------------------------------------------------------- wimsd
 # start_wimsd [INI_TEXT]: default is the IWU config in front of the P-CSCF
@@ -181,12 +187,18 @@ _sipp_cmd() { # NAME SCENARIO PORT TARGET [sipp args...]
             -m 1 -l 1 -timeout "${SIPP_TIMEOUT:-30}" -timeout_error -nostdin
             -trace_err -error_file "$T/$name-errors.log"
             -trace_msg -message_file "$T/$name-msgs.log"
-            -key expires 600 -key text "hello from sipp")
-  # defaults of the pause variables the scenario uses (sipp refuses -set for
-  # variables a scenario does not have); later -set in "$@" override them
-  local v val
+)
+  # defaults for the keys and pause variables the caller did not give (sipp
+  # refuses -set for variables a scenario does not have, and the first of two
+  # -key wins)
+  local v val given=" $* "
+  for v in expires:600 "text:hello from sipp"; do
+    val=${v#*:}; v=${v%%:*}
+    [[ $given == *" -key $v "* ]] || SIPP_CMD+=(-key "$v" "$val")
+  done
   for v in answer_delay:200 bye_delay:1000 hold_ms:1000 cancel_delay:300; do
     val=${v#*:}; v=${v%%:*}
+    [[ $given == *" -set $v "* ]] && continue
     grep -q "variable=\"$v\"" "$LAB/sipp/$scen" && SIPP_CMD+=(-set "$v" "$val")
   done
   SIPP_CMD+=("$@")

@@ -29,6 +29,7 @@ sipp_wait callee2
 sipp_bg msgrecv uas_message.xml "$(ue_port 2)" 127.0.0.1:$PCSCF_PORT -s ue2 -key text "lab-core-text"
 sipp_run msgsend uac_message.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue2 -key caller ue1 -key text "lab-core-text"
 sipp_wait msgrecv
+assert_log msgrecv-msgs.log "^lab-core-text" "MESSAGE body did not arrive"
 sipp_run opt-p uac_options.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -key caller ue1 -key target sip:127.0.0.1:$PCSCF_PORT
 sipp_run opt-s uac_options.xml "$(ue_port 1)" 127.0.0.1:$SCSCF_PORT -key caller ue1 -key target sip:127.0.0.1:$SCSCF_PORT
 

@@ -1,0 +1,325 @@
+#!/usr/bin/env node
+'use strict';
+// wims-ua: a SIP-over-WebSocket UE for tests: JsSIP in Node, the npm `ws` package
+// as its socket, a fake RTCPeerConnection for SDP (see fake-webrtc.js).
+// Prints machine-readable lines "EVENT <name> k=v ..." on stdout and exits 0 only
+// if everything asked for happened within --timeout.  Run with --help.
+
+const path = require('path');
+module.paths.unshift(path.join(__dirname, '..', 'node_modules'));
+
+const USAGE = `usage: wims-ua.js [options]
+  --ws URL                 WebSocket server (default ws://127.0.0.1:8080/)
+  --uri SIP_URI            our AoR (default sip:alice@ims.lab)
+  --password PW            digest password (default wims-lab)
+  --auth-user USER         digest user name (default: user part of --uri)
+  --register               REGISTER first and expect 200 (implied by --expect-call/--expect-message)
+  --expect-register-fail C expect the REGISTER to fail with status C (e.g. 403)
+  --call TARGET            INVITE TARGET; expect it to be answered (EVENT confirmed)
+  --expect-fail CODE       with --call: expect a final failure CODE instead (e.g. 480, "430|480")
+  --cancel-after-ms N      with --call: CANCEL N ms after the first provisional response
+  --expect-call            wait for an incoming INVITE
+  --answer                 with --expect-call: answer it (default: answer)
+  --no-answer              with --expect-call: do not answer (for CANCEL tests; expects the caller's CANCEL)
+  --answer-delay-ms N      wait N ms (ringing) before answering
+  --hangup-after MS        once confirmed, send BYE after MS
+  --expect-bye             once confirmed, expect the peer's BYE
+  --reinvite               once confirmed (after 500 ms), send a re-INVITE and expect 200
+  --hold                   once confirmed, put the call on hold (re-INVITE a=sendonly) and resume
+  --drop-ws-after-ms N     once confirmed, kill the WebSocket abruptly after N ms and exit 0
+  --message TARGET TEXT    send a MESSAGE, expect 2xx
+  --expect-message TEXT    expect an incoming MESSAGE whose body contains TEXT
+  --options TARGET         send an OPTIONS (e.g. sip:ims.lab), expect 200
+  --linger-ms N            stay registered N ms after everything else is done (default 0)
+  --unregister             unregister before exiting and expect 200
+  --timeout MS             overall deadline (default 20000)
+  --trace                  print every SIP message sent and received (to stderr)
+  --debug                  enable JsSIP's debug log (to stderr)
+Events: connected, disconnected, registered, registration-failed, unregistered, progress,
+  confirmed, reinvite-ok, hold-ok, unhold-ok, ended, failed, incoming, message-sent,
+  message-failed, message-received, options-ok, options-failed, ws-dropped, done.`;
+
+function parseArgs(argv) {
+  const o = { ws: 'ws://127.0.0.1:8080/', uri: 'sip:alice@ims.lab', password: 'wims-lab', timeout: 20000, answer: true, lingerMs: 0 };
+  const need = (i) => { if (i + 1 >= argv.length) die(`missing value after ${argv[i]}`); return argv[i + 1]; };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    switch (a) {
+      case '--help': case '-h': console.log(USAGE); process.exit(0); break;
+      case '--ws': o.ws = need(i); i++; break;
+      case '--uri': o.uri = need(i); i++; break;
+      case '--password': o.password = need(i); i++; break;
+      case '--auth-user': o.authUser = need(i); i++; break;
+      case '--register': o.register = true; break;
+      case '--expect-register-fail': o.expectRegFail = need(i); o.register = true; i++; break;
+      case '--call': o.call = need(i); i++; break;
+      case '--expect-fail': o.expectFail = need(i); i++; break;
+      case '--cancel-after-ms': o.cancelAfter = +need(i); i++; break;
+      case '--expect-call': o.expectCall = true; o.register = true; break;
+      case '--answer': o.answer = true; break;
+      case '--no-answer': o.answer = false; break;
+      case '--answer-delay-ms': o.answerDelay = +need(i); i++; break;
+      case '--hangup-after': o.hangupAfter = +need(i); i++; break;
+      case '--expect-bye': o.expectBye = true; break;
+      case '--reinvite': o.reinvite = true; break;
+      case '--hold': o.hold = true; break;
+      case '--drop-ws-after-ms': o.dropAfter = +need(i); i++; break;
+      case '--message': o.message = [need(i), argv[i + 2]]; if (argv[i + 2] === undefined) die('--message TARGET TEXT'); i += 2; break;
+      case '--expect-message': o.expectMessage = need(i); o.register = true; i++; break;
+      case '--options': o.options = need(i); i++; break;
+      case '--linger-ms': o.lingerMs = +need(i); i++; break;
+      case '--unregister': o.unregister = true; break;
+      case '--timeout': o.timeout = +need(i); i++; break;
+      case '--trace': o.trace = true; break;
+      case '--debug': o.debug = true; break;
+      default: die(`unknown option ${a}\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+function die(msg) { console.log(`ERROR ${msg}`); process.exit(2); }
+function ev(name, kv) {
+  const parts = [`EVENT ${name}`];
+  for (const [k, v] of Object.entries(kv || {})) if (v !== undefined && v !== null && v !== '') parts.push(`${k}=${String(v).replace(/\s+/g, '_')}`);
+  console.log(parts.join(' '));
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const opt = parseArgs(process.argv.slice(2));
+require('./fake-webrtc').install();
+const JsSIP = require('jssip');
+const { WsSocket } = require('./ws-socket');
+if (opt.debug) JsSIP.debug.enable('JsSIP:*'); else JsSIP.debug.disable();
+
+const socket = new WsSocket(opt.ws, { trace: opt.trace ? (d, t) => process.stderr.write(`----- ${d} ${new Date().toISOString()}\n${t}\n`) : null });
+const ua = new JsSIP.UA({
+  sockets: [socket],
+  uri: opt.uri,
+  password: opt.password,
+  authorization_user: opt.authUser,
+  register: false,
+  register_expires: 600,
+  session_timers: false,
+  connection_recovery_min_interval: 30,
+  connection_recovery_max_interval: 60,
+  no_answer_timeout: 60,
+  user_agent: 'wims-ua (JsSIP ' + JsSIP.version + ')',
+});
+
+// ----------------------------------------------------------------- waiting helpers
+const waiters = [];
+function waitFor(name, pred) {
+  return new Promise((resolve, reject) => waiters.push({ name, pred, resolve, reject }));
+}
+function signal(name, data) {
+  for (let i = waiters.length - 1; i >= 0; i--) {
+    const w = waiters[i];
+    if (w.name === name && (!w.pred || w.pred(data))) { waiters.splice(i, 1); w.resolve(data); }
+  }
+}
+
+let finished = false;
+function finish(code, why) {
+  if (finished) return;
+  finished = true;
+  if (code === 0) ev('done'); else console.log(`ERROR ${why}`);
+  try { ua.stop(); } catch (e) { /* ignore */ }
+  setTimeout(() => process.exit(code), 300);
+}
+setTimeout(() => finish(1, `timeout after ${opt.timeout} ms (waiting for: ${waiters.map((w) => w.name).join(',') || 'nothing'})`), opt.timeout).unref();
+
+ua.on('connected', () => { ev('connected', { url: opt.ws }); signal('connected'); });
+ua.on('disconnected', (e) => { ev('disconnected', { code: e && e.code, reason: e && e.reason }); signal('disconnected'); });
+ua.on('registered', (e) => { ev('registered', { code: e.response && e.response.status_code, expires: e.response && e.response.getHeader('Expires') }); signal('registered'); });
+ua.on('unregistered', (e) => { ev('unregistered', { code: e && e.response && e.response.status_code }); signal('unregistered'); });
+ua.on('registrationFailed', (e) => {
+  ev('registration-failed', { cause: e.cause, code: e.response && e.response.status_code });
+  signal('registrationFailed', e);
+});
+ua.on('newMessage', (e) => {
+  if (e.originator !== 'remote') return;
+  const body = e.request.body || '';
+  ev('message-received', { from: e.request.from.uri.toString(), body: body.slice(0, 80) });
+  signal('message', body);
+});
+
+function sessionEvents(s, tag) {
+  s.on('progress', (e) => { ev('progress', { call: tag, code: e.response && e.response.status_code }); signal('progress:' + tag); });
+  s.on('accepted', () => ev('accepted', { call: tag }));
+  s.on('confirmed', () => { ev('confirmed', { call: tag }); signal('confirmed:' + tag); });
+  s.on('ended', (e) => { ev('ended', { call: tag, originator: e.originator, cause: e.cause }); signal('ended:' + tag, e); });
+  s.on('failed', (e) => {
+    ev('failed', { call: tag, originator: e.originator, cause: e.cause, code: e.message && e.message.status_code });
+    signal('ended:' + tag, Object.assign({ failed: true }, e));
+  });
+  s.on('reinvite', () => ev('reinvite-received', { call: tag }));
+  s.on('hold', (e) => ev('hold', { call: tag, originator: e.originator }));
+  s.on('unhold', (e) => ev('unhold', { call: tag, originator: e.originator }));
+}
+
+function renegotiate(s, what) {
+  return new Promise((resolve, reject) => {
+    const done = (ok) => (ok ? resolve() : reject(new Error(`${what} failed`)));
+    let r;
+    if (what === 'hold') r = s.hold({}, () => done(true));
+    else if (what === 'unhold') r = s.unhold({}, () => done(true));
+    else r = s.renegotiate({}, () => done(true));
+    if (!r) reject(new Error(`${what} refused by JsSIP in state ${s.status}`));
+    s.once('failed', () => done(false));
+  });
+}
+
+async function inCall(s, tag) {
+  if (opt.dropAfter !== undefined) {
+    await sleep(opt.dropAfter);
+    ev('ws-dropped', { call: tag });
+    socket.drop();
+    finished = true; // exit without any further SIP, like a browser that vanished
+    setTimeout(() => process.exit(0), 100);
+    await new Promise(() => {});
+  }
+  if (opt.reinvite) {
+    await sleep(500);
+    await renegotiate(s, 'reinvite');
+    ev('reinvite-ok', { call: tag });
+  }
+  if (opt.hold) {
+    await sleep(300);
+    await renegotiate(s, 'hold');
+    ev('hold-ok', { call: tag });
+    await sleep(300);
+    await renegotiate(s, 'unhold');
+    ev('unhold-ok', { call: tag });
+  }
+  const ended = waitFor('ended:' + tag);
+  if (opt.hangupAfter !== undefined) {
+    await sleep(opt.hangupAfter);
+    if (!s.isEnded()) s.terminate();
+    const e = await ended;
+    if (e.originator !== 'local') throw new Error(`call ended by ${e.originator} (${e.cause}) before our BYE`);
+  } else if (opt.expectBye) {
+    const e = await ended;
+    if (e.failed || e.originator !== 'remote' || e.cause !== JsSIP.C.causes.BYE) {
+      throw new Error(`expected the peer's BYE, got ${e.failed ? 'failed' : 'ended'} originator=${e.originator} cause=${e.cause}`);
+    }
+  } else {
+    await sleep(200);
+    if (!s.isEnded()) { s.terminate(); await ended; }
+  }
+}
+
+async function main() {
+  const connected = waitFor('connected');
+  ua.start();
+  await connected;
+
+  if (opt.register) {
+    const reg = waitFor('registered');
+    const regFail = waitFor('registrationFailed');
+    ua.register();
+    const r = await Promise.race([reg.then(() => null), regFail]);
+    if (opt.expectRegFail) {
+      if (!r) throw new Error('REGISTER succeeded but a failure was expected');
+      const code = r.response && r.response.status_code;
+      if (!new RegExp(`^(${opt.expectRegFail})$`).test(String(code))) throw new Error(`REGISTER failed with ${code} (${r.cause}), expected ${opt.expectRegFail}`);
+      return;
+    }
+    if (r) throw new Error(`REGISTER failed: ${r.cause} ${r.response ? r.response.status_code : ''}`);
+  }
+
+  // incoming calls are accepted from the start
+  let incoming = null;
+  if (opt.expectCall) {
+    incoming = new Promise((resolve) => {
+      ua.on('newRTCSession', (e) => {
+        if (e.originator !== 'remote') return;
+        ev('incoming', { from: e.request.from.uri.toString(), call_id: e.request.call_id });
+        resolve(e.session);
+      });
+    });
+  }
+  let gotMessage = null;
+  if (opt.expectMessage) gotMessage = waitFor('message', (b) => b.includes(opt.expectMessage));
+
+  if (opt.options) {
+    await new Promise((resolve, reject) => {
+      ua.sendOptions(opt.options, null, {
+        eventHandlers: {
+          succeeded: (e) => { ev('options-ok', { code: e.response.status_code }); resolve(); },
+          failed: (e) => { ev('options-failed', { cause: e.cause, code: e.response && e.response.status_code }); reject(new Error(`OPTIONS failed: ${e.cause}`)); },
+        },
+      });
+    });
+  }
+
+  if (opt.message) {
+    await new Promise((resolve, reject) => {
+      ua.sendMessage(opt.message[0], opt.message[1], {
+        eventHandlers: {
+          succeeded: (e) => { ev('message-sent', { code: e.response.status_code }); resolve(); },
+          failed: (e) => { ev('message-failed', { cause: e.cause, code: e.response && e.response.status_code }); reject(new Error(`MESSAGE failed: ${e.cause}`)); },
+        },
+      });
+    });
+  }
+
+  if (opt.call) {
+    const tag = 'out';
+    const s = ua.call(opt.call, {
+      mediaConstraints: { audio: false, video: false },
+      rtcOfferConstraints: { offerToReceiveAudio: true },
+      pcConfig: { iceServers: [] },
+    });
+    sessionEvents(s, tag);
+    const ended = waitFor('ended:' + tag);
+    if (opt.cancelAfter !== undefined) {
+      await Promise.race([waitFor('progress:' + tag), ended]);
+      await sleep(opt.cancelAfter);
+      if (s.isEnded()) throw new Error('call ended before we could CANCEL');
+      s.terminate(); // CANCEL
+      const e = await ended;
+      if (!e.failed || e.cause !== JsSIP.C.causes.CANCELED) throw new Error(`expected Canceled, got ${e.cause}`);
+      ev('canceled', { call: tag });
+    } else if (opt.expectFail) {
+      const e = await Promise.race([ended, waitFor('confirmed:' + tag).then(() => ({ confirmed: true }))]);
+      if (e.confirmed) throw new Error(`call was answered, expected failure ${opt.expectFail}`);
+      const code = e.message && e.message.status_code;
+      if (!new RegExp(`^(${opt.expectFail})$`).test(String(code))) throw new Error(`call failed with ${code} (${e.cause}), expected ${opt.expectFail}`);
+    } else {
+      const r = await Promise.race([waitFor('confirmed:' + tag).then(() => null), ended]);
+      if (r) throw new Error(`call not established: ${r.cause} ${r.message && r.message.status_code ? r.message.status_code : ''}`);
+      await inCall(s, tag);
+    }
+  }
+
+  if (incoming) {
+    const s = await incoming;
+    const tag = 'in';
+    sessionEvents(s, tag);
+    const ended = waitFor('ended:' + tag);
+    if (!opt.answer) {
+      const e = await ended;
+      if (!e.failed || e.cause !== JsSIP.C.causes.CANCELED) throw new Error(`expected the caller's CANCEL, got ${e.cause}`);
+      ev('canceled', { call: tag });
+    } else {
+      if (opt.answerDelay) await sleep(opt.answerDelay);
+      const confirmed = waitFor('confirmed:' + tag);
+      s.answer({ mediaConstraints: { audio: false, video: false }, pcConfig: { iceServers: [] } });
+      const r = await Promise.race([confirmed.then(() => null), ended]);
+      if (r) throw new Error(`incoming call not confirmed: ${r.cause}`);
+      await inCall(s, tag);
+    }
+  }
+
+  if (gotMessage) await gotMessage;
+  if (opt.lingerMs) await sleep(opt.lingerMs);
+
+  if (opt.unregister) {
+    const un = waitFor('unregistered');
+    ua.unregister();
+    await un;
+  }
+}
+
+main().then(() => finish(0), (err) => finish(1, err && err.message ? err.message : String(err)));

@@ -174,6 +174,24 @@ drop:
 	wims_log_rl(&rl_bad_resp, WIMS_LOG_INFO, "response %u without a transaction dropped", m->status);
 }
 
+/* A 400 to a request that did not parse: its Via may be missing or bad, so
+ * it goes back on the flow it came on (UDP: to the source address). */
+static void reply_bad(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_flow *in,
+		      const char *why)
+{
+	char mem[8192];
+	struct wims_wbuf w;
+	struct px_hop h = {0};
+
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	if (wims_sip_reply(m, 400, why, wims_str_c("wbad"), WIMS_STR_NULL, &w))
+		return;
+	wims_proxy__hop_set(&h, in);
+	if (wims_proxy__send(px, &h, w.p, w.len, false) == 0)
+		px->st.responses_out++;
+	wims_proxy__hop_clear(&h);
+}
+
 static bool only_whitespace(const char *b, size_t l)
 {
 	for (size_t i = 0; i < l; i++)
@@ -259,13 +277,13 @@ void wims_proxy_recv(struct wims_proxy *px, struct wims_sip_flow *flow, const ch
 			px->st.bad_requests++;
 			wims_log_rl(&rl_bad_req, WIMS_LOG_NOTICE, "malformed request from %s %s: %s",
 				    wims_sip_proto_name(wims_sip_flow_proto(flow)), peer, why ? why : "?");
-			/* Answer 400 naming the fault when the message carries what a
-			 * response needs (RFC 3261 §8.1.3.3 needs Via, From, To, Call-ID, CSeq). */
-			if (m->is_request && wims_sip_msg_hdr(m, WIMS_HDR_VIA) &&
-			    wims_sip_msg_hdr(m, WIMS_HDR_CSEQ) && wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID) &&
-			    wims_sip_msg_hdr(m, WIMS_HDR_FROM) && wims_sip_msg_hdr(m, WIMS_HDR_TO) &&
-			    m->method_id != WIMS_SIP_ACK)
-				wims_proxy__reply(px, m, flow, 400, why ? why : "Bad Request", WIMS_STR_NULL);
+			/* Answer 400 naming the fault, with whatever of Via, From, To,
+			 * Call-ID and CSeq the request has (RFC 3261 §8.2.6.2).  Over
+			 * UDP a response needs a Via to go anywhere; on a connection
+			 * (a WebSocket) it goes back on that connection. */
+			if (m->is_request && m->method_id != WIMS_SIP_ACK &&
+			    (wims_sip_msg_hdr(m, WIMS_HDR_VIA) || wims_sip_flow_proto(flow) != WIMS_SIP_UDP))
+				reply_bad(px, m, flow, why ? why : "Bad Request");
 		}
 		free(m);
 		return;
@@ -393,7 +411,7 @@ fail:
 
 size_t wims_proxy_busy(const struct wims_proxy *px)
 {
-	return px->tsx_srv.n;
+	return wims_proxy__tsx_pending(px);
 }
 
 void wims_proxy_drain(struct wims_proxy *px)

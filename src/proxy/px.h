@@ -139,6 +139,8 @@ void wims_proxy__tsx_reply(struct px_tsx *t, unsigned code, const char *reason);
 /** Flow gone: fail transactions whose downstream is that flow. */
 void wims_proxy__tsx_flow_gone(struct wims_proxy *px, struct wims_sip_flow *f, unsigned code);
 void wims_proxy__tsx_free_all(struct wims_proxy *px);
+/** Transactions still waiting for their final response (lingering ones not counted). */
+size_t wims_proxy__tsx_pending(const struct wims_proxy *px);
 /** Send a request wims originates itself (BYE on flow loss) through a client transaction. */
 int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
 			  const char *branch) __attribute__((warn_unused_result));

@@ -701,3 +701,20 @@ fail:
 	free(m);
 	return rc;
 }
+
+static bool count_pending(struct wims_hnode *n, void *arg)
+{
+	size_t *c = arg;
+
+	if (!wims_container_of(n, struct px_tsx, hs)->done)
+		(*c)++;
+	return false;
+}
+
+size_t wims_proxy__tsx_pending(const struct wims_proxy *px)
+{
+	size_t c = 0;
+
+	wims_hash_walk((struct wims_hash *)&px->tsx_srv, count_pending, &c);
+	return c;
+}

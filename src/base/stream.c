@@ -39,7 +39,7 @@
 
 struct wims_stream {
 	uv_tcp_t tcp;
-	uv_timer_t timer; /* bounds an orderly close */
+	uv_timer_t timer; /* bounds an orderly close; before that, resumes a TLS read */
 	uv_connect_t connect_req;
 	uv_shutdown_t shutdown_req;
 	uv_loop_t *loop;
@@ -456,17 +456,14 @@ static bool can_deliver(const struct wims_stream *s)
 	return !s->uv_closing && !s->closing;
 }
 
-static void tls_input(struct wims_stream *s, const char *data, size_t len)
+/* Decrypt and deliver what the read BIO holds, while the user wants it. */
+static void tls_drain(struct wims_stream *s)
 {
 	char plain[16384];
 
-	if (BIO_write(s->rbio, data, (int)len) != (int)len) {
-		close_handles(s, -ENOMEM);
-		return;
-	}
 	if (!tls_handshake(s))
 		return;
-	while (can_deliver(s)) {
+	while (can_deliver(s) && !s->paused) {
 		int n = SSL_read(s->ssl, plain, sizeof(plain));
 		if (n > 0) {
 			if (s->h.data)
@@ -485,6 +482,24 @@ static void tls_input(struct wims_stream *s, const char *data, size_t len)
 		}
 		break;
 	}
+}
+
+static void tls_input(struct wims_stream *s, const char *data, size_t len)
+{
+	if (BIO_write(s->rbio, data, (int)len) != (int)len) {
+		close_handles(s, -ENOMEM);
+		return;
+	}
+	tls_drain(s);
+}
+
+/* Resuming a paused TLS stream: records already read wait in the BIOs. */
+static void on_drain(uv_timer_t *t)
+{
+	struct wims_stream *s = t->data;
+
+	if (can_deliver(s) && !s->paused)
+		tls_drain(s);
 }
 
 static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
@@ -526,10 +541,15 @@ static void stop_read(struct wims_stream *s)
 void wims_stream_read_pause(struct wims_stream *s, int paused)
 {
 	s->paused = paused != 0;
-	if (s->paused)
+	if (s->paused) {
 		stop_read(s);
-	else
-		start_read(s);
+		return;
+	}
+	start_read(s);
+	/* not from here: the caller may be inside its own data handler */
+	if (s->ssl && can_deliver(s) && SSL_is_init_finished(s->ssl) &&
+	    (BIO_ctrl_pending(s->rbio) > 0 || SSL_has_pending(s->ssl)))
+		uv_timer_start(&s->timer, on_drain, 0, 0);
 }
 
 /* ---- closing ---- */

@@ -42,6 +42,8 @@ struct ctx {
 	bool srv_pause;
 	bool cli_done;
 	bool srv_close_at_accept;
+	bool srv_flap; /* pause in every data callback, resume from a timer */
+	uv_timer_t flap;
 	size_t expect; /* client closes when it has received this much */
 	/* large transfer */
 	size_t total, sent;
@@ -85,10 +87,21 @@ static void srv_open(struct wims_stream *s, void *arg)
 	}
 }
 
+static void on_flap(uv_timer_t *t)
+{
+	struct ctx *c = t->data;
+
+	wims_stream_read_pause(c->srv.s, 0);
+}
+
 static void srv_data(struct wims_stream *s, const char *d, size_t n, void *arg)
 {
 	struct ctx *c = arg;
 
+	if (c->srv_flap) {
+		wims_stream_read_pause(s, 1);
+		uv_timer_start(&c->flap, on_flap, 1, 0);
+	}
 	if (c->echo)
 		assert_int_equal(wims_stream_write(s, d, n), 0);
 	else
@@ -101,6 +114,8 @@ static void srv_close(struct wims_stream *s, int err, void *arg)
 
 	c->srv.closes++;
 	c->srv.close_err = err;
+	if (c->srv_flap)
+		uv_timer_stop(&c->flap);
 	wims_stream_listener_close(c->l);
 	c->l = NULL;
 }
@@ -306,11 +321,14 @@ static void test_tls_echo(void **state)
 	echo(true);
 }
 
-static void large(bool tls)
+static void large(bool tls, bool flap)
 {
 	struct ctx *c = ctx_new(tls);
 
 	c->echo = true;
+	c->srv_flap = flap;
+	uv_timer_init(&c->loop, &c->flap);
+	c->flap.data = c;
 	c->total = BIG;
 	c->expect = BIG;
 	ctx_connect(c);
@@ -321,17 +339,28 @@ static void large(bool tls)
 	for (size_t i = 0; i < BIG; i++)
 		if ((uint8_t)c->cli.rx[i] != pattern(i))
 			fail_msg("byte %zu differs", i);
+	uv_close((uv_handle_t *)&c->flap, NULL);
 	ctx_run_free(c);
 }
 
 static void test_plain_large(void **state)
 {
-	large(false);
+	large(false, false);
 }
 
 static void test_tls_large(void **state)
 {
-	large(true);
+	large(true, false);
+}
+
+static void test_plain_large_paused(void **state)
+{
+	large(false, true);
+}
+
+static void test_tls_large_paused(void **state)
+{
+	large(true, true);
 }
 
 /* A peer that does not read: writes fail with -ENOBUFS past 1 MiB queued;
@@ -458,6 +487,8 @@ int main(void)
 		cmocka_unit_test(test_tls_echo),
 		cmocka_unit_test(test_plain_large),
 		cmocka_unit_test(test_tls_large),
+		cmocka_unit_test(test_plain_large_paused),
+		cmocka_unit_test(test_tls_large_paused),
 		cmocka_unit_test(test_plain_queue_limit),
 		cmocka_unit_test(test_tls_queue_limit),
 		cmocka_unit_test(test_plain_peer_close),

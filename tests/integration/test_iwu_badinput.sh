@@ -7,7 +7,8 @@
 start_core
 start_wimsd "$(wimsd_iwu_ini)
 [ws]
-max_message = 8192"
+max_message = 8192
+origins = https://wic.ims.lab"
 
 node "$WIMS_SRC/tests/jsclient/rawws.js" --port "$WIMSD_WS_PORT" --max-message 8192 badinput >"$T/rawws.log" 2>&1 \
   || { cat "$T/rawws.log"; fail "a bad-input case did not get its answer"; }

@@ -150,6 +150,12 @@ async function badinput() {
   c.status === 426 && /Sec-WebSocket-Version: 13/i.test(c.head) ? ok('bad-version-426')
     : bad('bad-version-426', `status ${c.status}`); c.end();
 
+  // Origin allow-list (the test configures origins = https://wic.ims.lab); no Origin = not a browser
+  c = await upgrade({ Origin: 'https://evil.example' });
+  c.status === 403 ? ok('origin-refused-403') : bad('origin-refused-403', `status ${c.status}`); c.end();
+  c = await upgrade({ Origin: 'https://wic.ims.lab' });
+  c.status === 101 ? ok('origin-allowed-101') : bad('origin-allowed-101', `status ${c.status}`); c.end();
+
   // unmasked client frame: RFC 6455 §5.1 → close 1002
   c = await upgrade();
   c.send(1, sip(), { mask: false });

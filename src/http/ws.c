@@ -208,8 +208,11 @@ static void send_close(struct wims_ws_conn *c, uint16_t code, const char *reason
 	/* 1005 means "the Close had no code": echo it as an empty Close. */
 	if (code != WIMS_WS_CLOSE_NO_STATUS) {
 		size_t rl = reason ? strlen(reason) : 0;
-		if (rl > sizeof(p) - 2)
+		if (rl > sizeof(p) - 2) {
 			rl = sizeof(p) - 2;
+			while (rl && ((uint8_t)reason[rl] & 0xc0) == 0x80)
+				rl--; /* do not cut a UTF-8 sequence (§5.5.1: the reason is UTF-8) */
+		}
 		p[0] = (uint8_t)(code >> 8);
 		p[1] = (uint8_t)code;
 		if (rl)
@@ -264,10 +267,11 @@ static void conn_fail(struct wims_ws_conn *c, uint16_t code, const char *why)
 	char pb[WIMS_ADDR_STRLEN];
 
 	wims_log_rl(&close_rl, WIMS_LOG_NOTICE, "ws %s: closing with %u: %s", peer_str(c, pb), code, why);
-	if (c->state == ST_OPEN || c->state == ST_CLOSING)
+	/* §5.5.1: one Close per side; after ours only TCP is left to close. */
+	if (c->state == ST_OPEN) {
 		send_close(c, code, why);
-	if (c->state == ST_OPEN)
 		c->code = code;
+	}
 	c->state = ST_DONE;
 	c->why = WIMS_WS_END_PROTOCOL;
 	wims_stream_close(c->st);
@@ -304,8 +308,6 @@ static void on_stream_close(struct wims_stream *st, int err, void *arg)
 		wims_log_rl(&end_rl, WIMS_LOG_INFO, "ws %s: closed (%s, code %u%s%s)", peer_str(c, pb),
 			    wims_ws_end_name(c->why), c->code ? c->code : WIMS_WS_CLOSE_ABNORMAL, err ? ", " : "",
 			    err ? uv_strerror(err) : "");
-	}
-	if (c->opened) {
 		s->ctr.ws_open--;
 		if (s->h.close)
 			s->h.close(c, c->code ? c->code : WIMS_WS_CLOSE_ABNORMAL, s->h.arg);
@@ -497,7 +499,12 @@ static void ws_input(struct wims_ws_conn *c, const char *data, size_t len)
 	if (len == 0)
 		return;
 	c->last_rx = uv_now(c->timer.loop);
-	c->ping_out = false;
+	if (c->ping_out) {
+		/* the timer may be stopped (no idle timeout): schedule the next Ping */
+		c->ping_out = false;
+		if (c->state == ST_OPEN)
+			conn_arm_timer(c);
+	}
 	rc = wims_ws_parser_feed(&c->parser, (const uint8_t *)data, len);
 	if (rc > 0)
 		conn_fail(c, (uint16_t)rc, c->parser.err);

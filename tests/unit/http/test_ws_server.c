@@ -574,6 +574,30 @@ static void test_keepalive(void **state)
 	free(e);
 }
 
+static void client_pings(struct env *e)
+{
+	char buf[256];
+	uint8_t op;
+	size_t n;
+	int fd = ws_connect(e);
+
+	CHECK(e, fd >= 0);
+	for (int i = 0; i < 2; i++) { /* Pings keep coming after a Pong, with no idle timeout */
+		CHECK(e, recv_frame(fd, &op, buf, sizeof(buf), &n) && op == WIMS_WS_OP_PING);
+		CHECK(e, send_frame(fd, true, WIMS_WS_OP_PONG, buf, n, true));
+	}
+	close(fd);
+}
+
+static void test_pings_without_idle(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	(void)state;
+	e->cfg.ping_interval_s = 1;
+	run(e, client_pings);
+	free(e);
+}
+
 static char web_root[64];
 
 static void client_http(struct env *e)
@@ -698,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_max_connections),
 		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_pings_without_idle),
 		cmocka_unit_test(test_http),
 	};
 	wims_log_init("test", false, WIMS_LOG_INFO);

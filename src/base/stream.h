@@ -5,6 +5,9 @@
  * socket is open; wims_stream_close() starts closing, the close callback runs
  * once, and the memory goes when the last reference is dropped after the
  * libuv close callback.  Callbacks are never called after the close callback.
+ * A stream pointer handed out (by connect or to the accept handler) is the
+ * loop's: it stays valid until the close callback returns; take a reference
+ * to keep it longer.
  */
 #ifndef WIMS_BASE_STREAM_H
 #define WIMS_BASE_STREAM_H
@@ -23,10 +26,14 @@ typedef struct ssl_ctx_st SSL_CTX;
 typedef void(wims_stream_data_h)(struct wims_stream *s, const char *data, size_t len, void *arg);
 /** The stream is established (TCP connected, TLS handshake done). */
 typedef void(wims_stream_open_h)(struct wims_stream *s, void *arg);
-/** The stream closed; err is 0 for an orderly close, else a negative uv/errno code. */
+/** The stream closed; err is 0 for an orderly close (ours or the peer's),
+ *  -ECONNABORTED after wims_stream_abort(), -EPROTO for a TLS failure,
+ *  -ETIMEDOUT when an orderly close could not flush within 5 s, else a
+ *  negative uv code (UV_ECONNREFUSED, UV_ECONNRESET, ...). */
 typedef void(wims_stream_close_h)(struct wims_stream *s, int err, void *arg);
 /** A new connection on a listener: return 0 to keep it (and call
- *  wims_stream_set_handlers), or non-zero to refuse (it is closed). */
+ *  wims_stream_set_handlers), or non-zero to refuse (it is closed, with no
+ *  callback).  Plain TCP streams are writable from here on; open follows. */
 typedef int(wims_stream_accept_h)(struct wims_stream_listener *l, struct wims_stream *s, void *arg);
 
 struct wims_stream_handlers {
@@ -52,7 +59,9 @@ void wims_stream_listener_close(struct wims_stream_listener *l);
 /** The address actually bound (useful with port 0). */
 int wims_stream_listener_addr(const struct wims_stream_listener *l, struct wims_addr *out);
 
-/** Connect to addr (TLS with tls != NULL; sni may be NULL).  Handlers called later. */
+/** Connect to addr (TLS with tls != NULL; sni may be NULL, else it is sent
+ *  and, when tls verifies peers, checked against the certificate).  Handlers
+ *  are called later, never from inside this call; on error none is. */
 int wims_stream_connect(struct wims_stream **sp, uv_loop_t *loop, const struct wims_addr *addr, SSL_CTX *tls,
 			const char *sni, const struct wims_stream_handlers *h)
 	__attribute__((warn_unused_result));
@@ -74,7 +83,8 @@ void wims_stream_deref(struct wims_stream *s);
 const struct wims_addr *wims_stream_peer(const struct wims_stream *s);
 const struct wims_addr *wims_stream_local(const struct wims_stream *s);
 int wims_stream_is_tls(const struct wims_stream *s);
-/** Pause or resume reading (back-pressure). */
+/** Pause or resume reading (back-pressure).  May be called from the data
+ *  handler: no more data is delivered until resumed. */
 void wims_stream_read_pause(struct wims_stream *s, int paused);
 
 #endif

@@ -88,14 +88,14 @@ static void index_header(struct wims_http_req *r, const struct wims_http_header 
 		const char *name;
 		size_t off;
 	} known[] = {
-		{"host", offsetof(struct wims_http_req, host)},
-		{"upgrade", offsetof(struct wims_http_req, upgrade)},
-		{"connection", offsetof(struct wims_http_req, connection)},
-		{"sec-websocket-key", offsetof(struct wims_http_req, ws_key)},
-		{"sec-websocket-version", offsetof(struct wims_http_req, ws_version)},
-		{"sec-websocket-protocol", offsetof(struct wims_http_req, ws_protocol)},
-		{"origin", offsetof(struct wims_http_req, origin)},
-		{"cookie", offsetof(struct wims_http_req, cookie)},
+	    {"host", offsetof(struct wims_http_req, host)},
+	    {"upgrade", offsetof(struct wims_http_req, upgrade)},
+	    {"connection", offsetof(struct wims_http_req, connection)},
+	    {"sec-websocket-key", offsetof(struct wims_http_req, ws_key)},
+	    {"sec-websocket-version", offsetof(struct wims_http_req, ws_version)},
+	    {"sec-websocket-protocol", offsetof(struct wims_http_req, ws_protocol)},
+	    {"origin", offsetof(struct wims_http_req, origin)},
+	    {"cookie", offsetof(struct wims_http_req, cookie)},
 	};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {

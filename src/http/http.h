@@ -20,9 +20,9 @@ struct wims_http_header {
 struct wims_http_req {
 	struct wims_str method;
 	struct wims_str target; /* request-target as sent */
-	struct wims_str path;   /* target up to '?' */
-	unsigned minor;         /* HTTP/1.<minor> */
-	size_t head_len;        /* bytes of the head, final CRLFCRLF included */
+	struct wims_str path;	/* target up to '?' */
+	unsigned minor;		/* HTTP/1.<minor> */
+	size_t head_len;	/* bytes of the head, final CRLFCRLF included */
 	/* The first value of the headers the upgrade needs (WIMS_STR_NULL when absent). */
 	struct wims_str host, upgrade, connection, ws_key, ws_version, ws_protocol, origin, cookie;
 	size_t nheaders;
@@ -38,7 +38,7 @@ struct wims_http_req {
  * WIMS_HTTP_MAX_HEADERS lines, -EBADMSG when it is malformed (r->err says why).
  */
 int wims_http_parse_req(struct wims_http_req *r, const char *buf, size_t len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** The first header named name (case-insensitive), or WIMS_STR_NULL. */
 struct wims_str wims_http_header_get(const struct wims_http_req *r, const char *name);
@@ -58,8 +58,8 @@ enum wims_http_action {
 
 struct wims_http_decision {
 	enum wims_http_action action;
-	unsigned status;   /* 101, 400, 403, 426 when REFUSE/UPGRADE, else 0 */
-	const char *fault; /* static text naming the fault for REFUSE */
+	unsigned status;     /* 101, 400, 403, 426 when REFUSE/UPGRADE, else 0 */
+	const char *fault;   /* static text naming the fault for REFUSE */
 	bool ws_version_hdr; /* add "Sec-WebSocket-Version: 13" (426, and 400 for a bad version) */
 };
 

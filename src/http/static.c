@@ -38,7 +38,8 @@ int wims_http__safe_path(struct wims_str path, char *out, size_t cap)
 		char c = path.p[i];
 		if (c == '%') {
 			int h, l;
-			if (i + 2 >= path.l || (h = hexval(path.p[i + 1])) < 0 || (l = hexval(path.p[i + 2])) < 0)
+			if (i + 2 >= path.l || (h = hexval(path.p[i + 1])) < 0 ||
+			    (l = hexval(path.p[i + 2])) < 0)
 				return -EINVAL;
 			c = (char)(h << 4 | l);
 			i += 2;
@@ -74,13 +75,22 @@ const char *wims_http__mime(const char *name)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-		{"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-		{"js", "text/javascript; charset=utf-8"}, {"mjs", "text/javascript; charset=utf-8"},
-		{"css", "text/css; charset=utf-8"}, {"json", "application/json"},
-		{"txt", "text/plain; charset=utf-8"}, {"svg", "image/svg+xml"},
-		{"png", "image/png"}, {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"},
-		{"ico", "image/x-icon"}, {"wasm", "application/wasm"}, {"wav", "audio/wav"},
-		{"map", "application/json"}, {"webmanifest", "application/manifest+json"},
+	    {"html", "text/html; charset=utf-8"},
+	    {"htm", "text/html; charset=utf-8"},
+	    {"js", "text/javascript; charset=utf-8"},
+	    {"mjs", "text/javascript; charset=utf-8"},
+	    {"css", "text/css; charset=utf-8"},
+	    {"json", "application/json"},
+	    {"txt", "text/plain; charset=utf-8"},
+	    {"svg", "image/svg+xml"},
+	    {"png", "image/png"},
+	    {"jpg", "image/jpeg"},
+	    {"jpeg", "image/jpeg"},
+	    {"ico", "image/x-icon"},
+	    {"wasm", "application/wasm"},
+	    {"wav", "audio/wav"},
+	    {"map", "application/json"},
+	    {"webmanifest", "application/manifest+json"},
 	};
 	const char *dot = strrchr(name, '.'), *slash = strrchr(name, '/');
 
@@ -92,14 +102,16 @@ const char *wims_http__mime(const char *name)
 	return "application/octet-stream";
 }
 
-static int send_simple(struct wims_stream *st, unsigned status, const char *extra, const char *body, bool head)
+static int send_simple(struct wims_stream *st, unsigned status, const char *extra, const char *body,
+		       bool head)
 {
 	char buf[512];
 	struct wims_wbuf b;
 	size_t bl = strlen(body);
 
 	wims_wbuf_init(&b, buf, sizeof(buf));
-	wims_wbuf_printf(&b, "HTTP/1.1 %u %s\r\n%sContent-Type: text/plain; charset=utf-8\r\n"
+	wims_wbuf_printf(&b,
+			 "HTTP/1.1 %u %s\r\n%sContent-Type: text/plain; charset=utf-8\r\n"
 			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 			 status, wims_http_reason(status), extra, bl);
 	if (!head)

@@ -49,9 +49,9 @@ struct wims_ws_conn {
 	unsigned refs;
 	enum conn_state state;
 	enum wims_ws_end why; /* set when the end is decided; DROPPED by default */
-	bool opened;          /* open_h was called, so close_h is owed */
-	bool ping_out;        /* a Ping is unanswered */
-	uint16_t code;        /* close code sent or received */
+	bool opened;	      /* open_h was called, so close_h is owed */
+	bool ping_out;	      /* a Ping is unanswered */
+	uint16_t code;	      /* close code sent or received */
 	struct wims_ws_server *srv;
 	struct wims_stream *st;
 	struct wims_ws_conn *next, *prev;
@@ -83,8 +83,8 @@ static const char *peer_str(const struct wims_ws_conn *c, char buf[WIMS_ADDR_STR
 const char *wims_ws_end_name(enum wims_ws_end e)
 {
 	static const char *const names[WIMS_WS_END_MAX_] = {
-		"peer_close", "local_close", "close_timeout", "protocol", "idle",
-		"dropped", "handshake_timeout", "handshake_refused", "http",
+	    "peer_close", "local_close",       "close_timeout",	    "protocol", "idle",
+	    "dropped",	  "handshake_timeout", "handshake_refused", "http",
 	};
 	return (unsigned)e < WIMS_WS_END_MAX_ ? names[e] : "?";
 }
@@ -202,7 +202,7 @@ static int send_frame(struct wims_ws_conn *c, uint8_t opcode, const void *payloa
 
 static void send_close(struct wims_ws_conn *c, uint16_t code, const char *reason)
 {
-	uint8_t p[WIMS_WS_MAX_CONTROL];
+	uint8_t p[WIMS_WS_MAX_CONTROL] = {0};
 	size_t n = 0;
 
 	/* 1005 means "the Close had no code": echo it as an empty Close. */
@@ -306,8 +306,8 @@ static void on_stream_close(struct wims_stream *st, int err, void *arg)
 	if (c->opened) {
 		char pb[WIMS_ADDR_STRLEN];
 		wims_log_rl(&end_rl, WIMS_LOG_INFO, "ws %s: closed (%s, code %u%s%s)", peer_str(c, pb),
-			    wims_ws_end_name(c->why), c->code ? c->code : WIMS_WS_CLOSE_ABNORMAL, err ? ", " : "",
-			    err ? uv_strerror(err) : "");
+			    wims_ws_end_name(c->why), c->code ? c->code : WIMS_WS_CLOSE_ABNORMAL,
+			    err ? ", " : "", err ? uv_strerror(err) : "");
 		s->ctr.ws_open--;
 		if (s->h.close)
 			s->h.close(c, c->code ? c->code : WIMS_WS_CLOSE_ABNORMAL, s->h.arg);
@@ -580,9 +580,9 @@ static size_t handle_head(struct wims_ws_conn *c, const struct wims_http_req *r)
 static void head_error(struct wims_ws_conn *c, int rc, const char *why)
 {
 	struct wims_http_decision d = {
-		.action = WIMS_HTTP_REFUSE,
-		.status = rc == -EMSGSIZE ? 431 : 400,
-		.fault = why ? why : "malformed request",
+	    .action = WIMS_HTTP_REFUSE,
+	    .status = rc == -EMSGSIZE ? 431 : 400,
+	    .fault = why ? why : "malformed request",
 	};
 	refuse_http(c, &d);
 }
@@ -700,7 +700,8 @@ static int on_accept(struct wims_stream_listener *l, struct wims_stream *st, voi
 	s->conns = c;
 	s->ctr.conns++;
 	s->ctr.accepted++;
-	wims_stream_set_handlers(st, &(struct wims_stream_handlers){NULL, on_stream_data, on_stream_close, c});
+	wims_stream_set_handlers(st,
+				 &(struct wims_stream_handlers){NULL, on_stream_data, on_stream_close, c});
 	conn_arm_timer(c); /* the handshake timeout, TLS included */
 	return 0;
 }
@@ -734,7 +735,8 @@ int wims_ws_server_alloc(struct wims_ws_server **sp, uv_loop_t *loop, const stru
 		s->cfg.handshake_timeout_ms = 10000;
 	if (!s->cfg.max_message)
 		s->cfg.max_message = WIMS_WS_MAX_MESSAGE;
-	if ((cfg->origins && *cfg->origins && !s->origins) || (cfg->ws_path && *cfg->ws_path && !s->ws_path) ||
+	if ((cfg->origins && *cfg->origins && !s->origins) ||
+	    (cfg->ws_path && *cfg->ws_path && !s->ws_path) ||
 	    (cfg->web_root && *cfg->web_root && !s->web_root)) {
 		rc = -ENOMEM;
 		goto fail;

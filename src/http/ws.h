@@ -37,38 +37,38 @@ struct wims_ws_handlers {
 };
 
 struct wims_ws_config {
-	struct wims_addr listen;   /* port 0 picks one: see wims_ws_server_addr() */
-	SSL_CTX *tls;              /* NULL for ws://; not owned, must outlive the server */
-	const char *origins;       /* Origin allow-list, comma/blank separated; NULL, "" or "*" = any */
-	const char *ws_path;       /* a path that only does WebSocket (plain GET → 426); NULL = none */
-	const char *web_root;      /* static files; NULL or "" = none (then every path is WebSocket-only) */
+	struct wims_addr listen; /* port 0 picks one: see wims_ws_server_addr() */
+	SSL_CTX *tls;		 /* NULL for ws://; not owned, must outlive the server */
+	const char *origins;	 /* Origin allow-list, comma/blank separated; NULL, "" or "*" = any */
+	const char *ws_path;	 /* a path that only does WebSocket (plain GET → 426); NULL = none */
+	const char *web_root;	 /* static files; NULL or "" = none (then every path is WebSocket-only) */
 	unsigned handshake_timeout_ms; /* accept (TLS included) until 101; 0 = 10000 */
-	unsigned idle_timeout_s;   /* no bytes from the peer for this long: close; 0 = never */
-	unsigned ping_interval_s;  /* send a Ping after this long without bytes from the peer; 0 = never */
-	size_t max_message;        /* largest assembled message; 0 = WIMS_WS_MAX_MESSAGE */
-	unsigned max_connections;  /* open TCP connections; 0 = unlimited */
-	unsigned max_per_ip;       /* open TCP connections from one peer address; 0 = unlimited */
+	unsigned idle_timeout_s;       /* no bytes from the peer for this long: close; 0 = never */
+	unsigned ping_interval_s; /* send a Ping after this long without bytes from the peer; 0 = never */
+	size_t max_message;	  /* largest assembled message; 0 = WIMS_WS_MAX_MESSAGE */
+	unsigned max_connections; /* open TCP connections; 0 = unlimited */
+	unsigned max_per_ip;	  /* open TCP connections from one peer address; 0 = unlimited */
 };
 
 /** Why connections ended, for metrics (index of wims_ws_counters.closed). */
 enum wims_ws_end {
-	WIMS_WS_END_PEER_CLOSE,      /* the peer started the close handshake */
-	WIMS_WS_END_LOCAL_CLOSE,     /* wims_ws_close() / shutdown, peer answered */
-	WIMS_WS_END_CLOSE_TIMEOUT,   /* our Close was not answered within 5 s */
-	WIMS_WS_END_PROTOCOL,        /* we failed the connection: 1002, 1007, 1009 */
-	WIMS_WS_END_IDLE,            /* idle timeout */
-	WIMS_WS_END_DROPPED,         /* TCP/TLS ended without a close handshake */
+	WIMS_WS_END_PEER_CLOSE,	   /* the peer started the close handshake */
+	WIMS_WS_END_LOCAL_CLOSE,   /* wims_ws_close() / shutdown, peer answered */
+	WIMS_WS_END_CLOSE_TIMEOUT, /* our Close was not answered within 5 s */
+	WIMS_WS_END_PROTOCOL,	   /* we failed the connection: 1002, 1007, 1009 */
+	WIMS_WS_END_IDLE,	   /* idle timeout */
+	WIMS_WS_END_DROPPED,	   /* TCP/TLS ended without a close handshake */
 	WIMS_WS_END_HANDSHAKE_TIMEOUT,
 	WIMS_WS_END_HANDSHAKE_REFUSED, /* 400/403/426/431 answered */
-	WIMS_WS_END_HTTP,            /* a plain HTTP request was answered */
+	WIMS_WS_END_HTTP,	       /* a plain HTTP request was answered */
 	WIMS_WS_END_MAX_
 };
 
 struct wims_ws_counters {
-	uint64_t conns;          /* TCP connections now open, any state */
-	uint64_t ws_open;        /* of which upgraded to WebSocket */
-	uint64_t accepted;       /* total accepted */
-	uint64_t refused_max;    /* refused at accept: max_connections */
+	uint64_t conns;		 /* TCP connections now open, any state */
+	uint64_t ws_open;	 /* of which upgraded to WebSocket */
+	uint64_t accepted;	 /* total accepted */
+	uint64_t refused_max;	 /* refused at accept: max_connections */
 	uint64_t refused_per_ip; /* refused at accept: max_per_ip */
 	uint64_t msgs_in, msgs_out, keepalives_in;
 	uint64_t closed[WIMS_WS_END_MAX_];
@@ -88,7 +88,7 @@ int wims_ws_server_alloc(struct wims_ws_server **sp, uv_loop_t *loop, const stru
 
 /** The address actually bound. */
 int wims_ws_server_addr(const struct wims_ws_server *s, struct wims_addr *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Stop accepting and close every connection with code (1001 on SIGTERM);
  *  handshakes in progress are dropped.  Idempotent. */

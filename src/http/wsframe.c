@@ -106,7 +106,8 @@ static int check_header(struct wims_ws_parser *p)
 	if (!p->server && f->masked)
 		return fail(p, WIMS_WS_CLOSE_PROTOCOL, "masked frame from server");
 	if (control) {
-		/* §5.5: control frames MUST have a payload of 125 bytes or less and MUST NOT be fragmented. */
+		/* §5.5: control frames MUST have a payload of 125 bytes or less and MUST NOT be fragmented.
+		 */
 		if (!f->fin)
 			return fail(p, WIMS_WS_CLOSE_PROTOCOL, "fragmented control frame");
 		if (f->len > WIMS_WS_MAX_CONTROL)

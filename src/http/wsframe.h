@@ -28,7 +28,7 @@ enum wims_ws_close_code {
 	WIMS_WS_CLOSE_PROTOCOL = 1002,
 	WIMS_WS_CLOSE_UNSUPPORTED = 1003,
 	WIMS_WS_CLOSE_NO_STATUS = 1005, /* never sent: "the Close had no code" */
-	WIMS_WS_CLOSE_ABNORMAL = 1006,  /* never sent: "the TCP connection dropped" */
+	WIMS_WS_CLOSE_ABNORMAL = 1006,	/* never sent: "the TCP connection dropped" */
 	WIMS_WS_CLOSE_INVALID_DATA = 1007,
 	WIMS_WS_CLOSE_POLICY = 1008,
 	WIMS_WS_CLOSE_TOO_BIG = 1009,
@@ -44,8 +44,8 @@ struct wims_ws_frame {
 	uint8_t opcode;
 	bool masked;
 	uint8_t mask[4];
-	uint64_t len;    /* payload length */
-	size_t hdr_len;  /* 2..14 */
+	uint64_t len;	/* payload length */
+	size_t hdr_len; /* 2..14 */
 };
 
 /**
@@ -54,7 +54,7 @@ struct wims_ws_frame {
  * Nothing else is checked here (see wims_ws_parser_feed for the rules).
  */
 int wims_ws_frame_hdr_parse(struct wims_ws_frame *f, const uint8_t *p, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 struct wims_ws_parser_cb {
 	/** Unmasked bytes of the current data message, in order.  first on the
@@ -75,11 +75,11 @@ struct wims_ws_parser {
 	uint8_t hdr_have;
 	bool in_payload;
 	bool msg_binary;
-	bool msg_active;     /* a fragmented message is in progress */
-	bool msg_first;      /* its first data call has not happened yet */
+	bool msg_active; /* a fragmented message is in progress */
+	bool msg_first;	 /* its first data call has not happened yet */
 	uint8_t hdr[WIMS_WS_MAX_FRAME_HEADER];
 	struct wims_ws_frame f;
-	uint64_t done;    /* payload bytes of f consumed */
+	uint64_t done;	  /* payload bytes of f consumed */
 	uint64_t msg_len; /* bytes of the current message so far, all frames */
 	const char *err;  /* why the parser failed */
 	uint8_t ctl[WIMS_WS_MAX_CONTROL];
@@ -96,7 +96,7 @@ void wims_ws_parser_init(struct wims_ws_parser *p, bool server, uint64_t max_mes
  * value a callback returned.
  */
 int wims_ws_parser_feed(struct wims_ws_parser *p, const uint8_t *in, size_t len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Whether a message is half-assembled or a frame half-read (for idle memory accounting). */
 bool wims_ws_parser_busy(const struct wims_ws_parser *p);
@@ -124,6 +124,6 @@ bool wims_ws_close_code_valid(unsigned code);
  * that is not UTF-8 (RFC 6455 §5.5.1, §7.4).
  */
 int wims_ws_close_parse(const uint8_t *p, size_t n, uint16_t *code, struct wims_str *reason)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

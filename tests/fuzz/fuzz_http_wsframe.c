@@ -80,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wims_ws_frame_build(&b, true, WIMS_WS_OP_BINARY, data, n, mask);
 		in_msg = false;
 		wims_ws_parser_init(&p, true, MAX_MSG, &cb);
-		if (b.err || wims_ws_parser_feed(&p, frame, b.len) != 0 || msg_len != n || memcmp(msg, data, n))
+		if (b.err || wims_ws_parser_feed(&p, frame, b.len) != 0 || msg_len != n ||
+		    memcmp(msg, data, n))
 			abort();
 	}
 	return 0;

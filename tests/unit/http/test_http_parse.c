@@ -130,11 +130,11 @@ static void test_bad_key(void **state)
 {
 	struct wims_http_decision d;
 	static const char *bad[] = {
-		"Sec-WebSocket-Key: short==\r\n",
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=\r\n",
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j*Q==\r\n",
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQAA\r\n",
-		"",
+	    "Sec-WebSocket-Key: short==\r\n",
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=\r\n",
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j*Q==\r\n",
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQAA\r\n",
+	    "",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -143,8 +143,8 @@ static void test_bad_key(void **state)
 		assert_non_null(strstr(d.fault, "Key"));
 	}
 	/* two keys */
-	decide(variant("Sec-WebSocket-Key", "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Key: " KEY "\r\n"), "",
-	       true, &d);
+	decide(variant("Sec-WebSocket-Key", "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Key: " KEY "\r\n"),
+	       "", true, &d);
 	assert_int_equal(d.status, 400);
 }
 
@@ -179,7 +179,8 @@ static void test_origin(void **state)
 	assert_int_equal(d.action, WIMS_HTTP_UPGRADE);
 	decide(variant("Origin", ""), "https://other.example.com", true, &d);
 	assert_int_equal(d.action, WIMS_HTTP_UPGRADE);
-	assert_false(wims_http_origin_allowed(wims_str_c("https://wic.example.co"), wims_str_c("https://wic.example.com")));
+	assert_false(wims_http_origin_allowed(wims_str_c("https://wic.example.co"),
+					      wims_str_c("https://wic.example.com")));
 }
 
 static void test_incomplete_and_pipelined(void **state)
@@ -246,16 +247,16 @@ static void test_safe_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_upgrade),
-		cmocka_unit_test(test_accept_key),
-		cmocka_unit_test(test_missing_protocol),
-		cmocka_unit_test(test_wrong_version),
-		cmocka_unit_test(test_bad_key),
-		cmocka_unit_test(test_no_upgrade),
-		cmocka_unit_test(test_origin),
-		cmocka_unit_test(test_incomplete_and_pipelined),
-		cmocka_unit_test(test_malformed_and_limits),
-		cmocka_unit_test(test_safe_path),
+	    cmocka_unit_test(test_good_upgrade),
+	    cmocka_unit_test(test_accept_key),
+	    cmocka_unit_test(test_missing_protocol),
+	    cmocka_unit_test(test_wrong_version),
+	    cmocka_unit_test(test_bad_key),
+	    cmocka_unit_test(test_no_upgrade),
+	    cmocka_unit_test(test_origin),
+	    cmocka_unit_test(test_incomplete_and_pipelined),
+	    cmocka_unit_test(test_malformed_and_limits),
+	    cmocka_unit_test(test_safe_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

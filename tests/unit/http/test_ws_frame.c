@@ -106,7 +106,8 @@ static void test_rfc_examples(void **state)
 {
 	/* RFC 6455 §5.7 */
 	static const uint8_t unmasked_hello[] = {0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f};
-	static const uint8_t masked_hello[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
+	static const uint8_t masked_hello[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
+					       0x7f, 0x9f, 0x4d, 0x51, 0x58};
 	static const uint8_t frag[] = {0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f};
 	static const uint8_t ping[] = {0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f};
 	struct wims_wbuf b;
@@ -350,37 +351,41 @@ static void test_close_payload_and_utf8(void **state)
 	assert_int_equal(wims_ws_close_parse((const uint8_t *)"", 0, &code, &reason), 0);
 	assert_int_equal(code, 1005);
 	assert_int_equal(wims_ws_close_parse((const uint8_t *)"\x03", 1, &code, &reason), -EBADMSG);
-	assert_int_equal(wims_ws_close_parse((const uint8_t *)"\x03\xe9" "bye", 5, &code, &reason), 0);
+	assert_int_equal(wims_ws_close_parse((const uint8_t *)"\x03\xe9"
+							      "bye",
+					     5, &code, &reason),
+			 0);
 	assert_int_equal(code, 1001);
 	assert_true(wims_str_eqc(reason, "bye"));
-	assert_int_equal(wims_ws_close_parse((const uint8_t *)"\x03\xed", 2, &code, &reason), -EBADMSG); /* 1005 */
+	assert_int_equal(wims_ws_close_parse((const uint8_t *)"\x03\xed", 2, &code, &reason),
+			 -EBADMSG); /* 1005 */
 	assert_int_equal(wims_ws_close_parse((const uint8_t *)"\x03\xe8\xff", 3, &code, &reason), -EBADMSG);
 	assert_int_equal(wims_ws_close_parse((const uint8_t *)"\x0f\xa0", 2, &code, &reason), 0); /* 4000 */
 
 	assert_true(wims_ws_utf8_valid((const uint8_t *)"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
-	assert_false(wims_ws_utf8_valid((const uint8_t *)"\xc0\xaf", 2));         /* overlong */
-	assert_false(wims_ws_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3));     /* surrogate */
+	assert_false(wims_ws_utf8_valid((const uint8_t *)"\xc0\xaf", 2));	  /* overlong */
+	assert_false(wims_ws_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3));	  /* surrogate */
 	assert_false(wims_ws_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-	assert_false(wims_ws_utf8_valid((const uint8_t *)"\xe2\x82", 2));         /* truncated */
+	assert_false(wims_ws_utf8_valid((const uint8_t *)"\xe2\x82", 2));	  /* truncated */
 	assert_false(wims_ws_utf8_valid((const uint8_t *)"\xff", 1));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc_examples),
-		cmocka_unit_test(test_every_opcode),
-		cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_64bit_length),
-		cmocka_unit_test(test_masking),
-		cmocka_unit_test(test_fragmentation_with_ping),
-		cmocka_unit_test(test_fragment_errors),
-		cmocka_unit_test(test_unmasked),
-		cmocka_unit_test(test_too_big),
-		cmocka_unit_test(test_rsv_bits),
-		cmocka_unit_test(test_control_too_long),
-		cmocka_unit_test(test_callback_stops),
-		cmocka_unit_test(test_close_payload_and_utf8),
+	    cmocka_unit_test(test_rfc_examples),
+	    cmocka_unit_test(test_every_opcode),
+	    cmocka_unit_test(test_lengths),
+	    cmocka_unit_test(test_64bit_length),
+	    cmocka_unit_test(test_masking),
+	    cmocka_unit_test(test_fragmentation_with_ping),
+	    cmocka_unit_test(test_fragment_errors),
+	    cmocka_unit_test(test_unmasked),
+	    cmocka_unit_test(test_too_big),
+	    cmocka_unit_test(test_rsv_bits),
+	    cmocka_unit_test(test_control_too_long),
+	    cmocka_unit_test(test_callback_stops),
+	    cmocka_unit_test(test_close_payload_and_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,12 +55,12 @@ static void fail_at(struct env *e, int line, const char *what)
 	pthread_mutex_unlock(&e->mu);
 }
 
-#define CHECK(e, c)                                  \
-	do {                                         \
-		if (!(c)) {                          \
-			fail_at((e), __LINE__, #c); \
-			return;                      \
-		}                                    \
+#define CHECK(e, c)                                                                                          \
+	do {                                                                                                 \
+		if (!(c)) {                                                                                  \
+			fail_at((e), __LINE__, #c);                                                          \
+			return;                                                                              \
+		}                                                                                            \
 	} while (0)
 
 /* ---- server side (loop thread) ---- */
@@ -331,7 +331,8 @@ static void client_basic(struct env *e)
 	char buf[256];
 	uint8_t op;
 	size_t n;
-	static const char sip[] = "OPTIONS sip:wims SIP/2.0\r\nVia: SIP/2.0/WS x.invalid;branch=z9hG4bK1\r\n\r\n";
+	static const char sip[] =
+	    "OPTIONS sip:wims SIP/2.0\r\nVia: SIP/2.0/WS x.invalid;branch=z9hG4bK1\r\n\r\n";
 	int fd = ws_connect(e);
 
 	CHECK(e, fd >= 0);
@@ -340,11 +341,12 @@ static void client_basic(struct env *e)
 	CHECK(e, send_frame(fd, false, WIMS_WS_OP_TEXT, sip, 10, true));
 	CHECK(e, send_frame(fd, true, WIMS_WS_OP_PING, "pq", 2, true));
 	CHECK(e, recv_frame(fd, &op, buf, sizeof(buf), &n) && op == WIMS_WS_OP_PONG && n == 2 &&
-		      memcmp(buf, "pq", 2) == 0);
+		     memcmp(buf, "pq", 2) == 0);
 	CHECK(e, send_frame(fd, true, WIMS_WS_OP_CONT, sip + 10, sizeof(sip) - 11, true));
 	CHECK(e, wait_int(e, &e->msgs, 1, 2000));
 	pthread_mutex_lock(&e->mu);
-	bool same = e->last_len == sizeof(sip) - 1 && memcmp(e->last, sip, e->last_len) == 0 && !e->last_binary;
+	bool same =
+	    e->last_len == sizeof(sip) - 1 && memcmp(e->last, sip, e->last_len) == 0 && !e->last_binary;
 	pthread_mutex_unlock(&e->mu);
 	CHECK(e, same);
 	/* CRLF keep-alives are not messages */
@@ -353,7 +355,7 @@ static void client_basic(struct env *e)
 	/* the server sends: text back, and binary when not UTF-8 */
 	CHECK(e, send_frame(fd, true, WIMS_WS_OP_TEXT, "echo:hi there", 13, true));
 	CHECK(e, recv_frame(fd, &op, buf, sizeof(buf), &n) && op == WIMS_WS_OP_TEXT && n == 8 &&
-		      memcmp(buf, "hi there", 8) == 0);
+		     memcmp(buf, "hi there", 8) == 0);
 	CHECK(e, get_int(e, &e->msgs) == 2);
 	request(e, REQ_SEND);
 	CHECK(e, recv_frame(fd, &op, buf, sizeof(buf), &n) && op == WIMS_WS_OP_BINARY && n == 2);
@@ -626,7 +628,8 @@ static void client_http(struct env *e)
 	fd = tcp_connect(e);
 	CHECK(e, http(fd,
 		      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
-		      "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n"
+		      "Sec-WebSocket-Key: " KEY
+		      "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n"
 		      "Origin: https://evil.example\r\n\r\n",
 		      resp, sizeof(resp)) == 403);
 	close(fd);
@@ -715,15 +718,11 @@ static void test_http(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_basic),
-		cmocka_unit_test(test_shutdown),
-		cmocka_unit_test(test_close_timeout),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_max_connections),
-		cmocka_unit_test(test_keepalive),
-		cmocka_unit_test(test_pings_without_idle),
-		cmocka_unit_test(test_http),
+	    cmocka_unit_test(test_basic),	  cmocka_unit_test(test_shutdown),
+	    cmocka_unit_test(test_close_timeout), cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_limits),	  cmocka_unit_test(test_max_connections),
+	    cmocka_unit_test(test_keepalive),	  cmocka_unit_test(test_pings_without_idle),
+	    cmocka_unit_test(test_http),
 	};
 	wims_log_init("test", false, WIMS_LOG_INFO);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -302,7 +302,8 @@ static void *wss_client(void *arg)
 		fail = "upgrade over TLS";
 	else if (!cli_frame(&c, WIMS_WS_OP_TEXT, "echo:REGISTER", 13))
 		fail = "send";
-	else if (!cli_read_frame(&c, &op, buf, sizeof(buf), &n) || op != 1 || n != 8 || memcmp(buf, "REGISTER", 8))
+	else if (!cli_read_frame(&c, &op, buf, sizeof(buf), &n) || op != 1 || n != 8 ||
+		 memcmp(buf, "REGISTER", 8))
 		fail = "echo";
 	else if (!cli_frame(&c, WIMS_WS_OP_CLOSE, "\x03\xe8", 2))
 		fail = "send close";
@@ -429,8 +430,8 @@ static void test_idle_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wss),
-		cmocka_unit_test(test_idle_memory),
+	    cmocka_unit_test(test_wss),
+	    cmocka_unit_test(test_idle_memory),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	wims_log_init("test", false, WIMS_LOG_WARN);

@@ -1,7 +1,23 @@
 /* SIP over UDP: one socket per tport, one receive buffer owned by the tport
  * (a datagram is handled before the next is read), and a pseudo-flow on the
- * stack for every datagram received. */
+ * stack for every datagram received.
+ *
+ * STUN keep-alives (RFC 5626 §4.4.2) share the port; they are told apart by
+ * their first two bits (RFC 7983) and a Binding request is answered:
+ *
+ *    0                   1                   2                   3
+ *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |0 0|     STUN Message Type     |         Message Length        |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |                  Magic Cookie (0x2112A442)                    |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |                Transaction ID (96 bits) ...                   |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |   attributes (type 16, length 16, value padded to 4 bytes) ...
+ */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +48,54 @@ static bool only_blank(const char *p, size_t n)
 	return true;
 }
 
+#define STUN_HDR 20
+#define STUN_BINDING_REQUEST 0x0001
+#define STUN_BINDING_SUCCESS 0x0101
+#define STUN_XOR_MAPPED_ADDRESS 0x0020
+
+/* RFC 5389 §7.3.1, §15.2: answer a Binding request with the address it came
+ * from, XOR-ed with the cookie (and the transaction id for IPv6).  Anything
+ * else starting with 0b00 is dropped. */
+static void stun_input(struct wims_sip_tport *tp, const uint8_t *p, size_t n, const struct wims_addr *peer)
+{
+	static const uint8_t cookie[4] = {0x21, 0x12, 0xa4, 0x42};
+	uint8_t out[STUN_HDR + 24];
+	size_t al;
+
+	if (n < STUN_HDR || ((size_t)p[2] << 8 | p[3]) + STUN_HDR != n || (p[3] & 3) ||
+	    ((unsigned)p[0] << 8 | p[1]) != STUN_BINDING_REQUEST || memcmp(p + 4, cookie, 4) != 0)
+		return;
+	memcpy(out + 4, p + 4, 16); /* cookie and transaction id */
+	uint8_t *a = out + STUN_HDR;
+	uint16_t xport = wims_addr_port(peer) ^ 0x2112;
+	a[0] = 0;
+	a[1] = STUN_XOR_MAPPED_ADDRESS;
+	a[4] = 0;
+	a[6] = (uint8_t)(xport >> 8);
+	a[7] = (uint8_t)xport;
+	if (peer->u.sa.sa_family == AF_INET) {
+		const uint8_t *ip = (const uint8_t *)&peer->u.in.sin_addr;
+		for (int i = 0; i < 4; i++)
+			a[8 + i] = ip[i] ^ out[4 + i];
+		a[5] = 0x01;
+		al = 12;
+	} else {
+		const uint8_t *ip = (const uint8_t *)&peer->u.in6.sin6_addr;
+		for (int i = 0; i < 16; i++)
+			a[8 + i] = ip[i] ^ out[4 + i];
+		a[5] = 0x02;
+		al = 24;
+	}
+	a[2] = 0;
+	a[3] = (uint8_t)(al - 4);
+	out[0] = STUN_BINDING_SUCCESS >> 8;
+	out[1] = STUN_BINDING_SUCCESS & 0xff;
+	out[2] = 0;
+	out[3] = (uint8_t)al;
+	if (wims_sip__udp_send(tp, peer, (const char *)out, STUN_HDR + al) < 0)
+		wims_log_rl(&udp_rl, WIMS_LOG_WARN, "SIP UDP: cannot answer a STUN keep-alive");
+}
+
 static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
 {
 	struct wims_sip_tport *tp = u->data;
@@ -53,8 +117,10 @@ static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
 		return;
 	}
 	/* RFC 5626 §4.4.2 STUN keep-alives start with two zero bits; SIP never does. */
-	if ((unsigned char)buf->base[0] < 0x04)
+	if ((unsigned char)buf->base[0] < 0x04) {
+		stun_input(tp, (const uint8_t *)buf->base, (size_t)nread, &pf.peer);
 		return;
+	}
 	pf.tp = tp;
 	pf.kind = FLOW_UDP;
 	pf.proto = WIMS_SIP_UDP;

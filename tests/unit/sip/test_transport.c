@@ -158,6 +158,69 @@ static void test_udp(void **state)
 	t_free(t);
 }
 
+/* ---- STUN keep-alive on the UDP port (RFC 5626 §4.4.2) ---- */
+
+struct stun_rx {
+	uint8_t b[64];
+	ssize_t n;
+	unsigned got;
+};
+
+static void stun_alloc(uv_handle_t *h, size_t sug, uv_buf_t *buf)
+{
+	struct stun_rx *r = h->data;
+
+	buf->base = (char *)r->b;
+	buf->len = sizeof(r->b);
+}
+
+static void stun_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct sockaddr *a, unsigned fl)
+{
+	struct stun_rx *r = u->data;
+
+	if (n > 0) {
+		r->n = n;
+		r->got++;
+	}
+}
+
+static void test_udp_stun(void **state)
+{
+	struct t *t = t_new();
+	struct wims_sip_tport_cfg cfg = {.udp = &t->lo};
+	struct wims_addr ba, mine;
+	struct stun_rx rx = {0};
+	uv_udp_t u;
+	static const uint8_t req[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+
+	side_open(t, &t->b, &cfg);
+	assert_int_equal(wims_sip_tport_local(t->b.tp, WIMS_SIP_UDP, &ba), 0);
+	assert_int_equal(uv_udp_init(&t->loop, &u), 0);
+	u.data = &rx;
+	assert_int_equal(uv_udp_bind(&u, &t->lo.u.sa, 0), 0);
+	assert_int_equal(uv_udp_getsockname(&u, (struct sockaddr *)&ss, &sl), 0);
+	assert_int_equal(wims_addr_from_sa(&mine, (struct sockaddr *)&ss), 0);
+	assert_int_equal(uv_udp_recv_start(&u, stun_alloc, stun_recv), 0);
+	uv_buf_t b = uv_buf_init((char *)req, sizeof(req));
+	assert_int_equal(uv_udp_try_send(&u, &b, 1, &ba.u.sa), (int)sizeof(req));
+	assert_true(run_until(t, &rx.got, 1, 2000));
+	assert_int_equal(rx.n, 32);
+	assert_int_equal(rx.b[0], 0x01);
+	assert_int_equal(rx.b[1], 0x01);
+	assert_int_equal(rx.b[3], 12);
+	assert_memory_equal(rx.b + 4, req + 4, 16);
+	assert_int_equal(rx.b[21], 0x20); /* XOR-MAPPED-ADDRESS */
+	assert_int_equal(rx.b[25], 0x01);
+	assert_int_equal(((rx.b[26] << 8) | rx.b[27]) ^ 0x2112, wims_addr_port(&mine));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(rx.b[28 + i] ^ req[4 + i], ((uint8_t *)&mine.u.in.sin_addr)[i]);
+	assert_int_equal(t->b.msgs, 0);
+	uv_close((uv_handle_t *)&u, NULL);
+	t_free(t);
+}
+
 static void tcp_pair(struct t *t, unsigned idle_s, struct wims_addr *bt)
 {
 	struct wims_sip_tport_cfg ca = {.udp = &t->lo, .tcp = &t->lo, .udp_mtu = 200};
@@ -513,6 +576,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp),
+		cmocka_unit_test(test_udp_stun),
 		cmocka_unit_test(test_tcp_on_demand),
 		cmocka_unit_test(test_udp_over_mtu_goes_tcp),
 		cmocka_unit_test(test_stream_input),

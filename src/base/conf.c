@@ -10,7 +10,7 @@
 #include "base/log.h"
 #include "base/str.h"
 
-enum ktype { K_STR, K_UINT, K_ROLE, K_LEVEL, K_TARGET, K_ADDR };
+enum ktype { K_STR, K_UINT, K_BOOL, K_ROLE, K_LEVEL, K_TARGET, K_ADDR };
 
 struct key {
 	const char *section, *name;
@@ -76,6 +76,9 @@ static const struct key keys[] = {
 	  "secret that authenticates flow tokens (empty: random at start; set it to keep tokens across restarts)"),
 	U("iwu", "min_expires", iwu_min_expires, 0, 86400, "0",
 	  "REGISTER Expires below this get 423 Interval Too Brief from wims (0: leave it to the core)"),
+	{"iwu", "record_route", K_BOOL, offsetof(struct wims_conf, iwu_record_route), sizeof(bool), 0, 0, "no",
+	 "yes: Record-Route dialog-creating requests twice (WebSocket side and core side) so that "
+	 "in-dialog requests pass through wims by route as well as by Contact"},
 };
 
 static int set_key(struct wims_conf *c, const struct key *k, const char *v, char *why, size_t wl)
@@ -109,6 +112,16 @@ static int set_key(struct wims_conf *c, const struct key *k, const char *v, char
 			return -EINVAL;
 		}
 		*(unsigned *)(void *)dst = (unsigned)u;
+		return 0;
+	case K_BOOL:
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcasecmp(v, "on") || !strcmp(v, "1"))
+			*(bool *)(void *)dst = true;
+		else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcasecmp(v, "off") || !strcmp(v, "0"))
+			*(bool *)(void *)dst = false;
+		else {
+			snprintf(why, wl, "'%s' is not yes or no", v);
+			return -EINVAL;
+		}
 		return 0;
 	case K_ROLE:
 		if (strcasecmp(v, "iwu") == 0)

@@ -50,6 +50,7 @@ struct wims_conf {
 	char iwu_pcscf[WIMS_CONF_STR];
 	char iwu_flow_secret[WIMS_CONF_STR];
 	unsigned iwu_min_expires;
+	bool iwu_record_route;
 };
 
 /** Fill c with every key's default. */

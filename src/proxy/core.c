@@ -114,6 +114,65 @@ void wims_proxy__branch(struct wims_proxy *px, const struct wims_sip_msg *m, cha
 		 (unsigned)(px->secret[0] << 8 | px->secret[1]));
 }
 
+static void rr_uri(struct wims_proxy *px, struct wims_wbuf *w, enum wims_sip_proto proto,
+		   const struct wims_addr *local)
+{
+	char host[WIMS_ADDR_STRLEN];
+
+	if (px_proto_is_ws(proto) && local && wims_addr_host(local, host, sizeof(host), true) == 0) {
+		wims_wbuf_printf(w, "<sip:%s:%u;transport=ws;lr>", host, wims_addr_port(local));
+		return;
+	}
+	wims_wbuf_printf(w, "<sip:%s:%u;lr", px->adv_host, px->adv_port);
+	if (proto == WIMS_SIP_TCP)
+		wims_wbuf_puts(w, ";transport=tcp");
+	else if (proto == WIMS_SIP_TLS)
+		wims_wbuf_puts(w, ";transport=tls");
+	wims_wbuf_puts(w, ">");
+}
+
+void wims_proxy__record_route(struct wims_proxy *px, struct wims_wbuf *w, struct wims_sip_flow *in,
+			      const struct px_hop *out)
+{
+	enum wims_sip_proto pin = wims_sip_flow_proto(in);
+	const struct wims_addr *out_local = out->flow ? wims_sip_flow_local(out->flow) : NULL;
+
+	/* the entry the next hop meets first is on top (RFC 3261 §16.6 item 4) */
+	wims_wbuf_puts(w, "Record-Route: ");
+	rr_uri(px, w, out->proto, out_local);
+	wims_wbuf_puts(w, "\r\n");
+	if (px_proto_is_ws(pin) != px_proto_is_ws(out->proto) || pin != out->proto) {
+		/* the transport changes: a second entry for the other side (double Record-Route) */
+		wims_wbuf_puts(w, "Record-Route: ");
+		rr_uri(px, w, pin, wims_sip_flow_local(in));
+		wims_wbuf_puts(w, "\r\n");
+	}
+}
+
+bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val)
+{
+	struct wims_sip_addr a;
+	struct wims_sip_uri u;
+	struct wims_addr h;
+	uint16_t port;
+
+	if (wims_sip_addr_parse(&a, val) || wims_sip_uri_parse(&u, a.uri))
+		return false;
+	port = u.port ? u.port : 5060;
+	if (wims_str_eqic(u.host, px->adv_host) && port == px->adv_port)
+		return true;
+	/* our WebSocket side: the listen addresses */
+	if (wims_addr_parse(&h, u.host, port))
+		return false;
+	for (int i = 0; i < 2; i++) {
+		struct wims_addr l;
+		const char *s = i ? px->conf->ws_listen_tls : px->conf->ws_listen;
+		if (s[0] && wims_addr_parse(&l, wims_str_c(s), 0) == 0 && wims_addr_eq(&l, &h))
+			return true;
+	}
+	return false;
+}
+
 static bool is_our_sent_by(const struct wims_proxy *px, const struct wims_sip_via *v)
 {
 	return wims_str_eqic(v->host, px->adv_host) && (v->port ? v->port : 5060) == px->adv_port;

@@ -170,14 +170,50 @@ static void rewrite_contacts(struct px_req *r, struct px_flow *f)
 	}
 }
 
-static bool route_is_us(struct wims_proxy *px, struct wims_str val)
+/* Dialog-creating methods get our Record-Route when configured. */
+static bool creates_dialog(const struct wims_sip_msg *m)
 {
-	struct wims_sip_addr a;
-	struct wims_sip_uri u;
-
-	if (wims_sip_addr_parse(&a, val) || wims_sip_uri_parse(&u, a.uri))
+	if (wims_sip_msg_tag(m, WIMS_HDR_TO).l)
 		return false;
-	return wims_str_eqic(u.host, px->adv_host) && (u.port ? u.port : 5060) == px->adv_port;
+	switch (m->method_id) {
+	case WIMS_SIP_INVITE: case WIMS_SIP_SUBSCRIBE: case WIMS_SIP_REFER: case WIMS_SIP_NOTIFY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* RFC 3261 §10.2.8: a binding shorter than we accept gets 423 with Min-Expires. */
+static bool too_brief(struct px_req *r)
+{
+	const struct wims_sip_msg *m = r->m;
+	const struct wims_sip_hdr *eh = wims_sip_msg_hdr(m, WIMS_HDR_EXPIRES);
+	unsigned min = r->px->conf->iwu_min_expires;
+	struct wims_sip_vals it;
+	uint32_t dflt = 3600, e;
+
+	if (!min || m->method_id != WIMS_SIP_REGISTER)
+		return false;
+	if (eh && wims_sip_uint_parse(eh->value, 0xffffffffu, &dflt))
+		dflt = 3600;
+	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
+	while (wims_sip_vals_next(&it)) {
+		struct wims_sip_addr a;
+		struct wims_str v;
+		if (wims_sip_addr_parse(&a, it.value) || a.star)
+			continue;
+		e = dflt;
+		if (wims_sip_param_get(a.params, "expires", &v) && wims_sip_uint_parse(v, 0xffffffffu, &e))
+			e = dflt;
+		if (e > 0 && e < min) {
+			size_t start = r->scratch.len;
+			wims_wbuf_printf(&r->scratch, "Min-Expires: %u\r\n", min);
+			r->reject = 423;
+			r->reject_hdrs = wims_str_make(r->scratch.p + start, r->scratch.len - start);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* A request from a browser on its way to the P-CSCF. */
@@ -195,11 +231,14 @@ static void from_browser(struct px_req *r)
 		r->reject_reason = "Out Of Memory";
 		return;
 	}
+	if (too_brief(r))
+		return;
+	r->record_route = px->conf->iwu_record_route && creates_dialog(m);
 	rewrite_contacts(r, f);
 	/* Route entries naming us are ours to consume (RFC 3261 §16.4) */
 	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
 	while (wims_sip_vals_next(&it)) {
-		if (route_is_us(px, it.value))
+		if (wims_proxy__route_is_us(px, it.value))
 			wims_sip_edit_remove_val(&r->ed, m, &it);
 		else
 			has_route = true;
@@ -253,8 +292,9 @@ static void from_core(struct px_req *r)
 	wims_sip_edit_replace(&r->ed, m, m->ruri, wims_str_c(f->contact));
 	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
 	while (wims_sip_vals_next(&it))
-		if (route_is_us(px, it.value))
+		if (wims_proxy__route_is_us(px, it.value))
 			wims_sip_edit_remove_val(&r->ed, m, &it);
+	r->record_route = px->conf->iwu_record_route && creates_dialog(m);
 	r->out.proto = wims_sip_flow_proto(wf);
 	r->out.addr = *wims_sip_flow_peer(wf);
 	r->out.flow = wf;

@@ -47,6 +47,7 @@ struct px_req {
 	struct px_hop out;          /* next hop */
 	bool replace_via;           /* hide the incoming Via lines (restored on responses) */
 	bool add_via;               /* push our own Via (false: the role wrote it) */
+	bool record_route;          /* insert our Record-Route (twice when the transport changes) */
 	unsigned reject;            /* reply locally with this status */
 	const char *reject_reason;
 	struct wims_str reject_hdrs;
@@ -92,6 +93,12 @@ void wims_proxy__via_line(struct wims_proxy *px, struct wims_wbuf *w, enum wims_
 void wims_proxy__branch(struct wims_proxy *px, const struct wims_sip_msg *m, char out[PX_BRANCH_MAX]);
 /** RFC 3261 §16.3 item 4: does one of m's Vias carry our sent-by with the hash m has now? */
 bool wims_proxy__is_loop(struct wims_proxy *px, const struct wims_sip_msg *m);
+/** Our Record-Route line(s) for a request from `in` going to hop `out` (RFC 3261 §16.6 item 4;
+ *  two when the transport changes, WebSocket side below the core side). */
+void wims_proxy__record_route(struct wims_proxy *px, struct wims_wbuf *w, struct wims_sip_flow *in,
+			      const struct px_hop *out);
+/** Does this Route value name us (either side)? */
+bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val);
 /** Forward a response statelessly by its second Via (stray 2xx to INVITE). */
 void wims_proxy__forward_stateless_resp(struct wims_proxy *px, const struct wims_sip_msg *m);
 

@@ -307,12 +307,17 @@ static int write_forward(struct px_req *r, struct px_tsx *t, struct wims_wbuf *w
 	struct wims_proxy *px = r->px;
 	const struct wims_sip_msg *m = r->m;
 	const struct wims_sip_hdr *h;
-	char via[256], mf[32];
+	char mf[32];
 	struct wims_wbuf vb;
 	uint32_t v = 70;
+	char via_mem[768];
 
-	wims_wbuf_init(&vb, via, sizeof(via));
+	wims_wbuf_init(&vb, via_mem, sizeof(via_mem));
 	wims_proxy__via_line(px, &vb, r->out.proto, wims_str_c(t->branch));
+	if (vb.err)
+		return -ENOSPC;
+	if (r->record_route)
+		wims_proxy__record_route(px, &vb, r->in, &r->out);
 	if (vb.err)
 		return -ENOSPC;
 	/* the insertion first: it shares its offset with a removed first line */

@@ -87,6 +87,8 @@ struct wims_sip_flow *wims_sip__flow_by_peer(struct wims_sip_tport *tp, enum wim
 					     const struct wims_addr *peer);
 void wims_sip__tport_deref(struct wims_sip_tport *tp);
 void wims_sip__deliver(struct wims_sip_flow *f, const char *msg, size_t len);
+/** out = a, but an IPv4-mapped IPv6 address (from a dual-stack socket) as plain IPv4. */
+void wims_sip__addr_norm(struct wims_addr *out, const struct wims_addr *a);
 
 /* tp_udp.c */
 int wims_sip__udp_open(struct wims_sip_tport *tp, const struct wims_addr *a) __attribute__((warn_unused_result));

@@ -158,7 +158,7 @@ static int on_accept(struct wims_stream_listener *l, struct wims_stream *s, void
 	if (tp->closing ||
 	    wims_sip__flow_alloc(&f, tp, FLOW_STREAM, wims_stream_is_tls(s) ? WIMS_SIP_TLS : WIMS_SIP_TCP) < 0)
 		return -1;
-	f->peer = *wims_stream_peer(s);
+	wims_sip__addr_norm(&f->peer, wims_stream_peer(s));
 	f->local = *wims_stream_local(s);
 	flow_set_stream(f, s);
 	wims_sip__flow_publish(f);

@@ -100,6 +100,7 @@ static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
 {
 	struct wims_sip_tport *tp = u->data;
 	struct wims_sip_flow pf;
+	struct wims_addr from;
 	char peer[WIMS_ADDR_STRLEN] = "?";
 
 	if (nread < 0) {
@@ -109,8 +110,9 @@ static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
 	if (nread == 0 || !addr || only_blank(buf->base, (size_t)nread))
 		return;
 	memset(&pf, 0, sizeof(pf));
-	if (wims_addr_from_sa(&pf.peer, addr) < 0)
+	if (wims_addr_from_sa(&from, addr) < 0)
 		return;
+	wims_sip__addr_norm(&pf.peer, &from);
 	if (flags & UV_UDP_PARTIAL) {
 		(void)wims_addr_str(&pf.peer, peer, sizeof(peer));
 		wims_log_rl(&udp_rl, WIMS_LOG_NOTICE, "SIP UDP from %s: datagram truncated, dropped", peer);
@@ -177,13 +179,31 @@ static void on_udp_sent(uv_udp_send_t *req, int status)
 	free(req); /* the first member of struct udp_req */
 }
 
+/* An IPv6 socket (dual-stack, e.g. bound to [::]) reaches IPv4 peers
+ * through their IPv4-mapped address. */
+static const struct wims_addr *udp_dst(const struct wims_sip_tport *tp, const struct wims_addr *dst,
+				       struct wims_addr *mapped)
+{
+	if (tp->udp_local.u.sa.sa_family != AF_INET6 || dst->u.sa.sa_family != AF_INET)
+		return dst;
+	memset(mapped, 0, sizeof(*mapped));
+	mapped->u.in6.sin6_family = AF_INET6;
+	mapped->u.in6.sin6_port = dst->u.in.sin_port;
+	mapped->u.in6.sin6_addr.s6_addr[10] = 0xff;
+	mapped->u.in6.sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&mapped->u.in6.sin6_addr.s6_addr[12], &dst->u.in.sin_addr, 4);
+	return mapped;
+}
+
 int wims_sip__udp_send(struct wims_sip_tport *tp, const struct wims_addr *dst, const char *buf, size_t len)
 {
 	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+	struct wims_addr mapped;
 	int r;
 
 	if (!tp->udp_on)
 		return -ENOTSUP;
+	dst = udp_dst(tp, dst, &mapped);
 	r = uv_udp_try_send(&tp->udp, &b, 1, &dst->u.sa);
 	if (r >= 0)
 		return 0;

@@ -40,7 +40,7 @@ const char *wims_sip_proto_name(enum wims_sip_proto p)
 
 /* An IPv4-mapped IPv6 address (a peer on a dual-stack socket) keyed and
  * compared as the IPv4 address it is. */
-static void addr_norm(struct wims_addr *out, const struct wims_addr *a)
+void wims_sip__addr_norm(struct wims_addr *out, const struct wims_addr *a)
 {
 	const struct sockaddr_in6 *in6 = &a->u.in6;
 
@@ -59,7 +59,7 @@ static uint64_t peer_key(enum wims_sip_proto proto, const struct wims_addr *a)
 	uint16_t port;
 	uint64_t h;
 
-	addr_norm(&n, a);
+	wims_sip__addr_norm(&n, a);
 	port = wims_addr_port(&n);
 	if (n.u.sa.sa_family == AF_INET6)
 		h = wims_hash_bytes(&n.u.in6.sin6_addr, 16);
@@ -72,8 +72,8 @@ static bool peer_eq(const struct wims_addr *a, const struct wims_addr *b)
 {
 	struct wims_addr na, nb;
 
-	addr_norm(&na, a);
-	addr_norm(&nb, b);
+	wims_sip__addr_norm(&na, a);
+	wims_sip__addr_norm(&nb, b);
 	return wims_addr_eq(&na, &nb);
 }
 
@@ -276,6 +276,8 @@ void wims_sip_flow_input(struct wims_sip_flow *f, const char *msg, size_t len)
 
 void wims_sip_flow_gone(struct wims_sip_flow *f)
 {
+	if (f->kind != FLOW_EXTERNAL || f->gone)
+		return; /* an owner's second call must not drop someone else's reference */
 	wims_sip__flow_ended(f);
 }
 

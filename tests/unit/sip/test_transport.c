@@ -158,6 +158,35 @@ static void test_udp(void **state)
 	t_free(t);
 }
 
+/* A dual-stack UDP socket ([::]) sees IPv4 peers as plain IPv4 and answers them. */
+static void test_udp_dual_stack(void **state)
+{
+	struct t *t = t_new();
+	struct wims_addr any6, ba, aa;
+	struct wims_sip_tport_cfg ca = {.udp = &t->lo};
+
+	assert_int_equal(wims_addr_parse(&any6, wims_str_c("[::]"), 0), 0);
+	struct wims_sip_tport_cfg cb = {.udp = &any6};
+	if (wims_sip_tport_alloc(&t->b.tp, &t->loop, &cb, on_recv, on_closed, &t->b) < 0) {
+		t_free(t);
+		skip(); /* no IPv6 here */
+	}
+	side_open(t, &t->a, &ca);
+	t->b.reply = true;
+	assert_int_equal(wims_sip_tport_local(t->b.tp, WIMS_SIP_UDP, &ba), 0);
+	assert_int_equal(wims_sip_tport_local(t->a.tp, WIMS_SIP_UDP, &aa), 0);
+	struct wims_addr dst = t->lo;
+	wims_addr_set_port(&dst, wims_addr_port(&ba));
+	assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_UDP, &dst, "hello", 5, true, NULL), 0);
+	assert_true(run_until(t, &t->a.msgs, 1, 2000));
+	assert_int_equal(t->b.last_peer.u.sa.sa_family, AF_INET);
+	assert_true(wims_addr_eq(&t->b.last_peer, &aa));
+	/* and sending to an IPv4 address directly from the IPv6 socket */
+	assert_int_equal(wims_sip_tport_send(t->b.tp, WIMS_SIP_UDP, &aa, "again", 5, false, NULL), 0);
+	assert_true(run_until(t, &t->a.msgs, 2, 2000));
+	t_free(t);
+}
+
 /* ---- STUN keep-alive on the UDP port (RFC 5626 §4.4.2) ---- */
 
 struct stun_rx {
@@ -577,6 +606,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_udp_stun),
+		cmocka_unit_test(test_udp_dual_stack),
 		cmocka_unit_test(test_tcp_on_demand),
 		cmocka_unit_test(test_udp_over_mtu_goes_tcp),
 		cmocka_unit_test(test_stream_input),

@@ -534,6 +534,34 @@ static bool callid_ok(struct wims_str v)
 	return true;
 }
 
+/* limits.h: at most `max` values of id over all its lines. */
+static bool vals_within(const struct wims_sip_msg *m, enum wims_sip_hdr_id id, size_t max)
+{
+	struct wims_sip_vals it;
+	size_t n = 0;
+
+	if (m->first[id] < 0)
+		return true;
+	wims_sip_vals_init(&it, m, id);
+	while (wims_sip_vals_next(&it))
+		if (++n > max)
+			return false;
+	return true;
+}
+
+static int check_counts(const struct wims_sip_msg *m, const char **why)
+{
+	if (!vals_within(m, WIMS_HDR_VIA, WIMS_SIP_MAX_VIA))
+		return fail(why, "Too many Via");
+	if (!vals_within(m, WIMS_HDR_ROUTE, WIMS_SIP_MAX_ROUTE))
+		return fail(why, "Too many Route");
+	if (!vals_within(m, WIMS_HDR_RECORD_ROUTE, WIMS_SIP_MAX_ROUTE))
+		return fail(why, "Too many Record-Route");
+	if (!vals_within(m, WIMS_HDR_PATH, WIMS_SIP_MAX_ROUTE))
+		return fail(why, "Too many Path");
+	return 0;
+}
+
 /* What RFC 3261 §8.1.1 makes mandatory, checked as cheaply as possible. */
 static int check_mandatory(struct wims_sip_msg *m, const char **why)
 {
@@ -554,9 +582,11 @@ static int check_mandatory(struct wims_sip_msg *m, const char **why)
 		return fail(why, "Missing CSeq");
 	if (wims_sip_msg_top_via(m, &v) != 0)
 		return fail(why, "Bad Via");
-	if (wims_sip_addr_parse(&a, first_hdr(m, WIMS_HDR_FROM)->value) != 0 || a.star)
+	if (wims_sip_addr_parse(&a, first_hdr(m, WIMS_HDR_FROM)->value) != 0 || a.star ||
+	    !wims_sip_params_valid(a.params))
 		return fail(why, "Bad From");
-	if (wims_sip_addr_parse(&a, first_hdr(m, WIMS_HDR_TO)->value) != 0 || a.star)
+	if (wims_sip_addr_parse(&a, first_hdr(m, WIMS_HDR_TO)->value) != 0 || a.star ||
+	    !wims_sip_params_valid(a.params))
 		return fail(why, "Bad To");
 	if (!callid_ok(first_hdr(m, WIMS_HDR_CALL_ID)->value))
 		return fail(why, "Bad Call-ID");
@@ -605,7 +635,7 @@ int wims_sip_msg_parse(struct wims_sip_msg *m, const char *buf, size_t len, cons
 	pos = cr + 2;
 	if ((r = parse_headers(m, buf, len, &pos, why)) != 0)
 		return r;
-	if ((r = check_mandatory(m, why)) != 0)
+	if ((r = check_mandatory(m, why)) != 0 || (r = check_counts(m, why)) != 0)
 		return r;
 	if (m->first[WIMS_HDR_CONTENT_LENGTH] >= 0) {
 		/* Datagram semantics (RFC 3261 §18.3): bytes past Content-Length

@@ -132,8 +132,16 @@ bool wims_sip_list_next(struct wims_str list, size_t *pos, struct wims_str *valu
 
 /** ";name[=value]" parameter lists.  value is empty (l == 0, p != NULL) for a flag. */
 bool wims_sip_param_get(struct wims_str params, const char *name, struct wims_str *value);
-/** Iterate parameters: pos starts at 0; false at the end. */
+/**
+ * Iterate parameters: pos starts at 0; false at the end.  Names are tokens;
+ * values are a token-like run or a quoted string (returned with its quotes,
+ * see wims_sip_unquote()); LWS around ';' and '=' is allowed.  Iteration
+ * also stops at a ',' or at a malformed parameter (";;"), leaving *pos there
+ * (short of params.l), which is how wims_sip_params_valid() tells them apart.
+ */
 bool wims_sip_param_next(struct wims_str params, size_t *pos, struct wims_str *name, struct wims_str *value);
+/** True when every byte of params is well-formed ";name[=value]" parameters. */
+bool wims_sip_params_valid(struct wims_str params);
 
 /** s without its surrounding double quotes, if it has them (no unescaping):
  * for quoted parameter values such as +sip.instance="<urn:uuid:...>". */

@@ -73,14 +73,26 @@ bool wims_sip_vals_next(struct wims_sip_vals *it)
 bool wims_sip_param_next(struct wims_str params, size_t *pos, struct wims_str *name, struct wims_str *value)
 {
 	const char *p = params.p;
-	size_t n = params.l, i = *pos, s;
+	size_t n = params.l, i = *pos, s, start;
 
 	if (!p)
 		return false;
-	while (i < n && (wims_sip__is_lws(p[i]) || p[i] == ';'))
+	wims_sip__skip_lws(p, n, &i);
+	if (i >= n) {
+		*pos = n;
+		return false;
+	}
+	s = start = i;
+	/* SEMI = SWS ";" SWS; the leading ';' may be left out at the start. */
+	if (p[i] == ';') {
 		i++;
+		wims_sip__skip_lws(p, n, &i);
+	} else if (*pos != 0) {
+		*pos = s;
+		return false;
+	}
 	if (i >= n || !wims_sip__is(p[i], WIMS_SIP__C_TOKEN)) {
-		*pos = i;
+		*pos = s; /* an empty parameter or junk: not at the end */
 		return false;
 	}
 	s = i;
@@ -96,7 +108,7 @@ bool wims_sip_param_next(struct wims_str params, size_t *pos, struct wims_str *n
 		i = s;
 		if (i < n && p[i] == '"') {
 			if (!wims_sip__skip_quoted(p, n, &i)) {
-				*pos = n;
+				*pos = start;
 				return false;
 			}
 		} else {
@@ -107,6 +119,18 @@ bool wims_sip_param_next(struct wims_str params, size_t *pos, struct wims_str *n
 	}
 	*pos = i;
 	return true;
+}
+
+bool wims_sip_params_valid(struct wims_str params)
+{
+	struct wims_str n, v;
+	size_t pos = 0;
+
+	while (wims_sip_param_next(params, &pos, &n, &v))
+		;
+	if (params.p)
+		wims_sip__skip_lws(params.p, params.l, &pos);
+	return pos == params.l;
 }
 
 bool wims_sip_param_get(struct wims_str params, const char *name, struct wims_str *value)
@@ -355,8 +379,10 @@ static int via_params(struct wims_sip_via *v)
 		}
 	}
 	/* Whatever stopped the scan must be the end: a ',' means the caller
-	 * passed a whole Via line rather than one value. */
-	wims_sip__skip_lws(v->params.p, v->params.l, &pos);
+	 * passed a whole Via line rather than one value, ";;" an empty
+	 * parameter (RFC 4475 §3.1.2.1). */
+	if (v->params.p)
+		wims_sip__skip_lws(v->params.p, v->params.l, &pos);
 	return pos == v->params.l ? 0 : -EBADMSG;
 }
 

@@ -80,12 +80,17 @@ static void exercise_values(const struct wims_sip_msg *m)
 		(void)wims_sip_uri_parse(&u, m->ruri);
 }
 
-static void reparse(const char *p, size_t l, size_t want_body)
+/* What wims writes must parse again, unless the lines it added (a Via, a
+ * Record-Route, a Content-Length) pushed it over the header limit. */
+static void reparse(const struct wims_sip_msg *orig, const char *p, size_t l, size_t want_body)
 {
 	static struct wims_sip_msg m2;
 	const char *why;
 
-	check(wims_sip_msg_parse(&m2, p, l, &why) == 0);
+	if (wims_sip_msg_parse(&m2, p, l, &why) != 0) {
+		check(orig->nhdrs + 3 > WIMS_SIP_MAX_HEADERS && strcmp(why, "Too many headers") == 0);
+		return;
+	}
 	check(m2.body.l == want_body);
 }
 
@@ -109,7 +114,7 @@ static void exercise_write(const struct wims_sip_msg *m)
 		wims_sip_edit_remove_hdr(&ed, m, h);
 	wims_wbuf_init(&w, out, sizeof(out));
 	if (wims_sip_msg_write(m, &ed, &w) == 0 && w.len <= WIMS_SIP_MAX_MESSAGE)
-		reparse(w.p, w.len, m->body.l);
+		reparse(m, w.p, w.len, m->body.l);
 
 	/* a replaced body */
 	wims_sip_edits_init(&ed);
@@ -118,13 +123,13 @@ static void exercise_write(const struct wims_sip_msg *m)
 	wims_wbuf_init(&w, out, sizeof(out));
 	check(wims_sip_msg_write(m, &ed, &w) == 0);
 	if (w.len <= WIMS_SIP_MAX_MESSAGE)
-		reparse(w.p, w.len, 5);
+		reparse(m, w.p, w.len, 5);
 
 	if (m->is_request) {
 		wims_wbuf_init(&w, out, sizeof(out));
 		if (wims_sip_reply(m, 200, NULL, wims_str_c("t1"), WIMS_STR_NULL, &w) == 0 &&
 		    w.len <= WIMS_SIP_MAX_MESSAGE)
-			reparse(w.p, w.len, 0);
+			reparse(m, w.p, w.len, 0);
 	}
 }
 

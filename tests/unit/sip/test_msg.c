@@ -203,6 +203,32 @@ static void test_too_many_headers(void **state)
 	assert_string_equal(why, "Message too large");
 }
 
+static void test_value_limits(void **state)
+{
+	static char buf[16384];
+	size_t n;
+
+	n = (size_t)snprintf(buf, sizeof(buf), "MESSAGE sip:a@b SIP/2.0\r\n" HDRS_OK "CSeq: 1 MESSAGE");
+	for (int i = 0; i < WIMS_SIP_MAX_VIA - 1; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s SIP/2.0/UDP h%d;branch=z9hG4bK%d",
+				      i % 4 ? "," : "\r\nVia:", i, i);
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\n\r\n");
+	expect_ok(buf);
+	assert_int_equal(wims_sip_msg_hdr_count(&M, WIMS_HDR_VIA), 1 + (WIMS_SIP_MAX_VIA - 1 + 3) / 4);
+	snprintf(buf + n - 4, sizeof(buf) - n + 4, ",SIP/2.0/UDP x\r\n\r\n");
+	expect_bad(buf, "Too many Via");
+
+	n = (size_t)snprintf(buf, sizeof(buf), "MESSAGE sip:a@b SIP/2.0\r\n" HDRS_OK "CSeq: 1 MESSAGE\r\nRoute: ");
+	for (int i = 0; i < WIMS_SIP_MAX_ROUTE; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s<sip:p%d;lr>", i ? "," : "", i);
+	snprintf(buf + n, sizeof(buf) - n, "\r\n\r\n");
+	expect_ok(buf);
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",<sip:x>\r\n\r\n");
+	expect_bad(buf, "Too many Route");
+	memcpy(buf + strlen("MESSAGE sip:a@b SIP/2.0\r\n" HDRS_OK "CSeq: 1 MESSAGE\r\n"), "Path: ", 6);
+	expect_bad(buf, "Too many Path");
+}
+
 static void test_duplicates(void **state)
 {
 	/* RFC 4475 §3.1.2.19 (multi01) style: single-value headers twice. */
@@ -464,6 +490,22 @@ static void test_torture_invalid(void **state)
 	expect_bad("INVITE sip:user@example.com SIP/2.0\r\nCSeq: 193942 INVITE\r\n"
 		   "Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf\r\nContent-Type: application/sdp\r\nl: 0\r\n\r\n",
 		   "Missing From");
+	/* §3.1.2.1 (badinv01) extraneous header field separators */
+	expect_bad("INVITE sip:user@example.com SIP/2.0\r\nTo: sip:j.user@example.com\r\n"
+		   "From: sip:caller@example.net;tag=134161461246\r\nMax-Forwards: 7\r\n"
+		   "Call-ID: badinv01.0ha0isndaksdjasdf3234nas\r\nCSeq: 8 INVITE\r\n"
+		   "Via: SIP/2.0/UDP 192.0.2.15;;,;,,\r\nContact: \"Joe\" <sip:joe@example.org>;;;;\r\n\r\n",
+		   "Bad Via");
+	expect_bad("INVITE sip:user@example.com SIP/2.0\r\nTo: sip:j.user@example.com\r\n"
+		   "From: sip:caller@example.net;;tag=134161461246\r\nMax-Forwards: 7\r\n"
+		   "Call-ID: badinv01.0ha0isndaksdjasdf3234nas\r\nCSeq: 8 INVITE\r\n"
+		   "Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bK1\r\n\r\n",
+		   "Bad From");
+	expect_bad("INVITE sip:user@example.com SIP/2.0\r\nTo: <sip:j.user@example.com>;tag=1 x\r\n"
+		   "From: sip:caller@example.net;tag=134161461246\r\n"
+		   "Call-ID: badinv01.0ha0isndaksdjasdf3234nas\r\nCSeq: 8 INVITE\r\n"
+		   "Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bK1\r\n\r\n",
+		   "Bad To");
 	/* Request-URI without a scheme */
 	expect_bad("OPTIONS user@example.com SIP/2.0\r\n" HDRS_OK "CSeq: 1 OPTIONS\r\n\r\n", "Bad Request-URI");
 	/* URI with spaces inside <> */
@@ -588,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_torture_intmeth),  cmocka_unit_test(test_torture_valid_misc),
 		cmocka_unit_test(test_torture_invalid),  cmocka_unit_test(test_compact_forms),
 		cmocka_unit_test(test_hdr_names),        cmocka_unit_test(test_lookup_and_vals),
+		cmocka_unit_test(test_value_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

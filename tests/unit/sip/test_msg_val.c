@@ -92,6 +92,17 @@ static void test_params(void **state)
 	pos = 0;
 	assert_false(wims_sip_param_next(S(";a=\"x"), &pos, &n, &v));
 	assert_str(wims_sip_unquote(S("\"")), "\"");
+	/* strictness: empty parameters and junk stop the scan short of the end */
+	assert_true(wims_sip_params_valid(S(";a=1 ; b ;c=\"x y\"")));
+	assert_true(wims_sip_params_valid(S("lr;x=1")));
+	assert_true(wims_sip_params_valid(S("")));
+	assert_true(wims_sip_params_valid(WIMS_STR_NULL));
+	assert_false(wims_sip_params_valid(S(";;a")));
+	assert_false(wims_sip_params_valid(S(";a;")));
+	assert_false(wims_sip_params_valid(S(";a=1 b")));
+	assert_false(wims_sip_params_valid(S(";a=1,b")));
+	assert_false(wims_sip_params_valid(S(";a=\"x")));
+	assert_false(wims_sip_params_valid(S(";=1")));
 	assert_str(wims_sip_unquote(S("abc")), "abc");
 }
 

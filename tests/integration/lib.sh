@@ -176,6 +176,22 @@ start_wimsd() {
   log "wimsd up (ws://127.0.0.1:$WIMSD_WS_PORT/, sip 127.0.0.1:$WIMSD_SIP_PORT)"
 }
 
+# start_front: the WebSocket front of the IWU lab: wimsd (default), or
+# Kamailio's websocket module with WIMS_FRONT=kamailio (to check a test itself
+# against a known-good front; it does not do what wimsd adds, e.g. BYE on a
+# dropped WebSocket)
+start_front() {
+  if [ "${WIMS_FRONT:-wimsd}" = kamailio ]; then start_wsproxy; else start_wimsd "$@"; fi
+}
+# the IWU lab: S-CSCF, P-CSCF, the front, and sipp UE ue1 registered
+start_iwu_lab() {
+  start_core
+  start_front "$@"
+  sipp_register 1
+}
+# js ARGS shared by every WebSocket UE of the lab
+js_ue() { echo --ws "$WS_URL" --uri "sip:$1@ims.lab" --password "$PASSWORD"; }
+
 # ------------------------------------------------------------------ sipp
 # UE number N (1..) uses SIP port 5090+N, media 6000+10N, control 8090+N
 ue_port() { echo $((5090 + $1)); }

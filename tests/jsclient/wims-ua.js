@@ -244,7 +244,9 @@ async function main() {
 
   if (opt.options) {
     await new Promise((resolve, reject) => {
-      ua.sendOptions(opt.options, null, {
+      // a URI without user part (sip:ims.lab) would be taken by JsSIP as a user name
+      const target = /^sips?:[^@]+$/.test(opt.options) ? JsSIP.URI.parse(opt.options) : opt.options;
+      ua.sendOptions(target, null, {
         eventHandlers: {
           succeeded: (e) => { ev('options-ok', { code: e.response.status_code }); resolve(); },
           failed: (e) => { ev('options-failed', { cause: e.cause, code: e.response && e.response.status_code }); reject(new Error(`OPTIONS failed: ${e.cause}`)); },

@@ -320,3 +320,25 @@ w('uac_fail.xml','UAC: INVITE sip:[service]@ims.lab as -key caller USER and expe
   </send>
   <pause milliseconds="200"/>
 ''')
+w('uas_after_drop.xml','UAS: answer an INVITE, ACK, receive the BYE that the gateway sends when the caller\'s WebSocket is gone, reply 200; then send another in-dialog request (BYE, CSeq 2) for the same dialog and expect it to be refused with 430 (Flow Failed) or 480. '+NOTE_UAS,
+  answer(SDP_G711)+'''  <recv request="BYE"/>
+'''+reply(200,'OK',totag=False,rr=False,contact=False)+'''  <pause milliseconds="500"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      [routes]
+      Max-Forwards: 70
+      From: [$lto];tag=[pid]SIPpTag01[call_number]
+      To: [$rfrom]
+      [last_Call-ID:]
+      CSeq: 2 BYE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="430" optional="true" next="done"/>
+  <recv response="480" next="done"/>
+  <label id="done"/>
+''')

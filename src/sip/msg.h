@@ -70,7 +70,8 @@ struct wims_sip_msg {
 	size_t nhdrs;
 	int first[WIMS_HDR__COUNT];
 	struct wims_str headers_end; /* view of the empty line (CRLF) that ends the headers */
-	struct wims_str body;        /* exactly Content-Length bytes (0 when absent on a stream) */
+	struct wims_str body;        /* exactly Content-Length bytes; when Content-Length is
+				      * absent, every byte after the empty line (datagram) */
 };
 
 /**
@@ -78,9 +79,21 @@ struct wims_sip_msg {
  * mandatory: a valid start line, SIP/2.0, Via, From, To, Call-ID, CSeq (and
  * Max-Forwards is *not* required), a CSeq method equal to the request method,
  * a Content-Length that is a number and not larger than what follows.  On
- * failure returns -EBADMSG and sets *why to a short static phrase naming the
- * fault, usable as a 400 reason phrase ("Missing Call-ID", "Bad Content-Length").
- * buf must stay valid and unmodified while m is used.
+ * failure returns -EBADMSG and sets *why (why may be NULL) to a short static
+ * phrase naming the fault, usable as a 400 reason phrase:
+ *   "Empty message", "Message too large", "Bad start line", "Bad line ending",
+ *   "Bad request line", "Bad Request-URI", "Bad SIP version" (well-formed but
+ *   not 2.0: answer 505), "Bad status line", "Bad header", "Incomplete headers",
+ *   "Too many headers", "Missing Via|From|To|Call-ID|CSeq",
+ *   "Duplicate From|To|Call-ID|CSeq|Content-Length", "Bad Via" (top Via),
+ *   "Bad From", "Bad To" (name-addr / addr-spec and header params),
+ *   "Bad Call-ID", "Bad CSeq" (also >= 2^31), "CSeq method mismatch",
+ *   "Bad Content-Length", "Too many Via|Route|Record-Route|Path" (limits.h).
+ * Every line must end in CRLF: a bare LF or CR is "Bad line ending".  CRLFs
+ * before the start line are skipped.  Datagram semantics: bytes after
+ * Content-Length are ignored; without Content-Length the body is the rest.
+ * No allocation; m is large (WIMS_SIP_MAX_HEADERS entries), do not put it on
+ * a small stack.  buf must stay valid and unmodified while m is used.
  */
 int wims_sip_msg_parse(struct wims_sip_msg *m, const char *buf, size_t len, const char **why)
 	__attribute__((warn_unused_result));
@@ -102,10 +115,13 @@ const char *wims_sip_hdr_name(enum wims_sip_hdr_id id);
 
 /** First header with id, or NULL. */
 const struct wims_sip_hdr *wims_sip_msg_hdr(const struct wims_sip_msg *m, enum wims_sip_hdr_id id);
-/** Next header with the same id after h, or NULL. */
+/** Next header with the same id after h, or NULL.  For a WIMS_HDR_OTHER
+ * header: the next one with the same name (case-insensitive, compact forms
+ * such as "s" / "Subject" matching). */
 const struct wims_sip_hdr *wims_sip_msg_hdr_next(const struct wims_sip_msg *m,
 						 const struct wims_sip_hdr *h);
-/** First header whose name equals name (case-insensitive), for WIMS_HDR_OTHER ones. */
+/** First header whose name equals name (case-insensitive, compact forms
+ * matching); a known name returns the same as wims_sip_msg_hdr(). */
 const struct wims_sip_hdr *wims_sip_msg_hdr_by_name(const struct wims_sip_msg *m, struct wims_str name);
 /** Number of headers with id. */
 size_t wims_sip_msg_hdr_count(const struct wims_sip_msg *m, enum wims_sip_hdr_id id);
@@ -163,12 +179,17 @@ int wims_sip_uri_parse(struct wims_sip_uri *u, struct wims_str s) __attribute__(
 
 /* name-addr / addr-spec with header parameters (From, To, Contact, Route, Path, ...) */
 struct wims_sip_addr {
-	struct wims_str display; /* may be empty */
+	struct wims_str display; /* may be empty; as written (a quoted one keeps its quotes) */
 	struct wims_str uri;     /* inside <> or the bare addr-spec */
 	struct wims_str params;  /* header params after the URI, from ';' */
 	bool star;               /* Contact: * */
 	bool angle;              /* the URI was written in <> */
 };
+/** Parse one name-addr / addr-spec value (after splitting a list with
+ * wims_sip_vals / wims_sip_list_next).  For an addr-spec (no <>), the
+ * parameters after the URI are header parameters (RFC 3261 §20.10).  The
+ * URI must have a scheme and no LWS; params are not validated (see
+ * wims_sip_params_valid()).  -EBADMSG when invalid. */
 int wims_sip_addr_parse(struct wims_sip_addr *a, struct wims_str s) __attribute__((warn_unused_result));
 
 struct wims_sip_via {
@@ -182,9 +203,12 @@ struct wims_sip_via {
 	bool rport;                /* rport present */
 	struct wims_str rport_value;
 };
-/** Parse one Via value ("SIP/2.0/UDP host:port;params"). */
+/** Parse one Via value ("SIP/2.0/UDP host:port;params"; LWS allowed around
+ * '/', ':', ';', '=').  -EBADMSG when invalid, including a ',' (a whole
+ * line was passed) or an empty parameter. */
 int wims_sip_via_parse(struct wims_sip_via *v, struct wims_str s) __attribute__((warn_unused_result));
 
+/* CSeq: number < 2^31 (RFC 3261 §8.1.1.5) and method. */
 struct wims_sip_cseq {
 	uint32_t num;
 	struct wims_str method;
@@ -192,10 +216,11 @@ struct wims_sip_cseq {
 };
 int wims_sip_cseq_parse(struct wims_sip_cseq *c, struct wims_str s) __attribute__((warn_unused_result));
 
-/** A header's decimal value (Max-Forwards, Expires, Content-Length, ...). */
+/** A header's decimal value (Max-Forwards, Expires, Content-Length, ...):
+ * digits only (LWS around is trimmed), at most max.  -EBADMSG otherwise. */
 int wims_sip_uint_parse(struct wims_str s, uint32_t max, uint32_t *out) __attribute__((warn_unused_result));
 
-/** The tag parameter of the From or To header (empty view when absent). */
+/** The tag parameter of the From or To header (l == 0 when absent). */
 struct wims_str wims_sip_msg_tag(const struct wims_sip_msg *m, enum wims_sip_hdr_id from_or_to);
 /** Top Via of m, parsed. */
 int wims_sip_msg_top_via(const struct wims_sip_msg *m, struct wims_sip_via *v) __attribute__((warn_unused_result));
@@ -204,9 +229,15 @@ int wims_sip_msg_top_via(const struct wims_sip_msg *m, struct wims_sip_via *v) _
 
 /*
  * An edit list over the message's raw bytes: delete `del` bytes at offset
- * `off` and insert `ins` there.  Edits are applied in offset order; two
- * edits may not overlap.  Inserted text must stay valid until applied
- * (usually it lives in the caller's scratch wbuf).
+ * `off` and insert `ins` there.  Edits are applied in offset order, edits at
+ * the same offset in the order they were added.  Two edits may not overlap,
+ * except pure deletions (ins empty), whose union is deleted.  Edits must lie
+ * in the start line and headers (an insertion at headers_end.p is "after the
+ * last header") or, when body_set is false, in the body; the empty line
+ * cannot be edited, and the Content-Length line can only be removed whole
+ * (wims_sip_msg_write() writes it).  An edit that does not point into
+ * m->raw, or one too many, sets `overflow`.  Inserted text must stay valid
+ * until applied (usually it lives in the caller's scratch wbuf).
  */
 struct wims_sip_edit {
 	size_t off;
@@ -244,25 +275,34 @@ void wims_sip_edit_prepend_hdr(struct wims_sip_edits *ed, const struct wims_sip_
 /** Insert a full header line after the last header. */
 void wims_sip_edit_append_hdr(struct wims_sip_edits *ed, const struct wims_sip_msg *m, struct wims_str line);
 /**
- * Remove one value from a multi-value header: the whole line when it is the
- * line's only value, else the value and its separating comma.
+ * Remove the value `it` is at (after a true wims_sip_vals_next()) from its
+ * line: the whole line when it is the line's only value left, else the
+ * value and the comma towards a neighbour not already removed.  Several
+ * values of one line may be removed in any order.
  */
 void wims_sip_edit_remove_val(struct wims_sip_edits *ed, const struct wims_sip_msg *m,
 			      const struct wims_sip_vals *it);
 
 /**
- * Write m with the edits applied into out.  Content-Length is always written
- * right (added when missing).  -ENOSPC when out is too small, -EINVAL when
- * edits overlap or overflowed.
+ * Write m with the edits applied into out (appending to it).  Content-Length
+ * is always written right: the existing line is rewritten in place as
+ * "Content-Length: N" (also for a compact "l:"), or, when absent or removed,
+ * added after the last header.  The body is new_body when body_set, else
+ * m->body with its edits (bytes after Content-Length are dropped).
+ * -ENOSPC when out is too small, -EINVAL when edits overlap, lie outside the
+ * allowed areas or overflowed; on error out holds garbage.
  */
 int wims_sip_msg_write(const struct wims_sip_msg *m, const struct wims_sip_edits *ed, struct wims_wbuf *out)
 	__attribute__((warn_unused_result));
 
 /**
- * Build a response to request req: status line, every Via, From, To (with
- * to_tag added when the To has no tag and to_tag is non-empty), Call-ID,
- * CSeq, then `extra` (complete header lines, may be empty), Content-Length: 0.
- * reason NULL means the default phrase for code.
+ * Build a response to request req: status line, every Via line in order
+ * (values as received, written as "Via: "), From, To (with ";tag=" to_tag
+ * added when the To has no tag, to_tag is non-empty and code is not 100),
+ * Call-ID, CSeq, then `extra` (complete header lines with CRLF, may be
+ * empty), "Content-Length: 0" and the empty line.  Appends to out.
+ * reason NULL means the default phrase for code.  -EINVAL when req is a
+ * response or code is not 100..699, -ENOSPC when out is too small.
  */
 int wims_sip_reply(const struct wims_sip_msg *req, unsigned code, const char *reason,
 		   struct wims_str to_tag, struct wims_str extra, struct wims_wbuf *out)

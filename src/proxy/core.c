@@ -296,7 +296,9 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 		wims_proxy__reply(px, m, in, 500, "Out Of Memory", WIMS_STR_NULL);
 		return;
 	}
+	/* everything but the scratch memory: the role's fields come after it */
 	memset(r, 0, offsetof(struct px_req, scratch_mem));
+	memset(&r->out, 0, sizeof(*r) - offsetof(struct px_req, out));
 	r->px = px;
 	r->m = m;
 	r->in = in;

@@ -13,6 +13,9 @@ sipp_run ue1-a uac.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s alice -key caller
 js_wait alice-a
 assert_log alice-a.log '^EVENT incoming from=sip:ue1@ims.lab'
 assert_log alice-a.log '^EVENT ended call=in originator=remote cause=Terminated'
+if [ "${WIMS_FRONT:-wimsd}" != kamailio ]; then
+  assert_log pcscf.log 'terminating INVITE to sip:wt[^@ ]*@127\.0\.0\.1:5060' "the P-CSCF did not route the INVITE to alice's flow-token contact at wimsd"
+fi
 
 js_bg alice-b $(js_ue alice) --expect-call --hangup-after 1000 --timeout 20000
 wait_log "$T/alice-b.log" '^EVENT registered' 10

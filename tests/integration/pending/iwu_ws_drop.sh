@@ -5,6 +5,7 @@
 #     killed.  wimsd must release the call towards the core: ue1 receives a BYE
 #     (within the sipp scenario's time).  Then ue1 sends another in-dialog
 #     request (BYE, CSeq 2) for that dialog: it must be refused with 430 or 480.
+#     wimsd's BYE carries Reason: SIP;cause=480 (docs/signalling.md).
 #  2. ue1 calls bob (WS); bob's socket is killed 1 s into the call: ue1 (the
 #     caller) receives a BYE.
 #  3. a new INVITE from ue1 to alice (still registered at the S-CSCF, flow
@@ -17,6 +18,7 @@ js_run alice-a $(js_ue alice) --register --call sip:ue1@ims.lab --drop-ws-after-
 assert_log alice-a.log '^EVENT ws-dropped'
 sipp_wait ue1-a 30
 assert_log ue1-a-msgs.log '^BYE sip:ue1@' "ue1 got no BYE after alice's WebSocket dropped"
+assert_log ue1-a-msgs.log '^Reason: *SIP *; *cause=480' "the BYE wimsd sent lacks Reason: SIP;cause=480 (docs/signalling.md)"
 
 js_bg bob-b $(js_ue bob) --expect-call --drop-ws-after-ms 1000 --timeout 20000
 wait_log "$T/bob-b.log" '^EVENT registered' 10

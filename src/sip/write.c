@@ -214,6 +214,26 @@ static int apply(const struct wctx *c, const char *raw, size_t limit, struct wim
 	return 0;
 }
 
+/* "Content-Length: N\r\n" into buf (48 bytes); its length.  No printf on
+ * the forwarding path. */
+static int cl_line(char *buf, size_t v)
+{
+	static const char pre[] = "Content-Length: ";
+	char d[24];
+	size_t nd = 0, l = sizeof(pre) - 1;
+
+	do {
+		d[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(buf, pre, l);
+	while (nd)
+		buf[l++] = d[--nd];
+	buf[l++] = '\r';
+	buf[l++] = '\n';
+	return (int)l;
+}
+
 int wims_sip_msg_write(const struct wims_sip_msg *m, const struct wims_sip_edits *ed, struct wims_wbuf *out)
 {
 	struct wctx c;
@@ -230,9 +250,7 @@ int wims_sip_msg_write(const struct wims_sip_msg *m, const struct wims_sip_edits
 		return r;
 	memcpy(c.e, ed->e, ed->n * sizeof(ed->e[0]));
 	c.n = ed->n;
-	n = snprintf(c.cl, sizeof(c.cl), "Content-Length: %zu\r\n", body_len(&c, m, ed));
-	if (n < 0 || (size_t)n >= sizeof(c.cl))
-		return -EINVAL;
+	n = cl_line(c.cl, body_len(&c, m, ed));
 	cl = wims_sip_msg_hdr(m, WIMS_HDR_CONTENT_LENGTH);
 	if (cl && !c.cl_removed)
 		c.e[c.n++] = (struct wims_sip_edit){(size_t)(cl->line.p - m->raw.p), cl->line.l,

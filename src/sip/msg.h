@@ -299,7 +299,8 @@ int wims_sip_msg_write(const struct wims_sip_msg *m, const struct wims_sip_edits
  * Build a response to request req: status line, every Via line in order
  * (values as received, written as "Via: "), From, To (with ";tag=" to_tag
  * added when the To has no tag, to_tag is non-empty and code is not 100),
- * Call-ID, CSeq, then `extra` (complete header lines with CRLF, may be
+ * Call-ID, CSeq, Timestamp (100 only, RFC 3261 §8.2.6.1), then `extra`
+ * (complete header lines with CRLF, may be
  * empty), "Content-Length: 0" and the empty line.  Appends to out.
  * reason NULL means the default phrase for code.  -EINVAL when req is a
  * response or code is not 100..699, -ENOSPC when out is too small.

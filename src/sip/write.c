@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "sip/msg_int.h"
@@ -308,6 +307,9 @@ int wims_sip_reply(const struct wims_sip_msg *req, unsigned code, const char *re
 		put_hdr(out, "Call-ID", h->value);
 	if ((h = wims_sip_msg_hdr(req, WIMS_HDR_CSEQ)) != NULL)
 		put_hdr(out, "CSeq", h->value);
+	/* §8.2.6.1: a 100 copies the request's Timestamp. */
+	if (code == 100 && (h = wims_sip_msg_hdr(req, WIMS_HDR_TIMESTAMP)) != NULL)
+		put_hdr(out, "Timestamp", h->value);
 	if (extra.l)
 		wims_wbuf_putstr(out, extra);
 	wims_wbuf_puts(out, "Content-Length: 0\r\n\r\n");

@@ -327,6 +327,19 @@ static void test_reply(void **state)
 	assert_non_null(memmem(W.p, W.len, "To: <sip:c@d>;tag=2\r\nCall-ID", 28));
 	assert_null(memmem(W.p, W.len, "zzz", 3));
 
+	/* a 100 copies Timestamp, other codes do not */
+	load("INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	     "To: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 5 INVITE\r\nTimestamp: 54.2 0.1\r\n\r\n");
+	assert_int_equal(wims_sip_reply(&M, 100, NULL, S("t"), WIMS_STR_NULL, &W), 0);
+	assert_non_null(memmem(W.p, W.len, "CSeq: 5 INVITE\r\nTimestamp: 54.2 0.1\r\nContent-Length: 0\r\n\r\n", 58));
+	assert_non_null(memmem(W.p, W.len, "To: <sip:c@d>\r\n", 15));
+	wims_wbuf_init(&W, OUT, sizeof(OUT));
+	assert_int_equal(wims_sip_reply(&M, 486, NULL, S("t"), S("Retry-After: 30\r\n"), &W), 0);
+	assert_null(memmem(W.p, W.len, "Timestamp", 9));
+	assert_non_null(memmem(W.p, W.len, "SIP/2.0 486 Busy Here\r\n", 23));
+	assert_non_null(memmem(W.p, W.len, "To: <sip:c@d>;tag=t\r\n", 21));
+	assert_non_null(memmem(W.p, W.len, "CSeq: 5 INVITE\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n", 54));
+
 	/* replying to a response is refused */
 	load("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
 	     "To: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 5 BYE\r\n\r\n");

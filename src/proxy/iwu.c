@@ -274,6 +274,15 @@ static void from_core(struct px_req *r)
 	uint64_t id;
 	bool ob;
 
+	/* OPTIONS to wimsd itself (a keep-alive or capability query of the core):
+	 * answered here, RFC 3261 §11.2 */
+	if (m->method_id == WIMS_SIP_OPTIONS && wims_sip_uri_parse(&u, m->ruri) == 0 && u.user.l == 0) {
+		r->reject = 200;
+		r->reject_hdrs = wims_str_c("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, PRACK, INFO, "
+					    "MESSAGE, SUBSCRIBE, NOTIFY, REFER, PUBLISH, REGISTER\r\n"
+					    "Accept: application/sdp\r\nSupported: path, outbound\r\n");
+		return;
+	}
 	if (wims_sip_uri_parse(&u, m->ruri) || wims_proxy__token_parse(px, u.user, &id, &ob)) {
 		r->reject = 404;
 		r->reject_reason = "No Such Flow";

@@ -59,6 +59,8 @@ struct wims_stream {
 	bool uv_closing; /* uv_close() called on the handles */
 	bool paused;
 	bool reading;
+	bool peer_eof;  /* the peer's FIN was read */
+	bool shut_done; /* our queued data and FIN are out */
 };
 
 struct wims_stream_listener {
@@ -79,6 +81,7 @@ struct wreq {
 static struct wims_ratelimit tls_rl = WIMS_RATELIMIT_INIT(10000, 10);
 
 static void start_read(struct wims_stream *s);
+static void stop_read(struct wims_stream *s);
 static void stream_shutdown(struct wims_stream *s, int err);
 
 /* ---- TLS contexts ---- */
@@ -512,16 +515,22 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		else if (s->h.data)
 			s->h.data(s, buf->base, (size_t)nread, s->h.arg);
 	} else if (nread == UV_EOF) {
-		stream_shutdown(s, 0);
+		s->peer_eof = true;
+		stop_read(s);
+		if (s->shut_done)
+			close_handles(s, 0);
+		else
+			stream_shutdown(s, 0);
 	} else if (nread < 0) {
-		close_handles(s, (int)nread);
+		close_handles(s, s->shut_done ? 0 : (int)nread);
 	}
+	/* else: closing, the bytes are drained and dropped (see stream_shutdown) */
 	free(buf->base);
 }
 
 static void start_read(struct wims_stream *s)
 {
-	if (s->reading || s->paused || s->uv_closing || s->closing || s->connecting)
+	if (s->reading || s->uv_closing || s->connecting || s->peer_eof || (s->paused && !s->closing))
 		return;
 	int r = uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
 	if (r < 0)
@@ -558,16 +567,28 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 {
 	struct wims_stream *s = req->data;
 
-	(void)status;
-	close_handles(s, 0);
+	if (status < 0) {
+		close_handles(s, 0); /* EPIPE and the like: the peer is gone too */
+		return;
+	}
+	s->shut_done = true;
+	if (s->peer_eof)
+		close_handles(s, 0);
 }
 
 static void on_close_timeout(uv_timer_t *t)
 {
-	close_handles(t->data, -ETIMEDOUT);
+	struct wims_stream *s = t->data;
+
+	/* everything was sent; only the peer's FIN is missing */
+	close_handles(s, s->shut_done ? 0 : -ETIMEDOUT);
 }
 
-/* Orderly close: flush, close_notify, FIN, then close.  err is what the
+/* Orderly close: flush, close_notify, FIN, then close once the peer's FIN
+ * came too.  Until then what arrives is read and dropped: closing a socket
+ * with unread bytes makes the kernel send a RST, and a RST can destroy the
+ * last response still in the peer's receive buffer (lingering close, as
+ * nginx and Apache do).  The close timer bounds the wait.  err is what the
  * close handler will be told. */
 static void stream_shutdown(struct wims_stream *s, int err)
 {
@@ -575,7 +596,7 @@ static void stream_shutdown(struct wims_stream *s, int err)
 		return;
 	s->closing = true;
 	s->close_err = err;
-	stop_read(s);
+	start_read(s); /* even when paused: drain */
 	if (s->connecting || !uv_is_writable((uv_stream_t *)&s->tcp)) {
 		close_handles(s, err);
 		return;

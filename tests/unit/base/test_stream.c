@@ -43,6 +43,8 @@ struct ctx {
 	bool cli_done;
 	bool srv_close_at_accept;
 	bool srv_flap; /* pause in every data callback, resume from a timer */
+	bool srv_answer_close; /* answer the first data with 512 KiB and close */
+	bool cli_flood;        /* client writes 256 KiB at open */
 	uv_timer_t flap;
 	size_t expect; /* client closes when it has received this much */
 	/* large transfer */
@@ -102,6 +104,17 @@ static void srv_data(struct wims_stream *s, const char *d, size_t n, void *arg)
 		wims_stream_read_pause(s, 1);
 		uv_timer_start(&c->flap, on_flap, 1, 0);
 	}
+	if (c->srv_answer_close) {
+		char *big = malloc(512 * 1024);
+		assert_non_null(big);
+		for (size_t i = 0; i < 512 * 1024; i++)
+			big[i] = (char)pattern(i);
+		assert_int_equal(wims_stream_write(s, big, 512 * 1024), 0);
+		free(big);
+		wims_stream_close(s);
+		c->srv_answer_close = false;
+		return;
+	}
 	if (c->echo)
 		assert_int_equal(wims_stream_write(s, d, n), 0);
 	else
@@ -154,6 +167,11 @@ static void cli_open(struct wims_stream *s, void *arg)
 	char buf[CHUNK];
 
 	c->cli.opens++;
+	if (c->cli_flood) {
+		memset(buf, 'q', sizeof(buf));
+		for (int i = 0; i < 4; i++)
+			assert_int_equal(wims_stream_write(s, buf, sizeof(buf)), 0);
+	}
 	if (c->total)
 		cli_topup(c);
 	if (c->srv_pause) { /* fill until the 1 MiB queue limit answers */
@@ -414,6 +432,36 @@ static void test_tls_peer_close(void **state)
 	peer_close(true);
 }
 
+/* The server answers and closes while unread request bytes wait in its
+ * socket: the answer must still arrive whole (no RST from the close). */
+static void lingering(bool tls)
+{
+	struct ctx *c = ctx_new(tls);
+
+	c->srv_answer_close = true;
+	c->cli_flood = true;
+	c->expect = 512 * 1024;
+	ctx_connect(c);
+	uv_run(&c->loop, UV_RUN_DEFAULT);
+	assert_int_equal(c->cli.rx_len, 512 * 1024);
+	for (size_t i = 0; i < c->cli.rx_len; i++)
+		if ((uint8_t)c->cli.rx[i] != pattern(i))
+			fail_msg("byte %zu differs", i);
+	assert_int_equal(c->cli.close_err, 0);
+	assert_int_equal(c->srv.close_err, 0);
+	ctx_run_free(c);
+}
+
+static void test_plain_lingering_close(void **state)
+{
+	lingering(false);
+}
+
+static void test_tls_lingering_close(void **state)
+{
+	lingering(true);
+}
+
 static void abort_open(struct wims_stream *s, void *arg)
 {
 	struct ctx *c = arg;
@@ -493,6 +541,8 @@ int main(void)
 		cmocka_unit_test(test_tls_queue_limit),
 		cmocka_unit_test(test_plain_peer_close),
 		cmocka_unit_test(test_tls_peer_close),
+		cmocka_unit_test(test_plain_lingering_close),
+		cmocka_unit_test(test_tls_lingering_close),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test(test_close_while_connecting),

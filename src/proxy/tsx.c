@@ -112,9 +112,12 @@ static void tsx_linger(struct px_tsx *t)
 	uv_timer_stop(&t->t_c);
 	if (!(t->method == WIMS_SIP_INVITE && t->resp_status >= 300 && t->up.proto == WIMS_SIP_UDP && !t->acked))
 		uv_timer_stop(&t->t_retr);
-	/* free what is no longer needed: the request as received */
-	free(t->req);
-	t->req = NULL;
+	/* free what is no longer needed: the request as received, unless it
+	 * holds the Vias we hid, which RFC 6026 2xx retransmissions still need */
+	if (!(t->replace_via && t->method == WIMS_SIP_INVITE)) {
+		free(t->req);
+		t->req = NULL;
+	}
 	if (t->method == WIMS_SIP_INVITE)
 		ms = 64ULL * px->t1; /* RFC 6026 timer L / RFC 3261 timer H */
 	else if (t->up.proto == WIMS_SIP_UDP)

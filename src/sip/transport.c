@@ -197,7 +197,7 @@ int wims_sip_flow_send(struct wims_sip_flow *f, const char *buf, size_t len)
 
 void wims_sip_flow_close(struct wims_sip_flow *f)
 {
-	if (!f->alive)
+	if (!f->alive || f->kind == FLOW_UDP) /* a UDP pseudo-flow is in no table */
 		return;
 	wims_sip__flow_unpublish(f);
 	if (f->kind == FLOW_STREAM)

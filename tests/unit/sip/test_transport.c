@@ -155,6 +155,14 @@ static void test_udp(void **state)
 	assert_true(run_until(t, &t->b.msgs, 2, 2000));
 	assert_memory_equal(t->b.last, "again", 5);
 	assert_int_equal(t->b.closed, 0);
+
+	/* closing a UDP pseudo-flow does nothing */
+	t->b.close_rx = true;
+	assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_UDP, &ba, "third", 5, false, NULL), 0);
+	assert_true(run_until(t, &t->b.msgs, 3, 2000));
+	assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_UDP, &ba, "fourth", 6, false, NULL), 0);
+	assert_true(run_until(t, &t->b.msgs, 4, 2000));
+	assert_int_equal(t->b.closed, 0);
 	t_free(t);
 }
 

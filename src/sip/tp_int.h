@@ -75,7 +75,9 @@ struct wims_sip_tport {
 	uv_timer_t idle;
 };
 
-#define WIMS_SIP__UDP_BUF 65536
+/* 64 KiB per datagram (the largest UDP payload), 8 datagrams per recvmmsg() */
+#define WIMS_SIP__UDP_SLOTS 8
+#define WIMS_SIP__UDP_BUF (65536 * WIMS_SIP__UDP_SLOTS)
 
 /* transport.c */
 int wims_sip__flow_alloc(struct wims_sip_flow **fp, struct wims_sip_tport *tp, enum flow_kind kind,

@@ -1,6 +1,6 @@
 /* SIP over UDP: one socket per tport, one receive buffer owned by the tport
- * (a datagram is handled before the next is read), and a pseudo-flow on the
- * stack for every datagram received.
+ * (a batch of datagrams is handled before the next is read), and a
+ * pseudo-flow on the stack for every datagram received.
  *
  * STUN keep-alives (RFC 5626 §4.4.2) share the port; they are told apart by
  * their first two bits (RFC 7983) and a Binding request is answered:
@@ -145,7 +145,10 @@ int wims_sip__udp_open(struct wims_sip_tport *tp, const struct wims_addr *a)
 	tp->udp_buf = malloc(WIMS_SIP__UDP_BUF);
 	if (!tp->udp_buf)
 		return -ENOMEM;
-	r = uv_udp_init_ex(tp->loop, &tp->udp, a->u.sa.sa_family);
+	/* recvmmsg: one system call for up to WIMS_SIP__UDP_SLOTS datagrams;
+	 * each still comes to udp_recv alone (UV_UDP_MMSG_CHUNK), then one
+	 * empty call ends the batch (nothing to free: the buffer is ours). */
+	r = uv_udp_init_ex(tp->loop, &tp->udp, a->u.sa.sa_family | UV_UDP_RECVMMSG);
 	if (r < 0)
 		return r;
 	tp->udp.data = tp;

@@ -156,6 +156,17 @@ static void test_udp(void **state)
 	assert_memory_equal(t->b.last, "again", 5);
 	assert_int_equal(t->b.closed, 0);
 
+	/* a burst: several datagrams per recvmmsg batch */
+	t->b.reply = false;
+	for (int i = 0; i < 50; i++) {
+		char m[32];
+		int n = snprintf(m, sizeof(m), "burst %d", i);
+		assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_UDP, &ba, m, (size_t)n, false, NULL), 0);
+	}
+	assert_true(run_until(t, &t->b.msgs, 52, 2000));
+	assert_memory_equal(t->b.last, "burst 49", 8);
+	t->b.msgs = 2;
+
 	/* closing a UDP pseudo-flow does nothing */
 	t->b.close_rx = true;
 	assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_UDP, &ba, "third", 5, false, NULL), 0);

@@ -567,7 +567,8 @@ bool wims_proxy__tsx_response(struct wims_proxy *px, const struct wims_sip_msg *
 			t->down_status = m->status;
 		if (t->method == WIMS_SIP_INVITE) {
 			uv_timer_stop(&t->t_retr); /* A stops, B no longer applies */
-			uv_timer_stop(&t->t_to);
+			if (!t->cancelled) /* after our CANCEL, t_to waits for the final response */
+				uv_timer_stop(&t->t_to);
 			if (m->status > 100)
 				uv_timer_start(&t->t_c, on_timer_c, (uint64_t)px->conf->sip_timer_c_s * 1000, 0);
 		} else if (t->down.proto == WIMS_SIP_UDP) {

@@ -279,6 +279,140 @@ static void test_cancel_before_provisional(void **state)
 	h_free(h);
 }
 
+/* A provisional response crossing our CANCEL does not cancel the 64*T1
+ * wait for the final response (RFC 3261 §9.1, §16.8 timer C). */
+static void test_cancel_then_183_times_out(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char inv[2048], req[2048], resp[2048];
+
+	br_send(b, br_req(inv, sizeof(inv), "INVITE", "c3", 1, "cancel3@t", "", ""));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 180, "callee", ""));
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	br_send(b, fmt(req, sizeof(req),
+		       "CANCEL sip:peer@ims.test SIP/2.0\r\nVia: " BVIA "c3\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: cancel3@t\r\n"
+		       "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n"));
+	assert_int_equal(b->q.n, 3);
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	assert_int_equal(strncmp(h->core.m[1], "CANCEL ", 7), 0);
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[1], 200, "callee", ""));
+	/* the callee's 183 was on its way; then the core says nothing more */
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 183, "callee", ""));
+	assert_true(wait_q(h, &b->q, 4, 1000));
+	assert_int_equal(STATUS(b->q.m[3]), 183);
+	assert_true(wait_q(h, &b->q, 5, 1500));
+	assert_string_equal(SL(b->q.m[4]), "SIP/2.0 408 Request Timeout");
+	assert_string_equal(H(b->q.m[4], "CSeq", 0), "1 INVITE");
+	assert_int_equal(wims_proxy_busy(h->px), 0);
+	h_free(h);
+}
+
+/* The core CANCELs its INVITE to a browser. */
+static void test_cancel_from_core(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char inv[2048], req[2048], resp[2048], want[2048];
+	const char *at, *c;
+
+	register_browser(h, b);
+	core_send(h, core_req(inv, sizeof(inv), h, b, "INVITE", "ci1", ""));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	at = b->q.m[0];
+	br_send(b, reply_to(resp, sizeof(resp), at, 180, "ub", "Contact: <sip:ub@x.invalid;transport=ws>\r\n"));
+	assert_true(wait_q(h, &h->core, 2, 1000)); /* 100, 180 */
+	assert_int_equal(STATUS(h->core.m[1]), 180);
+	fmt(req, sizeof(req),
+	    "CANCEL %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKci1;rport\r\nMax-Forwards: 70\r\n"
+	    "From: <sip:far@ims.test>;tag=far\r\nTo: <sip:user0@ims.test>\r\nCall-ID: core-ci1@t\r\n"
+	    "CSeq: 3 CANCEL\r\nContent-Length: 0\r\n\r\n",
+	    token_uri(h, b->id, true), h->cport);
+	core_send(h, req);
+	assert_true(wait_q(h, &h->core, 3, 1000));
+	assert_string_equal(SL(h->core.m[2]), "SIP/2.0 200 OK");
+	assert_string_equal(H(h->core.m[2], "CSeq", 0), "3 CANCEL");
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	c = b->q.m[1];
+	assert_string_equal(SL(c), "CANCEL sip:ub@x.invalid;transport=ws SIP/2.0");
+	assert_int_equal(VN(c, WIMS_HDR_VIA), 1);
+	assert_string_equal(V(c, WIMS_HDR_VIA, 0), V(at, WIMS_HDR_VIA, 0));
+	assert_string_equal(H(c, "CSeq", 0), "3 CANCEL");
+	/* the browser: 200 to the CANCEL (ends here), 487 to the INVITE */
+	br_send(b, reply_to(resp, sizeof(resp), c, 200, "ub", ""));
+	br_send(b, reply_to(resp, sizeof(resp), at, 487, "ub", ""));
+	assert_true(wait_q(h, &h->core, 4, 1000));
+	assert_string_equal(h->core.m[3], reply_to(want, sizeof(want), inv, 487, "ub", ""));
+	assert_true(wait_q(h, &b->q, 3, 1000));
+	assert_string_equal(SL(b->q.m[2]), "ACK sip:ub@x.invalid;transport=ws SIP/2.0");
+	assert_string_equal(V(b->q.m[2], WIMS_HDR_VIA, 0), V(at, WIMS_HDR_VIA, 0));
+	assert_string_equal(H(b->q.m[2], "To", 0), "<sip:user0@ims.test>;tag=ub");
+
+	/* timer G: the 487 again toward the UDP core until its ACK */
+	assert_true(wait_q(h, &h->core, 6, 1000));
+	assert_string_equal(h->core.m[4], h->core.m[3]);
+	assert_string_equal(h->core.m[5], h->core.m[3]);
+	fmt(req, sizeof(req),
+	    "ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKci1;rport\r\nMax-Forwards: 70\r\n"
+	    "From: <sip:far@ims.test>;tag=far\r\nTo: <sip:user0@ims.test>;tag=ub\r\nCall-ID: core-ci1@t\r\n"
+	    "CSeq: 3 ACK\r\nContent-Length: 0\r\n\r\n",
+	    token_uri(h, b->id, true), h->cport);
+	core_send(h, req);
+	settle(h, 20);
+	size_t n = h->core.n;
+	settle(h, 150);
+	assert_int_equal(h->core.n, n);
+	assert_int_equal(b->q.n, 3); /* the hop-by-hop ACK is not forwarded */
+	h_free(h);
+}
+
+/* The browser's flow goes while its INVITE is pending: CANCEL downstream. */
+static void test_flow_gone_pending_invite(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char inv[2048], resp[2048];
+
+	br_send(b, br_req(inv, sizeof(inv), "INVITE", "g1", 4, "gone1@t", "", ""));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 180, "callee", ""));
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	br_gone(b);
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	assert_int_equal(strncmp(h->core.m[1], "CANCEL sip:peer@ims.test SIP/2.0", 32), 0);
+	assert_string_equal(BRANCH(h->core.m[1], 0), BRANCH(h->core.m[0], 0));
+	assert_string_equal(H(h->core.m[1], "CSeq", 0), "4 CANCEL");
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[1], 200, "callee", ""));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 487, "callee", ""));
+	assert_true(wait_q(h, &h->core, 3, 1000));
+	assert_int_equal(strncmp(h->core.m[2], "ACK sip:peer@ims.test SIP/2.0", 29), 0);
+	settle(h, 30);
+	assert_int_equal(wims_proxy_busy(h->px), 0);
+	h_free(h);
+}
+
+/* The browser's flow goes while the core's INVITE waits for it: 430 (outbound). */
+static void test_flow_gone_pending_core_invite(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char inv[2048];
+
+	register_browser(h, b);
+	core_send(h, core_req(inv, sizeof(inv), h, b, "INVITE", "gi1", ""));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_int_equal(STATUS(h->core.m[0]), 100);
+	br_gone(b);
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	assert_string_equal(SL(h->core.m[1]), "SIP/2.0 430 Flow Failed");
+	assert_string_equal(V(h->core.m[1], WIMS_HDR_VIA, 0), V(inv, WIMS_HDR_VIA, 0));
+	assert_string_equal(H(h->core.m[1], "CSeq", 0), "3 INVITE");
+	h_free(h);
+}
+
 /* ---- 7. UDP retransmissions ---- */
 
 static size_t count_branch(struct h *h, const char *start, const char *branch)
@@ -455,6 +589,10 @@ int main(void)
 		cmocka_unit_test(test_loop_detected),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_cancel_before_provisional),
+		cmocka_unit_test(test_cancel_then_183_times_out),
+		cmocka_unit_test(test_cancel_from_core),
+		cmocka_unit_test(test_flow_gone_pending_invite),
+		cmocka_unit_test(test_flow_gone_pending_core_invite),
 		cmocka_unit_test(test_timer_e_and_408),
 		cmocka_unit_test(test_timer_a),
 		cmocka_unit_test(test_request_retransmission_absorbed),

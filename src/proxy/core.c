@@ -307,7 +307,8 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 	wims_wbuf_init(&r->scratch, r->scratch_mem, sizeof(r->scratch_mem));
 	wims_proxy__iwu_request(r);
 	if (r->reject) {
-		wims_proxy__reply(px, m, in, r->reject, r->reject_reason, r->reject_hdrs);
+		if (m->method_id != WIMS_SIP_ACK) /* an ACK is never answered (RFC 3261 §17.1.1.3) */
+			wims_proxy__reply(px, m, in, r->reject, r->reject_reason, r->reject_hdrs);
 	} else if (wims_proxy__tsx_new_request(r)) {
 		if (m->method_id != WIMS_SIP_ACK)
 			wims_proxy__reply(px, m, in, 500, "Cannot Forward", WIMS_STR_NULL);

@@ -472,6 +472,75 @@ static void test_flow_gone_not_outbound(void **state)
 	h_free(h);
 }
 
+/* A dialog ended by BYE is not released again when the flow goes; the core's
+ * in-dialog BYE reaches the browser without the Route naming us. */
+static void test_bye_ends_dialog(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[4096], resp[4096], want[4096];
+	const char *at;
+
+	do_register(h, b, 0, true);
+	q_clear(&b->q);
+	q_clear(&h->core);
+	core_calls_browser(h, b, 0, "bye-1@test");
+	settle(h, 10);
+	q_clear(&h->core);
+	assert_int_equal(wims_proxy_stats(h->px)->dialogs_open, 1);
+	core_send(h, fmt(req, sizeof(req),
+			 "BYE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKbye1;rport\r\n"
+			 "Max-Forwards: 70\r\nRoute: <sip:127.0.0.1:%u;lr>\r\n"
+			 "From: <sip:caller@ims.test>;tag=fcore\r\nTo: <sip:user0@ims.test>;tag=tbr\r\n"
+			 "Call-ID: bye-1@test\r\nCSeq: 11 BYE\r\nContent-Length: 0\r\n\r\n",
+			 token_uri(h, b->id, true), h->cport, h->port));
+	assert_true(wait_q(h, &b->q, 3, 1000));
+	at = b->q.m[2];
+	assert_string_equal(SL(at), fmt(want, sizeof(want), "BYE %s SIP/2.0", br_contact(0)));
+	assert_string_equal(H(at, "Route", 0), ABSENT);
+	assert_int_equal(VN(at, WIMS_HDR_VIA), 2);
+	assert_string_equal(H(at, "CSeq", 0), "11 BYE");
+	assert_int_equal(wims_proxy_stats(h->px)->dialogs_open, 0);
+	br_send(b, reply_to(resp, sizeof(resp), at, 200, "", ""));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_string_equal(h->core.m[0], reply_to(want, sizeof(want), req, 200, "", ""));
+	br_gone(b);
+	settle(h, 30);
+	assert_int_equal(h->core.n, 1); /* no BYE for a dialog already ended */
+	assert_int_equal(wims_proxy_stats(h->px)->dialogs_released, 0);
+	h_free(h);
+}
+
+/* RFC 3261 §17: an ACK is never answered, even when it cannot be delivered. */
+static void test_ack_never_answered(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[4096];
+	uint64_t id = b->id;
+
+	do_register(h, b, 0, true);
+	br_gone(b);
+	q_clear(&h->core);
+	/* to a flow that is gone */
+	core_send(h, fmt(req, sizeof(req),
+			 "ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKack9;rport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:caller@ims.test>;tag=fcore\r\n"
+			 "To: <sip:user0@ims.test>;tag=tbr\r\nCall-ID: ack9@test\r\nCSeq: 10 ACK\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 token_uri(h, id, true), h->cport));
+	/* to something that is no token */
+	core_send(h, fmt(req, sizeof(req),
+			 "ACK sip:nobody@127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKack10;rport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:caller@ims.test>;tag=fcore\r\n"
+			 "To: <sip:user0@ims.test>;tag=tbr\r\nCall-ID: ack10@test\r\nCSeq: 10 ACK\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 h->port, h->cport));
+	settle(h, 50);
+	assert_int_equal(h->core.n, 0);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +551,8 @@ int main(void)
 		cmocka_unit_test(test_flow_gone_core_dialog),
 		cmocka_unit_test(test_flow_gone_browser_dialog),
 		cmocka_unit_test(test_flow_gone_not_outbound),
+		cmocka_unit_test(test_bye_ends_dialog),
+		cmocka_unit_test(test_ack_never_answered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

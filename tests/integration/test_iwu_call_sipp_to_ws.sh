@@ -4,7 +4,7 @@
 # the contact it registered):
 #  1. alice answers, ue1 sends BYE -> alice sees ended originator=remote
 #  2. alice answers, alice sends BYE after 1 s -> ue1 gets it (uac_wait_bye)
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
 js_bg alice-a $(js_ue alice) --expect-call --answer-delay-ms 300 --expect-bye --timeout 20000

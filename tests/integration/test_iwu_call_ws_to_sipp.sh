@@ -3,7 +3,7 @@
 # the P-CSCF and the S-CSCF:
 #  1. answered (180, 200 with SDP, ACK reaches ue1), BYE from alice -> ue1 gets it
 #  2. answered, BYE from ue1 (the sipp side) -> alice sees ended originator=remote
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
 sipp_bg ue1-a uas.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1

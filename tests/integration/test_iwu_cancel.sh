@@ -4,7 +4,7 @@
 #     ue1 gets the CANCEL, answers 487, gets the ACK; alice sees failed cause=Canceled
 #  2. ue1 calls alice, alice rings and does not answer, ue1 CANCELs after 180:
 #     ue1 gets 200 for the CANCEL and 487 for the INVITE; alice sees the cancel
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
 sipp_bg ue1-a uas_cancel.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1

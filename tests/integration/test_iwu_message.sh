@@ -2,7 +2,7 @@
 # MESSAGE (pager mode) through wimsd in both directions:
 #  1. alice (WS) -> ue1: ue1 receives the body, alice gets 200
 #  2. ue1 -> alice: alice receives it (over her WebSocket) and answers 200
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
 sipp_bg ue1-a uas_message.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1

@@ -6,7 +6,7 @@
 #  3. (wimsd only) OPTIONS sent straight to wimsd's SIP side,
 #     sip:127.0.0.1:5060 over UDP (the P-CSCF's keep-alive towards its "UE"):
 #     wimsd answers 200 itself
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
 js_run alice-opt $(js_ue alice) --register --options sip:ims.lab --timeout 10000

@@ -7,7 +7,7 @@
 #    wimsd (127.0.0.1:5060), not the browser's .invalid host / transport=ws
 #  - a wrong password ends in 401 (registration-failed) without breaking wimsd
 #  - un-REGISTER gets 200
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
 js_run alice-reg $(js_ue alice) --register --unregister --timeout 10000

@@ -3,7 +3,7 @@
 #  1. alice (WS) calls ue1, then sends a re-INVITE (new offer); ue1 answers it
 #     with 200 + SDP and gets the ACK; alice then hangs up
 #  2. hold and resume (re-INVITEs with a=sendonly then a=sendrecv) from alice
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
 sipp_bg ue1-a uas_reinvite.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1

@@ -10,7 +10,7 @@
 #     caller) receives a BYE.
 #  3. a new INVITE from ue1 to alice (still registered at the S-CSCF, flow
 #     gone) is refused with 430 (Flow Failed) or 480.
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
 sipp_bg ue1-a uas_after_drop.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1

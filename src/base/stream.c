@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/ioctl.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -446,6 +448,18 @@ static bool tls_handshake(struct wims_stream *s)
 
 /* ---- reading ---- */
 
+/* Bytes received but not yet read: closing over them would send a RST. */
+static bool unread_bytes(const struct wims_stream *s)
+{
+	uv_os_fd_t fd;
+	int n = 0;
+
+	if (uv_fileno((const uv_handle_t *)&s->tcp, &fd) < 0 || ioctl(fd, FIONREAD, &n) < 0)
+		return false;
+	return n > 0;
+}
+
+
 static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
 {
 	(void)hd;
@@ -523,8 +537,9 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 			stream_shutdown(s, 0);
 	} else if (nread < 0) {
 		close_handles(s, s->shut_done ? 0 : (int)nread);
+	} else if (nread > 0 && s->shut_done && !unread_bytes(s)) {
+		close_handles(s, 0); /* closing: drained, nothing left to cause a RST */
 	}
-	/* else: closing, the bytes are drained and dropped (see stream_shutdown) */
 	free(buf->base);
 }
 
@@ -572,7 +587,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 		return;
 	}
 	s->shut_done = true;
-	if (s->peer_eof)
+	if (s->peer_eof || !unread_bytes(s))
 		close_handles(s, 0);
 }
 
@@ -584,12 +599,13 @@ static void on_close_timeout(uv_timer_t *t)
 	close_handles(s, s->shut_done ? 0 : -ETIMEDOUT);
 }
 
-/* Orderly close: flush, close_notify, FIN, then close once the peer's FIN
- * came too.  Until then what arrives is read and dropped: closing a socket
- * with unread bytes makes the kernel send a RST, and a RST can destroy the
- * last response still in the peer's receive buffer (lingering close, as
- * nginx and Apache do).  The close timer bounds the wait.  err is what the
- * close handler will be told. */
+/* Orderly close: flush, close_notify, FIN, then close.  Meanwhile what
+ * arrives is read and dropped, and the socket is closed only when nothing
+ * unread is left in it (or the peer's FIN came): closing a socket over
+ * unread bytes makes the kernel send a RST, and a RST can destroy the last
+ * response still in the peer's receive buffer (lingering close, as nginx
+ * and Apache do).  The close timer bounds the wait.  err is what the close
+ * handler will be told. */
 static void stream_shutdown(struct wims_stream *s, int err)
 {
 	if (s->uv_closing || s->closing)

@@ -177,6 +177,8 @@ static int start_ws(struct wims_app *app, struct wims_ws_server **sp, const char
 	wc.max_message = c->ws_max_message;
 	wc.max_connections = c->ws_max_connections;
 	wc.max_per_ip = c->ws_max_per_ip;
+	wc.route = wims_app__admin;
+	wc.route_arg = app;
 	rc = wims_ws_server_alloc(sp, app->loop, &wc, &h);
 	if (rc) {
 		wims_log(WIMS_LOG_ERR, "[ws] cannot listen on %s: %s", listen, uv_strerror(rc));

@@ -28,6 +28,8 @@ struct wims_app {
 int wims_app_start(struct wims_app *app) __attribute__((warn_unused_result));
 /** Graceful stop (what SIGTERM does): stop accepting, drain, close WebSockets with 1001. */
 void wims_app_stop(struct wims_app *app);
+/** The admin pages (wims_http_route_h): /metrics, /api/status, /api/flows. */
+unsigned wims_app__admin(struct wims_str path, struct wims_wbuf *out, const char **type, void *arg);
 /** Release what is left after the loop ended. */
 void wims_app_free(struct wims_app *app);
 

@@ -55,6 +55,9 @@ static const struct key keys[] = {
 	U("ws", "max_per_ip", ws_max_per_ip, 1, 1000000, "200",
 	  "connections open at once from one source address"),
 	S("ws", "web_root", ws_web_root, "", "directory served at / over HTTP(S) (empty: none)"),
+	{"ws", "admin", K_BOOL, offsetof(struct wims_conf, ws_admin), sizeof(bool), 0, 0, "no",
+	 "yes: serve /metrics (Prometheus) and /api/status, /api/flows (JSON) on the WS listeners; "
+	 "only where the listeners are not reachable by the public"},
 	A("sip", "listen_udp", sip_listen_udp, "127.0.0.1:5060", "SIP over UDP toward the core (empty: none)"),
 	A("sip", "listen_tcp", sip_listen_tcp, "127.0.0.1:5060", "SIP over TCP toward the core (empty: none)"),
 	A("sip", "listen_tls", sip_listen_tls, "", "SIP over TLS toward the core (empty: none)"),

@@ -32,6 +32,7 @@ struct wims_conf {
 	unsigned ws_max_connections;
 	unsigned ws_max_per_ip;
 	char ws_web_root[WIMS_CONF_STR];
+	bool ws_admin;
 	/* [sip] */
 	char sip_listen_udp[WIMS_CONF_STR];
 	char sip_listen_tcp[WIMS_CONF_STR];

@@ -11,6 +11,9 @@
  * returns the status sent, or a negative code when nothing could be written.
  */
 int wims_http__respond(struct wims_stream *st, const char *web_root, const struct wims_http_req *r);
+/** Answer with a body of the given type (HEAD: headers only).  Returns status or -EIO. */
+int wims_http__send_body(struct wims_stream *st, unsigned status, const char *type, const char *body, size_t len,
+			 bool head);
 
 /** Percent-decode a request path into out and check it stays inside the root:
  *  no NUL, backslash, "." or ".." segment.  Appends index.html to a trailing

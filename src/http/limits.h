@@ -9,4 +9,6 @@
 #define WIMS_WS_MAX_CONTROL 125		/* RFC 6455 §5.5: control frame payload */
 #define WIMS_WS_CLOSE_WAIT_MS 5000	/* wait for the peer's Close after ours, then abort */
 
+#define WIMS_HTTP_MAX_ROUTE_BODY (256 * 1024) /* an admin API or metrics page */
+
 #endif

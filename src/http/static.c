@@ -121,6 +121,22 @@ static int send_simple(struct wims_stream *st, unsigned status, const char *extr
 	return (int)status;
 }
 
+int wims_http__send_body(struct wims_stream *st, unsigned status, const char *type, const char *body, size_t len,
+			 bool head)
+{
+	char hdr[256];
+	int n = snprintf(hdr, sizeof(hdr),
+			 "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			 "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
+			 status, wims_http_reason(status), type, len);
+
+	if (n < 0 || (size_t)n >= sizeof(hdr) || wims_stream_write(st, hdr, (size_t)n) < 0)
+		return -EIO;
+	if (!head && len && wims_stream_write(st, body, len) < 0)
+		return -EIO;
+	return (int)status;
+}
+
 /* Read a regular file of at most WIMS_HTTP_MAX_FILE bytes into *data. */
 static int read_file(const char *path, char **data, size_t *len)
 {

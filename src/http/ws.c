@@ -550,6 +550,31 @@ static void upgrade(struct wims_ws_conn *c, const struct wims_http_req *r)
 		s->h.open(c, s->h.arg);
 }
 
+/* The dynamic pages of cfg.route (admin API, metrics); false when not one of them. */
+static bool serve_route(struct wims_ws_conn *c, const struct wims_http_req *r)
+{
+	struct wims_ws_server *s = c->srv;
+	bool head = wims_str_eqc(r->method, "HEAD");
+	const char *type = "text/plain; charset=utf-8";
+	struct wims_wbuf out;
+	unsigned status;
+	char *mem;
+
+	if (!s->cfg.route || (!head && !wims_str_eqc(r->method, "GET")))
+		return false;
+	mem = malloc(WIMS_HTTP_MAX_ROUTE_BODY);
+	if (!mem)
+		return false;
+	wims_wbuf_init(&out, mem, WIMS_HTTP_MAX_ROUTE_BODY);
+	status = s->cfg.route(r->path, &out, &type, s->cfg.route_arg);
+	if (status && !out.err)
+		(void)wims_http__send_body(c->st, status, type, out.p, out.len, head);
+	else if (status)
+		(void)wims_http__send_body(c->st, 500, "text/plain", "too large\n", 10, head);
+	free(mem);
+	return status != 0;
+}
+
 /* A whole head is in buf; returns the bytes it used, or 0 when the connection is done. */
 static size_t handle_head(struct wims_ws_conn *c, const struct wims_http_req *r)
 {
@@ -557,7 +582,8 @@ static size_t handle_head(struct wims_ws_conn *c, const struct wims_http_req *r)
 	struct wims_http_decision d;
 	bool ws_only = !s->web_root || (s->ws_path && wims_str_eqc(r->path, s->ws_path));
 
-	if (!wims_http_has_token(r, "upgrade", "websocket") && wims_str_eqc(r->path, "/healthz"))
+	if (!wims_http_has_token(r, "upgrade", "websocket") &&
+	    (wims_str_eqc(r->path, "/healthz") || (s->cfg.route && r->path.l > 1)))
 		ws_only = false;
 	wims_http_upgrade_decide(r, wims_str_c(s->origins), ws_only, &d);
 	switch (d.action) {
@@ -569,7 +595,8 @@ static size_t handle_head(struct wims_ws_conn *c, const struct wims_http_req *r)
 		return 0;
 	case WIMS_HTTP_SERVE:
 	default:
-		(void)wims_http__respond(c->st, s->web_root, r);
+		if (!serve_route(c, r))
+			(void)wims_http__respond(c->st, s->web_root, r);
 		c->state = ST_DONE;
 		c->why = WIMS_WS_END_HTTP;
 		wims_stream_close(c->st);

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "base/addr.h"
+#include "base/buf.h"
 #include "http/wsframe.h"
 
 struct wims_ws_server;
@@ -36,6 +37,13 @@ struct wims_ws_handlers {
 	void *arg;
 };
 
+/**
+ * A plain HTTP GET or HEAD that is not an upgrade (the admin API, /metrics):
+ * write the body into out, set *type, return the HTTP status; 0 passes the
+ * request on to the static files.
+ */
+typedef unsigned(wims_http_route_h)(struct wims_str path, struct wims_wbuf *out, const char **type, void *arg);
+
 struct wims_ws_config {
 	struct wims_addr listen; /* port 0 picks one: see wims_ws_server_addr() */
 	SSL_CTX *tls;		 /* NULL for ws://; not owned, must outlive the server */
@@ -48,6 +56,8 @@ struct wims_ws_config {
 	size_t max_message;	  /* largest assembled message; 0 = WIMS_WS_MAX_MESSAGE */
 	unsigned max_connections; /* open TCP connections; 0 = unlimited */
 	unsigned max_per_ip;	  /* open TCP connections from one peer address; 0 = unlimited */
+	wims_http_route_h *route; /* dynamic pages, before the static files; NULL = none */
+	void *route_arg;
 };
 
 /** Why connections ended, for metrics (index of wims_ws_counters.closed). */

@@ -443,3 +443,53 @@ void wims_proxy__iwu_free(struct wims_proxy *px)
 {
 	wims_hash_walk(&px->flows, free_flow, &px->flows);
 }
+
+/* ---- admin ---- */
+
+static void json_str(struct wims_wbuf *w, const char *s)
+{
+	wims_wbuf_puts(w, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			wims_wbuf_printf(w, "\\%c", c);
+		else if (c < 0x20)
+			wims_wbuf_printf(w, "\\u%04x", c);
+		else
+			wims_wbuf_put(w, s, 1);
+	}
+	wims_wbuf_puts(w, "\"");
+}
+
+struct json_walk {
+	const struct wims_proxy *px;
+	struct wims_wbuf *w;
+	bool first;
+};
+
+static bool flow_json(struct wims_hnode *n, void *arg)
+{
+	struct json_walk *j = arg;
+	const struct px_flow *f = wims_container_of(n, struct px_flow, hn);
+	uint64_t now = uv_now(j->px->loop);
+
+	wims_wbuf_printf(j->w, "%s{\"flow\":%llu,\"contact\":", j->first ? "" : ",", (unsigned long long)f->id);
+	json_str(j->w, f->contact);
+	wims_wbuf_printf(j->w, ",\"outbound\":%s,\"reg_id\":%u,\"instance\":", f->outbound ? "true" : "false",
+			 f->reg_id);
+	json_str(j->w, f->instance);
+	wims_wbuf_printf(j->w, ",\"registered\":%s,\"expires_in\":%lld}",
+			 f->reg_expires > now ? "true" : "false",
+			 f->reg_expires > now ? (long long)((f->reg_expires - now) / 1000) : 0LL);
+	j->first = false;
+	return j->w->err;
+}
+
+void wims_proxy_flows_json(const struct wims_proxy *px, struct wims_wbuf *out)
+{
+	struct json_walk j = {px, out, true};
+
+	wims_wbuf_puts(out, "[");
+	wims_hash_walk((struct wims_hash *)&px->flows, flow_json, &j);
+	wims_wbuf_puts(out, "]\n");
+}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "base/buf.h"
 #include "base/conf.h"
 #include "sip/transport.h"
 
@@ -47,5 +48,8 @@ void wims_proxy_drain(struct wims_proxy *px);
 void wims_proxy_free(struct wims_proxy *px);
 
 const struct wims_proxy_stats *wims_proxy_stats(const struct wims_proxy *px);
+
+/** The browsers' flows as a JSON array: id, Contact, outbound, instance, binding expiry. */
+void wims_proxy_flows_json(const struct wims_proxy *px, struct wims_wbuf *out);
 
 #endif

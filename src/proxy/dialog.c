@@ -66,8 +66,10 @@ static int contact_uri(const struct wims_sip_msg *m, struct wims_str *uri)
 	return 0;
 }
 
-/* Record-Route values of m as Route lines, reversed for the caller's side (RFC 3261 §12.1.2). */
-static void route_set(struct wims_wbuf *w, const struct wims_sip_msg *m, bool reverse)
+/* Record-Route values of m as Route lines, reversed for the caller's side
+ * (RFC 3261 §12.1.2).  Our own entries ([iwu] record_route) are left out:
+ * the BYE starts here, it must not be routed back to us. */
+static void route_set(struct wims_proxy *px, struct wims_wbuf *w, const struct wims_sip_msg *m, bool reverse)
 {
 	struct wims_str v[WIMS_SIP_MAX_ROUTE];
 	struct wims_sip_vals it;
@@ -75,7 +77,8 @@ static void route_set(struct wims_wbuf *w, const struct wims_sip_msg *m, bool re
 
 	wims_sip_vals_init(&it, m, WIMS_HDR_RECORD_ROUTE);
 	while (n < WIMS_SIP_MAX_ROUTE && wims_sip_vals_next(&it))
-		v[n++] = it.value;
+		if (!wims_proxy__route_is_us(px, it.value))
+			v[n++] = it.value;
 	for (size_t i = 0; i < n; i++) {
 		struct wims_str r = v[reverse ? n - 1 - i : i];
 		wims_wbuf_printf(w, "Route: %.*s\r\n", (int)r.l, r.p);
@@ -103,7 +106,7 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 	if (browser_uac) {
 		if (contact_uri(resp, &target))
 			return;
-		route_set(&w, resp, true);
+		route_set(px, &w, resp, true);
 		wims_wbuf_printf(&w, "From: %.*s\r\nTo: %.*s\r\n", (int)from->value.l, from->value.p,
 				 (int)to->value.l, to->value.p);
 	} else {
@@ -111,7 +114,7 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 		if (!req || !t->req || wims_sip_msg_parse(req, t->req, t->req_len, &why) ||
 		    contact_uri(req, &target))
 			goto out;
-		route_set(&w, req, false);
+		route_set(px, &w, req, false);
 		wims_wbuf_printf(&w, "From: %.*s\r\nTo: %.*s\r\n", (int)to->value.l, to->value.p,
 				 (int)from->value.l, from->value.p);
 	}

@@ -541,6 +541,50 @@ static void test_ack_never_answered(void **state)
 	h_free(h);
 }
 
+/* [iwu] record_route: two Record-Route entries on a browser's INVITE; the
+ * BYE wims sends for it on flow loss does not route through wims itself. */
+static void test_record_route(void **state)
+{
+	struct h *h = h_new();
+	struct browser *b;
+	char req[4096], resp[4096], extra[600], rr0[100], rr1[100];
+	const char *at, *bye;
+
+	conf_set(h, "iwu", "record_route", "yes");
+	h_start(h);
+	b = br_open(h, 0, WIMS_SIP_WSS);
+	do_register(h, b, 0, true);
+	q_clear(&b->q);
+	q_clear(&h->core);
+	br_send(b, br_invite(req, sizeof(req), 0, "rr1", 3));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	at = h->core.m[0];
+	fmt(rr0, sizeof(rr0), "<sip:127.0.0.1:%u;lr>", h->port);
+	fmt(rr1, sizeof(rr1), "<sip:127.0.0.1:%u;transport=ws;lr>", h->port);
+	assert_int_equal(VN(at, WIMS_HDR_RECORD_ROUTE), 2);
+	assert_string_equal(V(at, WIMS_HDR_RECORD_ROUTE, 0), rr0);
+	assert_string_equal(V(at, WIMS_HDR_RECORD_ROUTE, 1), rr1);
+	/* the P-CSCF records its route above ours; the 200 echoes them all */
+	fmt(extra, sizeof(extra),
+	    "Record-Route: <sip:pcscf.ims.test;lr>\r\nRecord-Route: %s\r\nRecord-Route: %s\r\n"
+	    "Contact: <sip:callee@192.0.2.7:5062>\r\n",
+	    rr0, rr1);
+	core_send(h, reply_to(resp, sizeof(resp), at, 200, "callee", extra));
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	assert_int_equal(STATUS(b->q.m[1]), 200);
+	assert_int_equal(VN(b->q.m[1], WIMS_HDR_RECORD_ROUTE), 3);
+	q_clear(&h->core);
+
+	br_gone(b);
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	bye = h->core.m[0];
+	assert_string_equal(SL(bye), "BYE sip:callee@192.0.2.7:5062 SIP/2.0");
+	assert_int_equal(VN(bye, WIMS_HDR_ROUTE), 1);
+	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0), "<sip:pcscf.ims.test;lr>");
+	assert_string_equal(H(bye, "CSeq", 0), "4 BYE");
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_flow_gone_not_outbound),
 		cmocka_unit_test(test_bye_ends_dialog),
 		cmocka_unit_test(test_ack_never_answered),
+		cmocka_unit_test(test_record_route),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

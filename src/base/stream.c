@@ -56,12 +56,12 @@ struct wims_stream {
 	int close_err;
 	unsigned handles_open; /* embedded handles not yet through their close callback */
 	bool connecting;
-	bool open;       /* connected and (TLS) handshake done */
-	bool closing;    /* orderly close started */
+	bool open;	 /* connected and (TLS) handshake done */
+	bool closing;	 /* orderly close started */
 	bool uv_closing; /* uv_close() called on the handles */
 	bool paused;
 	bool reading;
-	bool peer_eof;  /* the peer's FIN was read */
+	bool peer_eof;	/* the peer's FIN was read */
 	bool shut_done; /* our queued data and FIN are out */
 };
 
@@ -458,7 +458,6 @@ static bool unread_bytes(const struct wims_stream *s)
 		return false;
 	return n > 0;
 }
-
 
 static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
 {

@@ -20,7 +20,7 @@
  */
 struct wims_sip__framer {
 	size_t scanned; /* bytes searched for the end of the headers; 0: message not started */
-	size_t total;   /* size of the message once its headers are known */
+	size_t total;	/* size of the message once its headers are known */
 };
 
 /** wims_sip_stream_frame() resuming from fr (see above). */
@@ -36,12 +36,12 @@ struct wims_sip_flow {
 	uint64_t id;
 	enum wims_sip_proto proto;
 	enum flow_kind kind;
-	bool alive;     /* in the tables, usable */
-	bool gone;      /* the closed handler ran */
+	bool alive; /* in the tables, usable */
+	bool gone;  /* the closed handler ran */
 	struct wims_addr peer, local;
 	/* FLOW_STREAM */
 	struct wims_stream *st; /* referenced */
-	char *rbuf;             /* bytes of an incomplete message */
+	char *rbuf;		/* bytes of an incomplete message */
 	size_t rlen, rcap;
 	struct wims_sip__framer fr;
 	unsigned crlfs; /* CRLFs skipped since the last message (ping = 2) */
@@ -93,18 +93,20 @@ void wims_sip__deliver(struct wims_sip_flow *f, const char *msg, size_t len);
 void wims_sip__addr_norm(struct wims_addr *out, const struct wims_addr *a);
 
 /* tp_udp.c */
-int wims_sip__udp_open(struct wims_sip_tport *tp, const struct wims_addr *a) __attribute__((warn_unused_result));
+int wims_sip__udp_open(struct wims_sip_tport *tp, const struct wims_addr *a)
+    __attribute__((warn_unused_result));
 void wims_sip__udp_close(struct wims_sip_tport *tp);
 int wims_sip__udp_send(struct wims_sip_tport *tp, const struct wims_addr *dst, const char *buf, size_t len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* tp_stream.c */
 int wims_sip__stream_listen(struct wims_sip_tport *tp, const struct wims_addr *a, bool tls)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void wims_sip__stream_stop(struct wims_sip_tport *tp);
 int wims_sip__stream_connect(struct wims_sip_flow **fp, struct wims_sip_tport *tp, enum wims_sip_proto proto,
 			     const struct wims_addr *dst) __attribute__((warn_unused_result));
-int wims_sip__stream_send(struct wims_sip_flow *f, const char *buf, size_t len) __attribute__((warn_unused_result));
+int wims_sip__stream_send(struct wims_sip_flow *f, const char *buf, size_t len)
+    __attribute__((warn_unused_result));
 void wims_sip__stream_close(struct wims_sip_flow *f);
 void wims_sip__stream_free(struct wims_sip_flow *f);
 

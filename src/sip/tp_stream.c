@@ -134,8 +134,8 @@ static void on_close(struct wims_stream *s, int err, void *arg)
 	if (err && err != -ECONNABORTED) {
 		char peer[WIMS_ADDR_STRLEN] = "?";
 		(void)wims_addr_str(&f->peer, peer, sizeof(peer));
-		wims_log(WIMS_LOG_DEBUG, "SIP %s connection with %s closed: %s", wims_sip_proto_name(f->proto),
-			 peer, uv_strerror(err));
+		wims_log(WIMS_LOG_DEBUG, "SIP %s connection with %s closed: %s",
+			 wims_sip_proto_name(f->proto), peer, uv_strerror(err));
 	}
 	wims_sip__flow_ended(f);
 }
@@ -155,8 +155,8 @@ static int on_accept(struct wims_stream_listener *l, struct wims_stream *s, void
 	struct wims_sip_flow *f;
 
 	(void)l;
-	if (tp->closing ||
-	    wims_sip__flow_alloc(&f, tp, FLOW_STREAM, wims_stream_is_tls(s) ? WIMS_SIP_TLS : WIMS_SIP_TCP) < 0)
+	if (tp->closing || wims_sip__flow_alloc(&f, tp, FLOW_STREAM,
+						wims_stream_is_tls(s) ? WIMS_SIP_TLS : WIMS_SIP_TCP) < 0)
 		return -1;
 	wims_sip__addr_norm(&f->peer, wims_stream_peer(s));
 	f->local = *wims_stream_local(s);

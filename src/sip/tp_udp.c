@@ -96,7 +96,8 @@ static void stun_input(struct wims_sip_tport *tp, const uint8_t *p, size_t n, co
 		wims_log_rl(&udp_rl, WIMS_LOG_WARN, "SIP UDP: cannot answer a STUN keep-alive");
 }
 
-static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
+static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+		     unsigned flags)
 {
 	struct wims_sip_tport *tp = u->data;
 	struct wims_sip_flow pf;

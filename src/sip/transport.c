@@ -27,11 +27,16 @@ static struct wims_ratelimit ext_rl = WIMS_RATELIMIT_INIT(10000, 10);
 const char *wims_sip_proto_name(enum wims_sip_proto p)
 {
 	switch (p) {
-	case WIMS_SIP_UDP: return "UDP";
-	case WIMS_SIP_TCP: return "TCP";
-	case WIMS_SIP_TLS: return "TLS";
-	case WIMS_SIP_WS: return "WS";
-	case WIMS_SIP_WSS: return "WSS";
+	case WIMS_SIP_UDP:
+		return "UDP";
+	case WIMS_SIP_TCP:
+		return "TCP";
+	case WIMS_SIP_TLS:
+		return "TLS";
+	case WIMS_SIP_WS:
+		return "WS";
+	case WIMS_SIP_WSS:
+		return "WSS";
 	}
 	return "?";
 }
@@ -264,7 +269,8 @@ void wims_sip_flow_input(struct wims_sip_flow *f, const char *msg, size_t len)
 	if (len > WIMS_SIP_MAX_MESSAGE) {
 		char peer[WIMS_ADDR_STRLEN] = "?";
 		(void)wims_addr_str(&f->peer, peer, sizeof(peer));
-		wims_log_rl(&ext_rl, WIMS_LOG_NOTICE, "SIP over %s from %s: %zu-byte message over the %u-byte limit, dropped",
+		wims_log_rl(&ext_rl, WIMS_LOG_NOTICE,
+			    "SIP over %s from %s: %zu-byte message over the %u-byte limit, dropped",
 			    wims_sip_proto_name(f->proto), peer, len, WIMS_SIP_MAX_MESSAGE);
 		return;
 	}

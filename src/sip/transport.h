@@ -43,10 +43,10 @@ typedef void(wims_sip_flow_closed_h)(struct wims_sip_flow *f, void *arg);
 
 struct wims_sip_tport_cfg {
 	const struct wims_addr *udp, *tcp, *tls; /* where to listen; each may be NULL */
-	SSL_CTX *tls_server;                     /* needed with tls; not owned */
-	SSL_CTX *tls_client;                     /* for outgoing TLS; may be NULL; not owned */
-	unsigned udp_mtu;                        /* 0: 1300 (RFC 3261 §18.1.1) */
-	unsigned tcp_idle_s;                     /* close TCP/TLS connections idle this long; 0: never */
+	SSL_CTX *tls_server;			 /* needed with tls; not owned */
+	SSL_CTX *tls_client;			 /* for outgoing TLS; may be NULL; not owned */
+	unsigned udp_mtu;			 /* 0: 1300 (RFC 3261 §18.1.1) */
+	unsigned tcp_idle_s;			 /* close TCP/TLS connections idle this long; 0: never */
 };
 
 /**
@@ -56,7 +56,7 @@ struct wims_sip_tport_cfg {
  */
 int wims_sip_tport_alloc(struct wims_sip_tport **tp, uv_loop_t *loop, const struct wims_sip_tport_cfg *cfg,
 			 wims_sip_recv_h *recv, wims_sip_flow_closed_h *closed, void *arg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Stop listening and close every connection (external ones through their
@@ -77,10 +77,11 @@ void wims_sip_tport_close(struct wims_sip_tport *tp);
  */
 int wims_sip_tport_send(struct wims_sip_tport *tp, enum wims_sip_proto proto, const struct wims_addr *dst,
 			const char *buf, size_t len, bool is_request, struct wims_sip_flow **used)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Send on that very flow (UDP: to its peer from the UDP socket).  -ENOTCONN when closed. */
-int wims_sip_flow_send(struct wims_sip_flow *f, const char *buf, size_t len) __attribute__((warn_unused_result));
+int wims_sip_flow_send(struct wims_sip_flow *f, const char *buf, size_t len)
+    __attribute__((warn_unused_result));
 
 /* ---- external flows: connections owned by another module ---- */
 
@@ -124,7 +125,7 @@ void wims_sip_flow_deref(struct wims_sip_flow *f);
 
 /** Address bound for proto (port 0 resolved).  0, or -ENOENT when not listening on it. */
 int wims_sip_tport_local(const struct wims_sip_tport *tp, enum wims_sip_proto proto, struct wims_addr *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** "UDP", "TCP", "TLS", "WS", "WSS" (Via spelling); "?" for anything else. */
 const char *wims_sip_proto_name(enum wims_sip_proto p);
 /** Reliable (connection) transport: everything but UDP. */

@@ -42,9 +42,9 @@ struct ctx {
 	bool srv_pause;
 	bool cli_done;
 	bool srv_close_at_accept;
-	bool srv_flap; /* pause in every data callback, resume from a timer */
+	bool srv_flap;	       /* pause in every data callback, resume from a timer */
 	bool srv_answer_close; /* answer the first data with 512 KiB and close */
-	bool cli_flood;        /* client writes 256 KiB at open */
+	bool cli_flood;	       /* client writes 256 KiB at open */
 	uv_timer_t flap;
 	size_t expect; /* client closes when it has received this much */
 	/* large transfer */
@@ -265,7 +265,8 @@ static struct ctx *ctx_new(bool tls)
 	assert_int_equal(uv_loop_init(&c->loop), 0);
 	if (tls) {
 		make_cert(c);
-		assert_int_equal(wims_tls_server_ctx(&c->srv_tls, c->cert_path, c->key_path, err, sizeof(err)), 0);
+		assert_int_equal(
+		    wims_tls_server_ctx(&c->srv_tls, c->cert_path, c->key_path, err, sizeof(err)), 0);
 		assert_int_equal(wims_tls_client_ctx(&c->cli_tls, c->cert_path, err, sizeof(err)), 0);
 	}
 	assert_int_equal(wims_addr_parse(&c->addr, wims_str_c("127.0.0.1"), 0), 0);
@@ -311,7 +312,7 @@ static void echo(bool tls)
 	c->echo = true;
 	c->expect = 5;
 	ctx_connect(c);
-	wims_stream_ref(c->cli.s); /* kept past its close callback */
+	wims_stream_ref(c->cli.s);				      /* kept past its close callback */
 	assert_int_equal(wims_stream_write(c->cli.s, "hello", 5), 0); /* queued until open */
 	assert_int_equal(wims_stream_is_tls(c->cli.s), tls);
 	uv_run(&c->loop, UV_RUN_DEFAULT);
@@ -531,22 +532,22 @@ static void test_bad_tls_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_echo),
-		cmocka_unit_test(test_tls_echo),
-		cmocka_unit_test(test_plain_large),
-		cmocka_unit_test(test_tls_large),
-		cmocka_unit_test(test_plain_large_paused),
-		cmocka_unit_test(test_tls_large_paused),
-		cmocka_unit_test(test_plain_queue_limit),
-		cmocka_unit_test(test_tls_queue_limit),
-		cmocka_unit_test(test_plain_peer_close),
-		cmocka_unit_test(test_tls_peer_close),
-		cmocka_unit_test(test_plain_lingering_close),
-		cmocka_unit_test(test_tls_lingering_close),
-		cmocka_unit_test(test_abort),
-		cmocka_unit_test(test_connect_refused),
-		cmocka_unit_test(test_close_while_connecting),
-		cmocka_unit_test(test_bad_tls_files),
+	    cmocka_unit_test(test_plain_echo),
+	    cmocka_unit_test(test_tls_echo),
+	    cmocka_unit_test(test_plain_large),
+	    cmocka_unit_test(test_tls_large),
+	    cmocka_unit_test(test_plain_large_paused),
+	    cmocka_unit_test(test_tls_large_paused),
+	    cmocka_unit_test(test_plain_queue_limit),
+	    cmocka_unit_test(test_tls_queue_limit),
+	    cmocka_unit_test(test_plain_peer_close),
+	    cmocka_unit_test(test_tls_peer_close),
+	    cmocka_unit_test(test_plain_lingering_close),
+	    cmocka_unit_test(test_tls_lingering_close),
+	    cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_connect_refused),
+	    cmocka_unit_test(test_close_while_connecting),
+	    cmocka_unit_test(test_bad_tls_files),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

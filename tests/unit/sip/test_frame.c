@@ -13,12 +13,12 @@
 #include "sip/msg.h"
 #include "sip/tp_int.h"
 
-#define REQ_HDRS                                                                                                       \
-	"OPTIONS sip:a@example.com SIP/2.0\r\n"                                                                        \
-	"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1\r\n"                                                          \
-	"From: <sip:b@example.com>;tag=1\r\n"                                                                          \
-	"To: <sip:a@example.com>\r\n"                                                                                  \
-	"Call-ID: abc\r\n"                                                                                             \
+#define REQ_HDRS                                                                                             \
+	"OPTIONS sip:a@example.com SIP/2.0\r\n"                                                              \
+	"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1\r\n"                                                \
+	"From: <sip:b@example.com>;tag=1\r\n"                                                                \
+	"To: <sip:a@example.com>\r\n"                                                                        \
+	"Call-ID: abc\r\n"                                                                                   \
 	"CSeq: 1 OPTIONS\r\n"
 
 static const char msg1[] = REQ_HDRS "Content-Length: 4\r\n\r\nbody";
@@ -162,10 +162,10 @@ static void test_resume(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_complete),       cmocka_unit_test(test_incomplete),
-		cmocka_unit_test(test_two_messages),   cmocka_unit_test(test_crlf_keepalive),
-		cmocka_unit_test(test_compact_and_case), cmocka_unit_test(test_bad),
-		cmocka_unit_test(test_huge_headers),   cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_complete),	     cmocka_unit_test(test_incomplete),
+	    cmocka_unit_test(test_two_messages),     cmocka_unit_test(test_crlf_keepalive),
+	    cmocka_unit_test(test_compact_and_case), cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_huge_headers),     cmocka_unit_test(test_resume),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,8 +28,8 @@ struct side {
 	struct wims_addr last_peer;
 	struct wims_sip_flow *last_flow; /* referenced when not UDP */
 	struct wims_sip_flow *closed_flow;
-	bool reply;     /* answer every message on its flow */
-	bool close_rx;  /* close the flow of every message */
+	bool reply;    /* answer every message on its flow */
+	bool close_rx; /* close the flow of every message */
 };
 
 static void on_recv(struct wims_sip_flow *f, const char *msg, size_t len, void *arg)
@@ -161,7 +161,8 @@ static void test_udp(void **state)
 	for (int i = 0; i < 50; i++) {
 		char m[32];
 		int n = snprintf(m, sizeof(m), "burst %d", i);
-		assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_UDP, &ba, m, (size_t)n, false, NULL), 0);
+		assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_UDP, &ba, m, (size_t)n, false, NULL),
+				 0);
 	}
 	assert_true(run_until(t, &t->b.msgs, 52, 2000));
 	assert_memory_equal(t->b.last, "burst 49", 8);
@@ -239,7 +240,8 @@ static void test_udp_stun(void **state)
 	struct wims_addr ba, mine;
 	struct stun_rx rx = {0};
 	uv_udp_t u;
-	static const uint8_t req[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	static const uint8_t req[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1,  2,
+					3,    4,    5,	  6,	7,    8,    9,	  10,	11, 12};
 	struct sockaddr_storage ss;
 	int sl = sizeof(ss);
 
@@ -279,8 +281,8 @@ static void tcp_pair(struct t *t, unsigned idle_s, struct wims_addr *bt)
 	assert_int_equal(wims_sip_tport_local(t->b.tp, WIMS_SIP_TCP, bt), 0);
 }
 
-#define SIPMSG(body)                                                                                                   \
-	"OPTIONS sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1\r\n"                         \
+#define SIPMSG(body)                                                                                         \
+	"OPTIONS sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1\r\n"                  \
 	"Content-Length: " #body "\r\n\r\n"
 
 static void test_tcp_on_demand(void **state)
@@ -469,7 +471,8 @@ static void test_connect_refused(void **state)
 	assert_true(run_until(t, &t->a.closed, 1, 2000));
 	assert_null(wims_sip_tport_flow_find(t->a.tp, id));
 	/* TLS without a client context */
-	assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_TLS, &bt, m, strlen(m), true, &used), -ENOTSUP);
+	assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_TLS, &bt, m, strlen(m), true, &used),
+			 -ENOTSUP);
 	t_free(t);
 }
 
@@ -516,7 +519,8 @@ static void test_external(void **state)
 	side_open(t, &t->b, &cfg);
 	assert_int_equal(wims_addr_parse(&peer, wims_str_c("192.0.2.7:40000"), 0), 0);
 	assert_int_equal(wims_addr_parse(&local, wims_str_c("127.0.0.1:8443"), 0), 0);
-	assert_int_equal(wims_sip_flow_external(t->b.tp, &c.f, WIMS_SIP_WSS, &fake_ops, &c, &local, &peer), 0);
+	assert_int_equal(wims_sip_flow_external(t->b.tp, &c.f, WIMS_SIP_WSS, &fake_ops, &c, &local, &peer),
+			 0);
 	uint64_t id = wims_sip_flow_id(c.f);
 	assert_true(id != 0);
 	assert_ptr_equal(wims_sip_tport_flow_find(t->b.tp, id), c.f);
@@ -538,7 +542,8 @@ static void test_external(void **state)
 	assert_int_equal(wims_sip_tport_send(t->b.tp, WIMS_SIP_WSS, &peer, "INVITE", 6, true, &used), 0);
 	assert_ptr_equal(used, c.f);
 	assert_int_equal(c.sends, 2);
-	assert_int_equal(wims_sip_tport_send(t->b.tp, WIMS_SIP_WS, &peer, "INVITE", 6, true, &used), -ENOTCONN);
+	assert_int_equal(wims_sip_tport_send(t->b.tp, WIMS_SIP_WS, &peer, "INVITE", 6, true, &used),
+			 -ENOTCONN);
 
 	/* the connection goes */
 	wims_sip_flow_gone(c.f); /* last_flow still holds a reference */
@@ -546,7 +551,8 @@ static void test_external(void **state)
 	assert_null(wims_sip_tport_flow_find(t->b.tp, id));
 	assert_false(wims_sip_flow_alive(t->b.last_flow));
 	assert_int_equal(wims_sip_flow_send(t->b.last_flow, "x", 1), -ENOTCONN);
-	assert_int_equal(wims_sip_tport_send(t->b.tp, WIMS_SIP_WSS, &peer, "INVITE", 6, true, &used), -ENOTCONN);
+	assert_int_equal(wims_sip_tport_send(t->b.tp, WIMS_SIP_WSS, &peer, "INVITE", 6, true, &used),
+			 -ENOTCONN);
 
 	/* close asked by the transport side: ops->close, then the owner's gone */
 	c2.gone_on_close = true;
@@ -623,16 +629,16 @@ static void test_tls(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_udp),
-		cmocka_unit_test(test_udp_stun),
-		cmocka_unit_test(test_udp_dual_stack),
-		cmocka_unit_test(test_tcp_on_demand),
-		cmocka_unit_test(test_udp_over_mtu_goes_tcp),
-		cmocka_unit_test(test_stream_input),
-		cmocka_unit_test(test_idle_close),
-		cmocka_unit_test(test_connect_refused),
-		cmocka_unit_test(test_external),
-		cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_udp),
+	    cmocka_unit_test(test_udp_stun),
+	    cmocka_unit_test(test_udp_dual_stack),
+	    cmocka_unit_test(test_tcp_on_demand),
+	    cmocka_unit_test(test_udp_over_mtu_goes_tcp),
+	    cmocka_unit_test(test_stream_input),
+	    cmocka_unit_test(test_idle_close),
+	    cmocka_unit_test(test_connect_refused),
+	    cmocka_unit_test(test_external),
+	    cmocka_unit_test(test_tls),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -585,6 +585,98 @@ static void test_record_route(void **state)
 	h_free(h);
 }
 
+/* The browser's later requests in its dialog raise the CSeq the flow-loss BYE uses. */
+static void test_flow_gone_bye_cseq_follows_browser(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[4096], resp[4096];
+
+	do_register(h, b, 0, true);
+	q_clear(&b->q);
+	q_clear(&h->core);
+	br_send(b, br_invite(req, sizeof(req), 0, "cs1", 3));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "callee",
+			      "Contact: <sip:callee@192.0.2.7:5062>\r\n"));
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	/* ACK for the 2xx: its own transaction, forwarded with our Via only */
+	br_send(b, fmt(req, sizeof(req),
+		       "ACK sip:callee@192.0.2.7:5062 SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:callee@ims.test>;tag=callee\r\nFrom: \"User 0\" <sip:user0@ims.test>;tag=inv0\r\n"
+		       "Call-ID: inv-call-0@test\r\nCSeq: 3 ACK\r\nContent-Length: 0\r\n\r\n",
+		       br_via(0, "ack3")));
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	assert_string_equal(SL(h->core.m[1]), "ACK sip:callee@192.0.2.7:5062 SIP/2.0");
+	assert_int_equal(VN(h->core.m[1], WIMS_HDR_VIA), 1);
+	assert_our_udp_via(h, h->core.m[1]);
+	assert_string_equal(H(h->core.m[1], "Route", 0), ABSENT); /* in a dialog: nothing preloaded */
+	/* a re-INVITE with CSeq 9 */
+	br_send(b, fmt(req, sizeof(req),
+		       "INVITE sip:callee@192.0.2.7:5062 SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:callee@ims.test>;tag=callee\r\nFrom: \"User 0\" <sip:user0@ims.test>;tag=inv0\r\n"
+		       "Call-ID: inv-call-0@test\r\nCSeq: 9 INVITE\r\nContact: <%s>\r\nContent-Length: 0\r\n\r\n",
+		       br_via(0, "re9"), br_contact(0)));
+	assert_true(wait_q(h, &h->core, 3, 1000));
+	assert_string_equal(H(h->core.m[2], "CSeq", 0), "9 INVITE");
+	assert_string_equal(H(h->core.m[2], "Route", 0), ABSENT);
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[2], 200, "", "Contact: <sip:callee@192.0.2.7:5062>\r\n"));
+	assert_true(wait_q(h, &b->q, 4, 1000));
+	q_clear(&h->core);
+	br_gone(b);
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_int_equal(strncmp(h->core.m[0], "BYE ", 4), 0);
+	assert_string_equal(H(h->core.m[0], "CSeq", 0), "10 BYE");
+	h_free(h);
+}
+
+/* [iwu] min_expires: 423 from wims itself (RFC 3261 §10.2.8); a de-registration passes. */
+static void test_min_expires(void **state)
+{
+	struct h *h = h_new();
+	struct browser *b;
+	char req[4096];
+
+	conf_set(h, "iwu", "min_expires", "3600");
+	h_start(h);
+	b = br_open(h, 0, WIMS_SIP_WSS);
+	br_send(b, br_register(req, sizeof(req), 0, 1, "me1", true, ""));
+	assert_int_equal(b->q.n, 1);
+	assert_string_equal(SL(b->q.m[0]), "SIP/2.0 423 Interval Too Brief");
+	assert_string_equal(H(b->q.m[0], "Min-Expires", 0), "3600");
+	assert_string_equal(V(b->q.m[0], WIMS_HDR_VIA, 0), br_via(0, "me1"));
+	br_register(req, sizeof(req), 0, 2, "me2", true, "");
+	replace_once(req, sizeof(req), "expires=600", "expires=0");
+	br_send(b, req);
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_string_equal(H(h->core.m[0], "CSeq", 0), "2 REGISTER");
+	assert_non_null(strstr(V(h->core.m[0], WIMS_HDR_CONTACT, 0), ";expires=0"));
+	settle(h, 20);
+	assert_int_equal(h->core.n, 1);
+	assert_int_equal(b->q.n, 1);
+	h_free(h);
+}
+
+/* The core's OPTIONS to wimsd itself (keep-alive) is answered by wimsd. */
+static void test_options_to_wimsd(void **state)
+{
+	struct h *h = h_up();
+	char req[4096];
+
+	core_send(h, fmt(req, sizeof(req),
+			 "OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKka1;rport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:pcscf@ims.test>;tag=ka\r\nTo: <sip:127.0.0.1:%u>\r\n"
+			 "Call-ID: ka1@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+			 h->port, h->cport, h->port));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_string_equal(SL(h->core.m[0]), "SIP/2.0 200 OK");
+	assert_string_equal(H(h->core.m[0], "CSeq", 0), "1 OPTIONS");
+	assert_non_null(strstr(H(h->core.m[0], "Allow", 0), "INVITE"));
+	assert_int_equal(strncmp(H(h->core.m[0], "To", 0), "<sip:127.0.0.1:", 15), 0);
+	assert_non_null(strstr(H(h->core.m[0], "To", 0), ";tag="));
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +690,9 @@ int main(void)
 		cmocka_unit_test(test_bye_ends_dialog),
 		cmocka_unit_test(test_ack_never_answered),
 		cmocka_unit_test(test_record_route),
+		cmocka_unit_test(test_flow_gone_bye_cseq_follows_browser),
+		cmocka_unit_test(test_min_expires),
+		cmocka_unit_test(test_options_to_wimsd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

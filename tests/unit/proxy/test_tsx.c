@@ -588,6 +588,37 @@ static void test_small_invite_over_udp(void **state)
 	h_free(h);
 }
 
+/* Draining (SIGTERM): new requests get 503, open transactions finish, ACKs pass. */
+static void test_drain(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char inv[2048], req[2048], resp[2048];
+
+	br_send(b, br_req(inv, sizeof(inv), "INVITE", "d1", 1, "drain@t", "", ""));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 180, "callee", ""));
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	assert_int_equal(wims_proxy_busy(h->px), 1);
+	wims_proxy_drain(h->px);
+	br_send(b, br_req(req, sizeof(req), "OPTIONS", "d2", 2, "drain2@t", "", ""));
+	assert_int_equal(b->q.n, 3);
+	assert_string_equal(SL(b->q.m[2]), "SIP/2.0 503 Shutting Down");
+	assert_string_equal(H(b->q.m[2], "Retry-After", 0), "5");
+	assert_string_equal(V(b->q.m[2], WIMS_HDR_VIA, 0), BVIA "d2");
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "callee", "Contact: <sip:peer@192.0.2.9>\r\n"));
+	assert_true(wait_q(h, &b->q, 4, 1000));
+	assert_int_equal(STATUS(b->q.m[3]), 200);
+	assert_int_equal(wims_proxy_busy(h->px), 0);
+	br_send(b, fmt(req, sizeof(req),
+		       "ACK sip:peer@192.0.2.9 SIP/2.0\r\nVia: " BVIA "d3\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:peer@ims.test>;tag=callee\r\nFrom: <sip:user0@ims.test>;tag=b0\r\n"
+		       "Call-ID: drain@t\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"));
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	assert_string_equal(SL(h->core.m[1]), "ACK sip:peer@192.0.2.9 SIP/2.0");
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_2xx_retransmission),
 		cmocka_unit_test(test_large_invite_over_tcp),
 		cmocka_unit_test(test_small_invite_over_udp),
+		cmocka_unit_test(test_drain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

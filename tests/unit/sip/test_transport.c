@@ -438,6 +438,42 @@ static void test_stream_input(void **state)
 	t_free(t);
 }
 
+/* Many connections at once: the tables grow, every message arrives on its
+ * own flow, and closing the tport closes every connection. */
+#define NCONN 200
+static void test_many_connections(void **state)
+{
+	struct t *t = t_new();
+	struct wims_addr bt;
+	static struct raw raws[NCONN];
+	static const char m[] = SIPMSG(0);
+	struct wims_stream_handlers h = {raw_open, raw_data, raw_close, NULL};
+	unsigned closes = 0;
+
+	memset(raws, 0, sizeof(raws));
+	tcp_pair(t, 0, &bt);
+	for (int i = 0; i < NCONN; i++) {
+		struct wims_stream *s;
+		h.arg = &raws[i];
+		assert_int_equal(wims_stream_connect(&s, &t->loop, &bt, NULL, NULL, &h), 0);
+		assert_int_equal(wims_stream_write(s, m, strlen(m)), 0);
+	}
+	assert_true(run_until(t, &t->b.msgs, NCONN, 5000));
+	/* every flow is still there, each under its own id */
+	assert_non_null(wims_sip_tport_flow_find(t->b.tp, t->b.last_id));
+	wims_sip_tport_close(t->b.tp);
+	t->b.tp = NULL;
+	for (int tries = 0; tries < 2000 && closes < NCONN; tries++) {
+		uv_run(&t->loop, UV_RUN_ONCE);
+		closes = 0;
+		for (int i = 0; i < NCONN; i++)
+			closes += raws[i].closes;
+	}
+	assert_int_equal(closes, NCONN);
+	assert_int_equal(t->b.closed, 0); /* no handler after tport close */
+	t_free(t);
+}
+
 static void test_idle_close(void **state)
 {
 	struct t *t = t_new();
@@ -635,6 +671,7 @@ int main(void)
 	    cmocka_unit_test(test_tcp_on_demand),
 	    cmocka_unit_test(test_udp_over_mtu_goes_tcp),
 	    cmocka_unit_test(test_stream_input),
+	    cmocka_unit_test(test_many_connections),
 	    cmocka_unit_test(test_idle_close),
 	    cmocka_unit_test(test_connect_refused),
 	    cmocka_unit_test(test_external),

@@ -229,6 +229,42 @@ static void test_value_limits(void **state)
 	expect_bad(buf, "Too many Path");
 }
 
+/* RFC 4475 §3.1.1.7 (longreq) in spirit: very long values everywhere, a
+ * body with NULs (§3.1.1.4 escnull keeps %00 escaped; raw NULs may only
+ * appear in a body). */
+static void test_long_values(void **state)
+{
+	static char buf[WIMS_SIP_MAX_MESSAGE];
+	static char big[4000];
+	struct wims_sip_uri u;
+	struct wims_sip_addr a;
+	struct wims_str v;
+	size_t n;
+	const char *why;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n = (size_t)snprintf(buf, sizeof(buf),
+			     "INVITE sip:%s@example.com;%s=%s SIP/2.0\r\n"
+			     "Via: SIP/2.0/TCP host.example.com;branch=z9hG4bK%s\r\n"
+			     "To: \"%s\" <sip:%s@example.com>\r\n"
+			     "From: <sip:x@example.com>;tag=%s\r\n"
+			     "Call-ID: longreq.%s\r\nCSeq: 1 INVITE\r\nX-Long: %s\r\n"
+			     "Content-Length: 6\r\n\r\n",
+			     big, big, big, big, big, big, big, big, big);
+	memcpy(buf + n, "a\0b\0c\0", 6);
+	assert_int_equal(wims_sip_msg_parse(&M, buf, n + 6, &why), 0);
+	assert_int_equal(M.body.l, 6);
+	assert_int_equal(M.body.p[1], '\0');
+	assert_int_equal(wims_sip_uri_parse(&u, M.ruri), 0);
+	assert_int_equal(u.user.l, sizeof(big) - 1);
+	assert_true(wims_sip_param_get(u.params, big, &v));
+	assert_int_equal(v.l, sizeof(big) - 1);
+	assert_int_equal(wims_sip_msg_tag(&M, WIMS_HDR_FROM).l, sizeof(big) - 1);
+	assert_int_equal(wims_sip_addr_parse(&a, wims_sip_msg_hdr(&M, WIMS_HDR_TO)->value), 0);
+	assert_int_equal(a.display.l, sizeof(big) + 1);
+}
+
 static void test_duplicates(void **state)
 {
 	/* RFC 4475 §3.1.2.19 (multi01) style: single-value headers twice. */
@@ -514,6 +550,28 @@ static void test_torture_invalid(void **state)
 		   "Bad From");
 }
 
+/* Every prefix of a message, in an exact-size heap buffer (ASan catches a
+ * read past the end): only prefixes that hold all the headers may parse. */
+static void test_truncated(void **state)
+{
+	size_t full = strlen(wsinv), hdr_end = (size_t)(strstr(wsinv, "\r\n\r\n") - wsinv) + 4;
+	const char *why;
+
+	for (size_t i = 0; i <= full; i++) {
+		char *b = malloc(i ? i : 1);
+		int r;
+
+		assert_non_null(b);
+		memcpy(b, wsinv, i);
+		r = wims_sip_msg_parse(&M, b, i, &why);
+		if (i < hdr_end + 150)
+			assert_int_equal(r, -EBADMSG);
+		else
+			assert_int_equal(r, 0);
+		free(b);
+	}
+}
+
 static void test_compact_forms(void **state)
 {
 	static const struct {
@@ -630,7 +688,8 @@ int main(void)
 		cmocka_unit_test(test_torture_intmeth),  cmocka_unit_test(test_torture_valid_misc),
 		cmocka_unit_test(test_torture_invalid),  cmocka_unit_test(test_compact_forms),
 		cmocka_unit_test(test_hdr_names),        cmocka_unit_test(test_lookup_and_vals),
-		cmocka_unit_test(test_value_limits),
+		cmocka_unit_test(test_value_limits),     cmocka_unit_test(test_long_values),
+		cmocka_unit_test(test_truncated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

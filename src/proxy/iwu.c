@@ -362,7 +362,17 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 			f->reg_expires = exp ? now_ms(px) + (uint64_t)exp * 1000 : 0;
 			bound = exp > 0;
 		}
-		wims_sip_edit_replace(ed, m, a.uri, wims_str_c(f->contact));
+		if (a.angle) {
+			wims_sip_edit_replace(ed, m, a.uri, wims_str_c(f->contact));
+		} else {
+			/* a bare addr-spec: the browser's URI has ;transport=ws, which
+			 * would read as a header parameter (RFC 3261 §20.10) */
+			size_t start = scratch->len;
+			wims_wbuf_printf(scratch, "<%s>", f->contact);
+			if (!scratch->err)
+				wims_sip_edit_replace(ed, m, a.uri,
+						      wims_str_make(scratch->p + start, scratch->len - start));
+		}
 	}
 	if (self) {
 		if (!bound)

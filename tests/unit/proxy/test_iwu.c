@@ -677,6 +677,23 @@ static void test_options_to_wimsd(void **state)
 	h_free(h);
 }
 
+/* A registrar's 200 may write the binding as a bare addr-spec; the browser's
+ * contact has ;transport=ws, so it must come back inside <> (RFC 3261 §20.10). */
+static void test_register_ok_bare_contact(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[4096], resp[4096], extra[600], want[600];
+
+	br_send(b, br_register(req, sizeof(req), 0, 1, "bare", false, ""));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	fmt(extra, sizeof(extra), "Contact: %s;expires=600\r\n", token_uri(h, b->id, false));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "ok", extra));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	assert_string_equal(H(b->q.m[0], "Contact", 0), fmt(want, sizeof(want), "<%s>;expires=600", br_contact(0)));
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_flow_gone_bye_cseq_follows_browser),
 		cmocka_unit_test(test_min_expires),
 		cmocka_unit_test(test_options_to_wimsd),
+		cmocka_unit_test(test_register_ok_bare_contact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -356,15 +356,15 @@ static int next_line(const char *p, size_t n, size_t pos, size_t *cr)
 	return 0;
 }
 
-static bool has_scheme(const char *p, size_t l)
+/* An absolute URI; a sip: or sips: one must parse fully, without headers
+ * (RFC 3261 §19.1.1 table: no headers in a Request-URI; RFC 4475 §3.1.2.11). */
+static bool ruri_ok(struct wims_str ruri)
 {
-	size_t i = 0;
+	struct wims_sip_uri u;
 
-	if (l == 0 || !((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z'))
+	if (wims_sip_uri_parse(&u, ruri) != 0)
 		return false;
-	while (i < l && wims_sip__is(p[i], WIMS_SIP__C_SCHEME))
-		i++;
-	return i > 0 && i + 1 < l && p[i] == ':';
+	return u.headers.p == NULL;
 }
 
 /* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2).
@@ -429,7 +429,7 @@ static int parse_request_line(struct wims_sip_msg *m, const char *p, size_t l, c
 	i++;
 	if (l - i != 7 || strncasecmp(p + i, "SIP/2.0", 7) != 0)
 		return fail(why, looks_like_version(p + i, l - i) ? "Bad SIP version" : "Bad request line");
-	if (!has_scheme(m->ruri.p, m->ruri.l))
+	if (!ruri_ok(m->ruri))
 		return fail(why, "Bad Request-URI");
 	m->is_request = true;
 	m->method_id = wims_sip_method_from_str(m->method);

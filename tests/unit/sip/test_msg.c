@@ -542,6 +542,13 @@ static void test_torture_invalid(void **state)
 		   "Call-ID: badinv01.0ha0isndaksdjasdf3234nas\r\nCSeq: 8 INVITE\r\n"
 		   "Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bK1\r\n\r\n",
 		   "Bad To");
+	/* §3.1.2.11 (escruri) escaped headers in the Request-URI */
+	expect_bad("INVITE sip:user@example.com?Route=%3Csip:example.com%3E SIP/2.0\r\n" HDRS_OK
+		   "CSeq: 1 INVITE\r\n\r\n",
+		   "Bad Request-URI");
+	/* a SIP Request-URI that does not parse */
+	expect_bad("INVITE sip:user@ SIP/2.0\r\n" HDRS_OK "CSeq: 1 INVITE\r\n\r\n", "Bad Request-URI");
+	expect_bad("INVITE sip:user@host:99999 SIP/2.0\r\n" HDRS_OK "CSeq: 1 INVITE\r\n\r\n", "Bad Request-URI");
 	/* Request-URI without a scheme */
 	expect_bad("OPTIONS user@example.com SIP/2.0\r\n" HDRS_OK "CSeq: 1 OPTIONS\r\n\r\n", "Bad Request-URI");
 	/* URI with spaces inside <> */

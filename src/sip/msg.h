@@ -3,9 +3,13 @@
  *
  * wims_sip_msg_parse() splits the start line, the header lines and the body;
  * it classifies header names (long and compact forms, case-insensitive) but
- * parses no header value except the few it must check (Content-Length and the
- * mandatory headers' presence).  Values are parsed on demand by the
- * wims_sip_*_parse() functions below, which do no allocation and no I/O.
+ * parses no header value except the few it must check to accept a message:
+ * the Request-URI, the top Via, From, To, Call-ID, CSeq, Content-Length, and
+ * the number of Via / Route / Record-Route / Path values.  Other values are
+ * parsed on demand by the wims_sip_*_parse() functions below, which do no
+ * allocation and no I/O and read only inside the view they are given.
+ * Header values may contain the CRLF SP of folded lines: every parser here
+ * treats it as LWS; copy a value as is and it stays valid SIP.
  */
 #ifndef WIMS_SIP_MSG_H
 #define WIMS_SIP_MSG_H

@@ -619,6 +619,49 @@ static void test_drain(void **state)
 	h_free(h);
 }
 
+/* RFC 3261 §18.2.2 / RFC 3581: a response over UDP goes to the Via port,
+ * or with rport to the source port. */
+static void test_udp_response_address(void **state)
+{
+	struct h *h = h_up();
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	char req[2048], buf[4096];
+	int alt = socket(AF_INET, SOCK_DGRAM, 0);
+	ssize_t n = -1;
+
+	assert_true(alt >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(alt, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(alt, (struct sockaddr *)&sa, &sl), 0);
+	set_nonblock(alt);
+	/* without rport: to the Via's port (alt), though sent from the core socket */
+	core_send(h, fmt(req, sizeof(req),
+			 "OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKnorport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:pcscf@ims.test>;tag=ka\r\nTo: <sip:127.0.0.1>\r\n"
+			 "Call-ID: norport@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+			 h->port, ntohs(sa.sin_port)));
+	for (uint64_t end = now_ms() + 1000; n <= 0 && now_ms() < end;) {
+		spin_once(h);
+		n = recv(alt, buf, sizeof(buf) - 1, 0);
+	}
+	assert_true(n > 0);
+	buf[n] = 0;
+	assert_string_equal(SL(buf), "SIP/2.0 200 OK");
+	assert_string_equal(H(buf, "Call-ID", 0), "norport@test");
+	assert_int_equal(h->core.n, 0);
+	/* with rport: back to the source, whatever the Via says */
+	core_send(h, fmt(req, sizeof(req),
+			 "OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKrport;rport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:pcscf@ims.test>;tag=ka\r\nTo: <sip:127.0.0.1>\r\n"
+			 "Call-ID: rport@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+			 h->port, ntohs(sa.sin_port)));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_string_equal(H(h->core.m[0], "Call-ID", 0), "rport@test");
+	close(alt);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_large_invite_over_tcp),
 		cmocka_unit_test(test_small_invite_over_udp),
 		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_udp_response_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

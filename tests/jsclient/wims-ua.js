@@ -33,6 +33,8 @@ const USAGE = `usage: wims-ua.js [options]
   --linger-ms N            stay registered N ms after everything else is done (default 0)
   --unregister             unregister before exiting and expect 200
   --timeout MS             overall deadline (default 20000)
+  --pc fake|werift         RTCPeerConnection: fake (default; SDP only, no media) or werift
+                           (a real WebRTC stack: ICE, DTLS-SRTP; loopback candidates only)
   --trace                  print every SIP message sent and received (to stderr)
   --debug                  enable JsSIP's debug log (to stderr)
 Events: connected, disconnected, registered, registration-failed, unregistered, progress,
@@ -40,7 +42,7 @@ Events: connected, disconnected, registered, registration-failed, unregistered, 
   message-failed, message-received, options-ok, options-failed, ws-dropped, done.`;
 
 function parseArgs(argv) {
-  const o = { ws: 'ws://127.0.0.1:8080/', uri: 'sip:alice@ims.lab', password: 'wims-lab', timeout: 20000, answer: true, lingerMs: 0 };
+  const o = { pc: 'fake', ws: 'ws://127.0.0.1:8080/', uri: 'sip:alice@ims.lab', password: 'wims-lab', timeout: 20000, answer: true, lingerMs: 0 };
   const need = (i) => { if (i + 1 >= argv.length) die(`missing value after ${argv[i]}`); return argv[i + 1]; };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -70,6 +72,7 @@ function parseArgs(argv) {
       case '--linger-ms': o.lingerMs = +need(i); i++; break;
       case '--unregister': o.unregister = true; break;
       case '--timeout': o.timeout = +need(i); i++; break;
+      case '--pc': o.pc = need(i); i++; if (!['fake', 'werift'].includes(o.pc)) die('--pc fake|werift'); break;
       case '--trace': o.trace = true; break;
       case '--debug': o.debug = true; break;
       default: die(`unknown option ${a}\n${USAGE}`);
@@ -81,13 +84,15 @@ function parseArgs(argv) {
 function die(msg) { console.log(`ERROR ${msg}`); process.exit(2); }
 function ev(name, kv) {
   const parts = [`EVENT ${name}`];
+  if (process.env.WIMS_UA_TIMES) parts.push(`t=${Date.now() - T0}`);
   for (const [k, v] of Object.entries(kv || {})) if (v !== undefined && v !== null && v !== '') parts.push(`${k}=${String(v).replace(/\s+/g, '_')}`);
   console.log(parts.join(' '));
 }
+const T0 = Date.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const opt = parseArgs(process.argv.slice(2));
-require('./fake-webrtc').install();
+if (opt.pc === 'werift') require('./werift-pc').install(); else require('./fake-webrtc').install();
 const JsSIP = require('jssip');
 const { WsSocket } = require('./ws-socket');
 if (opt.debug) JsSIP.debug.enable('JsSIP:*'); else JsSIP.debug.disable();
@@ -156,6 +161,22 @@ function sessionEvents(s, tag) {
     ev('failed', { call: tag, originator: e.originator, cause: e.cause, code: e.message && e.message.status_code });
     signal('ended:' + tag, Object.assign({ failed: true }, e));
   });
+  const watchPc = (pc) => {
+    if (!pc || pc.wimsWatched) return;
+    pc.wimsWatched = true;
+    pc.addEventListener('iceconnectionstatechange', () => ev('ice', { call: tag, state: pc.iceConnectionState }));
+    if (opt.pc === 'werift' && pc.connectionStateChange) {
+      pc.connectionStateChange.subscribe((st) => ev('pc', { call: tag, state: st }));
+    }
+  };
+  // werift completes ICE gathering only after a timeout: a loopback host
+  // candidate is all a lab needs, so send the SDP as soon as it is there
+  s.on('icecandidate', (e) => {
+    const c = e.candidate && (e.candidate.candidate || String(e.candidate));
+    if (opt.pc === 'werift' && / 127\.0\.0\.1 \d+ typ host/.test(c)) e.ready();
+  });
+  if (s.connection) watchPc(s.connection);
+  s.on('peerconnection', (e) => watchPc(e.peerconnection));
   s.on('reinvite', () => ev('reinvite-received', { call: tag }));
   s.on('hold', (e) => ev('hold', { call: tag, originator: e.originator }));
   s.on('unhold', (e) => ev('unhold', { call: tag, originator: e.originator }));

@@ -694,6 +694,38 @@ static void test_register_ok_bare_contact(void **state)
 	h_free(h);
 }
 
+/* /api/flows: what wims knows of each browser's flow and binding. */
+static void test_flows_json(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char mem[2048], want[1024];
+	struct wims_wbuf w;
+
+	wims_wbuf_init(&w, mem, sizeof(mem) - 1);
+	wims_proxy_flows_json(h->px, &w);
+	mem[w.len] = 0;
+	assert_string_equal(mem, "[]\n");
+	do_register(h, b, 0, true);
+	wims_wbuf_init(&w, mem, sizeof(mem) - 1);
+	wims_proxy_flows_json(h->px, &w);
+	assert_false(w.err);
+	mem[w.len] = 0;
+	fmt(want, sizeof(want),
+	    "[{\"flow\":%llu,\"contact\":\"sip:u0@x0.invalid;transport=ws\",\"outbound\":true,\"reg_id\":1,"
+	    "\"instance\":\"\\\"<urn:uuid:11111111-2222-3333-4444-555555555550>\\\"\",\"registered\":true,"
+	    "\"expires_in\":",
+	    (unsigned long long)b->id);
+	assert_int_equal(strncmp(mem, want, strlen(want)), 0);
+	assert_true(strcmp(mem + strlen(want), "600}]\n") == 0 || strcmp(mem + strlen(want), "599}]\n") == 0);
+	br_gone(b);
+	wims_wbuf_init(&w, mem, sizeof(mem) - 1);
+	wims_proxy_flows_json(h->px, &w);
+	mem[w.len] = 0;
+	assert_string_equal(mem, "[]\n");
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +743,7 @@ int main(void)
 		cmocka_unit_test(test_min_expires),
 		cmocka_unit_test(test_options_to_wimsd),
 		cmocka_unit_test(test_register_ok_bare_contact),
+		cmocka_unit_test(test_flows_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,6 +97,32 @@ static void test_bad_requests(void **state)
 	assert_string_equal(SL(b->q.m[2]), "SIP/2.0 400 Bad Content-Length");
 	assert_int_equal(wims_proxy_stats(h->px)->bad_requests, 3);
 
+	/* no Via: still answered on the connection it came on */
+	br_send(b, fmt(req, sizeof(req),
+		       "OPTIONS sip:peer@ims.test SIP/2.0\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: novia@t\r\n"
+		       "CSeq: 3 OPTIONS\r\nContent-Length: 0\r\n\r\n"));
+	assert_int_equal(b->q.n, 4);
+	assert_int_equal(strncmp(b->q.m[3], "SIP/2.0 400 Missing Via\r\n", 25), 0);
+	free(b->q.m[--b->q.n]);
+	/* over UDP without a Via there is nowhere to answer */
+	core_send(h, fmt(req, sizeof(req),
+			 "OPTIONS sip:peer@ims.test SIP/2.0\r\nMax-Forwards: 70\r\n"
+			 "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: novia2@t\r\n"
+			 "CSeq: 3 OPTIONS\r\nContent-Length: 0\r\n\r\n"));
+	/* a malformed request from the core with a Via: 400 naming the fault */
+	core_send(h, fmt(req, sizeof(req),
+			 "OPTIONS sip:peer@ims.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKcbad;rport\r\n"
+			 "Max-Forwards: 70\r\nTo: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\n"
+			 "Call-ID: cbad@t\r\nCSeq: 3 INVITE\r\nContent-Length: 0\r\n\r\n",
+			 h->cport));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_string_equal(SL(h->core.m[0]), "SIP/2.0 400 CSeq method mismatch");
+	assert_string_equal(H(h->core.m[0], "Call-ID", 0), "cbad@t");
+	settle(h, 20);
+	assert_int_equal(h->core.n, 1);
+	q_clear(&h->core);
+
 	/* the flow is still usable: a good request goes on to the core */
 	assert_true(wims_sip_flow_alive(b->f));
 	assert_int_equal(b->close_asked, 0);

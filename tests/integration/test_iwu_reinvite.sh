@@ -3,6 +3,8 @@
 #  1. alice (WS) calls ue1, then sends a re-INVITE (new offer); ue1 answers it
 #     with 200 + SDP and gets the ACK; alice then hangs up
 #  2. hold and resume (re-INVITEs with a=sendonly then a=sendrecv) from alice
+#  3. ue1 calls alice, then puts her on hold with a re-INVITE (a=sendonly):
+#     alice (over her WebSocket) answers 200 with a=recvonly, ACK, BYE from ue1
 . "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
@@ -20,4 +22,10 @@ wait_log "$T/alice-b.log" '^EVENT (hold-ok|ERROR)' 10
 assert_log alice-b.log '^EVENT hold-ok call=out'
 assert_log ue1-b-msgs.log 'a=sendonly' "the hold re-INVITE did not carry a=sendonly to ue1"
 stop alice-b; stop ue1-b
+
+js_bg alice-c $(js_ue alice) --expect-call --expect-bye --timeout 20000
+wait_log "$T/alice-c.log" '^EVENT registered' 10
+sipp_run ue1-c uac_reinvite.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s alice -key caller ue1 -set hold_ms 500
+js_wait alice-c
+assert_log alice-c.log '^EVENT hold call=in originator=remote'
 assert_loopback_only

@@ -342,3 +342,45 @@ w('uas_after_drop.xml','UAS: answer an INVITE, ACK, receive the BYE that the gat
   <recv response="480" next="done"/>
   <label id="done"/>
 ''')
+w('uac_reinvite.xml','UAC: INVITE sip:[service]@ims.lab as -key caller USER (optional 401/407), ACK, then after -set hold_ms a re-INVITE with a new SDP version (a=sendonly: hold), expect 200 with SDP, ACK, then BYE.',
+  UAC_HEAD + '''  <pause variable="hold_ms"/>
+  <send retrans="500">
+    <![CDATA[
+      INVITE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      [routes]
+      Max-Forwards: 70
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 5 INVITE
+      Contact: <sip:[caller]@[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      ''' + SDP_G711.replace('o=sipp [pid][call_number] 1 IN','o=sipp [pid][call_number] 2 IN').replace('a=sendrecv','a=sendonly') + '''
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      <ereg regexp="a=(recvonly|inactive)" search_in="body" check_it="true" assign_to="holdans"/>
+    </action>
+  </recv>
+  <Reference variables="holdans"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      [routes]
+      Max-Forwards: 70
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 5 ACK
+      Content-Length: 0
+
+    ]]>
+  </send>
+''' + UAC_BYE)

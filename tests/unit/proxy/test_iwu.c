@@ -726,6 +726,47 @@ static void test_flows_json(void **state)
 	h_free(h);
 }
 
+/* A P-CSCF reached over TCP: Via, token URI and answers all say TCP. */
+static void test_tcp_next_hop(void **state)
+{
+	struct h *h = h_new();
+	struct browser *b;
+	char req[4096], resp[4096], extra[600], v[100], want[4096];
+	const char *at;
+
+	conf_set(h, "iwu", "pcscf", fmt(v, sizeof(v), "sip:127.0.0.1:%u;transport=tcp", h->cport));
+	h_start(h);
+	b = br_open(h, 0, WIMS_SIP_WSS);
+	br_send(b, br_register(req, sizeof(req), 0, 1, "tcp1", true, ""));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	at = h->core.m[0];
+	assert_true(h->core.tcp[0]);
+	fmt(v, sizeof(v), "SIP/2.0/TCP 127.0.0.1:%u;branch=z9hG4bK", h->port);
+	assert_int_equal(strncmp(V(at, WIMS_HDR_VIA, 0), v, strlen(v)), 0);
+	assert_int_equal(VN(at, WIMS_HDR_VIA), 1);
+	fmt(want, sizeof(want), "<%s;transport=tcp>", token_uri(h, b->id, true));
+	assert_int_equal(strncmp(V(at, WIMS_HDR_CONTACT, 0), want, strlen(want)), 0);
+	fmt(extra, sizeof(extra), "Contact: %s;expires=600\r\n", want);
+	core_send_tcp(h, h->core_conn[0], reply_to(resp, sizeof(resp), at, 200, "ok", extra));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	fmt(extra, sizeof(extra), "Contact: <%s>;expires=600\r\n", br_contact(0));
+	assert_string_equal(b->q.m[0], reply_to(want, sizeof(want), req, 200, "ok", extra));
+	/* the core's MESSAGE to the browser on that connection; the answer comes back on it */
+	fmt(req, sizeof(req),
+	    "MESSAGE %s;transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:%u;branch=z9hG4bKtm1\r\n"
+	    "Max-Forwards: 70\r\nFrom: <sip:far@ims.test>;tag=f\r\nTo: <sip:user0@ims.test>\r\n"
+	    "Call-ID: tm1@test\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi",
+	    token_uri(h, b->id, true), h->cport);
+	core_send_tcp(h, h->core_conn[0], req);
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	assert_string_equal(SL(b->q.m[1]), fmt(v, sizeof(v), "MESSAGE %s SIP/2.0", br_contact(0)));
+	br_send(b, reply_to(resp, sizeof(resp), b->q.m[1], 202, "b", ""));
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	assert_true(h->core.tcp[1]);
+	assert_string_equal(h->core.m[1], reply_to(want, sizeof(want), req, 202, "b", ""));
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_options_to_wimsd),
 		cmocka_unit_test(test_register_ok_bare_contact),
 		cmocka_unit_test(test_flows_json),
+		cmocka_unit_test(test_tcp_next_hop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,7 +104,8 @@ int wims_sip_msg_parse(struct wims_sip_msg *m, const char *buf, size_t len, cons
 
 /**
  * For stream transports (TCP, TLS): the size of the first complete message in
- * buf (headers + Content-Length body), 0 when more bytes are needed, or
+ * buf (headers + Content-Length body) counted from buf + *skip, 0 when more
+ * bytes are needed, or
  * -EBADMSG when the headers are complete but unusable (no or bad
  * Content-Length, headers over WIMS_SIP_MAX_MESSAGE).  Leading CRLFs
  * (keep-alives) are reported through *skip so that the caller can drop them.

@@ -767,6 +767,42 @@ static void test_tcp_next_hop(void **state)
 	h_free(h);
 }
 
+/* [sip] advertise: what the core sees as wimsd's address (NAT, DNS name). */
+static void test_advertise(void **state)
+{
+	static const struct {
+		const char *conf, *host;
+		unsigned port; /* 0: the bound UDP port */
+	} cases[] = {
+		{"192.0.2.10:5099", "192.0.2.10", 5099},
+		{"wims.example.net", "wims.example.net", 0},
+		{"[2001:db8::7]:5062", "[2001:db8::7]", 5062},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct h *h = h_new();
+		struct browser *b;
+		char req[4096], want[300];
+		unsigned port;
+
+		conf_set(h, "sip", "advertise", cases[i].conf);
+		h_start(h);
+		port = cases[i].port ? cases[i].port : h->port;
+		b = br_open(h, 0, WIMS_SIP_WSS);
+		br_send(b, br_register(req, sizeof(req), 0, 1, "adv", true, ""));
+		assert_true(wait_q(h, &h->core, 1, 1000));
+		fmt(want, sizeof(want), "SIP/2.0/UDP %s:%u;branch=", cases[i].host, port);
+		assert_int_equal(strncmp(V(h->core.m[0], WIMS_HDR_VIA, 0), want, strlen(want)), 0);
+		{
+			char tok[PX_TOKEN_LEN + 1];
+			wims_proxy__token_make(h->px, b->id, true, tok);
+			fmt(want, sizeof(want), "<sip:%s@%s:%u>;", tok, cases[i].host, port);
+		}
+		assert_int_equal(strncmp(V(h->core.m[0], WIMS_HDR_CONTACT, 0), want, strlen(want)), 0);
+		h_free(h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -786,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_register_ok_bare_contact),
 		cmocka_unit_test(test_flows_json),
 		cmocka_unit_test(test_tcp_next_hop),
+		cmocka_unit_test(test_advertise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

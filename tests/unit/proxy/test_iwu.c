@@ -803,6 +803,32 @@ static void test_advertise(void **state)
 	}
 }
 
+/* Configuration errors are refused with a message naming the value. */
+static void test_alloc_errors(void **state)
+{
+	static const struct {
+		const char *pcscf, *msg;
+	} cases[] = {
+		{"tel:+15551234", "'tel:+15551234' is not a sip: URI"},
+		{"sip:pcscf.ims.test:5060", "'sip:pcscf.ims.test:5060': the host must be a numeric address"},
+		{"sip:127.0.0.1:5060;transport=sctp", "'sip:127.0.0.1:5060;transport=sctp': transport must be udp, tcp or tls"},
+	};
+	struct h *h = h_new();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wims_conf c = h->conf;
+		struct wims_proxy *px = NULL;
+		char err[256] = "";
+
+		assert_int_equal(wims_conf_set(&c, "iwu", "pcscf", cases[i].pcscf, err, sizeof(err)), 0);
+		assert_int_equal(wims_proxy_alloc(&px, &h->loop, h->tp, &c, err, sizeof(err)), -EINVAL);
+		assert_null(px);
+		assert_string_equal(err, cases[i].msg);
+	}
+	h_start(h); /* the good configuration still works */
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -823,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_flows_json),
 		cmocka_unit_test(test_tcp_next_hop),
 		cmocka_unit_test(test_advertise),
+		cmocka_unit_test(test_alloc_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

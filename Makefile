@@ -1,6 +1,6 @@
 # The two commands of the README.  Everything else is a helper for them.
 JOBS ?= $(shell nproc)
-MODE ?= pcscf
+MODE ?= iwu
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build build-asan build-fuzz test test-unit test-asan test-fuzz test-integration run clean

@@ -267,13 +267,15 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 
 	px->st.requests_in++;
 	if (mf) {
+		/* RFC 3261 §16.3 item 3: not forwarded with 0; an ACK is never answered */
 		if (wims_sip_uint_parse(mf->value, 255, &v)) {
-			wims_proxy__reply(px, m, in, 400, "Bad Max-Forwards", WIMS_STR_NULL);
+			if (m->method_id != WIMS_SIP_ACK)
+				wims_proxy__reply(px, m, in, 400, "Bad Max-Forwards", WIMS_STR_NULL);
 			return;
 		}
-		/* RFC 3261 §16.3 item 3 */
-		if (v == 0 && m->method_id != WIMS_SIP_ACK) {
-			wims_proxy__reply(px, m, in, 483, NULL, WIMS_STR_NULL);
+		if (v == 0) {
+			if (m->method_id != WIMS_SIP_ACK)
+				wims_proxy__reply(px, m, in, 483, NULL, WIMS_STR_NULL);
 			return;
 		}
 	}

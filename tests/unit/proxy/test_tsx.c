@@ -688,6 +688,30 @@ static void test_udp_response_address(void **state)
 	h_free(h);
 }
 
+/* RFC 3261 §16.3 item 3: an ACK with Max-Forwards 0 is not forwarded, and
+ * like any ACK it is not answered (nor is one with a bad Max-Forwards). */
+static void test_ack_max_forwards(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[2048];
+	const char *mfs[] = {"0", "abc", "1"};
+
+	for (size_t i = 0; i < 3; i++) {
+		br_send(b, fmt(req, sizeof(req),
+			       "ACK sip:peer@192.0.2.9 SIP/2.0\r\nVia: " BVIA "mf%zu\r\nMax-Forwards: %s\r\n"
+			       "To: <sip:peer@ims.test>;tag=callee\r\nFrom: <sip:user0@ims.test>;tag=b0\r\n"
+			       "Call-ID: ackmf@t\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+			       i, mfs[i]));
+	}
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	settle(h, 30);
+	assert_int_equal(b->q.n, 0);
+	assert_int_equal(h->core.n, 1); /* only the one with Max-Forwards 1 */
+	assert_string_equal(H(h->core.m[0], "Max-Forwards", 0), "0");
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_small_invite_over_udp),
 		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_udp_response_address),
+		cmocka_unit_test(test_ack_max_forwards),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,7 +33,7 @@ test-unit: build
 	cd build && ctest --output-on-failure -L unit
 
 run: build
-	lab/run.sh $(MODE)
+	lab/run.sh $(MODE) || [ $$? -eq 130 ]  # Ctrl-C is the way to stop it
 
 clean:
 	rm -rf build build-asan build-fuzz

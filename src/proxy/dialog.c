@@ -140,11 +140,13 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 		px->st.dialogs_open = px->dialogs.n;
 	}
 	free(d->reqline);
-	free(d->rest);
 	char line[1200];
 	snprintf(line, sizeof(line), "BYE %.*s SIP/2.0\r\n", (int)target.l, target.p);
 	d->reqline = dup_str(wims_str_c(line));
-	d->rest = dup_str(wims_wbuf_str(&w));
+	/* RFC 3261 §12.2.1.2, §12.2.2: a target refresh (re-INVITE) updates the
+	 * remote target only; the route set is the one the dialog began with */
+	if (!d->rest)
+		d->rest = dup_str(wims_wbuf_str(&w));
 	if (!d->reqline || !d->rest)
 		dlg_free(px, d);
 out:

@@ -829,6 +829,43 @@ static void test_alloc_errors(void **state)
 	h_free(h);
 }
 
+/* A re-INVITE refreshes the remote target but not the route set (RFC 3261
+ * §12.2): the flow-loss BYE goes to the new Contact through the old route. */
+static void test_reinvite_keeps_route_set(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[4096], resp[4096], want[200];
+	const char *bye;
+
+	do_register(h, b, 0, true);
+	q_clear(&b->q);
+	q_clear(&h->core);
+	core_calls_browser(h, b, 0, "reinv@test");
+	settle(h, 10);
+	q_clear(&b->q);
+	q_clear(&h->core);
+	core_send(h, fmt(req, sizeof(req),
+			 "INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKreinv;rport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:caller@ims.test>;tag=fcore\r\n"
+			 "To: <sip:user0@ims.test>;tag=tbr\r\nCall-ID: reinv@test\r\nCSeq: 11 INVITE\r\n"
+			 "Contact: <sip:caller-moved@127.0.0.1:%u>\r\nContent-Length: 0\r\n\r\n",
+			 token_uri(h, b->id, true), h->cport, h->cport));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	br_send(b, reply_to(resp, sizeof(resp), b->q.m[0], 200, "", "Contact: <sip:u0@x0.invalid;transport=ws>\r\n"));
+	assert_true(wait_q(h, &h->core, 2, 1000)); /* 100, 200 */
+	assert_int_equal(STATUS(h->core.m[1]), 200);
+	q_clear(&h->core);
+	br_gone(b);
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	bye = h->core.m[0];
+	assert_string_equal(SL(bye), fmt(want, sizeof(want), "BYE sip:caller-moved@127.0.0.1:%u SIP/2.0", h->cport));
+	assert_int_equal(VN(bye, WIMS_HDR_ROUTE), 1);
+	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0), fmt(want, sizeof(want), "<sip:127.0.0.1:%u;lr>", h->cport));
+	assert_string_equal(H(bye, "From", 0), "<sip:user0@ims.test>;tag=tbr");
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -850,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_next_hop),
 		cmocka_unit_test(test_advertise),
 		cmocka_unit_test(test_alloc_errors),
+		cmocka_unit_test(test_reinvite_keeps_route_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -866,6 +866,47 @@ static void test_reinvite_keeps_route_set(void **state)
 	h_free(h);
 }
 
+/* Every dialog of the lost flow is released, and only those. */
+static void test_flow_gone_several_dialogs(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS), *other = br_open(h, 1, WIMS_SIP_WSS);
+	char req[4096], resp[4096];
+	bool seen[3] = {false, false, false};
+
+	do_register(h, b, 0, true);
+	do_register(h, other, 1, true);
+	q_clear(&b->q);
+	q_clear(&h->core);
+	core_calls_browser(h, b, 0, "multi-1@test");
+	core_calls_browser(h, b, 0, "multi-2@test");
+	core_calls_browser(h, other, 1, "multi-other@test");
+	br_send(b, br_invite(req, sizeof(req), 0, "m3", 3));
+	assert_true(wait_q(h, &h->core, 10, 1000));
+	core_send(h, reply_to(resp, sizeof(resp), last(&h->core), 200, "callee", "Contact: <sip:callee@192.0.2.7>\r\n"));
+	assert_true(wait_q(h, &b->q, 6, 1000));
+	assert_int_equal(wims_proxy_stats(h->px)->dialogs_open, 4);
+	q_clear(&h->core);
+	br_gone(b);
+	assert_true(wait_q(h, &h->core, 3, 1000));
+	settle(h, 20);
+	assert_int_equal(h->core.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		const char *cid = H(h->core.m[i], "Call-ID", 0);
+		assert_int_equal(strncmp(h->core.m[i], "BYE ", 4), 0);
+		if (strcmp(cid, "multi-1@test") == 0)
+			seen[0] = true;
+		else if (strcmp(cid, "multi-2@test") == 0)
+			seen[1] = true;
+		else if (strcmp(cid, "inv-call-0@test") == 0)
+			seen[2] = true;
+	}
+	assert_true(seen[0] && seen[1] && seen[2]);
+	assert_int_equal(wims_proxy_stats(h->px)->dialogs_open, 1);
+	assert_int_equal(wims_proxy_stats(h->px)->dialogs_released, 3);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -888,6 +929,7 @@ int main(void)
 		cmocka_unit_test(test_advertise),
 		cmocka_unit_test(test_alloc_errors),
 		cmocka_unit_test(test_reinvite_keeps_route_set),
+		cmocka_unit_test(test_flow_gone_several_dialogs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

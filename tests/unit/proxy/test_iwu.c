@@ -343,6 +343,15 @@ static void test_invite_from_core(void **state)
 	settle(h, 20);
 	assert_int_equal(b->q.n, 2);
 	assert_int_equal(h->core.n, 3);
+	/* a 2xx the browser sends again reaches the core again, rewritten the same way */
+	{
+		char resp[4096], ct[300];
+		unsigned d = h->dups;
+		fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n", br_contact(0), h->cport);
+		br_send(b, reply_to(resp, sizeof(resp), b->q.m[0], 200, "tbr", ct));
+		assert_true(wait_dups(h, d + 1, 1000));
+		assert_int_equal(h->core.n, 3);
+	}
 	assert_int_equal(wims_proxy_stats(h->px)->dialogs_open, 1);
 	h_free(h);
 }

@@ -97,6 +97,15 @@ static void test_bad_requests(void **state)
 	assert_string_equal(SL(b->q.m[2]), "SIP/2.0 400 Bad Content-Length");
 	assert_int_equal(wims_proxy_stats(h->px)->bad_requests, 3);
 
+	/* a Via without branch (RFC 2543): no transaction can be made of it */
+	br_send(b, fmt(req, sizeof(req),
+		       "OPTIONS sip:peer@ims.test SIP/2.0\r\nVia: SIP/2.0/WSS bq8dk2m.invalid\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: nobranch@t\r\n"
+		       "CSeq: 3 OPTIONS\r\nContent-Length: 0\r\n\r\n"));
+	assert_int_equal(b->q.n, 4);
+	assert_string_equal(SL(b->q.m[3]), "SIP/2.0 400 Bad Via branch");
+	free(b->q.m[--b->q.n]);
+
 	/* no Via: still answered on the connection it came on */
 	br_send(b, fmt(req, sizeof(req),
 		       "OPTIONS sip:peer@ims.test SIP/2.0\r\nMax-Forwards: 70\r\n"

@@ -55,6 +55,7 @@ struct browser {
 	struct msgq q;
 	unsigned close_asked;
 	uint64_t id;
+	int send_rc; /* what ops->send returns (0: captured) */
 };
 
 struct h {
@@ -299,6 +300,8 @@ static int br_ops_send(void *conn, const char *buf, size_t len)
 {
 	struct browser *b = conn;
 
+	if (b->send_rc)
+		return b->send_rc;
 	q_push(&b->q, buf, len, false);
 	return 0;
 }

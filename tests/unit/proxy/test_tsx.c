@@ -721,6 +721,25 @@ static void test_ack_max_forwards(void **state)
 	h_free(h);
 }
 
+/* The browser's connection cannot take the request: 480 to the core. */
+static void test_send_to_browser_fails(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char inv[2048];
+
+	register_browser(h, b);
+	b->send_rc = -ENOBUFS;
+	core_send(h, core_req(inv, sizeof(inv), h, b, "INVITE", "sf1", ""));
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	assert_int_equal(STATUS(h->core.m[0]), 100);
+	assert_string_equal(SL(h->core.m[1]), "SIP/2.0 480 Temporarily Unavailable");
+	assert_string_equal(H(h->core.m[1], "CSeq", 0), "3 INVITE");
+	assert_int_equal(b->q.n, 0);
+	assert_int_equal(wims_proxy_busy(h->px), 0);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -741,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_udp_response_address),
 		cmocka_unit_test(test_ack_max_forwards),
+		cmocka_unit_test(test_send_to_browser_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

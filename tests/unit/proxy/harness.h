@@ -63,15 +63,15 @@ struct h {
 	struct wims_conf conf;
 	struct wims_sip_tport *tp;
 	struct wims_proxy *px;
-	struct wims_addr us;    /* wimsd's UDP address */
-	uint16_t port;          /* wimsd's advertised (UDP) port */
-	int cu, ctl;            /* core UDP socket and TCP listener */
-	int cc[NCONN];          /* accepted core TCP connections */
+	struct wims_addr us; /* wimsd's UDP address */
+	uint16_t port;	     /* wimsd's advertised (UDP) port */
+	int cu, ctl;	     /* core UDP socket and TCP listener */
+	int cc[NCONN];	     /* accepted core TCP connections */
 	char *cbuf[NCONN];
 	size_t clen[NCONN];
 	uint16_t cport;
 	struct msgq core;
-	int core_conn[QMAX];    /* the connection a core message came on, -1 for UDP */
+	int core_conn[QMAX]; /* the connection a core message came on, -1 for UDP */
 	struct browser br[NBR];
 	unsigned flows_closed;
 	/* UDP retransmissions by wimsd are byte-identical copies: with keep_dups
@@ -282,7 +282,8 @@ static HU void replace_once(char *buf, size_t cap, const char *old, const char *
 }
 
 /* A response to req built the way any UA does (wims_sip_reply), with extra header lines. */
-static HU char *reply_to(char *buf, size_t cap, const char *req, unsigned code, const char *totag, const char *extra)
+static HU char *reply_to(char *buf, size_t cap, const char *req, unsigned code, const char *totag,
+			 const char *extra)
 {
 	struct wims_sip_msg *m = parse_or_fail(req);
 	struct wims_wbuf w;
@@ -431,7 +432,8 @@ static void core_poll(struct h *h)
 	for (int i = 0; i < NCONN; i++) {
 		if (h->cc[i] < 0)
 			continue;
-		while ((n = recv(h->cc[i], h->cbuf[i] + h->clen[i], WIMS_SIP_MAX_MESSAGE * 2 - h->clen[i], 0)) > 0) {
+		while ((n = recv(h->cc[i], h->cbuf[i] + h->clen[i], WIMS_SIP_MAX_MESSAGE * 2 - h->clen[i],
+				 0)) > 0) {
 			h->clen[i] += (size_t)n;
 			core_tcp_frame(h, i);
 		}

@@ -50,10 +50,13 @@ static char *br_register(char *buf, size_t cap, unsigned i, unsigned cseq, const
 		   "User-Agent: JsSIP 3.10.1\r\n"
 		   "Content-Length: 0\r\n"
 		   "\r\n",
-		   br_via(i, branch), i, i, i, i, i, cseq, ct, i, auth_response[0] ? "n0nce" : "", auth_response);
+		   br_via(i, branch), i, i, i, i, i, cseq, ct, i, auth_response[0] ? "n0nce" : "",
+		   auth_response);
 }
 
-#define SDP "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+#define SDP                                                                                                  \
+	"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF "  \
+	"111\r\n"
 
 static char *br_invite(char *buf, size_t cap, unsigned i, const char *branch, unsigned cseq)
 {
@@ -157,8 +160,9 @@ static void test_register(void **state)
 	assert_our_udp_via(h, at);
 	assert_string_equal(H(at, "Max-Forwards", 0), "69");
 	assert_int_equal(VN(at, WIMS_HDR_CONTACT), 1);
-	assert_token_contact(h, b, V(at, WIMS_HDR_CONTACT, 0), true,
-			     ";+sip.instance=\"<urn:uuid:11111111-2222-3333-4444-555555555550>\";reg-id=1;expires=600");
+	assert_token_contact(
+	    h, b, V(at, WIMS_HDR_CONTACT, 0), true,
+	    ";+sip.instance=\"<urn:uuid:11111111-2222-3333-4444-555555555550>\";reg-id=1;expires=600");
 	assert_string_equal(H(at, "To", 0), H(req, "To", 0));
 	assert_string_equal(H(at, "From", 0), H(req, "From", 0));
 	assert_string_equal(H(at, "Call-ID", 0), "reg-call-0@test");
@@ -178,8 +182,9 @@ static void test_register(void **state)
 	}
 
 	/* 401: back to the browser unchanged but for the Via */
-	const char *www = "WWW-Authenticate: Digest realm=\"ims.test\", nonce=\"n0nce\", algorithm=AKAv1-MD5, "
-			  "qop=\"auth\"\r\n";
+	const char *www =
+	    "WWW-Authenticate: Digest realm=\"ims.test\", nonce=\"n0nce\", algorithm=AKAv1-MD5, "
+	    "qop=\"auth\"\r\n";
 	core_send(h, reply_to(resp, sizeof(resp), at, 401, "c401", www));
 	assert_true(wait_q(h, &b->q, 1, 1000));
 	assert_string_equal(b->q.m[0], reply_to(want, sizeof(want), req, 401, "c401", www));
@@ -261,11 +266,12 @@ static void test_invite_from_browser(void **state)
 	assert_string_equal(H(h->core.m[1], "CSeq", 0), "5 ACK");
 	assert_string_equal(H(h->core.m[1], "To", 0), "<sip:callee@ims.test>;tag=busy");
 	/* the browser's own ACK for the 486 is hop-by-hop: absorbed */
-	br_send(b, fmt(req, sizeof(req),
-		       "ACK sip:callee@ims.test SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
-		       "To: <sip:callee@ims.test>;tag=busy\r\nFrom: \"User 0\" <sip:user0@ims.test>;tag=inv0\r\n"
-		       "Call-ID: inv-call-0@test\r\nCSeq: 5 ACK\r\nContent-Length: 0\r\n\r\n",
-		       br_via(0, "i1")));
+	br_send(b,
+		fmt(req, sizeof(req),
+		    "ACK sip:callee@ims.test SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		    "To: <sip:callee@ims.test>;tag=busy\r\nFrom: \"User 0\" <sip:user0@ims.test>;tag=inv0\r\n"
+		    "Call-ID: inv-call-0@test\r\nCSeq: 5 ACK\r\nContent-Length: 0\r\n\r\n",
+		    br_via(0, "i1")));
 	settle(h, 30);
 	assert_int_equal(h->core.n, 2);
 	assert_int_equal(b->q.n, 2);
@@ -288,8 +294,8 @@ static void core_calls_browser(struct h *h, struct browser *b, unsigned i, const
 	at = b->q.m[nb];
 	assert_string_equal(SL(at), fmt(ct, sizeof(ct), "INVITE %s SIP/2.0", br_contact(i)));
 	assert_int_equal(VN(at, WIMS_HDR_VIA), 2);
-	fmt(via, sizeof(via), "SIP/2.0/%s 127.0.0.1:%u;branch=",
-	    wims_sip_proto_name(wims_sip_flow_proto(b->f)), h->port);
+	fmt(via, sizeof(via),
+	    "SIP/2.0/%s 127.0.0.1:%u;branch=", wims_sip_proto_name(wims_sip_flow_proto(b->f)), h->port);
 	assert_int_equal(strncmp(V(at, WIMS_HDR_VIA, 0), via, strlen(via)), 0);
 	assert_string_equal(V(at, WIMS_HDR_VIA, 1), V(req, WIMS_HDR_VIA, 0));
 	assert_string_equal(H(at, "Max-Forwards", 0), "67");
@@ -301,17 +307,19 @@ static void core_calls_browser(struct h *h, struct browser *b, unsigned i, const
 	assert_string_equal(h->core.m[nc], reply_to(resp, sizeof(resp), req, 100, "", ""));
 
 	/* 180 and 200 from the browser, with its .invalid Contact */
-	fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n", br_contact(i), h->cport);
+	fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n", br_contact(i),
+	    h->cport);
 	br_send(b, reply_to(resp, sizeof(resp), at, 180, "tbr", ct));
 	assert_true(wait_q(h, &h->core, nc + 2, 1000));
-	fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n", token_uri(h, b->id, ob),
-	    h->cport);
+	fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n",
+	    token_uri(h, b->id, ob), h->cport);
 	assert_string_equal(h->core.m[nc + 1], reply_to(resp, sizeof(resp), req, 180, "tbr", ct));
-	fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n", br_contact(i), h->cport);
+	fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n", br_contact(i),
+	    h->cport);
 	br_send(b, reply_to(resp, sizeof(resp), at, 200, "tbr", ct));
 	assert_true(wait_q(h, &h->core, nc + 3, 1000));
-	fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n", token_uri(h, b->id, ob),
-	    h->cport);
+	fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n",
+	    token_uri(h, b->id, ob), h->cport);
 	assert_string_equal(h->core.m[nc + 2], reply_to(resp, sizeof(resp), req, 200, "tbr", ct));
 	assert_int_equal(VN(h->core.m[nc + 2], WIMS_HDR_VIA), 1);
 
@@ -347,7 +355,8 @@ static void test_invite_from_core(void **state)
 	{
 		char resp[4096], ct[300];
 		unsigned d = h->dups;
-		fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n", br_contact(0), h->cport);
+		fmt(ct, sizeof(ct), "Contact: <%s>\r\nRecord-Route: <sip:127.0.0.1:%u;lr>\r\n", br_contact(0),
+		    h->cport);
 		br_send(b, reply_to(resp, sizeof(resp), b->q.m[0], 200, "tbr", ct));
 		assert_true(wait_dups(h, d + 1, 1000));
 		assert_int_equal(h->core.n, 3);
@@ -365,7 +374,8 @@ static void test_invite_bad_token(void **state)
 
 	wims_proxy__token_make(h->px, 77, true, tok);
 	tok[PX_TOKEN_LEN - 1] = tok[PX_TOKEN_LEN - 1] == '0' ? '1' : '0';
-	core_send(h, core_invite(req, sizeof(req), h, fmt(ruri, sizeof(ruri), "sip:%s@127.0.0.1:%u", tok, h->port),
+	core_send(h, core_invite(req, sizeof(req), h,
+				 fmt(ruri, sizeof(ruri), "sip:%s@127.0.0.1:%u", tok, h->port),
 				 "bad-token@test"));
 	assert_true(wait_q(h, &h->core, 1, 1000));
 	assert_string_equal(SL(h->core.m[0]), "SIP/2.0 404 No Such Flow");
@@ -393,10 +403,12 @@ static void test_flow_gone_core_dialog(void **state)
 	assert_true(wait_q(h, &h->core, 1, 1000));
 	bye = h->core.m[0];
 	/* to the caller's Contact, through its Record-Route, from the browser's side */
-	assert_string_equal(SL(bye), fmt(want, sizeof(want), "BYE sip:caller@127.0.0.1:%u SIP/2.0", h->cport));
+	assert_string_equal(SL(bye),
+			    fmt(want, sizeof(want), "BYE sip:caller@127.0.0.1:%u SIP/2.0", h->cport));
 	assert_int_equal(VN(bye, WIMS_HDR_VIA), 1);
 	assert_our_udp_via(h, bye);
-	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0), fmt(want, sizeof(want), "<sip:127.0.0.1:%u;lr>", h->cport));
+	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0),
+			    fmt(want, sizeof(want), "<sip:127.0.0.1:%u;lr>", h->cport));
 	assert_string_equal(H(bye, "From", 0), "<sip:user0@ims.test>;tag=tbr");
 	assert_string_equal(H(bye, "To", 0), "<sip:caller@ims.test>;tag=fcore");
 	assert_string_equal(H(bye, "Call-ID", 0), "core-call-2@test");
@@ -447,7 +459,8 @@ static void test_flow_gone_browser_dialog(void **state)
 	assert_string_equal(SL(bye), "BYE sip:callee@192.0.2.7:5062 SIP/2.0");
 	/* RFC 3261 §12.1.2: the UAC's route set is the Record-Route reversed */
 	assert_int_equal(VN(bye, WIMS_HDR_ROUTE), 2);
-	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0), fmt(want, sizeof(want), "<sip:127.0.0.1:%u;lr>", h->cport));
+	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0),
+			    fmt(want, sizeof(want), "<sip:127.0.0.1:%u;lr>", h->cport));
 	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 1), "<sip:scscf.ims.test;lr>");
 	assert_string_equal(H(bye, "From", 0), "\"User 0\" <sip:user0@ims.test>;tag=inv0");
 	assert_string_equal(H(bye, "To", 0), "<sip:callee@ims.test>;tag=callee");
@@ -540,7 +553,8 @@ static void test_ack_never_answered(void **state)
 			 token_uri(h, id, true), h->cport));
 	/* to something that is no token */
 	core_send(h, fmt(req, sizeof(req),
-			 "ACK sip:nobody@127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKack10;rport\r\n"
+			 "ACK sip:nobody@127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP "
+			 "127.0.0.1:%u;branch=z9hG4bKack10;rport\r\n"
 			 "Max-Forwards: 70\r\nFrom: <sip:caller@ims.test>;tag=fcore\r\n"
 			 "To: <sip:user0@ims.test>;tag=tbr\r\nCall-ID: ack10@test\r\nCSeq: 10 ACK\r\n"
 			 "Content-Length: 0\r\n\r\n",
@@ -610,26 +624,31 @@ static void test_flow_gone_bye_cseq_follows_browser(void **state)
 			      "Contact: <sip:callee@192.0.2.7:5062>\r\n"));
 	assert_true(wait_q(h, &b->q, 2, 1000));
 	/* ACK for the 2xx: its own transaction, forwarded with our Via only */
-	br_send(b, fmt(req, sizeof(req),
-		       "ACK sip:callee@192.0.2.7:5062 SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
-		       "To: <sip:callee@ims.test>;tag=callee\r\nFrom: \"User 0\" <sip:user0@ims.test>;tag=inv0\r\n"
-		       "Call-ID: inv-call-0@test\r\nCSeq: 3 ACK\r\nContent-Length: 0\r\n\r\n",
-		       br_via(0, "ack3")));
+	br_send(
+	    b,
+	    fmt(req, sizeof(req),
+		"ACK sip:callee@192.0.2.7:5062 SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		"To: <sip:callee@ims.test>;tag=callee\r\nFrom: \"User 0\" <sip:user0@ims.test>;tag=inv0\r\n"
+		"Call-ID: inv-call-0@test\r\nCSeq: 3 ACK\r\nContent-Length: 0\r\n\r\n",
+		br_via(0, "ack3")));
 	assert_true(wait_q(h, &h->core, 2, 1000));
 	assert_string_equal(SL(h->core.m[1]), "ACK sip:callee@192.0.2.7:5062 SIP/2.0");
 	assert_int_equal(VN(h->core.m[1], WIMS_HDR_VIA), 1);
 	assert_our_udp_via(h, h->core.m[1]);
 	assert_string_equal(H(h->core.m[1], "Route", 0), ABSENT); /* in a dialog: nothing preloaded */
 	/* a re-INVITE with CSeq 9 */
-	br_send(b, fmt(req, sizeof(req),
-		       "INVITE sip:callee@192.0.2.7:5062 SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
-		       "To: <sip:callee@ims.test>;tag=callee\r\nFrom: \"User 0\" <sip:user0@ims.test>;tag=inv0\r\n"
-		       "Call-ID: inv-call-0@test\r\nCSeq: 9 INVITE\r\nContact: <%s>\r\nContent-Length: 0\r\n\r\n",
-		       br_via(0, "re9"), br_contact(0)));
+	br_send(
+	    b,
+	    fmt(req, sizeof(req),
+		"INVITE sip:callee@192.0.2.7:5062 SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		"To: <sip:callee@ims.test>;tag=callee\r\nFrom: \"User 0\" <sip:user0@ims.test>;tag=inv0\r\n"
+		"Call-ID: inv-call-0@test\r\nCSeq: 9 INVITE\r\nContact: <%s>\r\nContent-Length: 0\r\n\r\n",
+		br_via(0, "re9"), br_contact(0)));
 	assert_true(wait_q(h, &h->core, 3, 1000));
 	assert_string_equal(H(h->core.m[2], "CSeq", 0), "9 INVITE");
 	assert_string_equal(H(h->core.m[2], "Route", 0), ABSENT);
-	core_send(h, reply_to(resp, sizeof(resp), h->core.m[2], 200, "", "Contact: <sip:callee@192.0.2.7:5062>\r\n"));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[2], 200, "",
+			      "Contact: <sip:callee@192.0.2.7:5062>\r\n"));
 	assert_true(wait_q(h, &b->q, 4, 1000));
 	q_clear(&h->core);
 	br_gone(b);
@@ -673,7 +692,8 @@ static void test_options_to_wimsd(void **state)
 	char req[4096];
 
 	core_send(h, fmt(req, sizeof(req),
-			 "OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKka1;rport\r\n"
+			 "OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP "
+			 "127.0.0.1:%u;branch=z9hG4bKka1;rport\r\n"
 			 "Max-Forwards: 70\r\nFrom: <sip:pcscf@ims.test>;tag=ka\r\nTo: <sip:127.0.0.1:%u>\r\n"
 			 "Call-ID: ka1@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
 			 h->port, h->cport, h->port));
@@ -699,7 +719,8 @@ static void test_register_ok_bare_contact(void **state)
 	fmt(extra, sizeof(extra), "Contact: %s;expires=600\r\n", token_uri(h, b->id, false));
 	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "ok", extra));
 	assert_true(wait_q(h, &b->q, 1, 1000));
-	assert_string_equal(H(b->q.m[0], "Contact", 0), fmt(want, sizeof(want), "<%s>;expires=600", br_contact(0)));
+	assert_string_equal(H(b->q.m[0], "Contact", 0),
+			    fmt(want, sizeof(want), "<%s>;expires=600", br_contact(0)));
 	h_free(h);
 }
 
@@ -783,9 +804,9 @@ static void test_advertise(void **state)
 		const char *conf, *host;
 		unsigned port; /* 0: the bound UDP port */
 	} cases[] = {
-		{"192.0.2.10:5099", "192.0.2.10", 5099},
-		{"wims.example.net", "wims.example.net", 0},
-		{"[2001:db8::7]:5062", "[2001:db8::7]", 5062},
+	    {"192.0.2.10:5099", "192.0.2.10", 5099},
+	    {"wims.example.net", "wims.example.net", 0},
+	    {"[2001:db8::7]:5062", "[2001:db8::7]", 5062},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -818,9 +839,10 @@ static void test_alloc_errors(void **state)
 	static const struct {
 		const char *pcscf, *msg;
 	} cases[] = {
-		{"tel:+15551234", "'tel:+15551234' is not a sip: URI"},
-		{"sip:pcscf.ims.test:5060", "'sip:pcscf.ims.test:5060': the host must be a numeric address"},
-		{"sip:127.0.0.1:5060;transport=sctp", "'sip:127.0.0.1:5060;transport=sctp': transport must be udp, tcp or tls"},
+	    {"tel:+15551234", "'tel:+15551234' is not a sip: URI"},
+	    {"sip:pcscf.ims.test:5060", "'sip:pcscf.ims.test:5060': the host must be a numeric address"},
+	    {"sip:127.0.0.1:5060;transport=sctp",
+	     "'sip:127.0.0.1:5060;transport=sctp': transport must be udp, tcp or tls"},
 	};
 	struct h *h = h_new();
 
@@ -861,16 +883,19 @@ static void test_reinvite_keeps_route_set(void **state)
 			 "Contact: <sip:caller-moved@127.0.0.1:%u>\r\nContent-Length: 0\r\n\r\n",
 			 token_uri(h, b->id, true), h->cport, h->cport));
 	assert_true(wait_q(h, &b->q, 1, 1000));
-	br_send(b, reply_to(resp, sizeof(resp), b->q.m[0], 200, "", "Contact: <sip:u0@x0.invalid;transport=ws>\r\n"));
+	br_send(b, reply_to(resp, sizeof(resp), b->q.m[0], 200, "",
+			    "Contact: <sip:u0@x0.invalid;transport=ws>\r\n"));
 	assert_true(wait_q(h, &h->core, 2, 1000)); /* 100, 200 */
 	assert_int_equal(STATUS(h->core.m[1]), 200);
 	q_clear(&h->core);
 	br_gone(b);
 	assert_true(wait_q(h, &h->core, 1, 1000));
 	bye = h->core.m[0];
-	assert_string_equal(SL(bye), fmt(want, sizeof(want), "BYE sip:caller-moved@127.0.0.1:%u SIP/2.0", h->cport));
+	assert_string_equal(SL(bye),
+			    fmt(want, sizeof(want), "BYE sip:caller-moved@127.0.0.1:%u SIP/2.0", h->cport));
 	assert_int_equal(VN(bye, WIMS_HDR_ROUTE), 1);
-	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0), fmt(want, sizeof(want), "<sip:127.0.0.1:%u;lr>", h->cport));
+	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0),
+			    fmt(want, sizeof(want), "<sip:127.0.0.1:%u;lr>", h->cport));
 	assert_string_equal(H(bye, "From", 0), "<sip:user0@ims.test>;tag=tbr");
 	h_free(h);
 }
@@ -892,7 +917,8 @@ static void test_flow_gone_several_dialogs(void **state)
 	core_calls_browser(h, other, 1, "multi-other@test");
 	br_send(b, br_invite(req, sizeof(req), 0, "m3", 3));
 	assert_true(wait_q(h, &h->core, 10, 1000));
-	core_send(h, reply_to(resp, sizeof(resp), last(&h->core), 200, "callee", "Contact: <sip:callee@192.0.2.7>\r\n"));
+	core_send(h, reply_to(resp, sizeof(resp), last(&h->core), 200, "callee",
+			      "Contact: <sip:callee@192.0.2.7>\r\n"));
 	assert_true(wait_q(h, &b->q, 6, 1000));
 	assert_int_equal(wims_proxy_stats(h->px)->dialogs_open, 4);
 	q_clear(&h->core);
@@ -919,26 +945,26 @@ static void test_flow_gone_several_dialogs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_register),
-		cmocka_unit_test(test_invite_from_browser),
-		cmocka_unit_test(test_invite_from_core),
-		cmocka_unit_test(test_invite_bad_token),
-		cmocka_unit_test(test_flow_gone_core_dialog),
-		cmocka_unit_test(test_flow_gone_browser_dialog),
-		cmocka_unit_test(test_flow_gone_not_outbound),
-		cmocka_unit_test(test_bye_ends_dialog),
-		cmocka_unit_test(test_ack_never_answered),
-		cmocka_unit_test(test_record_route),
-		cmocka_unit_test(test_flow_gone_bye_cseq_follows_browser),
-		cmocka_unit_test(test_min_expires),
-		cmocka_unit_test(test_options_to_wimsd),
-		cmocka_unit_test(test_register_ok_bare_contact),
-		cmocka_unit_test(test_flows_json),
-		cmocka_unit_test(test_tcp_next_hop),
-		cmocka_unit_test(test_advertise),
-		cmocka_unit_test(test_alloc_errors),
-		cmocka_unit_test(test_reinvite_keeps_route_set),
-		cmocka_unit_test(test_flow_gone_several_dialogs),
+	    cmocka_unit_test(test_register),
+	    cmocka_unit_test(test_invite_from_browser),
+	    cmocka_unit_test(test_invite_from_core),
+	    cmocka_unit_test(test_invite_bad_token),
+	    cmocka_unit_test(test_flow_gone_core_dialog),
+	    cmocka_unit_test(test_flow_gone_browser_dialog),
+	    cmocka_unit_test(test_flow_gone_not_outbound),
+	    cmocka_unit_test(test_bye_ends_dialog),
+	    cmocka_unit_test(test_ack_never_answered),
+	    cmocka_unit_test(test_record_route),
+	    cmocka_unit_test(test_flow_gone_bye_cseq_follows_browser),
+	    cmocka_unit_test(test_min_expires),
+	    cmocka_unit_test(test_options_to_wimsd),
+	    cmocka_unit_test(test_register_ok_bare_contact),
+	    cmocka_unit_test(test_flows_json),
+	    cmocka_unit_test(test_tcp_next_hop),
+	    cmocka_unit_test(test_advertise),
+	    cmocka_unit_test(test_alloc_errors),
+	    cmocka_unit_test(test_reinvite_keeps_route_set),
+	    cmocka_unit_test(test_flow_gone_several_dialogs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

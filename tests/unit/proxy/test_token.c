@@ -136,9 +136,9 @@ static void test_secret(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_tampered_refused),
-		cmocka_unit_test(test_secret),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_tampered_refused),
+	    cmocka_unit_test(test_secret),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,8 @@ static char *core_req(char *buf, size_t cap, struct h *h, struct browser *b, con
 		   "Content-Type: text/plain\r\n"
 		   "Content-Length: %zu\r\n"
 		   "\r\n%s",
-		   method, token_uri(h, b->id, true), h->cport, branch, branch, method, h->cport, strlen(body), body);
+		   method, token_uri(h, b->id, true), h->cport, branch, branch, method, h->cport,
+		   strlen(body), body);
 }
 
 /* ---- 5. bad requests ---- */
@@ -98,10 +99,12 @@ static void test_bad_requests(void **state)
 	assert_int_equal(wims_proxy_stats(h->px)->bad_requests, 3);
 
 	/* a Via without branch (RFC 2543): no transaction can be made of it */
-	br_send(b, fmt(req, sizeof(req),
-		       "OPTIONS sip:peer@ims.test SIP/2.0\r\nVia: SIP/2.0/WSS bq8dk2m.invalid\r\nMax-Forwards: 70\r\n"
-		       "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: nobranch@t\r\n"
-		       "CSeq: 3 OPTIONS\r\nContent-Length: 0\r\n\r\n"));
+	br_send(b,
+		fmt(req, sizeof(req),
+		    "OPTIONS sip:peer@ims.test SIP/2.0\r\nVia: SIP/2.0/WSS bq8dk2m.invalid\r\nMax-Forwards: "
+		    "70\r\n"
+		    "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: nobranch@t\r\n"
+		    "CSeq: 3 OPTIONS\r\nContent-Length: 0\r\n\r\n"));
 	assert_int_equal(b->q.n, 4);
 	assert_string_equal(SL(b->q.m[3]), "SIP/2.0 400 Bad Via branch");
 	free(b->q.m[--b->q.n]);
@@ -115,16 +118,19 @@ static void test_bad_requests(void **state)
 	assert_int_equal(strncmp(b->q.m[3], "SIP/2.0 400 Missing Via\r\n", 25), 0);
 	free(b->q.m[--b->q.n]);
 	/* over UDP without a Via there is nowhere to answer */
-	core_send(h, fmt(req, sizeof(req),
-			 "OPTIONS sip:peer@ims.test SIP/2.0\r\nMax-Forwards: 70\r\n"
-			 "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: novia2@t\r\n"
-			 "CSeq: 3 OPTIONS\r\nContent-Length: 0\r\n\r\n"));
+	core_send(h,
+		  fmt(req, sizeof(req),
+		      "OPTIONS sip:peer@ims.test SIP/2.0\r\nMax-Forwards: 70\r\n"
+		      "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: novia2@t\r\n"
+		      "CSeq: 3 OPTIONS\r\nContent-Length: 0\r\n\r\n"));
 	/* a malformed request from the core with a Via: 400 naming the fault */
-	core_send(h, fmt(req, sizeof(req),
-			 "OPTIONS sip:peer@ims.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKcbad;rport\r\n"
-			 "Max-Forwards: 70\r\nTo: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\n"
-			 "Call-ID: cbad@t\r\nCSeq: 3 INVITE\r\nContent-Length: 0\r\n\r\n",
-			 h->cport));
+	core_send(h,
+		  fmt(req, sizeof(req),
+		      "OPTIONS sip:peer@ims.test SIP/2.0\r\nVia: SIP/2.0/UDP "
+		      "127.0.0.1:%u;branch=z9hG4bKcbad;rport\r\n"
+		      "Max-Forwards: 70\r\nTo: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\n"
+		      "Call-ID: cbad@t\r\nCSeq: 3 INVITE\r\nContent-Length: 0\r\n\r\n",
+		      h->cport));
 	assert_true(wait_q(h, &h->core, 1, 1000));
 	assert_string_equal(SL(h->core.m[0]), "SIP/2.0 400 CSeq method mismatch");
 	assert_string_equal(H(h->core.m[0], "Call-ID", 0), "cbad@t");
@@ -181,15 +187,16 @@ static void test_loop_detected(void **state)
 	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
 	char req[2048], back[2048];
 
-	br_send(b, br_req(req, sizeof(req), "MESSAGE", "loop1", 1, "loop@t", "Content-Type: text/plain\r\n", "hi"));
+	br_send(b, br_req(req, sizeof(req), "MESSAGE", "loop1", 1, "loop@t", "Content-Type: text/plain\r\n",
+			  "hi"));
 	assert_true(wait_q(h, &h->core, 1, 1000));
 	core_send(h, reply_to(back, sizeof(back), h->core.m[0], 200, "ok", ""));
 	assert_true(wait_q(h, &b->q, 1, 1000));
 	/* as a proxy that routes it back to us would: its Via on top of ours */
 	fmt(back, sizeof(back), "%s", h->core.m[0]);
 	replace_once(back, sizeof(back), "Via: ",
-		     fmt(req, sizeof(req), "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKpcscf1;rport\r\nVia: ",
-			 h->cport));
+		     fmt(req, sizeof(req),
+			 "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKpcscf1;rport\r\nVia: ", h->cport));
 	core_send(h, back);
 	assert_true(wait_q(h, &h->core, 2, 1000));
 	assert_string_equal(SL(h->core.m[1]), "SIP/2.0 482 Loop Detected");
@@ -287,10 +294,11 @@ static void test_cancel_before_provisional(void **state)
 
 	br_send(b, br_req(inv, sizeof(inv), "INVITE", "c2", 1, "cancel2@t", "", ""));
 	assert_true(wait_q(h, &h->core, 1, 1000));
-	br_send(b, fmt(req, sizeof(req),
-		       "CANCEL sip:peer@ims.test SIP/2.0\r\nVia: " BVIA "c2\r\nMax-Forwards: 70\r\n"
-		       "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: cancel2@t\r\n"
-		       "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n"));
+	br_send(b,
+		fmt(req, sizeof(req),
+		    "CANCEL sip:peer@ims.test SIP/2.0\r\nVia: " BVIA "c2\r\nMax-Forwards: 70\r\n"
+		    "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: cancel2@t\r\n"
+		    "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n"));
 	assert_string_equal(SL(last(&b->q)), "SIP/2.0 200 OK");
 	/* RFC 3261 §9.1: no CANCEL before a provisional response */
 	{
@@ -324,10 +332,11 @@ static void test_cancel_then_183_times_out(void **state)
 	assert_true(wait_q(h, &h->core, 1, 1000));
 	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 180, "callee", ""));
 	assert_true(wait_q(h, &b->q, 2, 1000));
-	br_send(b, fmt(req, sizeof(req),
-		       "CANCEL sip:peer@ims.test SIP/2.0\r\nVia: " BVIA "c3\r\nMax-Forwards: 70\r\n"
-		       "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: cancel3@t\r\n"
-		       "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n"));
+	br_send(b,
+		fmt(req, sizeof(req),
+		    "CANCEL sip:peer@ims.test SIP/2.0\r\nVia: " BVIA "c3\r\nMax-Forwards: 70\r\n"
+		    "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: cancel3@t\r\n"
+		    "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n"));
 	assert_int_equal(b->q.n, 3);
 	assert_true(wait_q(h, &h->core, 2, 1000));
 	assert_int_equal(strncmp(h->core.m[1], "CANCEL ", 7), 0);
@@ -357,11 +366,13 @@ static void test_cancel_from_core(void **state)
 	core_send(h, core_req(inv, sizeof(inv), h, b, "INVITE", "ci1", ""));
 	assert_true(wait_q(h, &b->q, 1, 1000));
 	at = b->q.m[0];
-	br_send(b, reply_to(resp, sizeof(resp), at, 180, "ub", "Contact: <sip:ub@x.invalid;transport=ws>\r\n"));
+	br_send(b,
+		reply_to(resp, sizeof(resp), at, 180, "ub", "Contact: <sip:ub@x.invalid;transport=ws>\r\n"));
 	assert_true(wait_q(h, &h->core, 2, 1000)); /* 100, 180 */
 	assert_int_equal(STATUS(h->core.m[1]), 180);
 	fmt(req, sizeof(req),
-	    "CANCEL %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKci1;rport\r\nMax-Forwards: 70\r\n"
+	    "CANCEL %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKci1;rport\r\nMax-Forwards: "
+	    "70\r\n"
 	    "From: <sip:far@ims.test>;tag=far\r\nTo: <sip:user0@ims.test>\r\nCall-ID: core-ci1@t\r\n"
 	    "CSeq: 3 CANCEL\r\nContent-Length: 0\r\n\r\n",
 	    token_uri(h, b->id, true), h->cport);
@@ -455,7 +466,8 @@ static size_t count_branch(struct h *h, const char *start, const char *branch)
 	size_t n = 0;
 
 	for (size_t i = 0; i < h->core.n; i++)
-		if (strncmp(h->core.m[i], start, strlen(start)) == 0 && strcmp(BRANCH(h->core.m[i], 0), branch) == 0)
+		if (strncmp(h->core.m[i], start, strlen(start)) == 0 &&
+		    strcmp(BRANCH(h->core.m[i], 0), branch) == 0)
 			n++;
 	return n;
 }
@@ -469,7 +481,8 @@ static void test_timer_e_and_408(void **state)
 
 	h->keep_dups = true; /* retransmissions are what this test looks at */
 
-	br_send(b, br_req(req, sizeof(req), "MESSAGE", "e1", 7, "timer-e@t", "Content-Type: text/plain\r\n", "ping"));
+	br_send(b, br_req(req, sizeof(req), "MESSAGE", "e1", 7, "timer-e@t", "Content-Type: text/plain\r\n",
+			  "ping"));
 	assert_true(wait_q(h, &h->core, 3, 1000));
 	fmt(branch, sizeof(branch), "%s", BRANCH(h->core.m[0], 0));
 	/* timer E: the same request again, same branch, byte for byte */
@@ -559,10 +572,11 @@ static void test_2xx_retransmission(void **state)
 	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
 	char inv[2048], resp[2048], want[2048];
 
-	br_send(b, br_req(inv, sizeof(inv), "INVITE", "x1", 1, "2xx@t", "Contact: <sip:ub@x.invalid;transport=ws>\r\n",
-			  ""));
+	br_send(b, br_req(inv, sizeof(inv), "INVITE", "x1", 1, "2xx@t",
+			  "Contact: <sip:ub@x.invalid;transport=ws>\r\n", ""));
 	assert_true(wait_q(h, &h->core, 1, 1000));
-	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "callee", "Contact: <sip:peer@192.0.2.9>\r\n"));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "callee",
+			      "Contact: <sip:peer@192.0.2.9>\r\n"));
 	assert_true(wait_q(h, &b->q, 2, 1000));
 	reply_to(want, sizeof(want), inv, 200, "callee", "Contact: <sip:peer@192.0.2.9>\r\n");
 	assert_string_equal(b->q.m[1], want);
@@ -584,7 +598,8 @@ static void test_large_invite_over_tcp(void **state)
 
 	memset(body, 'a', sizeof(body) - 3);
 	memcpy(body + sizeof(body) - 3, "\r\n", 3);
-	br_send(b, br_req(inv, sizeof(inv), "INVITE", "big", 1, "big@t", "Content-Type: text/plain\r\n", body));
+	br_send(b,
+		br_req(inv, sizeof(inv), "INVITE", "big", 1, "big@t", "Content-Type: text/plain\r\n", body));
 	assert_true(strlen(inv) > 1300);
 	assert_true(wait_q(h, &h->core, 1, 1000));
 	at = h->core.m[0];
@@ -641,7 +656,8 @@ static void test_drain(void **state)
 	assert_string_equal(SL(b->q.m[2]), "SIP/2.0 503 Shutting Down");
 	assert_string_equal(H(b->q.m[2], "Retry-After", 0), "5");
 	assert_string_equal(V(b->q.m[2], WIMS_HDR_VIA, 0), BVIA "d2");
-	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "callee", "Contact: <sip:peer@192.0.2.9>\r\n"));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "callee",
+			      "Contact: <sip:peer@192.0.2.9>\r\n"));
 	assert_true(wait_q(h, &b->q, 4, 1000));
 	assert_int_equal(STATUS(b->q.m[3]), 200);
 	assert_int_equal(wims_proxy_busy(h->px), 0);
@@ -671,11 +687,13 @@ static void test_udp_response_address(void **state)
 	assert_int_equal(getsockname(alt, (struct sockaddr *)&sa, &sl), 0);
 	set_nonblock(alt);
 	/* without rport: to the Via's port (alt), though sent from the core socket */
-	core_send(h, fmt(req, sizeof(req),
-			 "OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKnorport\r\n"
-			 "Max-Forwards: 70\r\nFrom: <sip:pcscf@ims.test>;tag=ka\r\nTo: <sip:127.0.0.1>\r\n"
-			 "Call-ID: norport@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
-			 h->port, ntohs(sa.sin_port)));
+	core_send(
+	    h,
+	    fmt(req, sizeof(req),
+		"OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKnorport\r\n"
+		"Max-Forwards: 70\r\nFrom: <sip:pcscf@ims.test>;tag=ka\r\nTo: <sip:127.0.0.1>\r\n"
+		"Call-ID: norport@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		h->port, ntohs(sa.sin_port)));
 	for (uint64_t end = now_ms() + 1000; n <= 0 && now_ms() < end;) {
 		spin_once(h);
 		n = recv(alt, buf, sizeof(buf) - 1, 0);
@@ -687,7 +705,8 @@ static void test_udp_response_address(void **state)
 	assert_int_equal(h->core.n, 0);
 	/* with rport: back to the source, whatever the Via says */
 	core_send(h, fmt(req, sizeof(req),
-			 "OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKrport;rport\r\n"
+			 "OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP "
+			 "127.0.0.1:%u;branch=z9hG4bKrport;rport\r\n"
 			 "Max-Forwards: 70\r\nFrom: <sip:pcscf@ims.test>;tag=ka\r\nTo: <sip:127.0.0.1>\r\n"
 			 "Call-ID: rport@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
 			 h->port, ntohs(sa.sin_port)));
@@ -743,24 +762,24 @@ static void test_send_to_browser_fails(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_requests),
-		cmocka_unit_test(test_loop_detected),
-		cmocka_unit_test(test_cancel),
-		cmocka_unit_test(test_cancel_before_provisional),
-		cmocka_unit_test(test_cancel_then_183_times_out),
-		cmocka_unit_test(test_cancel_from_core),
-		cmocka_unit_test(test_flow_gone_pending_invite),
-		cmocka_unit_test(test_flow_gone_pending_core_invite),
-		cmocka_unit_test(test_timer_e_and_408),
-		cmocka_unit_test(test_timer_a),
-		cmocka_unit_test(test_request_retransmission_absorbed),
-		cmocka_unit_test(test_2xx_retransmission),
-		cmocka_unit_test(test_large_invite_over_tcp),
-		cmocka_unit_test(test_small_invite_over_udp),
-		cmocka_unit_test(test_drain),
-		cmocka_unit_test(test_udp_response_address),
-		cmocka_unit_test(test_ack_max_forwards),
-		cmocka_unit_test(test_send_to_browser_fails),
+	    cmocka_unit_test(test_bad_requests),
+	    cmocka_unit_test(test_loop_detected),
+	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_cancel_before_provisional),
+	    cmocka_unit_test(test_cancel_then_183_times_out),
+	    cmocka_unit_test(test_cancel_from_core),
+	    cmocka_unit_test(test_flow_gone_pending_invite),
+	    cmocka_unit_test(test_flow_gone_pending_core_invite),
+	    cmocka_unit_test(test_timer_e_and_408),
+	    cmocka_unit_test(test_timer_a),
+	    cmocka_unit_test(test_request_retransmission_absorbed),
+	    cmocka_unit_test(test_2xx_retransmission),
+	    cmocka_unit_test(test_large_invite_over_tcp),
+	    cmocka_unit_test(test_small_invite_over_udp),
+	    cmocka_unit_test(test_drain),
+	    cmocka_unit_test(test_udp_response_address),
+	    cmocka_unit_test(test_ack_max_forwards),
+	    cmocka_unit_test(test_send_to_browser_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

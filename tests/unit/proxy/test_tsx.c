@@ -759,6 +759,32 @@ static void test_send_to_browser_fails(void **state)
 	h_free(h);
 }
 
+/* Every Via the browser's request had is hidden from the core and put back, in order. */
+static void test_several_vias_restored(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[2048], resp[2048];
+
+	br_send(b, fmt(req, sizeof(req),
+		       "MESSAGE sip:peer@ims.test SIP/2.0\r\nVia: " BVIA
+		       "v1, SIP/2.0/WSS a.invalid;branch=z9hG4bKv2\r\n"
+		       "v: SIP/2.0/WSS b.invalid;branch=z9hG4bKv3;received=192.0.2.1\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:peer@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=b0\r\nCall-ID: vias@t\r\n"
+		       "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_int_equal(VN(h->core.m[0], WIMS_HDR_VIA), 1);
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "p", ""));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	assert_int_equal(VN(b->q.m[0], WIMS_HDR_VIA), 3);
+	assert_string_equal(V(b->q.m[0], WIMS_HDR_VIA, 0), BVIA "v1");
+	assert_string_equal(V(b->q.m[0], WIMS_HDR_VIA, 1), "SIP/2.0/WSS a.invalid;branch=z9hG4bKv2");
+	assert_string_equal(V(b->q.m[0], WIMS_HDR_VIA, 2),
+			    "SIP/2.0/WSS b.invalid;branch=z9hG4bKv3;received=192.0.2.1");
+	assert_string_equal(SL(b->q.m[0]), "SIP/2.0 200 OK");
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -780,6 +806,7 @@ int main(void)
 	    cmocka_unit_test(test_udp_response_address),
 	    cmocka_unit_test(test_ack_max_forwards),
 	    cmocka_unit_test(test_send_to_browser_fails),
+	    cmocka_unit_test(test_several_vias_restored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

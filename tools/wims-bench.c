@@ -56,7 +56,7 @@ struct opts {
 	char host[128];
 	uint16_t port;
 	char path[128];
-	unsigned conns, window, count, user_count, user_start, keepalive_s, timeout_ms, parallel, expires;
+	unsigned conns, window, count, user_count, user_start, keepalive_s, timeout_ms, parallel, expires, talk_ms;
 	double rate, duration;
 	enum scen scen;
 	char user_prefix[32], password[64], domain[64], target[160];
@@ -72,8 +72,9 @@ struct tsx {
 	bool warm;    /* a registration before the measured load */
 	uint8_t auth; /* challenges answered */
 	uint32_t cseq;
-	uint64_t t0, t_setup; /* ns */
-	uint64_t deadline;    /* ms, loop time */
+	uint64_t t0, t_setup, t_bye; /* ns */
+	uint64_t deadline;           /* ms, loop time */
+	uint64_t bye_at;             /* ms, loop time; 0: BYE sent */
 	char branch[24], call_id[40], ftag[20];
 	char to[320];    /* To of the 2xx (with its tag) */
 	char rtarget[256];
@@ -319,7 +320,8 @@ static void tsx_done(struct ua *u, struct tsx *t, unsigned st)
 			b->status[st]++;
 		if (status_ok(st)) {
 			b->ok++;
-			lat_add(&b->lat, now - t->t0);
+			/* a call: set-up plus tear-down, without the talk time */
+			lat_add(&b->lat, t->t_bye ? (t->t_setup - t->t0) + (now - t->t_bye) : now - t->t0);
 			if (t->t_setup)
 				lat_add(&b->setup, t->t_setup - t->t0);
 		} else {
@@ -469,8 +471,6 @@ static void send_bye(struct ua *u, struct tsx *t)
 	req_base(u, t, &r, "BYE", t->rtarget);
 	r.route = t->route;
 	r.to = t->to;
-	r.extra = "Reason: SIP ;cause=200 ;text=\"Call completed elsewhere\"\r\n";
-	r.extra = NULL;
 	wims_wbuf_init(&wb, buf, sizeof(buf));
 	bsip_write(&wb, &r);
 	send_sip(u, &wb);
@@ -607,7 +607,10 @@ static void on_response(struct ua *u, const struct wims_sip_msg *m)
 		t->kind = TK_BYE;
 		t->cseq = ++u->cseq;
 		rnd_hex(u->b, t->branch, 16);
-		send_bye(u, t);
+		/* the BYE waits --talk-ms (tick_calls), at least 1 ms: sent right
+		 * behind the ACK it can overtake it in the core's worker processes */
+		t->bye_at = uv_now(u->b->loop) + (u->b->o.talk_ms ? u->b->o.talk_ms : 1);
+		t->deadline += u->b->o.talk_ms;
 		return;
 	default:
 		tsx_done(u, t, m->status);
@@ -911,10 +914,31 @@ static void tick_hold(struct bench *b)
 	}
 }
 
+/* BYEs whose talk time is over. */
+static void tick_calls(struct bench *b)
+{
+	uint64_t now = uv_now(b->loop);
+
+	for (unsigned i = 0; i < b->o.conns; i++) {
+		struct ua *u = &b->ua[i];
+		for (unsigned k = 0; u->inflight && k < b->o.window; k++) {
+			struct tsx *t = &u->t[k];
+			if (t->kind == TK_BYE && t->bye_at && now >= t->bye_at) {
+				t->bye_at = 0;
+				t->t_bye = uv_hrtime();
+				send_bye(u, t);
+			}
+		}
+	}
+}
+
 static void on_tick(uv_timer_t *tm)
 {
 	struct bench *b = tm->data;
 	unsigned inflight = 0;
+
+	if (b->o.scen == SC_CALL)
+		tick_calls(b);
 
 	switch (b->ph) {
 	case PH_CONNECT: tick_connect(b); break;
@@ -1122,6 +1146,7 @@ static void usage(void)
 		"  --keepalive K         hold: seconds between keep-alives per connection (default 20)\n"
 		"  --ka-mode M           hold: crlf | ping | both (default both)\n"
 		"  --expires E           REGISTER Expires (default 600)\n"
+		"  --talk-ms MS          call: time between ACK and BYE (default 10; not in the latency)\n"
 		"  --timeout MS          per-transaction timeout (default 10000)\n"
 		"  --parallel P          connections / registrations being set up at once (default 200)\n"
 		"  --watch-pid PID[,..]  sample Rss/Pss of these processes (hold)\n"
@@ -1141,6 +1166,7 @@ static void opts_defaults(struct opts *o)
 	o->timeout_ms = 10000;
 	o->parallel = 200;
 	o->expires = 600;
+	o->talk_ms = 10;
 	snprintf(o->user_prefix, sizeof(o->user_prefix), "ue");
 	snprintf(o->password, sizeof(o->password), "wims-lab");
 	snprintf(o->domain, sizeof(o->domain), "ims.lab");
@@ -1181,7 +1207,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"target", 1, 0, 't'},	     {"register-first", 0, 0, 'R'}, {"keepalive", 1, 0, 'k'},
 		{"ka-mode", 1, 0, 'm'},	     {"expires", 1, 0, 'E'},   {"timeout", 1, 0, 'T'},
 		{"parallel", 1, 0, 'L'},     {"watch-pid", 1, 0, 'W'}, {"expect", 1, 0, 'x'},
-		{"json", 0, 0, 'j'},	     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+		{"json", 0, 0, 'j'}, {"talk-ms", 1, 0, 'A'},	     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
@@ -1208,6 +1234,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'W': if (parse_watch(o, optarg)) return -EINVAL; break;
 		case 'x': o->expect = (int)strtol(optarg, NULL, 10); break;
 		case 'j': o->json = true; break;
+		case 'A': o->talk_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'v': o->verbose = true; break;
 		default: return -EINVAL;
 		}

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Summarise a bench/run.sh result directory: the table of runs, the ratios
+wimsd / Kamailio, and the targets of the benchmark issue."""
+import json
+import os
+import sys
+
+out = sys.argv[1]
+rows = []
+with open(os.path.join(out, "results.tsv")) as f:
+    head = f.readline().rstrip("\n").split("\t")
+    for line in f:
+        v = line.rstrip("\n").split("\t")
+        if len(v) < len(head):
+            continue
+        rows.append(dict(zip(head, v)))
+
+
+def get(gw, scen, fixed):
+    for r in rows:
+        if r["gateway"] == gw and r["scenario"] == scen and (r["rate"] != "0") == fixed:
+            return r
+    return None
+
+
+def num(r, k):
+    try:
+        return float(r[k])
+    except (TypeError, KeyError, ValueError):
+        return float("nan")
+
+
+def proj(r):
+    """Transactions/s the gateway would carry at 100% of its core, from its CPU time per transaction."""
+    us = num(r, "gw_cpu_us/tx")
+    return 1e6 / us if us and us == us else float("nan")
+
+
+print("\nRuns (gateway on CPU 1; load generator, P-CSCF, S-CSCF and sipp on CPU 0)")
+print(f'{"gateway":9} {"scenario":9} {"offered":>8} {"tps":>7} {"ok":>8} {"failed":>6} {"p50 ms":>8} '
+      f'{"p99 ms":>8} {"max ms":>8} {"gw CPU":>7} {"CPU us/tx":>9} {"tps@100%":>9}')
+for r in rows:
+    offered = "max" if r["rate"] == "0" else r["rate"] + "/s"
+    print(f'{r["gateway"]:9} {r["scenario"]:9} {offered:>8} {r["tps"]:>7} {r["ok"]:>8} {r["failed"]:>6} '
+          f'{r["p50_ms"]:>8} {r["p99_ms"]:>8} {r["max_ms"]:>8} {r["gw_cpu%"] + "%":>7} {r["gw_cpu_us/tx"]:>9} {proj(r):9.0f}'
+          + ("" if r["failures"] in ("{}", '{"timeout":0,"flow_lost":0}') else "  " + r["failures"]))
+
+print("\nRatios wimsd / Kamailio websocket (target: tps >= 1.5, p99 at equal load <= 1.0)")
+print("  tps: measured at saturation of the whole chain; tps@100%: each gateway's own capacity")
+print("  projected from its CPU time per transaction (= Kamailio's CPU/tx over wimsd's)")
+print(f'{"scenario":9} {"tps ratio":>9} {"tps@100% ratio":>15} {"p99 ratio (equal load)":>23}')
+verdict = []
+for scen in ["register", "options", "call"]:
+    w, k = get("wimsd", scen, False), get("kamailio", scen, False)
+    wf, kf = get("wimsd", scen, True), get("kamailio", scen, True)
+    if not w or not k:
+        continue
+    tr = num(w, "tps") / num(k, "tps") if num(k, "tps") else float("nan")
+    pr = num(wf, "p99_ms") / num(kf, "p99_ms") if wf and kf and num(kf, "p99_ms") else float("nan")
+    cr = proj(w) / proj(k)
+    print(f"{scen:9} {tr:9.2f} {cr:15.2f} {pr:23.2f}")
+    verdict.append((scen, tr, cr, pr))
+
+
+def hold(name):
+    p = os.path.join(out, f"{name}-hold.json")
+    try:
+        return json.load(open(p))
+    except Exception:
+        return None
+
+
+print("\nIdle registered wss:// connections held with keep-alives")
+for gw in ["wimsd", "kamailio"]:
+    h = hold(gw)
+    if not h:
+        continue
+    reg = h["registered"] or 1
+    rss = (h["rss_kib"][2] - h["rss_kib"][0]) / reg
+    pss = (h["pss_kib"][2] - h["pss_kib"][0]) / reg
+    print(f'{gw:9} held {h["held"]}/{h["conns"]} (registered {h["registered"]}, connect failures '
+          f'{h["conn_failed"]}, dropped {h["dropped"]}, unanswered pings {h["pings_unanswered"]}); '
+          f'memory {h["rss_kib"][0]} -> {h["rss_kib"][2]} KiB Rss = {rss:.1f} KiB/connection '
+          f'(Pss {pss:.1f})')
+
+print("\nTargets")
+for scen, tr, cr, pr in verdict:
+    print(f'  {scen:9} tps >= 1.5x Kamailio: measured {"MET" if tr >= 1.5 else "MISSED"} ({tr:.2f}x), '
+          f'capacity {"MET" if cr >= 1.5 else "MISSED"} ({cr:.2f}x); '
+          f'p99 no worse: {"MET" if pr <= 1.0 else "MISSED"} ({pr:.2f}x)')
+h = hold("wimsd")
+if h:
+    reg = h["registered"] or 1
+    kib = (h["rss_kib"][2] - h["rss_kib"][0]) / reg
+    print(f'  memory per idle registered WSS connection <= 20 KiB: {"MET" if kib <= 20 else "MISSED"} ({kib:.1f} KiB)')
+    print(f'  10,000 registered WSS connections held: {"MET" if h["held"] >= 10000 and h["conns"] >= 10000 else "MISSED"}'
+          f' ({h["held"]} held of {h["conns"]})')

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# wims benchmark: wimsd (IWU role) against Kamailio with its websocket module,
+# both relaying SIP over WebSocket to the same Kamailio P-CSCF / S-CSCF lab
+# core, both pinned to CPU 1; the load generator (build/wims-bench) and the
+# lab core run on CPU 0.  Everything runs in a fresh network namespace with
+# only a loopback interface: no packet leaves 127.0.0.0/8.
+#
+#   bench/run.sh                 # the whole run (about 6 minutes)
+#   bench/run.sh --quick         # short runs, 2,000 held connections (about 2 minutes)
+#
+# Environment: WIMS_BUILD (default build/), WIMSD, WIMS_BENCH, BENCH_DUR
+# (seconds per load run, default 10), BENCH_CONNS (load connections, 50),
+# BENCH_WINDOW (outstanding transactions per connection, 2), HOLD_CONNS
+# (10000), HOLD_S (30), BENCH_OUT (directory for logs and results, default
+# a new one under /tmp), BENCH_SCENARIOS ("register options call").
+set -u -o pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ "${WIMS_IN_NETNS:-}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root (unshare --net)" >&2; exit 1; }
+	export WIMS_IN_NETNS=1
+	# the whole run is bounded: 10 minutes, then everything is killed
+	exec timeout -k 5 600 unshare --net -- bash -c 'ip link set lo up || exit 1; exec bash "$0" "$@"' \
+		"${BASH_SOURCE[0]}" "$@"
+fi
+
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
+BUILD=${WIMS_BUILD:-$SRC/build}
+WIMSD=${WIMSD:-$BUILD/wimsd}
+BENCH=${WIMS_BENCH:-$BUILD/wims-bench}
+DUR=${BENCH_DUR:-$([ $QUICK = 1 ] && echo 4 || echo 10)}
+CONNS=${BENCH_CONNS:-50}
+WINDOW=${BENCH_WINDOW:-2}
+HOLD_CONNS=${HOLD_CONNS:-$([ $QUICK = 1 ] && echo 2000 || echo 10000)}
+HOLD_S=${HOLD_S:-$([ $QUICK = 1 ] && echo 10 || echo 30)}
+SCENARIOS=${BENCH_SCENARIOS:-register options call}
+OUT=${BENCH_OUT:-$(mktemp -d /tmp/wims-bench.XXXXXX)}
+mkdir -p "$OUT"
+LAB=$SRC/tests/lab
+GW_CPU=1
+LOAD_CPU=0
+# Every process of the benchmark runs SCHED_RR (priority 10): on a machine
+# shared with other work (builds, fuzzers) a CPU-bound neighbour on the
+# gateway's core otherwise adds milliseconds of wake-up delay to the tail
+# latency.  BENCH_RT=0 runs them as ordinary processes.
+RT=(chrt -r 10)
+[ "${BENCH_RT:-1}" = 0 ] && RT=()
+
+for f in "$WIMSD" "$BENCH"; do
+	[ -x "$f" ] || { echo "bench/run.sh: $f not built (cmake --build build)" >&2; exit 1; }
+done
+for t in kamailio sipp openssl taskset; do
+	command -v $t >/dev/null || { echo "bench/run.sh: $t not installed" >&2; exit 1; }
+done
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+declare -a PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.5
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+wait_port() { # tcp|udp PORT
+	local flag=-ltn i
+	[ "$1" = udp ] && flag=-lun
+	for i in $(seq 100); do
+		ss -H $flag "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	echo "bench/run.sh: nothing listens on $1 $2" >&2
+	exit 1
+}
+
+kam() { # NAME CFG CPU [args]: start a Kamailio pinned to CPU, pid in $KPID
+	local name=$1 cfg=$2 cpu=$3
+	shift 3
+	mkdir -p "$OUT/$name.run"
+	taskset -c "$cpu" "${RT[@]}" kamailio -f "$cfg" -DD -E -Y "$OUT/$name.run" -P "$OUT/$name.run/pid" -w "$OUT/$name.run" \
+		"$@" </dev/null >"$OUT/$name.log" 2>&1 &
+	KPID=$!
+	PIDS+=("$KPID")
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# CPU time (clock ticks) of a process and its children
+cpu_ticks() {
+	local p t=0 v
+	for p in $1 $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && t=$((t + v))
+	done
+	echo $t
+}
+
+# ------------------------------------------------------------------ the lab core
+# The S-CSCF of tests/lab with users ue1..ue20000 (the lab table has ue1..ue4)
+# (max_while_loops raised for the loop that fills the table) and a larger
+# htable; the P-CSCF is the lab's with one TCP worker; both log warnings only.
+sed -e 's/users=>size=4;/users=>size=15;/' \
+	-e 's/^\(\t\$sht(users=>volte) = LAB_PASSWORD;\)$/\1\n\t$var(i) = 1;\n\twhile ($var(i) <= 20000) {\n\t\t$sht(users=>ue$var(i)) = LAB_PASSWORD;\n\t\t$var(i) = $var(i) + 1;\n\t}/' \
+	-e 's/^debug=LOG_LEVEL/debug=1\nmax_while_loops=30000/' \
+	"$LAB/kamailio/scscf.cfg" >"$OUT/scscf-bench.cfg"
+sed -e 's/^debug=LOG_LEVEL/debug=1/' -e 's/^tcp_children=2/tcp_children=1/' "$LAB/kamailio/pcscf.cfg" >"$OUT/pcscf-bench.cfg"
+grep -q 'ue\$var(i)' "$OUT/scscf-bench.cfg" || { echo "bench/run.sh: cannot derive the S-CSCF config" >&2; exit 1; }
+kam scscf "$OUT/scscf-bench.cfg" $LOAD_CPU -m 2048 -M 32
+wait_port udp 5080
+kam pcscf "$OUT/pcscf-bench.cfg" $LOAD_CPU -m 2048 -M 32
+wait_port udp 5070
+taskset -c $LOAD_CPU "${RT[@]}" sipp -sf "$SRC/bench/sipp-uas.xml" -i 127.0.0.1 -p 5091 -mi 127.0.0.1 -mp 6010 \
+	-ci 127.0.0.1 -cp 8091 -nostdin -trace_err -error_file "$OUT/sipp-errors.log" </dev/null >"$OUT/sipp.log" 2>&1 &
+PIDS+=($!)
+wait_port udp 5091
+log "lab core up: S-CSCF 5080, P-CSCF 5070, sipp UAS 5091 (CPU $LOAD_CPU); results in $OUT"
+
+# TLS certificate for wss:// (ECDSA P-256, as a production gateway would use)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-keyout "$OUT/key.pem" -out "$OUT/cert.pem" >/dev/null 2>&1 || { echo "openssl failed" >&2; exit 1; }
+
+# ---------------------------------------------------------------- gateways
+start_wimsd() {
+	cat >"$OUT/wimsd.ini" <<INI
+[general]
+role = iwu
+log_level = warn
+[ws]
+listen = 127.0.0.1:8080
+listen_tls = 127.0.0.1:8443
+tls_cert = $OUT/cert.pem
+tls_key = $OUT/key.pem
+max_per_ip = 20000
+max_connections = 30000
+[sip]
+listen_udp = 127.0.0.1:5060
+listen_tcp = 127.0.0.1:5060
+[iwu]
+pcscf = sip:127.0.0.1:5070;transport=udp
+INI
+	taskset -c $GW_CPU "${RT[@]}" "$WIMSD" -c "$OUT/wimsd.ini" </dev/null >>"$OUT/wimsd.log" 2>&1 &
+	GW_PID=$!
+	PIDS+=("$GW_PID")
+	wait_port tcp 8080
+	wait_port tcp 8443
+}
+
+start_kamailio_ws() {
+	cat >"$OUT/tls.cfg" <<TLS
+[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+private_key = $OUT/key.pem
+certificate = $OUT/cert.pem
+TLS
+	kam kamws "$SRC/bench/kamailio-ws.cfg" $GW_CPU -m 1024 -M 16 -A WITH_TLS -A "TLS_CFG=\"$OUT/tls.cfg\""
+	GW_PID=$KPID
+	wait_port tcp 8080
+	wait_port tcp 8443
+}
+
+# one load run: GW SCEN RATE -> appends a line to $OUT/results.tsv
+run_load() {
+	local gw=$1 scen=$2 rate=$3 extra=() c0 c1 hz
+	# call: to the sipp callee behind the S-CSCF; options: answered by the
+	# P-CSCF itself, so that the core's share of the work stays small
+	[ "$scen" = call ] && extra=(--target sip:echo@ims.lab)
+	[ "$scen" = options ] && extra=(--target sip:pcscf.ims.lab)
+	c0=$(cpu_ticks "$GW_PID")
+	taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --url ws://127.0.0.1:8080/ --scenario "$scen" --conns "$CONNS" \
+		--window "$WINDOW" --rate "$rate" --duration "$DUR" --timeout 5000 --json "${extra[@]}" \
+		>"$OUT/$gw-$scen-$rate.json" 2>>"$OUT/bench.log"
+	c1=$(cpu_ticks "$GW_PID")
+	hz=$(getconf CLK_TCK)
+	python3 - "$OUT/$gw-$scen-$rate.json" "$gw" "$scen" "$rate" $((c1 - c0)) "$hz" >>"$OUT/results.tsv" <<'PY'
+import json, sys
+f, gw, scen, rate, ticks, hz = sys.argv[1:]
+try:
+    j = json.load(open(f))
+except Exception:
+    print(f"{gw}\t{scen}\t{rate}\tERROR"); sys.exit(0)
+cpu = int(ticks) / int(hz)
+el = j["elapsed_s"] or 1
+ok = j["ok"] or 1
+print(f'{gw}\t{scen}\t{rate}\t{j["rate"]:.0f}\t{j["ok"]}\t{j["failed"]}\t{j["lat_ms"]["p50"]:.2f}\t'
+      f'{j["lat_ms"]["p99"]:.2f}\t{j["lat_ms"]["max"]:.1f}\t{100*cpu/el:.0f}\t{1e6*cpu/ok:.0f}\t'
+      f'{json.dumps(j["failures"], separators=(",", ":"))}')
+PY
+	tail -n 1 "$OUT/results.tsv" >&2
+}
+
+run_hold() { # GW
+	local gw=$1
+	log "$gw: hold $HOLD_CONNS wss:// connections for $HOLD_S s"
+	taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --url wss://127.0.0.1:8443/ --scenario hold --conns "$HOLD_CONNS" \
+		--duration "$HOLD_S" --keepalive 10 --ka-mode both --parallel 100 --timeout 30000 \
+		--watch-pid "$2" --json >"$OUT/$gw-hold.json" 2>>"$OUT/bench.log"
+	cat "$OUT/$gw-hold.json" >&2
+}
+
+printf 'gateway\tscenario\trate\ttps\tok\tfailed\tp50_ms\tp99_ms\tmax_ms\tgw_cpu%%\tgw_cpu_us/tx\tfailures\n' >"$OUT/results.tsv"
+
+measure() { # GW: saturating runs, then fixed-rate runs at the common rate
+	local gw=$1 s
+	for s in $SCENARIOS; do
+		run_load "$gw" "$s" 0
+	done
+}
+
+log "(a) wimsd $("$WIMSD" -V 2>/dev/null | head -1) in the IWU role on CPU $GW_CPU"
+start_wimsd
+taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --scenario register --conns 1 --expect 200 >"$OUT/smoke-wimsd.txt" 2>&1 ||
+	log "wimsd smoke test failed: $(cat "$OUT/smoke-wimsd.txt")"
+measure wimsd
+WIMSD_PID=$GW_PID
+run_hold wimsd "$WIMSD_PID"
+stop_pid "$WIMSD_PID"
+
+log "(b) Kamailio $(kamailio -v 2>/dev/null | head -1 | awk '{print $3}') websocket module on CPU $GW_CPU"
+start_kamailio_ws
+taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --scenario register --conns 1 --expect 200 >"$OUT/smoke-kamailio.txt" 2>&1 ||
+	log "kamailio smoke test failed: $(cat "$OUT/smoke-kamailio.txt")"
+measure kamailio
+KAM_PIDS=$(echo "$GW_PID" $(ps -o pid= --ppid "$GW_PID") | tr -s ' ' ',')
+
+# fixed-rate runs: both gateways at 50% of the lower of the two maxima, for p99 at equal load
+for s in $SCENARIOS; do
+	r=$(awk -F'\t' -v s="$s" '$2==s && $3==0 && $4+0>0 {if (m==""||$4+0<m) m=$4+0} END {printf "%d", m/2}' "$OUT/results.tsv")
+	[ "${r:-0}" -gt 0 ] || continue
+	run_load kamailio "$s" "$r"
+	echo "$s $r" >>"$OUT/fixed-rates"
+done
+run_hold kamailio "$KAM_PIDS"
+stop_pid "$GW_PID"
+
+start_wimsd
+while read -r s r; do run_load wimsd "$s" "$r"; done <"$OUT/fixed-rates"
+stop_pid "$GW_PID"
+
+# ---------------------------------------------------------------- report
+python3 "$SRC/bench/report.py" "$OUT" | tee "$OUT/report.txt"

@@ -584,6 +584,8 @@ bool wims_proxy__tsx_response(struct wims_proxy *px, const struct wims_sip_msg *
 		/* RFC 6026: further 2xx to INVITE (retransmissions, forks) go up;
 		 * a retransmitted non-2xx gets our ACK again */
 		if (t->method == WIMS_SIP_INVITE && m->status < 300) {
+			/* a fork's 2xx is another dialog to release on flow loss */
+			wims_proxy__dlg_on_response(px, t, m);
 			forward_up(t, m, &it);
 		} else if (t->method == WIMS_SIP_INVITE && t->out) {
 			(void)wims_proxy__send(px, &t->down, t->out, t->out_len, true);

@@ -734,6 +734,8 @@ static void test_ack_max_forwards(void **state)
 	}
 	assert_true(wait_q(h, &h->core, 1, 1000));
 	settle(h, 30);
+	if (b->q.n)
+		print_message("browser got: %s\n", b->q.m[0]);
 	assert_int_equal(b->q.n, 0);
 	assert_int_equal(h->core.n, 1); /* only the one with Max-Forwards 1 */
 	assert_string_equal(H(h->core.m[0], "Max-Forwards", 0), "0");

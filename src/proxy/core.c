@@ -242,8 +242,11 @@ static void reply_bad(struct wims_proxy *px, const struct wims_sip_msg *m, struc
 	struct wims_wbuf w;
 	struct px_hop h = {0};
 
+	/* RFC 3261 §8.2.2.1 (by analogy for the version): 505 when it is not SIP/2.0 */
+	unsigned code = strcmp(why, "Bad SIP version") == 0 ? 505 : 400;
+
 	wims_wbuf_init(&w, mem, sizeof(mem));
-	if (wims_sip_reply(m, 400, why, wims_str_c("wbad"), WIMS_STR_NULL, &w))
+	if (wims_sip_reply(m, code, code == 505 ? NULL : why, wims_str_c("wbad"), WIMS_STR_NULL, &w))
 		return;
 	wims_proxy__hop_set(&h, in);
 	if (wims_proxy__send(px, &h, w.p, w.len, false) == 0)

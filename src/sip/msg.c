@@ -427,8 +427,16 @@ static int parse_request_line(struct wims_sip_msg *m, const char *p, size_t l, c
 		return fail(why, "Bad request line");
 	m->ruri = wims_str_make(p + u, i - u);
 	i++;
-	if (l - i != 7 || strncasecmp(p + i, "SIP/2.0", 7) != 0)
-		return fail(why, looks_like_version(p + i, l - i) ? "Bad SIP version" : "Bad request line");
+	if (l - i != 7 || strncasecmp(p + i, "SIP/2.0", 7) != 0) {
+		if (!looks_like_version(p + i, l - i))
+			return fail(why, "Bad request line");
+		/* a well-formed other version: the headers are still read so
+		 * that the caller can answer 505 (RFC 3261 §8.2.2.1 style) */
+		m->is_request = true;
+		m->method_id = wims_sip_method_from_str(m->method);
+		fail(why, "Bad SIP version");
+		return -EPROTONOSUPPORT;
+	}
 	if (!ruri_ok(m->ruri))
 		return fail(why, "Bad Request-URI");
 	m->is_request = true;
@@ -638,6 +646,12 @@ int wims_sip_msg_parse(struct wims_sip_msg *m, const char *buf, size_t len, cons
 		r = parse_status_line(m, buf + pos, cr - pos, why);
 	else
 		r = parse_request_line(m, buf + pos, cr - pos, why);
+	if (r == -EPROTONOSUPPORT) {
+		/* read the headers for the 505, then fail whatever they hold */
+		pos = cr + 2;
+		(void)parse_headers(m, buf, len, &pos, why);
+		return fail(why, "Bad SIP version");
+	}
 	if (r)
 		return r;
 	pos = cr + 2;

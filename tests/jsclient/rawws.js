@@ -199,8 +199,12 @@ async function badinput() {
   await expectSip400(c, 'bad-content-length-400', sip({ cl: 'Content-Length: 500' }), 'Bad Content-Length');
   await expectSip400(c, 'cseq-mismatch-400', sip({ cseq: 'CSeq: 1 INVITE' }), 'CSeq method mismatch');
   await expectSip400(c, 'max-forwards-bad-400', sip({ mf: 'Max-Forwards: lots' }), 'Bad Max-Forwards');
+  let r;
+  c.text(sip().replace('OPTIONS sip:ims.lab SIP/2.0', 'OPTIONS sip:ims.lab SIP/3.0'));
+  r = await c.sipResponse();
+  r && r.startsWith('SIP/2.0 505') ? ok('version-505') : bad('version-505', `got ${r && r.split('\r\n')[0]}`);
   c.text(sip({ mf: 'Max-Forwards: 0' }));
-  let r = await c.sipResponse();
+  r = await c.sipResponse();
   r && r.startsWith('SIP/2.0 483') ? ok('max-forwards-0-483') : bad('max-forwards-0-483', `got ${r && r.split('\r\n')[0]}`);
   // a CRLF keep-alive gets no answer and keeps the connection
   c.text('\r\n\r\n');

@@ -221,16 +221,18 @@ start_wimsd
 taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --scenario register --conns 1 --expect 200 >"$OUT/smoke-wimsd.txt" 2>&1 ||
 	log "wimsd smoke test failed: $(cat "$OUT/smoke-wimsd.txt")"
 measure wimsd
-WIMSD_PID=$GW_PID
-run_hold wimsd "$WIMSD_PID"
-stop_pid "$WIMSD_PID"
+# the memory figures need a fresh process: the load runs leave the allocator's
+# high-water mark behind
+stop_pid "$GW_PID"
+start_wimsd
+run_hold wimsd "$GW_PID"
+stop_pid "$GW_PID"
 
 log "(b) Kamailio $(kamailio -v 2>/dev/null | head -1 | awk '{print $3}') websocket module on CPU $GW_CPU"
 start_kamailio_ws
 taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --scenario register --conns 1 --expect 200 >"$OUT/smoke-kamailio.txt" 2>&1 ||
 	log "kamailio smoke test failed: $(cat "$OUT/smoke-kamailio.txt")"
 measure kamailio
-KAM_PIDS=$(echo "$GW_PID" $(ps -o pid= --ppid "$GW_PID") | tr -s ' ' ',')
 
 # fixed-rate runs: both gateways at 50% of the lower of the two maxima, for p99 at equal load
 for s in $SCENARIOS; do
@@ -239,7 +241,9 @@ for s in $SCENARIOS; do
 	run_load kamailio "$s" "$r"
 	echo "$s $r" >>"$OUT/fixed-rates"
 done
-run_hold kamailio "$KAM_PIDS"
+stop_pid "$GW_PID"
+start_kamailio_ws
+run_hold kamailio "$(echo "$GW_PID" $(ps -o pid= --ppid "$GW_PID") | tr -s ' ' ',')"
 stop_pid "$GW_PID"
 
 start_wimsd

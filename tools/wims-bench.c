@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,32 +41,15 @@
 #include "base/stream.h"
 #include "http/wsframe.h"
 #include "sip/msg.h"
+#include "wims_bench_opts.h"
 #include "wims_bench_sip.h"
 
-enum scen { SC_REGISTER, SC_OPTIONS, SC_CALL, SC_HOLD };
 enum phase { PH_CONNECT, PH_REGISTER, PH_LOAD, PH_HOLD, PH_DRAIN, PH_DONE };
 enum tkind { TK_FREE, TK_REGISTER, TK_OPTIONS, TK_INVITE, TK_BYE };
 enum ustate { UA_IDLE, UA_CONNECTING, UA_HANDSHAKE, UA_OPEN, UA_CLOSED };
 
 #define MAX_STATUS 700
-#define MAX_WATCH 16
 
-struct opts {
-	char url[256];
-	bool tls;
-	char host[128];
-	uint16_t port;
-	char path[128];
-	unsigned conns, window, count, user_count, user_start, keepalive_s, timeout_ms, parallel, expires, talk_ms;
-	double rate, duration;
-	enum scen scen;
-	char user_prefix[32], password[64], domain[64], target[160];
-	bool json, register_first, verbose;
-	int expect;
-	int watch[MAX_WATCH];
-	unsigned nwatch;
-	char ka_mode[8];
-};
 
 struct tsx {
 	enum tkind kind;
@@ -95,12 +79,8 @@ struct ua {
 	char user[48], aor[128], host[20], cuser[20], inst[40], reg_callid[40];
 	uint32_t reg_cseq, cseq;
 	unsigned inflight, started;
+	uint64_t t_conn; /* ms, loop time the connection attempt began */
 	struct tsx *t; /* window slots */
-};
-
-struct lat {
-	uint32_t *v; /* µs */
-	size_t n, cap;
 };
 
 struct bench {
@@ -150,56 +130,6 @@ static void rnd_hex(struct bench *b, char *out, size_t n)
 		r >>= 4;
 	}
 	out[n] = 0;
-}
-
-static void lat_add(struct lat *l, uint64_t ns)
-{
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 65536;
-		uint32_t *v = realloc(l->v, nc * sizeof(*v));
-		if (!v)
-			return;
-		l->v = v;
-		l->cap = nc;
-	}
-	uint64_t us = ns / 1000;
-	l->v[l->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Percentile p (0..100) in ms of sorted l. */
-static double lat_pct(const struct lat *l, double p)
-{
-	if (!l->n)
-		return 0;
-	size_t i = (size_t)(p / 100.0 * (double)(l->n - 1) + 0.5);
-	return l->v[i < l->n ? i : l->n - 1] / 1000.0;
-}
-
-/* Sum of Rss and Pss (KiB) of the watched processes. */
-static void mem_sample(const struct bench *b, long *rss, long *pss)
-{
-	*rss = *pss = 0;
-	for (unsigned i = 0; i < b->o.nwatch; i++) {
-		char path[64], line[256];
-		long v;
-		snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", b->o.watch[i]);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "Rss: %ld", &v) == 1)
-				*rss += v;
-			else if (sscanf(line, "Pss: %ld", &v) == 1)
-				*pss += v;
-		}
-		fclose(f);
-	}
 }
 
 /* ---- WebSocket ---- */
@@ -740,6 +670,7 @@ static void ua_connect(struct bench *b, struct ua *u)
 	cb.arg = u;
 	wims_ws_parser_init(&u->wp, false, WIMS_WS_MAX_MESSAGE, &cb);
 	u->state = UA_CONNECTING;
+	u->t_conn = uv_now(b->loop);
 	b->pending++;
 	if (wims_stream_connect(&u->st, b->loop, &b->addr, b->tls, b->o.tls ? b->o.host : NULL, &h)) {
 		u->state = UA_CLOSED;
@@ -794,7 +725,7 @@ static void phase(struct bench *b, enum phase p)
 		b->hold_start = b->ka_round_start = uv_now(b->loop);
 		b->ka_next = 0;
 	} else if (p == PH_DRAIN && b->ka_rounds == 0 && b->o.scen == SC_HOLD) {
-		mem_sample(b, &b->rss[2], &b->pss[2]);
+		mem_sample(&b->o, &b->rss[2], &b->pss[2]);
 	}
 	if (b->o.verbose)
 		fprintf(stderr, "wims-bench: phase %d (open %u, failed %u)\n", p, b->opened, b->conn_failed);
@@ -828,7 +759,7 @@ static void tick_register(struct bench *b)
 	if (b->reg_ok + b->reg_failed < b->o.conns)
 		return;
 	if (b->o.scen == SC_HOLD) {
-		mem_sample(b, &b->rss[1], &b->pss[1]);
+		mem_sample(&b->o, &b->rss[1], &b->pss[1]);
 		phase(b, PH_HOLD);
 	} else {
 		phase(b, PH_LOAD);
@@ -905,10 +836,10 @@ static void tick_hold(struct bench *b)
 		b->ka_next = 0;
 		b->ka_round_start = now;
 		if (b->ka_rounds == 1)
-			mem_sample(b, &b->rss[2], &b->pss[2]);
+			mem_sample(&b->o, &b->rss[2], &b->pss[2]);
 	}
 	if (b->o.duration > 0 && now - b->hold_start >= (uint64_t)(b->o.duration * 1000)) {
-		mem_sample(b, &b->rss[2], &b->pss[2]);
+		mem_sample(&b->o, &b->rss[2], &b->pss[2]);
 		b->ka_rounds++; /* the sample is taken: phase() must not overwrite it */
 		phase(b, PH_DRAIN);
 	}
@@ -963,6 +894,10 @@ static void on_slow(uv_timer_t *tm)
 
 	for (unsigned i = 0; i < b->o.conns; i++) {
 		struct ua *u = &b->ua[i];
+		/* a connection or WebSocket handshake that hangs counts as failed */
+		if ((u->state == UA_CONNECTING || u->state == UA_HANDSHAKE) && u->st &&
+		    now - u->t_conn >= b->o.timeout_ms)
+			wims_stream_abort(u->st);
 		for (unsigned k = 0; u->inflight && k < b->o.window; k++)
 			if (u->t[k].kind != TK_FREE && now >= u->t[k].deadline) {
 				if (!u->t[k].warm)
@@ -973,12 +908,6 @@ static void on_slow(uv_timer_t *tm)
 }
 
 /* ---- report ---- */
-
-static const char *scen_name(enum scen s)
-{
-	static const char *n[] = {"register", "options", "call", "hold"};
-	return n[s];
-}
 
 static unsigned held(const struct bench *b)
 {
@@ -1095,165 +1024,6 @@ static void finish(struct bench *b)
 	exit(verdict(b));
 }
 
-/* ---- options ---- */
-
-static int parse_url(struct opts *o)
-{
-	const char *p = o->url, *hp, *sl;
-	char hostport[160];
-
-	if (!strncmp(p, "ws://", 5)) {
-		o->tls = false;
-		p += 5;
-	} else if (!strncmp(p, "wss://", 6)) {
-		o->tls = true;
-		p += 6;
-	} else {
-		return -EINVAL;
-	}
-	hp = p;
-	sl = strchr(hp, '/');
-	snprintf(o->path, sizeof(o->path), "%s", sl ? sl : "/");
-	snprintf(hostport, sizeof(hostport), "%.*s", (int)(sl ? (size_t)(sl - hp) : strlen(hp)), hp);
-	char *colon = strrchr(hostport, ':');
-	o->port = o->tls ? 443 : 80;
-	if (colon) {
-		*colon = 0;
-		o->port = (uint16_t)strtoul(colon + 1, NULL, 10);
-	}
-	bsip_copy(o->host, sizeof(o->host), hostport);
-	return 0;
-}
-
-static void usage(void)
-{
-	fprintf(stderr,
-		"usage: wims-bench [options]\n"
-		"  --url URL             ws://HOST:PORT/PATH or wss://... (default ws://127.0.0.1:8080/)\n"
-		"  --scenario S          register | options | call | hold (default register)\n"
-		"  --conns N             WebSocket connections, one user agent each (default 1)\n"
-		"  --rate R              transactions/s over all connections, 0 = as fast as the window allows\n"
-		"  --duration S          seconds of load (hold: seconds held); 0 = until --count\n"
-		"  --count C             transactions per connection (default 1 when --duration is 0)\n"
-		"  --window W            outstanding transactions per connection (default 1; register: 1)\n"
-		"  --user-prefix P       user names P<start+i%%K> (default ue)\n"
-		"  --user-start N        first user number (default 1)\n"
-		"  --user-count K        distinct users (default: --conns)\n"
-		"  --password PW         digest password (default wims-lab)\n"
-		"  --domain D            home domain / realm (default ims.lab)\n"
-		"  --target URI          OPTIONS / INVITE target (default sip:ims.lab; call: sip:echo@ims.lab)\n"
-		"  --register-first      register every connection before the load (options, call)\n"
-		"  --keepalive K         hold: seconds between keep-alives per connection (default 20)\n"
-		"  --ka-mode M           hold: crlf | ping | both (default both)\n"
-		"  --expires E           REGISTER Expires (default 600)\n"
-		"  --talk-ms MS          call: time between ACK and BYE (default 10; not in the latency)\n"
-		"  --timeout MS          per-transaction timeout (default 10000)\n"
-		"  --parallel P          connections / registrations being set up at once (default 200)\n"
-		"  --watch-pid PID[,..]  sample Rss/Pss of these processes (hold)\n"
-		"  --expect CODE         exit 0 only if every transaction ended with CODE\n"
-		"  --json                one-line JSON summary\n"
-		"  -v                    verbose\n");
-}
-
-static void opts_defaults(struct opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	snprintf(o->url, sizeof(o->url), "ws://127.0.0.1:8080/");
-	o->conns = 1;
-	o->window = 1;
-	o->user_start = 1;
-	o->keepalive_s = 20;
-	o->timeout_ms = 10000;
-	o->parallel = 200;
-	o->expires = 600;
-	o->talk_ms = 10;
-	snprintf(o->user_prefix, sizeof(o->user_prefix), "ue");
-	snprintf(o->password, sizeof(o->password), "wims-lab");
-	snprintf(o->domain, sizeof(o->domain), "ims.lab");
-	snprintf(o->ka_mode, sizeof(o->ka_mode), "both");
-}
-
-static int parse_watch(struct opts *o, const char *s)
-{
-	char *end;
-	while (*s && o->nwatch < MAX_WATCH) {
-		long v = strtol(s, &end, 10);
-		if (end == s || v <= 0)
-			return -EINVAL;
-		o->watch[o->nwatch++] = (int)v;
-		s = *end == ',' ? end + 1 : end;
-	}
-	return 0;
-}
-
-static int parse_scen(struct opts *o, const char *s)
-{
-	static const char *n[] = {"register", "options", "call", "hold"};
-	for (unsigned i = 0; i < 4; i++)
-		if (!strcmp(s, n[i])) {
-			o->scen = (enum scen)i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-static int parse_opts(struct opts *o, int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{"url", 1, 0, 'u'},	     {"scenario", 1, 0, 's'},  {"conns", 1, 0, 'n'},
-		{"rate", 1, 0, 'r'},	     {"duration", 1, 0, 'd'},  {"count", 1, 0, 'c'},
-		{"window", 1, 0, 'w'},	     {"user-prefix", 1, 0, 'P'}, {"user-start", 1, 0, 'S'},
-		{"user-count", 1, 0, 'K'},   {"password", 1, 0, 'p'},  {"domain", 1, 0, 'D'},
-		{"target", 1, 0, 't'},	     {"register-first", 0, 0, 'R'}, {"keepalive", 1, 0, 'k'},
-		{"ka-mode", 1, 0, 'm'},	     {"expires", 1, 0, 'E'},   {"timeout", 1, 0, 'T'},
-		{"parallel", 1, 0, 'L'},     {"watch-pid", 1, 0, 'W'}, {"expect", 1, 0, 'x'},
-		{"json", 0, 0, 'j'}, {"talk-ms", 1, 0, 'A'},	     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'u': snprintf(o->url, sizeof(o->url), "%s", optarg); break;
-		case 's': if (parse_scen(o, optarg)) return -EINVAL; break;
-		case 'n': o->conns = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'r': o->rate = strtod(optarg, NULL); break;
-		case 'd': o->duration = strtod(optarg, NULL); break;
-		case 'c': o->count = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'w': o->window = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'P': snprintf(o->user_prefix, sizeof(o->user_prefix), "%s", optarg); break;
-		case 'S': o->user_start = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'K': o->user_count = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'p': snprintf(o->password, sizeof(o->password), "%s", optarg); break;
-		case 'D': snprintf(o->domain, sizeof(o->domain), "%s", optarg); break;
-		case 't': snprintf(o->target, sizeof(o->target), "%s", optarg); break;
-		case 'R': o->register_first = true; break;
-		case 'k': o->keepalive_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'm': snprintf(o->ka_mode, sizeof(o->ka_mode), "%s", optarg); break;
-		case 'E': o->expires = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'T': o->timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'L': o->parallel = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'W': if (parse_watch(o, optarg)) return -EINVAL; break;
-		case 'x': o->expect = (int)strtol(optarg, NULL, 10); break;
-		case 'j': o->json = true; break;
-		case 'A': o->talk_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'v': o->verbose = true; break;
-		default: return -EINVAL;
-		}
-	}
-	if (optind < argc || !o->conns || !o->window || !o->parallel || parse_url(o))
-		return -EINVAL;
-	if (!o->user_count)
-		o->user_count = o->conns;
-	if (!o->target[0])
-		snprintf(o->target, sizeof(o->target), "%s", o->scen == SC_CALL ? "sip:echo@ims.lab" : "sip:ims.lab");
-	if (o->scen == SC_REGISTER || o->scen == SC_HOLD)
-		o->window = 1; /* one Call-ID per UA: registrations must not overlap (RFC 3261 §10.2.4) */
-	if (o->duration <= 0 && !o->count)
-		o->count = 1;
-	if (o->scen == SC_HOLD && o->duration <= 0)
-		o->duration = 30;
-	return 0;
-}
-
 static void raise_nofile(unsigned need)
 {
 	struct rlimit rl;
@@ -1286,6 +1056,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_nofile(b->o.conns);
+	signal(SIGPIPE, SIG_IGN); /* a peer closing under load must not kill the report */
 	if (RAND_bytes((unsigned char *)&b->rng, sizeof(b->rng)) != 1 || !b->rng)
 		b->rng = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
 	b->loop = uv_default_loop();
@@ -1295,7 +1066,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < b->o.conns; i++)
 		if (ua_init(b, &b->ua[i], i))
 			return 1;
-	mem_sample(b, &b->rss[0], &b->pss[0]);
+	mem_sample(&b->o, &b->rss[0], &b->pss[0]);
 	b->t_begin = uv_hrtime();
 	uv_timer_init(b->loop, &b->tick);
 	uv_timer_init(b->loop, &b->slow);

@@ -27,6 +27,14 @@ const USAGE = `usage: wims-ua.js [options]
   --reinvite               once confirmed (after 500 ms), send a re-INVITE and expect 200
   --hold                   once confirmed, put the call on hold (re-INVITE a=sendonly) and resume
   --drop-ws-after-ms N     once confirmed, kill the WebSocket abruptly after N ms and exit 0
+  --info CT BODY           once confirmed, send an INFO (Content-Type CT), expect 2xx
+  --update                 once confirmed, send an UPDATE with a new offer, expect 200 with an answer
+  --refer TARGET           once confirmed, send a REFER (Refer-To TARGET), expect 202 and a
+                           NOTIFY whose sipfrag is 2xx
+  --decline-refer-after-ms N  an incoming REFER (JsSIP answers 202 and NOTIFYs 100 Trying) is
+                           declined N ms later (NOTIFY 603)
+  --subscribe TARGET EVENT SUBSCRIBE (Event EVENT, Accept text/plain), expect 2xx and a NOTIFY
+                           with a body, then un-SUBSCRIBE and expect the final NOTIFY
   --message TARGET TEXT    send a MESSAGE, expect 2xx
   --expect-message TEXT    expect an incoming MESSAGE whose body contains TEXT
   --options TARGET         send an OPTIONS (e.g. sip:ims.lab), expect 200
@@ -39,7 +47,9 @@ const USAGE = `usage: wims-ua.js [options]
   --debug                  enable JsSIP's debug log (to stderr)
 Events: connected, disconnected, registered, registration-failed, unregistered, progress,
   confirmed, reinvite-ok, hold-ok, unhold-ok, ended, failed, incoming, message-sent,
-  message-failed, message-received, options-ok, options-failed, ws-dropped, done.`;
+  message-failed, message-received, options-ok, options-failed, ws-dropped, info-ok,
+  info-received, update-ok, update-received, refer-ok, refer-notify, refer-accepted,
+  refer-received, refer-declined, subscribe-accepted, subscribe-notify, subscribe-terminated, done.`;
 
 function parseArgs(argv) {
   const o = { pc: 'fake', ws: 'ws://127.0.0.1:8080/', uri: 'sip:alice@ims.lab', password: 'wims-lab', timeout: 20000, answer: true, lingerMs: 0 };
@@ -69,6 +79,11 @@ function parseArgs(argv) {
       case '--message': o.message = [need(i), argv[i + 2]]; if (argv[i + 2] === undefined) die('--message TARGET TEXT'); i += 2; break;
       case '--expect-message': o.expectMessage = need(i); o.register = true; i++; break;
       case '--options': o.options = need(i); i++; break;
+      case '--info': o.info = [need(i), argv[i + 2]]; if (argv[i + 2] === undefined) die('--info CT BODY'); i += 2; break;
+      case '--update': o.update = true; break;
+      case '--refer': o.refer = need(i); i++; break;
+      case '--decline-refer-after-ms': o.declineRefer = +need(i); i++; break;
+      case '--subscribe': o.subscribe = [need(i), argv[i + 2]]; if (argv[i + 2] === undefined) die('--subscribe TARGET EVENT'); i += 2; break;
       case '--linger-ms': o.lingerMs = +need(i); i++; break;
       case '--unregister': o.unregister = true; break;
       case '--timeout': o.timeout = +need(i); i++; break;
@@ -180,6 +195,19 @@ function sessionEvents(s, tag) {
   s.on('reinvite', () => ev('reinvite-received', { call: tag }));
   s.on('hold', (e) => ev('hold', { call: tag, originator: e.originator }));
   s.on('unhold', (e) => ev('unhold', { call: tag, originator: e.originator }));
+  s.on('newInfo', (e) => {
+    if (e.originator !== 'remote') return;
+    ev('info-received', { call: tag, ct: e.info.contentType, body: (e.info.body || '').slice(0, 80) });
+  });
+  s.on('update', (e) => { // JsSIP emits it for a received UPDATE only
+    ev('update-received', { call: tag, sdp: e.request.body ? 'yes' : 'no' });
+  });
+  s.on('refer', (e) => {
+    ev('refer-received', { call: tag, refer_to: e.request.refer_to && e.request.refer_to.uri.toString() });
+    if (opt.declineRefer !== undefined) {
+      setTimeout(() => { e.reject(); ev('refer-declined', { call: tag }); }, opt.declineRefer);
+    }
+  });
 }
 
 function renegotiate(s, what) {
@@ -215,6 +243,44 @@ async function inCall(s, tag) {
     await sleep(300);
     await renegotiate(s, 'unhold');
     ev('unhold-ok', { call: tag });
+  }
+  if (opt.info) {
+    await new Promise((resolve, reject) => {
+      // JsSIP reports the outcome on the Info object, handed out by 'newInfo'
+      const onInfo = (e) => {
+        if (e.originator !== 'local') return;
+        s.removeListener('newInfo', onInfo);
+        e.info.on('succeeded', (r) => { ev('info-ok', { call: tag, code: r.response.status_code }); resolve(); });
+        e.info.on('failed', (r) => reject(new Error(`INFO failed: ${r.response ? r.response.status_code : r.cause}`)));
+      };
+      s.on('newInfo', onInfo);
+      s.sendInfo(opt.info[0], opt.info[1]);
+    });
+  }
+  if (opt.update) {
+    await new Promise((resolve, reject) => {
+      const r = s.renegotiate({ useUpdate: true }, () => resolve());
+      if (!r) reject(new Error(`UPDATE refused by JsSIP in state ${s.status}`));
+      s.once('failed', () => reject(new Error('UPDATE failed')));
+    });
+    ev('update-ok', { call: tag });
+  }
+  if (opt.refer) {
+    let gotCode = false, gotNotify = false;
+    await new Promise((resolve, reject) => {
+      const check = () => { if (gotCode && gotNotify) resolve(); };
+      const frag = (e) => e.status_line && e.status_line.status_code;
+      s.refer(opt.refer, {
+        eventHandlers: {
+          requestSucceeded: (e) => { ev('refer-ok', { call: tag, code: e.response.status_code }); gotCode = true; check(); },
+          requestFailed: (e) => reject(new Error(`REFER failed: ${e.response ? e.response.status_code : e.cause}`)),
+          trying: (e) => ev('refer-notify', { call: tag, sipfrag: frag(e) }),
+          progress: (e) => ev('refer-notify', { call: tag, sipfrag: frag(e) }),
+          accepted: (e) => { ev('refer-accepted', { call: tag, sipfrag: frag(e) }); gotNotify = true; check(); },
+          failed: (e) => reject(new Error(`REFER: the NOTIFY reports failure ${frag(e)}`)),
+        },
+      });
+    });
   }
   const ended = s.wimsEnded;
   if (opt.hangupAfter !== undefined) {
@@ -277,6 +343,28 @@ async function main() {
         },
       });
     });
+  }
+
+  if (opt.subscribe) {
+    const sub = ua.subscribe(opt.subscribe[0], opt.subscribe[1], 'text/plain', { expires: 60 });
+    const terminated = new Promise((resolve) => sub.on('terminated', (code, reason) => resolve({ code, reason })));
+    let unsubscribing = false;
+    await new Promise((resolve, reject) => {
+      sub.on('accepted', () => ev('subscribe-accepted', {}));
+      sub.on('notify', (isFinal, request, body) => {
+        ev('subscribe-notify', { final: isFinal, state: request.getHeader('Subscription-State'), body: (body || '').slice(0, 80) });
+        if (!isFinal && !unsubscribing) resolve();
+      });
+      terminated.then((t) => { if (!unsubscribing) reject(new Error(`subscription terminated early: code ${t.code}`)); });
+      sub.subscribe();
+    });
+    unsubscribing = true;
+    await sleep(100);
+    sub.terminate();
+    const t = await terminated;
+    ev('subscribe-terminated', { code: t.code, reason: t.reason });
+    // C.FINAL_NOTIFY_RECEIVED: ended by the notifier's final NOTIFY (not a timeout or an error)
+    if (t.code !== sub.C.FINAL_NOTIFY_RECEIVED) throw new Error(`subscription ended with code ${t.code}, not by the final NOTIFY`);
   }
 
   if (opt.message) {

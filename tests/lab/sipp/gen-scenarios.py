@@ -384,3 +384,155 @@ w('uac_reinvite.xml','UAC: INVITE sip:[service]@ims.lab as -key caller USER (opt
     ]]>
   </send>
 ''' + UAC_BYE)
+# ---------------- every method through the gateway (test_iwu_methods, test_iwu_tls_core) ----------------
+def indlg_req(method, cseq, extra='', body=None, ctype=None, frm='[$lto];tag=[pid]SIPpTag01[call_number]', to='[$rfrom]'):
+    s='''  <send retrans="500">
+    <![CDATA[
+      %s [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      [routes]
+      Max-Forwards: 70
+      From: %s
+      To: %s
+      [last_Call-ID:]
+      CSeq: %d %s
+      Contact: <sip:[service]@[local_ip]:[local_port];transport=[transport]>
+%s''' % (method, frm, to, cseq, method, ''.join('      %s\n' % x for x in extra.split('|') if x))
+    if body is not None:
+        s+='      Content-Type: %s\n      Content-Length: [len]\n\n      %s\n\n    ]]>\n  </send>\n' % (ctype, body)
+    else:
+        s+='      Content-Length: 0\n\n    ]]>\n  </send>\n'
+    return s
+def indlg_reply(code, reason, extra='', sdp=None):
+    r=reply(code, reason, totag=False, rr=False, contact=True, sdp=sdp)
+    if extra:
+        r=r.replace('      Content-', ''.join('      %s\n' % x for x in extra.split('|'))+'      Content-', 1)
+    return r
+PROXY_AUTH='Digest realm="ims.lab", nonce="wims407-[pid]-[call_number]-Zm9v/+=", opaque="wims-opaque-7", algorithm=MD5, qop="auth"'
+w('uas_methods.xml','UAS for a WebSocket caller: the first INVITE gets 407 with a recognisable Proxy-Authenticate (nonce wims407-...), the retried INVITE must carry Proxy-Authorization with that nonce; 180, 200, ACK; then in the dialog: INFO (200), UPDATE with SDP (200 with SDP), REFER (202, then a NOTIFY with sipfrag 200 whose 200 must come back), BYE (200). '+NOTE_UAS,
+'''  <recv request="INVITE" crlf="true"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 407 Proxy Authentication Required
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag07[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Proxy-Authenticate: '''+PROXY_AUTH+'''
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+'''+RECV_INVITE.replace('      <ereg regexp="Via:','      <ereg regexp="nonce=&quot;wims407-[0-9]+-[0-9]+-Zm9v/[+]=&quot;" search_in="hdr" header="Proxy-Authorization:" check_it="true" assign_to="pauth"/>\n      <ereg regexp="Via:').replace('offer,rfrom,lto,vias','offer,rfrom,lto,vias,pauth')
++reply(180,'Ringing')+'  <pause variable="answer_delay"/>\n'+reply(200,'OK',sdp=SDP_G711,retrans=True)+'''  <recv request="ACK" crlf="true"/>
+  <recv request="INFO">
+    <action>
+      <ereg regexp="info-from-[a-z]+" search_in="body" check_it="true" assign_to="info"/>
+    </action>
+  </recv>
+  <Reference variables="info"/>
+'''+indlg_reply(200,'OK')+'''  <recv request="UPDATE">
+    <action>
+      <ereg regexp="m=audio [0-9]+ [A-Z/]+ " search_in="body" check_it="true" assign_to="upd"/>
+    </action>
+  </recv>
+  <Reference variables="upd"/>
+'''+indlg_reply(200,'OK',sdp=SDP_G711.replace('o=sipp [pid][call_number] 1 IN','o=sipp [pid][call_number] 2 IN'))+'''  <recv request="REFER">
+    <action>
+      <ereg regexp="sip:[a-z0-9]+@ims.lab" search_in="hdr" header="Refer-To:" check_it="true" assign_to="referto"/>
+      <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" assign_to="refid"/>
+    </action>
+  </recv>
+  <Reference variables="referto"/>
+'''+indlg_reply(202,'Accepted')+'''  <pause milliseconds="100"/>
+'''+indlg_req('NOTIFY',2,'Event: refer;id=[$refid]|Subscription-State: terminated;reason=noresource',body='SIP/2.0 200 OK',ctype='message/sipfrag;version=2.0')+'''  <recv response="200"/>
+'''+WAIT_BYE)
+w('uac_methods.xml','UAC toward a WebSocket callee: INVITE sip:[service]@ims.lab as -key caller USER (optional 401/407), ACK, then in the dialog: INFO (body info-from-[caller], expects 200), UPDATE with SDP (expects 200 with SDP), REFER to sip:carol@ims.lab (expects 202 and the NOTIFYs of the callee: sipfrag 100 then 603 when it declines; answers each 200), BYE. The callee must decline the REFER a moment after the 202.',
+  UAC_HEAD.replace('  <recv response="200" rrs="true"/>\n  <label id="ack"/>','  <recv response="200" rrs="true"/>\n  <label id="ack"/>\n  <pause milliseconds="0"/>')+'''  <pause milliseconds="300"/>
+'''+indlg_req('INFO',3,body='info-from-[caller]',ctype='application/x-wims-test',frm='[last_From:]',to='[last_To:]').replace('      From: [last_From:]','      [last_From:]').replace('      To: [last_To:]','      [last_To:]')+'''  <recv response="200">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="myfrom"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="myto"/>
+    </action>
+  </recv>
+'''+indlg_req('UPDATE',4,body=SDP_G711.replace('o=sipp [pid][call_number] 1 IN','o=sipp [pid][call_number] 2 IN'),ctype='application/sdp',frm='[$myfrom]',to='[$myto]')+'''  <recv response="200">
+    <action>
+      <ereg regexp="m=audio [0-9]+ [A-Z/]+ " search_in="body" check_it="true" assign_to="updans"/>
+    </action>
+  </recv>
+  <Reference variables="updans"/>
+'''+indlg_req('REFER',5,'Refer-To: <sip:carol@ims.lab>|Referred-By: <sip:[caller]@ims.lab>',frm='[$myfrom]',to='[$myto]')+'''  <recv response="202" optional="true" next="got202"/>
+  <recv request="NOTIFY"/>
+'''+indlg_reply(200,'OK')+'''  <recv response="202" next="final"/>
+  <label id="got202"/>
+  <recv request="NOTIFY"/>
+'''+indlg_reply(200,'OK')+'''  <label id="final"/>
+  <recv request="NOTIFY">
+    <action>
+      <ereg regexp="SIP/2.0 603" search_in="body" check_it="true" assign_to="declined"/>
+    </action>
+  </recv>
+  <Reference variables="declined"/>
+'''+indlg_reply(200,'OK')+'''  <pause milliseconds="200"/>
+'''+indlg_req('BYE',10,frm='[$myfrom]',to='[$myto]')+'''  <recv response="200" crlf="true"/>
+''')
+w('uas_subscribe.xml','Notifier: an out-of-dialog SUBSCRIBE (any Event) gets 200 with Expires 60, then a NOTIFY (Subscription-State: active, body wims-notify-active) whose 200 must come back; the un-SUBSCRIBE (Expires: 0) gets 200 and a final NOTIFY (terminated, body wims-notify-final).',
+'''  <recv request="SUBSCRIBE" crlf="true" rrs="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="rfrom"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="lto"/>
+      <ereg regexp="[^[:space:];]+" search_in="hdr" header="Event:" check_it="true" assign_to="event"/>
+    </action>
+  </recv>
+  <Reference variables="rfrom"/>
+'''+reply(200,'OK').replace('      Content-Length','      Expires: 60\n      Content-Length')+'''  <pause milliseconds="100"/>
+'''+indlg_req('NOTIFY',1,'Event: [$event]|Subscription-State: active;expires=60',body='wims-notify-active',ctype='text/plain')+'''  <recv response="200"/>
+  <recv request="SUBSCRIBE">
+    <action>
+      <ereg regexp="^ *0 *$" search_in="hdr" header="Expires:" check_it="true" assign_to="unsub"/>
+    </action>
+  </recv>
+  <Reference variables="unsub"/>
+'''+indlg_reply(200,'OK','Expires: 0')+'''  <pause milliseconds="100"/>
+'''+indlg_req('NOTIFY',2,'Event: [$event]|Subscription-State: terminated;reason=timeout',body='wims-notify-final',ctype='text/plain')+'''  <recv response="200"/>
+  <pause milliseconds="200"/>
+''')
+w('uas_publish.xml','UAS: answer a PUBLISH (Event: presence, a body) with 200, SIP-ETag: wims-etag-[pid] and Expires: 60.',
+'''  <recv request="PUBLISH" crlf="true">
+    <action>
+      <ereg regexp="presence" search_in="hdr" header="Event:" check_it="true" assign_to="event"/>
+      <ereg regexp="." search_in="body" check_it="true" assign_to="txt"/>
+    </action>
+  </recv>
+  <Reference variables="event,txt"/>
+'''+reply(200,'OK',contact=False,rr=False).replace('      Content-Length','      SIP-ETag: wims-etag-[pid]\n      Expires: 60\n      Content-Length')+'''  <pause milliseconds="200"/>
+''')
+w('uas_prack.xml','UAS with reliable provisional responses (RFC 3262): INVITE, 180 with Require: 100rel and RSeq: 1, expects PRACK (RAck: 1 <cseq> INVITE) and answers it 200, then 200 to the INVITE (PCMU/PCMA), ACK, waits for BYE. '+NOTE_UAS,
+  RECV_INVITE.replace('      <ereg regexp="Via:','      <ereg regexp="Record-Route: [^[:cntrl:]]*([[:cntrl:]]+Record-Route: [^[:cntrl:]]*)*" search_in="msg" check_it="true" assign_to="rrs"/>\n      <ereg regexp="CSeq: [0-9]+ INVITE" search_in="msg" check_it="true" assign_to="invcseq"/>\n      <ereg regexp="Via:').replace('offer,rfrom,lto,vias','offer,rfrom,lto,vias,rrs,invcseq')+reply(180,'Ringing').replace('      Content-Length','      Require: 100rel\n      RSeq: 1\n      Content-Length')+'''  <recv request="PRACK">
+    <action>
+      <ereg regexp="^ *1 [0-9]+ INVITE" search_in="hdr" header="RAck:" check_it="true" assign_to="rack"/>
+    </action>
+  </recv>
+  <Reference variables="rack"/>
+'''+reply(200,'OK',totag=False,rr=False,contact=False)+'''  <pause variable="answer_delay"/>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [$vias]
+      From:[$rfrom]
+      To:[$lto];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [$invcseq]
+      [$rrs]
+      Contact: <sip:[service]@[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      '''+SDP_G711+'''
+
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+'''+WAIT_BYE)

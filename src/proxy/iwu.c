@@ -183,28 +183,45 @@ static bool creates_dialog(const struct wims_sip_msg *m)
 	}
 }
 
+/* RFC 3261 §10.2.1.1/§10.3: a binding's expiry is its Contact's expires
+ * parameter, else the Expires header, else 3600. */
+static uint32_t msg_expires(const struct wims_sip_msg *m)
+{
+	const struct wims_sip_hdr *eh = wims_sip_msg_hdr(m, WIMS_HDR_EXPIRES);
+	uint32_t e = 3600;
+
+	if (eh && wims_sip_uint_parse(eh->value, 0xffffffffu, &e))
+		e = 3600;
+	return e;
+}
+
+static uint32_t contact_expires(const struct wims_sip_addr *a, uint32_t dflt)
+{
+	struct wims_str v;
+	uint32_t e = dflt;
+
+	if (wims_sip_param_get(a->params, "expires", &v) && wims_sip_uint_parse(v, 0xffffffffu, &e))
+		e = dflt;
+	return e;
+}
+
 /* RFC 3261 §10.2.8: a binding shorter than we accept gets 423 with Min-Expires. */
 static bool too_brief(struct px_req *r)
 {
 	const struct wims_sip_msg *m = r->m;
-	const struct wims_sip_hdr *eh = wims_sip_msg_hdr(m, WIMS_HDR_EXPIRES);
 	unsigned min = r->px->conf->iwu_min_expires;
 	struct wims_sip_vals it;
-	uint32_t dflt = 3600, e;
+	uint32_t dflt, e;
 
 	if (!min || m->method_id != WIMS_SIP_REGISTER)
 		return false;
-	if (eh && wims_sip_uint_parse(eh->value, 0xffffffffu, &dflt))
-		dflt = 3600;
+	dflt = msg_expires(m);
 	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
 	while (wims_sip_vals_next(&it)) {
 		struct wims_sip_addr a;
-		struct wims_str v;
 		if (wims_sip_addr_parse(&a, it.value) || a.star)
 			continue;
-		e = dflt;
-		if (wims_sip_param_get(a.params, "expires", &v) && wims_sip_uint_parse(v, 0xffffffffu, &e))
-			e = dflt;
+		e = contact_expires(&a, dflt);
 		if (e > 0 && e < min) {
 			size_t start = r->scratch.len;
 			wims_wbuf_printf(&r->scratch, "Min-Expires: %u\r\n", min);
@@ -332,19 +349,15 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 			struct wims_sip_edits *ed, struct wims_wbuf *scratch)
 {
 	struct wims_sip_vals it;
-	const struct wims_sip_hdr *eh = wims_sip_msg_hdr(m, WIMS_HDR_EXPIRES);
-	uint32_t dflt = 3600, exp;
+	uint32_t dflt = msg_expires(m), exp;
 	uint64_t upid = t->up.flow ? wims_sip_flow_id(t->up.flow) : 0;
 	struct px_flow *self = upid ? flow_get(px, upid, false) : NULL;
 	bool bound = false;
 
-	if (eh && wims_sip_uint_parse(eh->value, 0xffffffffu, &dflt))
-		dflt = 3600;
 	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
 	while (wims_sip_vals_next(&it)) {
 		struct wims_sip_addr a;
 		struct wims_sip_uri u;
-		struct wims_str v;
 		uint64_t id;
 		bool ob;
 		struct px_flow *f;
@@ -355,9 +368,7 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 		f = flow_get(px, id, false);
 		if (!f || !f->contact[0])
 			continue;
-		exp = dflt;
-		if (wims_sip_param_get(a.params, "expires", &v) && wims_sip_uint_parse(v, 0xffffffffu, &exp))
-			exp = dflt;
+		exp = contact_expires(&a, dflt);
 		if (f == self) {
 			f->reg_expires = exp ? now_ms(px) + (uint64_t)exp * 1000 : 0;
 			bound = exp > 0;

@@ -122,6 +122,24 @@ static void our_contact_uri(struct wims_proxy *px, struct wims_wbuf *w, uint64_t
 		wims_wbuf_puts(w, ";transport=tls");
 }
 
+/* Contact value val (parsed as a) of m becomes <our token URI> followed by
+ * its header parameters; the display name is dropped. */
+static void contact_to_token(struct wims_proxy *px, struct wims_sip_edits *ed, const struct wims_sip_msg *m,
+			     struct wims_str val, const struct wims_sip_addr *a, struct wims_wbuf *scratch,
+			     const struct px_flow *f)
+{
+	size_t start = scratch->len;
+	const char *uri_end = a->uri.p + a->uri.l + (a->angle ? 1 : 0);
+
+	wims_wbuf_puts(scratch, "<");
+	our_contact_uri(px, scratch, f->id, f->outbound);
+	wims_wbuf_puts(scratch, ">");
+	if (scratch->err)
+		return;
+	wims_sip_edit_replace(ed, m, wims_str_make(val.p, (size_t)(uri_end - val.p)),
+			      wims_str_make(scratch->p + start, scratch->len - start));
+}
+
 /* Replace the URI of one Contact value with ours, keeping its header
  * parameters (expires, +sip.instance, reg-id, q, feature tags). */
 static void rewrite_contact_val(struct px_req *r, struct px_flow *f, struct wims_str val, bool remember)
@@ -129,7 +147,6 @@ static void rewrite_contact_val(struct px_req *r, struct px_flow *f, struct wims
 	struct wims_proxy *px = r->px;
 	struct wims_sip_addr a;
 	struct wims_str v;
-	size_t start;
 
 	if (wims_sip_addr_parse(&a, val) || a.star)
 		return;
@@ -146,16 +163,7 @@ static void rewrite_contact_val(struct px_req *r, struct px_flow *f, struct wims
 		    wims_str_copy(f->instance, sizeof(f->instance), v))
 			f->instance[0] = 0;
 	}
-	start = r->scratch.len;
-	wims_wbuf_puts(&r->scratch, "<");
-	our_contact_uri(px, &r->scratch, f->id, f->outbound);
-	wims_wbuf_puts(&r->scratch, ">");
-	if (r->scratch.err)
-		return;
-	/* from the start of the value (display name dropped) to the end of the URI */
-	const char *uri_end = a.uri.p + a.uri.l + (a.angle ? 1 : 0);
-	wims_sip_edit_replace(&r->ed, r->m, wims_str_make(val.p, (size_t)(uri_end - val.p)),
-			      wims_str_make(r->scratch.p + start, r->scratch.len - start));
+	contact_to_token(px, &r->ed, r->m, val, &a, &r->scratch, f);
 }
 
 static void rewrite_contacts(struct px_req *r, struct px_flow *f)
@@ -423,15 +431,7 @@ void wims_proxy__iwu_response(struct wims_proxy *px, struct px_tsx *t, const str
 			struct wims_sip_addr a;
 			if (wims_sip_addr_parse(&a, it.value) || a.star)
 				continue;
-			size_t start = scratch->len;
-			wims_wbuf_puts(scratch, "<");
-			our_contact_uri(px, scratch, f->id, f->outbound);
-			wims_wbuf_puts(scratch, ">");
-			if (scratch->err)
-				return;
-			const char *uri_end = a.uri.p + a.uri.l + (a.angle ? 1 : 0);
-			wims_sip_edit_replace(ed, m, wims_str_make(it.value.p, (size_t)(uri_end - it.value.p)),
-					      wims_str_make(scratch->p + start, scratch->len - start));
+			contact_to_token(px, ed, m, it.value, &a, scratch, f);
 		}
 	}
 }

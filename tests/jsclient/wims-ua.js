@@ -35,6 +35,8 @@ const USAGE = `usage: wims-ua.js [options]
                            declined N ms later (NOTIFY 603)
   --subscribe TARGET EVENT SUBSCRIBE (Event EVENT, Accept text/plain), expect 2xx and a NOTIFY
                            with a body, then un-SUBSCRIBE and expect the final NOTIFY
+  --expect-subscribe BODY  be a notifier: accept an incoming SUBSCRIBE, NOTIFY BODY (active),
+                           and on the un-SUBSCRIBE send the final NOTIFY (BODY-final)
   --message TARGET TEXT    send a MESSAGE, expect 2xx
   --expect-message TEXT    expect an incoming MESSAGE whose body contains TEXT
   --options TARGET         send an OPTIONS (e.g. sip:ims.lab), expect 200
@@ -49,7 +51,8 @@ Events: connected, disconnected, registered, registration-failed, unregistered, 
   confirmed, reinvite-ok, hold-ok, unhold-ok, ended, failed, incoming, message-sent,
   message-failed, message-received, options-ok, options-failed, ws-dropped, info-ok,
   info-received, update-ok, update-received, refer-ok, refer-notify, refer-accepted,
-  refer-received, refer-declined, subscribe-accepted, subscribe-notify, subscribe-terminated, done.`;
+  refer-received, refer-declined, subscribe-accepted, subscribe-notify, subscribe-terminated,
+  subscribe-received, notifier-terminated, done.`;
 
 function parseArgs(argv) {
   const o = { pc: 'fake', ws: 'ws://127.0.0.1:8080/', uri: 'sip:alice@ims.lab', password: 'wims-lab', timeout: 20000, answer: true, lingerMs: 0 };
@@ -83,6 +86,7 @@ function parseArgs(argv) {
       case '--update': o.update = true; break;
       case '--refer': o.refer = need(i); i++; break;
       case '--decline-refer-after-ms': o.declineRefer = +need(i); i++; break;
+      case '--expect-subscribe': o.expectSubscribe = need(i); o.register = true; i++; break;
       case '--subscribe': o.subscribe = [need(i), argv[i + 2]]; if (argv[i + 2] === undefined) die('--subscribe TARGET EVENT'); i += 2; break;
       case '--linger-ms': o.lingerMs = +need(i); i++; break;
       case '--unregister': o.unregister = true; break;
@@ -329,6 +333,33 @@ async function main() {
       });
     });
   }
+  let notified = null;
+  if (opt.expectSubscribe) {
+    // JsSIP answers SUBSCRIBE with 405 unless someone listens for 'newSubscribe'
+    notified = new Promise((resolve, reject) => {
+      ua.on('newSubscribe', (e) => {
+        // JsSIP 3.13 copies Record-Route into 2xx responses to INVITE only; a
+        // 2xx to SUBSCRIBE needs them as well (RFC 6665 §4.2.1.4, RFC 3261
+        // §12.1.1), or the subscriber's un-SUBSCRIBE bypasses the proxies
+        const req = e.request;
+        const reply = req.reply.bind(req);
+        const rr = req.getHeaders('record-route').map((h) => `Record-Route: ${h}`);
+        req.reply = (code, reason, extra, ...rest) => reply(code, reason, code >= 200 && code < 300 ? (extra || []).concat(rr) : extra, ...rest);
+        const n = ua.notify(req, 'text/plain', {});
+        n.on('subscribe', (isUnsubscribe, req) => {
+          ev('subscribe-received', { from: req.from.uri.toString(), event: req.getHeader('Event'), expires: req.getHeader('Expires'), unsubscribe: isUnsubscribe });
+          if (isUnsubscribe) n.terminate(`${opt.expectSubscribe}-final`, 'noresource');
+          else n.notify(opt.expectSubscribe);
+        });
+        n.on('terminated', (code) => {
+          ev('notifier-terminated', { code });
+          // C.FINAL_NOTIFY_SENT: ended by our final NOTIFY after the un-SUBSCRIBE
+          if (code === n.C.FINAL_NOTIFY_SENT) resolve(); else reject(new Error(`notifier terminated with code ${code}`));
+        });
+        n.start();
+      });
+    });
+  }
   let gotMessage = null;
   if (opt.expectMessage) gotMessage = waitFor('message', (b) => b.includes(opt.expectMessage));
 
@@ -427,6 +458,7 @@ async function main() {
   }
 
   if (gotMessage) await gotMessage;
+  if (notified) { await notified; await sleep(300); } // the 200 to the final NOTIFY
   if (opt.lingerMs) await sleep(opt.lingerMs);
 
   if (opt.unregister) {

@@ -449,6 +449,27 @@ w('uas_methods.xml','UAS for a WebSocket caller: the first INVITE gets 407 with 
 '''+indlg_reply(202,'Accepted')+'''  <pause milliseconds="100"/>
 '''+indlg_req('NOTIFY',2,'Event: refer;id=[$refid]|Subscription-State: terminated;reason=noresource',body='SIP/2.0 200 OK',ctype='message/sipfrag;version=2.0')+'''  <recv response="200"/>
 '''+WAIT_BYE)
+# a request to answer later, after another message arrived (sipp aborts on a
+# message that arrives while it is at a <send>): keep its Via, From, To, CSeq lines
+def capture_req(p):
+    return ''.join('      <ereg regexp="%s" search_in="msg" check_it="true" assign_to="%s%s"/>\n' % (re_, p, n) for n, re_ in (
+        ('vias', 'Via: [^[:cntrl:]]*([[:cntrl:]]+Via: [^[:cntrl:]]*)*'), ('from', 'From: [^[:cntrl:]]*'),
+        ('to', 'To: [^[:cntrl:]]*'), ('cseq', 'CSeq: [^[:cntrl:]]*')))
+def reply_captured(p, nxt):
+    return '''  <send next="%s">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [$%svias]
+      [$%sfrom]
+      [$%sto]
+      [last_Call-ID:]
+      [$%scseq]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <Reference variables="%svias,%sfrom,%sto,%scseq"/>
+''' % ((nxt,) + (p,) * 8)
 w('uac_methods.xml','UAC toward a WebSocket callee: INVITE sip:[service]@ims.lab as -key caller USER (optional 401/407), ACK, then in the dialog: INFO (body info-from-[caller], expects 200), UPDATE with SDP (expects 200 with SDP), REFER to sip:carol@ims.lab (expects 202 and the NOTIFYs of the callee: sipfrag 100 then 603 when it declines; answers each 200), BYE. The callee must decline the REFER a moment after the 202.',
   UAC_HEAD.replace('  <recv response="200" rrs="true"/>\n  <label id="ack"/>','  <recv response="200" rrs="true"/>\n  <label id="ack"/>\n  <pause milliseconds="0"/>')+'''  <pause milliseconds="300"/>
 '''+indlg_req('INFO',3,body='info-from-[caller]',ctype='application/x-wims-test',frm='[last_From:]',to='[last_To:]').replace('      From: [last_From:]','      [last_From:]').replace('      To: [last_To:]','      [last_To:]')+'''  <recv response="200">
@@ -464,9 +485,12 @@ w('uac_methods.xml','UAC toward a WebSocket callee: INVITE sip:[service]@ims.lab
   </recv>
   <Reference variables="updans"/>
 '''+indlg_req('REFER',5,'Refer-To: <sip:carol@ims.lab>|Referred-By: <sip:[caller]@ims.lab>',frm='[$myfrom]',to='[$myto]')+'''  <recv response="202" optional="true" next="got202"/>
-  <recv request="NOTIFY"/>
-'''+indlg_reply(200,'OK')+'''  <recv response="202" next="final"/>
-  <label id="got202"/>
+  <recv request="NOTIFY">
+    <action>
+'''+capture_req('n1')+'''    </action>
+  </recv>
+  <recv response="202"/>
+'''+reply_captured('n1','final')+'''  <label id="got202"/>
   <recv request="NOTIFY"/>
 '''+indlg_reply(200,'OK')+'''  <label id="final"/>
   <recv request="NOTIFY">
@@ -536,3 +560,49 @@ w('uas_prack.xml','UAS with reliable provisional responses (RFC 3262): INVITE, 1
   </send>
   <recv request="ACK" crlf="true"/>
 '''+WAIT_BYE)
+def sub_req(cseq, expires, first):
+    return '''  <send retrans="500">
+    <![CDATA[
+      SUBSCRIBE %s SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+%s      Max-Forwards: 70
+      From: <sip:[caller]@ims.lab>;tag=[pid]SIPpTag00[call_number]
+      To: %s
+      Call-ID: [call_id]
+      CSeq: %d SUBSCRIBE
+      Contact: <sip:[caller]@[local_ip]:[local_port];transport=[transport]>
+      Event: wims-test
+      Expires: %d
+      Accept: text/plain
+      Content-Length: 0
+
+    ]]>
+  </send>
+''' % ('sip:[service]@ims.lab' if first else '[next_url]', '' if first else '      [routes]\n', '<sip:[service]@ims.lab>' if first else '[$dto]', cseq, expires)
+SUB_200='''  <recv response="200"%s rrs="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="dto"/>
+      <ereg regexp="^ *%s *$" search_in="hdr" header="Expires:" check_it="true" assign_to="exp%s"/>
+    </action>
+  </recv>
+'''
+def sub_notify(state, var, later=None):
+    r='''  <recv request="NOTIFY">
+    <action>
+      <ereg regexp="^ *%s" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="%s"/>
+%s    </action>
+  </recv>
+''' % (state, var, capture_req(later[0]) if later else '')
+    if later: # answered after the 200 that is still to come (later = (prefix, the 200 recv, next label))
+        return r + later[1] + reply_captured(later[0], later[2])
+    return r + indlg_reply(200,'OK')
+w('uac_subscribe.xml','Subscriber: SUBSCRIBE sip:[service]@ims.lab (Event: wims-test, Expires 60) as -key caller USER; expects 200 and a NOTIFY (active) in either order, answers 200; then un-SUBSCRIBE (Expires: 0) in the dialog, expects 200 and the final NOTIFY (terminated) in either order.',
+  sub_req(1,60,True)+SUB_200 % (' optional="true" next="ok1"','[0-9]+','1')+sub_notify('active','st1',('n1',SUB_200 % ('','[0-9]+','1'),'unsub'))+'''  <label id="ok1"/>
+'''+sub_notify('active','st1')+'''  <label id="unsub"/>
+  <Reference variables="st1,exp1"/>
+  <pause milliseconds="100"/>
+'''+sub_req(2,0,False)+SUB_200 % (' optional="true" next="ok2"','0','2')+sub_notify('terminated','st2',('n2',SUB_200 % ('','0','2'),'done'))+'''  <label id="ok2"/>
+'''+sub_notify('terminated','st2')+'''  <label id="done"/>
+  <Reference variables="st2,exp2,dto"/>
+  <pause milliseconds="200"/>
+''')

@@ -310,7 +310,7 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 	r->add_via = true;
 	wims_sip_edits_init(&r->ed);
 	wims_wbuf_init(&r->scratch, r->scratch_mem, sizeof(r->scratch_mem));
-	wims_proxy__iwu_request(r);
+	px->role->request(r);
 	if (r->reject) {
 		if (m->method_id != WIMS_SIP_ACK) /* an ACK is never answered (RFC 3261 §17.1.1.3) */
 			wims_proxy__reply(px, m, in, r->reject, r->reject_reason, r->reject_hdrs);
@@ -368,7 +368,7 @@ void wims_proxy_recv(struct wims_proxy *px, struct wims_sip_flow *flow, const ch
 void wims_proxy_flow_closed(struct wims_proxy *px, struct wims_sip_flow *flow)
 {
 	wims_proxy__tsx_flow_gone(px, flow, 480);
-	wims_proxy__iwu_flow_gone(px, flow);
+	px->role->flow_gone(px, flow);
 }
 
 static int parse_next_hop(struct wims_proxy *px, const char *uri_s, char *err, size_t errlen)
@@ -463,7 +463,8 @@ int wims_proxy_alloc(struct wims_proxy **pp, uv_loop_t *loop, struct wims_sip_tp
 		goto fail;
 	if ((rc = parse_next_hop(px, conf->iwu_pcscf, err, errlen)))
 		goto fail;
-	if ((rc = wims_proxy__iwu_init(px, err, errlen)))
+	px->role = &wims_proxy__iwu_role;
+	if ((rc = px->role->init(px, err, errlen)))
 		goto fail;
 	*pp = px;
 	return 0;
@@ -492,7 +493,7 @@ void wims_proxy_free(struct wims_proxy *px)
 		return;
 	wims_proxy__tsx_free_all(px);
 	wims_proxy__dlg_free_all(px);
-	wims_proxy__iwu_free(px);
+	px->role->free(px);
 	wims_hash_fini(&px->tsx_srv);
 	wims_hash_fini(&px->tsx_cli);
 	wims_hash_fini(&px->flows);

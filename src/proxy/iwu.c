@@ -30,7 +30,7 @@ struct px_flow {
 	char service_route[1024]; /* Route values to preload, in order */
 };
 
-int wims_proxy__iwu_init(struct wims_proxy *px, char *err, size_t errlen)
+static int iwu_init(struct wims_proxy *px, char *err, size_t errlen)
 {
 	const char *s = px->conf->iwu_flow_secret;
 
@@ -335,7 +335,7 @@ static void from_core(struct px_req *r)
 	wims_sip_flow_ref(wf);
 }
 
-void wims_proxy__iwu_request(struct px_req *r)
+static void iwu_request(struct px_req *r)
 {
 	if (px_proto_is_ws(wims_sip_flow_proto(r->in)))
 		from_browser(r);
@@ -411,8 +411,8 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 	}
 }
 
-void wims_proxy__iwu_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
-			      struct wims_sip_edits *ed, struct wims_wbuf *scratch)
+static void iwu_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+			 struct wims_sip_edits *ed, struct wims_wbuf *scratch)
 {
 	if (px_proto_is_ws(t->up.proto)) {
 		if (t->method == WIMS_SIP_REGISTER && m->status >= 200 && m->status < 300)
@@ -438,7 +438,7 @@ void wims_proxy__iwu_response(struct wims_proxy *px, struct px_tsx *t, const str
 
 /* ---- flows ---- */
 
-void wims_proxy__iwu_flow_gone(struct wims_proxy *px, struct wims_sip_flow *wf)
+static void iwu_flow_gone(struct wims_proxy *px, struct wims_sip_flow *wf)
 {
 	uint64_t id = wims_sip_flow_id(wf);
 	struct wims_hnode *n = wims_hash_find(&px->flows, id);
@@ -460,10 +460,19 @@ static bool free_flow(struct wims_hnode *n, void *arg)
 	return false;
 }
 
-void wims_proxy__iwu_free(struct wims_proxy *px)
+static void iwu_free(struct wims_proxy *px)
 {
 	wims_hash_walk(&px->flows, free_flow, &px->flows);
 }
+
+const struct px_role wims_proxy__iwu_role = {
+	.name = "interworking unit",
+	.init = iwu_init,
+	.request = iwu_request,
+	.response = iwu_response,
+	.flow_gone = iwu_flow_gone,
+	.free = iwu_free,
+};
 
 /* ---- admin ---- */
 

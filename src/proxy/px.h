@@ -76,6 +76,7 @@ struct wims_proxy {
 	struct wims_addr next_addr;
 	enum wims_sip_proto next_proto;
 	unsigned t1, t2, t4;
+	const struct px_role *role;
 };
 
 /** Reply to request m that came on flow `in` (stateless; UDP per Via). */
@@ -152,16 +153,22 @@ size_t wims_proxy__tsx_pending(const struct wims_proxy *px);
 int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
 			  const char *branch) __attribute__((warn_unused_result));
 
-/* ---- iwu.c: the interworking-unit role ---- */
-int wims_proxy__iwu_init(struct wims_proxy *px, char *err, size_t errlen);
-/** Decide the next hop and the rewrites of a new request (or reject it). */
-void wims_proxy__iwu_request(struct px_req *r);
-/** Rewrite a response on its way upstream through tsx t. */
-void wims_proxy__iwu_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
-			      struct wims_sip_edits *ed, struct wims_wbuf *scratch);
-/** Stateless ACK (for a 2xx) and other requests that bypass transactions. */
-void wims_proxy__iwu_flow_gone(struct wims_proxy *px, struct wims_sip_flow *f);
-void wims_proxy__iwu_free(struct wims_proxy *px);
+/* ---- the roles: one table each (iwu.c; pcscf.c later), chosen by [general] role ---- */
+struct px_role {
+	const char *name;
+	/** Read the role's configuration; the next hop is already parsed. */
+	int (*init)(struct wims_proxy *px, char *err, size_t errlen);
+	/** Decide the next hop and the rewrites of a new request (or reject it). */
+	void (*request)(struct px_req *r);
+	/** Rewrite a response on its way upstream through tsx t. */
+	void (*response)(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+			 struct wims_sip_edits *ed, struct wims_wbuf *scratch);
+	/** A browser's connection is gone. */
+	void (*flow_gone)(struct wims_proxy *px, struct wims_sip_flow *f);
+	void (*free)(struct wims_proxy *px);
+};
+
+extern const struct px_role wims_proxy__iwu_role;
 
 /* flow tokens: a browser's flow as the user part of a Contact toward the core */
 #define PX_TOKEN_LEN 27 /* "wt" + 16 hex id + 1 flags + 8 hex mac */

@@ -521,7 +521,7 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 		free(rq);
 	}
 	wims_sip_edit_remove_val(&ed, m, top); /* after the insertion at the same offset */
-	wims_proxy__iwu_response(px, t, m, &ed, &scratch);
+	px->role->response(px, t, m, &ed, &scratch);
 	wims_wbuf_init(&w, mem, WIMS_SIP_MAX_MESSAGE);
 	if (!scratch.err && wims_sip_msg_write(m, &ed, &w) == 0)
 		send_up(t, w.p, w.len, m->status);

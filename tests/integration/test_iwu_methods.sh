@@ -14,7 +14,9 @@
 #     then ue1 subscribes to alice (JsSIP's notifier): the same the other way
 #  4. PUBLISH from a raw WebSocket client (JsSIP has none) to ue1: 200 + SIP-ETag
 #  5. PRACK (RFC 3262) from a raw WebSocket client: ue1 sends 180 with
-#     Require: 100rel and RSeq; the PRACK reaches ue1 (RAck) and gets 200
+#     Require: 100rel and RSeq; the PRACK reaches ue1 (RAck) and gets 200;
+#     then the other way: ue1 calls a raw WebSocket UE that sends the reliable
+#     180, and ue1's PRACK reaches it and gets 200
 . "$(dirname "$0")/lib.sh"
 SIPWS=$WIMS_SRC/tests/jsclient/sipws.js
 start_iwu_lab
@@ -154,4 +156,20 @@ assert_msg prack.log in '^SIP/2.0 180 ' '^Require: 100rel$' "ue1's reliable 180 
 assert_msg ue1-e-msgs.log in '^PRACK sip:ue1@127\.0\.0\.1:5091' '^RAck: 1 1 INVITE$' "the PRACK (RAck) did not reach ue1"
 assert_msg prack.log in '^SIP/2.0 200 ' '^CSeq: 2 PRACK$' "ue1's 200 to the PRACK did not come back"
 assert_msg prack.log in '^SIP/2.0 200 ' '^CSeq: 3 BYE$' "the 200 to the BYE did not come back"
+
+# ---- 5b: PRACK the other way: ue1 calls a raw WebSocket UE (registered as
+# alice) that answers 180 with Require: 100rel; ue1's PRACK reaches it
+log "sipws prack-uas (background)"
+node "$SIPWS" prack-uas --from sip:alice@ims.lab --ws "$WS_URL" --timeout 10000 --trace </dev/null >"$T/prack-uas.log" 2>&1 &
+track prack-uas $!
+wait_log "$T/prack-uas.log" '^EVENT registered code=200' 10
+sipp_run ue1-f uac_prack.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s alice -key caller ue1 -set hold_ms 200
+js_wait prack-uas 10
+assert_msg prack-uas.log in '^INVITE sip:' '^Supported: 100rel$' "ue1's INVITE (Supported: 100rel) did not reach the WebSocket UE"
+assert_msg ue1-f-msgs.log in '^SIP/2.0 180 ' '^RSeq: 1$' "the reliable 180 (RSeq) did not reach ue1"
+assert_msg ue1-f-msgs.log in '^SIP/2.0 180 ' '^Require: 100rel$' "the reliable 180 lost its Require: 100rel on its way to ue1"
+assert_msg prack-uas.log in '^PRACK sip:' '^RAck: 1 1 INVITE$' "ue1's PRACK (RAck) did not reach the WebSocket UE"
+assert_log prack-uas.log '^EVENT prack-received rack=1_1_INVITE'
+assert_msg ue1-f-msgs.log in '^SIP/2.0 200 ' '^CSeq: 2 PRACK$' "the 200 to ue1's PRACK did not reach it"
+assert_msg prack-uas.log in '^BYE sip:' '^CSeq: 10 BYE$' "ue1's BYE did not reach the WebSocket UE"
 assert_loopback_only

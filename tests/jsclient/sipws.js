@@ -9,19 +9,23 @@
 //   node sipws.js prack-call --to sip:ue1@ims.lab [--ws URL] [--from ...]
 //        INVITE (Supported: 100rel), PRACK a reliable 1xx, expect 200 to the
 //        PRACK, then 200 to the INVITE, ACK, BYE, expect 200
+//   node sipws.js prack-uas  [--from sip:alice@ims.lab] [--password wims-lab]
+//        REGISTER (digest), wait for an INVITE, answer 180 with Require: 100rel
+//        and RSeq, expect the PRACK (RAck) and answer it 200, then 200 to the
+//        INVITE, expect the ACK and the caller's BYE (200)
 const path = require('path');
 module.paths.unshift(path.join(__dirname, '..', 'node_modules'));
 const crypto = require('crypto');
 const WebSocket = require('ws');
 
 const args = process.argv.slice(2);
-const o = { mode: args[0], ws: 'ws://127.0.0.1:8080/', from: 'sip:alice@ims.lab', to: 'sip:ue1@ims.lab', timeout: 10000 };
+const o = { mode: args[0], ws: 'ws://127.0.0.1:8080/', from: 'sip:alice@ims.lab', to: 'sip:ue1@ims.lab', password: 'wims-lab', timeout: 10000 };
 for (let i = 1; i < args.length; i++) {
   const k = args[i].replace(/^--/, ''), v = args[++i];
   if (!(k in o) && k !== 'trace') { console.log(`ERROR unknown option --${k}`); process.exit(2); }
   if (k === 'trace') { o.trace = true; i--; } else o[k] = k === 'timeout' ? +v : v;
 }
-if (!['publish', 'prack-call'].includes(o.mode)) { console.log('ERROR usage: sipws.js publish|prack-call [--to URI] [--ws URL] [--from URI] [--trace]'); process.exit(2); }
+if (!['publish', 'prack-call', 'prack-uas'].includes(o.mode)) { console.log('ERROR usage: sipws.js publish|prack-call|prack-uas [--to URI] [--ws URL] [--from URI] [--password PW] [--trace]'); process.exit(2); }
 
 const rnd = (n) => crypto.randomBytes(n).toString('hex');
 const host = `${rnd(4)}.invalid`;
@@ -125,9 +129,57 @@ async function prackCall() {
   if (by.code !== 200) fail(`BYE got ${by.first}`);
 }
 
+const md5 = (x) => crypto.createHash('md5').update(x).digest('hex');
+async function register() {
+  const user = /^sip:([^@]+)@(.+)$/.exec(o.from);
+  const reg = (n, auth) => send([`REGISTER sip:${user[2]} SIP/2.0`, via(), 'Max-Forwards: 70', `From: <${o.from}>;tag=${fromTag}`,
+    `To: <${o.from}>`, `Call-ID: ${callId}`, `CSeq: ${n} REGISTER`,
+    `${contact};reg-id=1;+sip.instance="<urn:uuid:${crypto.randomUUID()}>"`, 'Expires: 600', 'Supported: path, outbound', auth]);
+  reg(cseq);
+  let r = await next((m) => m.code >= 200 && m.get('cseq') === `${cseq} REGISTER`);
+  if (r.code === 401) {
+    const ch = r.get('www-authenticate');
+    const p = (k) => (new RegExp(`${k}="?([^",]+)"?`).exec(ch) || [])[1];
+    const uri = `sip:${user[2]}`, cnonce = rnd(6), nc = '00000001';
+    const ha1 = md5(`${user[1]}:${p('realm')}:${o.password}`), ha2 = md5(`REGISTER:${uri}`);
+    const resp = md5(`${ha1}:${p('nonce')}:${nc}:${cnonce}:auth:${ha2}`);
+    cseq++;
+    reg(cseq, `Authorization: Digest username="${user[1]}", realm="${p('realm')}", nonce="${p('nonce')}", uri="${uri}", response="${resp}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}"` + (p('opaque') ? `, opaque="${p('opaque')}"` : ''));
+    r = await next((m) => m.code >= 200 && m.get('cseq') === `${cseq} REGISTER`);
+  }
+  ev('registered', { code: r.code });
+  if (r.code !== 200) fail(`REGISTER got ${r.first}`);
+}
+
+async function prackUas() {
+  await register();
+  const inv = await next((m) => m.method === 'INVITE');
+  ev('incoming', { from: (/<([^>]+)>/.exec(inv.get('from')) || [])[1], supported: inv.get('supported') || '' });
+  const tag = rnd(5);
+  const rr = inv.all('record-route').map((v) => `Record-Route: ${v}`);
+  const resp = (code, reason, req, extra, body) => send([`SIP/2.0 ${code} ${reason}`, ...req.all('via').map((v) => `Via: ${v}`),
+    `From: ${req.get('from')}`, `To: ${req.get('to')}${/;tag=/.test(req.get('to')) ? '' : `;tag=${tag}`}`,
+    `Call-ID: ${req.get('call-id')}`, `CSeq: ${req.get('cseq')}`, ...(extra || [])], body || '');
+  resp(180, 'Ringing', inv, [...rr, contact, 'Require: 100rel', 'RSeq: 1']);
+  const prack = await next((m) => m.method === 'PRACK');
+  ev('prack-received', { rack: prack.get('rack') });
+  if (prack.get('rack') !== `1 ${inv.get('cseq')}`) fail(`PRACK with RAck '${prack.get('rack')}', expected '1 ${inv.get('cseq')}'`);
+  resp(200, 'OK', prack);
+  await new Promise((r) => setTimeout(r, 200)); // answer after a moment of ringing: the two 200s stay in order
+  const sdp = ['v=0', `o=- ${rnd(4)} 1 IN IP4 127.0.0.1`, 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
+    'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
+  resp(200, 'OK', inv, [...rr, contact, 'Content-Type: application/sdp'], sdp);
+  const ack = await next((m) => m.method === 'ACK');
+  ev('ack-received', { cseq: ack.get('cseq') });
+  const bye = await next((m) => m.method === 'BYE');
+  ev('bye-received', {});
+  resp(200, 'OK', bye);
+  await new Promise((r) => setTimeout(r, 200));
+}
+
 ws.on('open', () => {
   ev('connected', { url: o.ws });
-  (o.mode === 'publish' ? publish() : prackCall()).then(() => {
+  ({ publish, 'prack-call': prackCall, 'prack-uas': prackUas })[o.mode]().then(() => {
     done = true;
     ev('done');
     ws.close(1000);

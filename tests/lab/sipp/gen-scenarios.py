@@ -606,3 +606,44 @@ w('uac_subscribe.xml','Subscriber: SUBSCRIBE sip:[service]@ims.lab (Event: wims-
   <Reference variables="st2,exp2,dto"/>
   <pause milliseconds="200"/>
 ''')
+w('uac_prack.xml','UAC toward a UAS with reliable provisional responses (RFC 3262): INVITE sip:[service]@ims.lab as -key caller USER with Supported: 100rel, expects 180 with Require: 100rel and RSeq: 1, PRACKs it (RAck: 1 1 INVITE) and expects 200, then the 200 to the INVITE, ACK, BYE after -set hold_ms.',
+(uac_invite(SDP)%(1,'Supported: 100rel\n      ')) + '''  <recv response="100" optional="true"/>
+  <recv response="180" rrs="true">
+    <action>
+      <ereg regexp="100rel" search_in="hdr" header="Require:" check_it="true" assign_to="req"/>
+      <ereg regexp="^ *1 *$" search_in="hdr" header="RSeq:" check_it="true" assign_to="rseq"/>
+    </action>
+  </recv>
+  <Reference variables="req,rseq"/>
+  <send retrans="500">
+    <![CDATA[
+      PRACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      [routes]
+      Max-Forwards: 70
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 2 PRACK
+      RAck: 1 1 INVITE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv response="200" rrs="true"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      [routes]
+      Max-Forwards: 70
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      CSeq: 1 ACK
+      Content-Length: 0
+
+    ]]>
+  </send>
+''' + UAC_BYE)

@@ -50,17 +50,16 @@ enum ustate { UA_IDLE, UA_CONNECTING, UA_HANDSHAKE, UA_OPEN, UA_CLOSED };
 
 #define MAX_STATUS 700
 
-
 struct tsx {
 	enum tkind kind;
 	bool warm;    /* a registration before the measured load */
 	uint8_t auth; /* challenges answered */
 	uint32_t cseq;
 	uint64_t t0, t_setup, t_bye; /* ns */
-	uint64_t deadline;           /* ms, loop time */
-	uint64_t bye_at;             /* ms, loop time; 0: BYE sent */
+	uint64_t deadline;	     /* ms, loop time */
+	uint64_t bye_at;	     /* ms, loop time; 0: BYE sent */
 	char branch[24], call_id[40], ftag[20];
-	char to[320];    /* To of the 2xx (with its tag) */
+	char to[320]; /* To of the 2xx (with its tag) */
 	char rtarget[256];
 	char route[1024];
 };
@@ -80,7 +79,7 @@ struct ua {
 	uint32_t reg_cseq, cseq;
 	unsigned inflight, started;
 	uint64_t t_conn; /* ms, loop time the connection attempt began */
-	struct tsx *t; /* window slots */
+	struct tsx *t;	 /* window slots */
 };
 
 struct bench {
@@ -144,7 +143,8 @@ static void ws_send(struct ua *u, uint8_t op, const void *data, size_t len)
 
 	if (!u->st || u->state != UA_OPEN)
 		return;
-	if (len + WIMS_WS_MAX_FRAME_HEADER > sizeof(stackbuf) && !(mem = malloc(len + WIMS_WS_MAX_FRAME_HEADER)))
+	if (len + WIMS_WS_MAX_FRAME_HEADER > sizeof(stackbuf) &&
+	    !(mem = malloc(len + WIMS_WS_MAX_FRAME_HEADER)))
 		return;
 	memcpy(mask, &r, 4);
 	wims_wbuf_init(&wb, mem, mem == stackbuf ? sizeof(stackbuf) : len + WIMS_WS_MAX_FRAME_HEADER);
@@ -166,11 +166,12 @@ static void ws_handshake_send(struct ua *u)
 	memcpy(key, &r1, 8);
 	memcpy(key + 8, &r2, 8);
 	EVP_EncodeBlock(k64, key, sizeof(key));
-	int n = snprintf(req, sizeof(req),
-			 "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-			 "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n"
-			 "Origin: %s://%s:%u\r\nUser-Agent: wims-bench\r\n\r\n",
-			 o->path, o->host, o->port, k64, o->tls ? "https" : "http", o->host, o->port);
+	int n =
+	    snprintf(req, sizeof(req),
+		     "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n"
+		     "Origin: %s://%s:%u\r\nUser-Agent: wims-bench\r\n\r\n",
+		     o->path, o->host, o->port, k64, o->tls ? "https" : "http", o->host, o->port);
 	u->state = UA_HANDSHAKE;
 	if (wims_stream_write(u->st, req, (size_t)n))
 		wims_stream_abort(u->st);
@@ -445,8 +446,10 @@ static void tsx_begin(struct ua *u, enum tkind k, bool warm)
 
 static void tsx_start(struct ua *u)
 {
-	static const enum tkind kinds[] = {[SC_REGISTER] = TK_REGISTER, [SC_OPTIONS] = TK_OPTIONS,
-					   [SC_CALL] = TK_INVITE, [SC_HOLD] = TK_REGISTER};
+	static const enum tkind kinds[] = {[SC_REGISTER] = TK_REGISTER,
+					   [SC_OPTIONS] = TK_OPTIONS,
+					   [SC_CALL] = TK_INVITE,
+					   [SC_HOLD] = TK_REGISTER};
 	tsx_begin(u, kinds[u->b->o.scen], false);
 }
 
@@ -455,8 +458,8 @@ static void tsx_start(struct ua *u)
 /* Answer a 401/407: true when a new request went out. */
 static bool on_challenge(struct ua *u, struct tsx *t, const struct wims_sip_msg *m)
 {
-	const struct wims_sip_hdr *h = wims_sip_msg_hdr(m, m->status == 401 ? WIMS_HDR_WWW_AUTHENTICATE
-									     : WIMS_HDR_PROXY_AUTHENTICATE);
+	const struct wims_sip_hdr *h =
+	    wims_sip_msg_hdr(m, m->status == 401 ? WIMS_HDR_WWW_AUTHENTICATE : WIMS_HDR_PROXY_AUTHENTICATE);
 	struct bsip_chal c;
 
 	if (t->auth++ || !h || !bsip_chal_parse(&c, h->value))
@@ -635,7 +638,8 @@ static void on_stream_data(struct wims_stream *s, const char *data, size_t len, 
 			return;
 		}
 		if (strncmp(u->hs, "HTTP/1.1 101", 12) != 0) {
-			fprintf(stderr, "wims-bench: upgrade refused: %.*s\n", (int)strcspn(u->hs, "\r\n"), u->hs);
+			fprintf(stderr, "wims-bench: upgrade refused: %.*s\n", (int)strcspn(u->hs, "\r\n"),
+				u->hs);
 			wims_stream_abort(s);
 			return;
 		}
@@ -810,8 +814,9 @@ static void tick_load(struct bench *b)
 static void tick_hold(struct bench *b)
 {
 	uint64_t now = uv_now(b->loop), round = b->o.keepalive_s * 1000ull;
-	unsigned upto = round ? (unsigned)((double)b->o.conns * (double)(now - b->ka_round_start) / (double)round)
-			      : b->o.conns;
+	unsigned upto =
+	    round ? (unsigned)((double)b->o.conns * (double)(now - b->ka_round_start) / (double)round)
+		  : b->o.conns;
 
 	if (b->ka_rounds == 0 && b->ka_next == 0 && now - b->hold_start < 2000)
 		return; /* let the peer settle before the first round */
@@ -872,17 +877,26 @@ static void on_tick(uv_timer_t *tm)
 		tick_calls(b);
 
 	switch (b->ph) {
-	case PH_CONNECT: tick_connect(b); break;
-	case PH_REGISTER: tick_register(b); break;
-	case PH_LOAD: tick_load(b); break;
-	case PH_HOLD: tick_hold(b); break;
+	case PH_CONNECT:
+		tick_connect(b);
+		break;
+	case PH_REGISTER:
+		tick_register(b);
+		break;
+	case PH_LOAD:
+		tick_load(b);
+		break;
+	case PH_HOLD:
+		tick_hold(b);
+		break;
 	case PH_DRAIN:
 		for (unsigned i = 0; i < b->o.conns; i++)
 			inflight += b->ua[i].inflight;
 		if (!inflight)
 			finish(b);
 		break;
-	case PH_DONE: break;
+	case PH_DONE:
+		break;
 	}
 }
 
@@ -927,10 +941,12 @@ static void report_text(const struct bench *b, double el, double rate)
 	if (o->scen == SC_HOLD || o->register_first)
 		printf("  registered: %u ok, %u failed\n", b->reg_ok, b->reg_failed);
 	if (o->scen == SC_HOLD) {
-		printf("  held %u connections for %.0f s: %" PRIu64 " keep-alives, %" PRIu64 " unanswered pings\n",
+		printf("  held %u connections for %.0f s: %" PRIu64 " keep-alives, %" PRIu64
+		       " unanswered pings\n",
 		       held(b), o->duration, b->ka_sent, b->ka_missed);
 		if (o->nwatch) {
-			printf("  watched memory KiB: Rss %ld -> %ld (registered) -> %ld (held); Pss %ld -> %ld -> %ld\n",
+			printf("  watched memory KiB: Rss %ld -> %ld (registered) -> %ld (held); Pss %ld -> "
+			       "%ld -> %ld\n",
 			       b->rss[0], b->rss[1], b->rss[2], b->pss[0], b->pss[1], b->pss[2]);
 			if (b->reg_ok)
 				printf("  per registered connection: %.2f KiB (Rss), %.2f KiB (Pss)\n",
@@ -939,8 +955,8 @@ static void report_text(const struct bench *b, double el, double rate)
 		}
 		return;
 	}
-	printf("  transactions: %" PRIu64 " completed, %" PRIu64 " ok, %" PRIu64 " failed", b->completed, b->ok,
-	       b->failed);
+	printf("  transactions: %" PRIu64 " completed, %" PRIu64 " ok, %" PRIu64 " failed", b->completed,
+	       b->ok, b->failed);
 	if (b->failed) {
 		printf(" (");
 		for (unsigned s = 1; s < MAX_STATUS; s++)
@@ -949,8 +965,8 @@ static void report_text(const struct bench *b, double el, double rate)
 		printf("timeout: %" PRIu64 ", flow lost: %" PRIu64 ")", b->timeouts, b->closed_fail);
 	}
 	printf("\n  rate: %.1f/s over %.2f s\n", rate, el);
-	printf("  latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", lat_pct(&b->lat, 50), lat_pct(&b->lat, 90),
-	       lat_pct(&b->lat, 99), lat_pct(&b->lat, 100));
+	printf("  latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", lat_pct(&b->lat, 50),
+	       lat_pct(&b->lat, 90), lat_pct(&b->lat, 99), lat_pct(&b->lat, 100));
 	if (b->setup.n)
 		printf("  call set-up ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", lat_pct(&b->setup, 50),
 		       lat_pct(&b->setup, 90), lat_pct(&b->setup, 99), lat_pct(&b->setup, 100));
@@ -961,12 +977,13 @@ static void report_json(const struct bench *b, double el, double rate)
 	const struct opts *o = &b->o;
 	bool first = true;
 
-	printf("{\"scenario\":\"%s\",\"url\":\"%s\",\"conns\":%u,\"opened\":%u,\"conn_failed\":%u,\"dropped\":%u,"
+	printf("{\"scenario\":\"%s\",\"url\":\"%s\",\"conns\":%u,\"opened\":%u,\"conn_failed\":%u,"
+	       "\"dropped\":%u,"
 	       "\"window\":%u,\"rate_target\":%.1f,\"registered\":%u,\"reg_failed\":%u,",
-	       scen_name(o->scen), o->url, o->conns, b->opened, b->conn_failed, b->dropped, o->window, o->rate,
-	       b->reg_ok, b->reg_failed);
-	printf("\"completed\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"failures\":{", b->completed,
-	       b->ok, b->failed);
+	       scen_name(o->scen), o->url, o->conns, b->opened, b->conn_failed, b->dropped, o->window,
+	       o->rate, b->reg_ok, b->reg_failed);
+	printf("\"completed\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"failures\":{",
+	       b->completed, b->ok, b->failed);
 	for (unsigned s = 1; s < MAX_STATUS; s++)
 		if (b->status[s] && !status_ok(s)) {
 			printf("%s\"%u\":%" PRIu64, first ? "" : ",", s, b->status[s]);
@@ -974,11 +991,13 @@ static void report_json(const struct bench *b, double el, double rate)
 		}
 	printf("%s\"timeout\":%" PRIu64 ",\"flow_lost\":%" PRIu64 "},", first ? "" : ",", b->timeouts,
 	       b->closed_fail);
-	printf("\"elapsed_s\":%.3f,\"rate\":%.1f,\"lat_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},",
-	       el, rate, lat_pct(&b->lat, 50), lat_pct(&b->lat, 90), lat_pct(&b->lat, 99), lat_pct(&b->lat, 100));
+	printf("\"elapsed_s\":%.3f,\"rate\":%.1f,\"lat_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%"
+	       ".3f},",
+	       el, rate, lat_pct(&b->lat, 50), lat_pct(&b->lat, 90), lat_pct(&b->lat, 99),
+	       lat_pct(&b->lat, 100));
 	printf("\"setup_ms\":{\"p50\":%.3f,\"p99\":%.3f},", lat_pct(&b->setup, 50), lat_pct(&b->setup, 99));
-	printf("\"held\":%u,\"keepalives\":%" PRIu64 ",\"pings_unanswered\":%" PRIu64 ",", o->scen == SC_HOLD ? held(b) : 0,
-	       b->ka_sent, b->ka_missed);
+	printf("\"held\":%u,\"keepalives\":%" PRIu64 ",\"pings_unanswered\":%" PRIu64 ",",
+	       o->scen == SC_HOLD ? held(b) : 0, b->ka_sent, b->ka_missed);
 	printf("\"rss_kib\":[%ld,%ld,%ld],\"pss_kib\":[%ld,%ld,%ld],\"bad_msgs\":%" PRIu64 "}\n", b->rss[0],
 	       b->rss[1], b->rss[2], b->pss[0], b->pss[1], b->pss[2], b->bad_msgs);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,8 @@ struct opts {
 	char host[128];
 	uint16_t port;
 	char path[128];
-	unsigned conns, window, count, user_count, user_start, keepalive_s, timeout_ms, parallel, expires, talk_ms;
+	unsigned conns, window, count, user_count, user_start, keepalive_s, timeout_ms, parallel, expires,
+	    talk_ms;
 	double rate, duration;
 	enum scen scen;
 	char user_prefix[32], password[64], domain[64], target[160];
@@ -125,32 +127,33 @@ static int parse_url(struct opts *o)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: wims-bench [options]\n"
-		"  --url URL             ws://HOST:PORT/PATH or wss://... (default ws://127.0.0.1:8080/)\n"
-		"  --scenario S          register | options | call | hold (default register)\n"
-		"  --conns N             WebSocket connections, one user agent each (default 1)\n"
-		"  --rate R              transactions/s over all connections, 0 = as fast as the window allows\n"
-		"  --duration S          seconds of load (hold: seconds held); 0 = until --count\n"
-		"  --count C             transactions per connection (default 1 when --duration is 0)\n"
-		"  --window W            outstanding transactions per connection (default 1; register: 1)\n"
-		"  --user-prefix P       user names P<start+i%%K> (default ue)\n"
-		"  --user-start N        first user number (default 1)\n"
-		"  --user-count K        distinct users (default: --conns)\n"
-		"  --password PW         digest password (default wims-lab)\n"
-		"  --domain D            home domain / realm (default ims.lab)\n"
-		"  --target URI          OPTIONS / INVITE target (default sip:ims.lab; call: sip:echo@ims.lab)\n"
-		"  --register-first      register every connection before the load (options, call)\n"
-		"  --keepalive K         hold: seconds between keep-alives per connection (default 20)\n"
-		"  --ka-mode M           hold: crlf | ping | both (default both)\n"
-		"  --expires E           REGISTER Expires (default 600)\n"
-		"  --talk-ms MS          call: time between ACK and BYE (default 10; not in the latency)\n"
-		"  --timeout MS          per-transaction timeout (default 10000)\n"
-		"  --parallel P          connections / registrations being set up at once (default 200)\n"
-		"  --watch-pid PID[,..]  sample Rss/Pss of these processes (hold)\n"
-		"  --expect CODE         exit 0 only if every transaction ended with CODE\n"
-		"  --json                one-line JSON summary\n"
-		"  -v                    verbose\n");
+	fprintf(
+	    stderr,
+	    "usage: wims-bench [options]\n"
+	    "  --url URL             ws://HOST:PORT/PATH or wss://... (default ws://127.0.0.1:8080/)\n"
+	    "  --scenario S          register | options | call | hold (default register)\n"
+	    "  --conns N             WebSocket connections, one user agent each (default 1)\n"
+	    "  --rate R              transactions/s over all connections, 0 = as fast as the window allows\n"
+	    "  --duration S          seconds of load (hold: seconds held); 0 = until --count\n"
+	    "  --count C             transactions per connection (default 1 when --duration is 0)\n"
+	    "  --window W            outstanding transactions per connection (default 1; register: 1)\n"
+	    "  --user-prefix P       user names P<start+i%%K> (default ue)\n"
+	    "  --user-start N        first user number (default 1)\n"
+	    "  --user-count K        distinct users (default: --conns)\n"
+	    "  --password PW         digest password (default wims-lab)\n"
+	    "  --domain D            home domain / realm (default ims.lab)\n"
+	    "  --target URI          OPTIONS / INVITE target (default sip:ims.lab; call: sip:echo@ims.lab)\n"
+	    "  --register-first      register every connection before the load (options, call)\n"
+	    "  --keepalive K         hold: seconds between keep-alives per connection (default 20)\n"
+	    "  --ka-mode M           hold: crlf | ping | both (default both)\n"
+	    "  --expires E           REGISTER Expires (default 600)\n"
+	    "  --talk-ms MS          call: time between ACK and BYE (default 10; not in the latency)\n"
+	    "  --timeout MS          per-transaction timeout (default 10000)\n"
+	    "  --parallel P          connections / registrations being set up at once (default 200)\n"
+	    "  --watch-pid PID[,..]  sample Rss/Pss of these processes (hold)\n"
+	    "  --expect CODE         exit 0 only if every transaction ended with CODE\n"
+	    "  --json                one-line JSON summary\n"
+	    "  -v                    verbose\n");
 }
 
 static void opts_defaults(struct opts *o)
@@ -195,54 +198,84 @@ static int parse_scen(struct opts *o, const char *s)
 	return -EINVAL;
 }
 
-static int parse_opts(struct opts *o, int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{"url", 1, 0, 'u'},	     {"scenario", 1, 0, 's'},  {"conns", 1, 0, 'n'},
-		{"rate", 1, 0, 'r'},	     {"duration", 1, 0, 'd'},  {"count", 1, 0, 'c'},
-		{"window", 1, 0, 'w'},	     {"user-prefix", 1, 0, 'P'}, {"user-start", 1, 0, 'S'},
-		{"user-count", 1, 0, 'K'},   {"password", 1, 0, 'p'},  {"domain", 1, 0, 'D'},
-		{"target", 1, 0, 't'},	     {"register-first", 0, 0, 'R'}, {"keepalive", 1, 0, 'k'},
-		{"ka-mode", 1, 0, 'm'},	     {"expires", 1, 0, 'E'},   {"timeout", 1, 0, 'T'},
-		{"parallel", 1, 0, 'L'},     {"watch-pid", 1, 0, 'W'}, {"expect", 1, 0, 'x'},
-		{"json", 0, 0, 'j'}, {"talk-ms", 1, 0, 'A'},	     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'u': snprintf(o->url, sizeof(o->url), "%s", optarg); break;
-		case 's': if (parse_scen(o, optarg)) return -EINVAL; break;
-		case 'n': o->conns = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'r': o->rate = strtod(optarg, NULL); break;
-		case 'd': o->duration = strtod(optarg, NULL); break;
-		case 'c': o->count = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'w': o->window = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'P': snprintf(o->user_prefix, sizeof(o->user_prefix), "%s", optarg); break;
-		case 'S': o->user_start = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'K': o->user_count = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'p': snprintf(o->password, sizeof(o->password), "%s", optarg); break;
-		case 'D': snprintf(o->domain, sizeof(o->domain), "%s", optarg); break;
-		case 't': snprintf(o->target, sizeof(o->target), "%s", optarg); break;
-		case 'R': o->register_first = true; break;
-		case 'k': o->keepalive_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'm': snprintf(o->ka_mode, sizeof(o->ka_mode), "%s", optarg); break;
-		case 'E': o->expires = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'T': o->timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'L': o->parallel = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'W': if (parse_watch(o, optarg)) return -EINVAL; break;
-		case 'x': o->expect = (int)strtol(optarg, NULL, 10); break;
-		case 'j': o->json = true; break;
-		case 'A': o->talk_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'v': o->verbose = true; break;
-		default: return -EINVAL;
-		}
+/* The long options, each writing one field of struct opts. */
+enum opt_kind { OK_STR, OK_UINT, OK_DBL, OK_FLAG, OK_SCEN, OK_WATCH, OK_INT };
+struct opt_def {
+	const char *name;
+	enum opt_kind kind;
+	size_t off, size;
+};
+#define OD(n, k, f)                                                                                          \
+	{                                                                                                    \
+		n, k, offsetof(struct opts, f), sizeof(((struct opts *)0)->f)                                \
 	}
-	if (optind < argc || !o->conns || !o->window || !o->parallel || parse_url(o))
+static const struct opt_def opt_defs[] = {
+    OD("url", OK_STR, url),
+    OD("scenario", OK_SCEN, scen),
+    OD("conns", OK_UINT, conns),
+    OD("rate", OK_DBL, rate),
+    OD("duration", OK_DBL, duration),
+    OD("count", OK_UINT, count),
+    OD("window", OK_UINT, window),
+    OD("user-prefix", OK_STR, user_prefix),
+    OD("user-start", OK_UINT, user_start),
+    OD("user-count", OK_UINT, user_count),
+    OD("password", OK_STR, password),
+    OD("domain", OK_STR, domain),
+    OD("target", OK_STR, target),
+    OD("register-first", OK_FLAG, register_first),
+    OD("keepalive", OK_UINT, keepalive_s),
+    OD("ka-mode", OK_STR, ka_mode),
+    OD("expires", OK_UINT, expires),
+    OD("talk-ms", OK_UINT, talk_ms),
+    OD("timeout", OK_UINT, timeout_ms),
+    OD("parallel", OK_UINT, parallel),
+    OD("watch-pid", OK_WATCH, watch),
+    OD("expect", OK_INT, expect),
+    OD("json", OK_FLAG, json),
+};
+#define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+static int opt_set(struct opts *o, const struct opt_def *d, const char *arg)
+{
+	char *f = (char *)o + d->off, *end = NULL;
+
+	switch (d->kind) {
+	case OK_STR:
+		if (strlen(arg) >= d->size)
+			return -EINVAL;
+		memcpy(f, arg, strlen(arg) + 1);
+		return 0;
+	case OK_UINT:
+		*(unsigned *)(void *)f = (unsigned)strtoul(arg, &end, 10);
+		break;
+	case OK_INT:
+		*(int *)(void *)f = (int)strtol(arg, &end, 10);
+		break;
+	case OK_DBL:
+		*(double *)(void *)f = strtod(arg, &end);
+		break;
+	case OK_FLAG:
+		*(bool *)(void *)f = true;
+		return 0;
+	case OK_SCEN:
+		return parse_scen(o, arg);
+	case OK_WATCH:
+		return parse_watch(o, arg);
+	}
+	return end && *end == 0 && end != arg ? 0 : -EINVAL;
+}
+
+/* Checks and defaults that depend on several options. */
+static int opts_finish(struct opts *o)
+{
+	if (!o->conns || !o->window || !o->parallel || parse_url(o))
 		return -EINVAL;
 	if (!o->user_count)
 		o->user_count = o->conns;
 	if (!o->target[0])
-		snprintf(o->target, sizeof(o->target), "%s", o->scen == SC_CALL ? "sip:echo@ims.lab" : "sip:ims.lab");
+		snprintf(o->target, sizeof(o->target), "%s",
+			 o->scen == SC_CALL ? "sip:echo@ims.lab" : "sip:ims.lab");
 	if (o->scen == SC_REGISTER || o->scen == SC_HOLD)
 		o->window = 1; /* one Call-ID per UA: registrations must not overlap (RFC 3261 §10.2.4) */
 	if (o->duration <= 0 && !o->count)
@@ -250,6 +283,24 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	if (o->scen == SC_HOLD && o->duration <= 0)
 		o->duration = 30;
 	return 0;
+}
+
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	struct option lo[N_OPTS + 2];
+	int c, idx;
+
+	for (size_t i = 0; i < N_OPTS; i++)
+		lo[i] = (struct option){opt_defs[i].name, opt_defs[i].kind == OK_FLAG ? 0 : 1, NULL, 0};
+	lo[N_OPTS] = (struct option){"help", 0, NULL, 'h'};
+	lo[N_OPTS + 1] = (struct option){NULL, 0, NULL, 0};
+	while ((c = getopt_long(argc, argv, "vh", lo, &idx)) != -1) {
+		if (c == 'v')
+			o->verbose = true;
+		else if (c != 0 || (size_t)idx >= N_OPTS || opt_set(o, &opt_defs[idx], optarg ? optarg : ""))
+			return -EINVAL;
+	}
+	return optind < argc ? -EINVAL : opts_finish(o);
 }
 
 #endif

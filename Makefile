@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 MODE ?= iwu
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan build-fuzz test test-unit test-asan test-fuzz test-integration run clean
+.PHONY: all deps build build-asan build-fuzz test test-unit run bench bench-quick clean
 
 all: build
 
@@ -31,6 +31,13 @@ test: build build-asan build-fuzz
 
 test-unit: build
 	cd build && ctest --output-on-failure -L unit
+
+# wimsd against Kamailio's websocket module, same core, same load (docs/performance.md)
+bench: build
+	bench/run.sh
+
+bench-quick: build
+	bench/run.sh --quick
 
 run: build
 	lab/run.sh $(MODE) || [ $$? -eq 130 ]  # Ctrl-C is the way to stop it

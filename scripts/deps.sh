@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libssl-dev libsrtp2-dev libwslay-dev libhttp-parser-dev libinih-dev
       libc-ares-dev libjansson-dev libhiredis-dev libcmocka-dev
       sip-tester kamailio kamailio-websocket-modules kamailio-tls-modules
-      kamailio-extra-modules iproute2 util-linux openssl nodejs npm procps)
+      kamailio-extra-modules iproute2 util-linux openssl nodejs npm procps python3)
 
 missing=()
 for p in "${PKGS[@]}"; do

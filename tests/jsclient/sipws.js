@@ -122,6 +122,9 @@ async function prackCall() {
   ev('invite-response', { code: ok.code });
   if (ok.code !== 200) fail(`INVITE got ${ok.first}`);
   send(dlg('ACK', inv).map((l) => l.startsWith('To:') ? `To: ${ok.get('to')}` : l));
+  // hang up a moment later: an ACK and a BYE sent back to back may overtake
+  // each other in the proxies' worker processes
+  await new Promise((r) => setTimeout(r, 200));
   cseq++;
   send(dlg('BYE', cseq).map((l) => l.startsWith('To:') ? `To: ${ok.get('to')}` : l));
   const by = await next((m) => m.code >= 200 && m.get('cseq') === `${cseq} BYE`);

@@ -248,6 +248,8 @@ async function inCall(s, tag) {
     await renegotiate(s, 'unhold');
     ev('unhold-ok', { call: tag });
   }
+  // a request sent right after our ACK may overtake it in the proxies' worker processes
+  if (opt.info || opt.update || opt.refer) await sleep(200);
   if (opt.info) {
     await new Promise((resolve, reject) => {
       // JsSIP reports the outcome on the Info object, handed out by 'newInfo'

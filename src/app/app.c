@@ -203,10 +203,6 @@ int wims_app_start(struct wims_app *app)
 	uv_signal_init(app->loop, &app->sig_hup);
 	uv_timer_init(app->loop, &app->drain_timer);
 	app->sig_term.data = app->sig_int.data = app->sig_hup.data = app->drain_timer.data = app;
-	if (c->role != WIMS_ROLE_IWU) {
-		wims_log(WIMS_LOG_ERR, "[general] role = pcscf is not available in this version; use role = iwu");
-		return -ENOTSUP;
-	}
 	if (c->ws_listen_tls[0] && (rc = tls_server(&app->ws_tls, c->ws_tls_cert, c->ws_tls_key, "[ws]")))
 		return rc;
 	if (c->sip_listen_tls[0] &&
@@ -244,7 +240,8 @@ int wims_app_start(struct wims_app *app)
 	uv_signal_start(&app->sig_int, on_signal, SIGINT);
 	uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
 	wims_log(WIMS_LOG_NOTICE, "wimsd %s running as %s; next hop %s", WIMS_VERSION,
-		 c->role == WIMS_ROLE_IWU ? "interworking unit" : "P-CSCF", c->iwu_pcscf);
+		 c->role == WIMS_ROLE_IWU ? "interworking unit" : "P-CSCF",
+		 c->role == WIMS_ROLE_IWU ? c->iwu_pcscf : c->pcscf_scscf);
 	return 0;
 }
 

@@ -82,6 +82,15 @@ static const struct key keys[] = {
 	{"iwu", "record_route", K_BOOL, offsetof(struct wims_conf, iwu_record_route), sizeof(bool), 0, 0, "no",
 	 "yes: Record-Route dialog-creating requests twice (WebSocket side and core side) so that "
 	 "in-dialog requests pass through wims by route as well as by Contact"},
+	S("pcscf", "scscf", pcscf_scscf, "sip:127.0.0.1:5080;transport=udp",
+	  "SIP URI (numeric host) of the I-CSCF/S-CSCF every request from a browser is sent to"),
+	S("pcscf", "visited_network_id", pcscf_visited_network_id, "",
+	  "P-Visited-Network-ID added to REGISTER (empty: the host of the REGISTER's Request-URI, "
+	  "the home domain)"),
+	S("pcscf", "icid_prefix", pcscf_icid_prefix, "wims",
+	  "first characters of every icid-value wims generates (letters and digits)"),
+	S("pcscf", "flow_secret", pcscf_flow_secret, "",
+	  "secret that authenticates the flow tokens of Path and Record-Route (empty: random at start)"),
 };
 
 static int set_key(struct wims_conf *c, const struct key *k, const char *v, char *why, size_t wl)

@@ -52,6 +52,11 @@ struct wims_conf {
 	char iwu_flow_secret[WIMS_CONF_STR];
 	unsigned iwu_min_expires;
 	bool iwu_record_route;
+	/* [pcscf] */
+	char pcscf_scscf[WIMS_CONF_STR];
+	char pcscf_visited_network_id[WIMS_CONF_STR];
+	char pcscf_icid_prefix[32];
+	char pcscf_flow_secret[WIMS_CONF_STR];
 };
 
 /** Fill c with every key's default. */

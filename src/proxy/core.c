@@ -115,15 +115,18 @@ void wims_proxy__branch(struct wims_proxy *px, const struct wims_sip_msg *m, cha
 }
 
 static void rr_uri(struct wims_proxy *px, struct wims_wbuf *w, enum wims_sip_proto proto,
-		   const struct wims_addr *local)
+		   const struct wims_addr *local, const char *user)
 {
 	char host[WIMS_ADDR_STRLEN];
+	const char *at = user ? "@" : "";
 
+	if (!user)
+		user = "";
 	if (px_proto_is_ws(proto) && local && wims_addr_host(local, host, sizeof(host), true) == 0) {
-		wims_wbuf_printf(w, "<sip:%s:%u;transport=ws;lr>", host, wims_addr_port(local));
+		wims_wbuf_printf(w, "<sip:%s%s%s:%u;transport=ws;lr>", user, at, host, wims_addr_port(local));
 		return;
 	}
-	wims_wbuf_printf(w, "<sip:%s:%u;lr", px->adv_host, px->adv_port);
+	wims_wbuf_printf(w, "<sip:%s%s%s:%u;lr", user, at, px->adv_host, px->adv_port);
 	if (proto == WIMS_SIP_TCP)
 		wims_wbuf_puts(w, ";transport=tcp");
 	else if (proto == WIMS_SIP_TLS)
@@ -132,19 +135,19 @@ static void rr_uri(struct wims_proxy *px, struct wims_wbuf *w, enum wims_sip_pro
 }
 
 void wims_proxy__record_route(struct wims_proxy *px, struct wims_wbuf *w, struct wims_sip_flow *in,
-			      const struct px_hop *out)
+			      const struct px_hop *out, const char *user)
 {
 	enum wims_sip_proto pin = wims_sip_flow_proto(in);
 	const struct wims_addr *out_local = out->flow ? wims_sip_flow_local(out->flow) : NULL;
 
 	/* the entry the next hop meets first is on top (RFC 3261 §16.6 item 4) */
 	wims_wbuf_puts(w, "Record-Route: ");
-	rr_uri(px, w, out->proto, out_local);
+	rr_uri(px, w, out->proto, out_local, user);
 	wims_wbuf_puts(w, "\r\n");
 	if (px_proto_is_ws(pin) != px_proto_is_ws(out->proto) || pin != out->proto) {
 		/* the transport changes: a second entry for the other side (double Record-Route) */
 		wims_wbuf_puts(w, "Record-Route: ");
-		rr_uri(px, w, pin, wims_sip_flow_local(in));
+		rr_uri(px, w, pin, wims_sip_flow_local(in), user);
 		wims_wbuf_puts(w, "\r\n");
 	}
 }
@@ -461,9 +464,10 @@ int wims_proxy_alloc(struct wims_proxy **pp, uv_loop_t *loop, struct wims_sip_tp
 		goto fail;
 	if ((rc = set_advertise(px, err, errlen)))
 		goto fail;
-	if ((rc = parse_next_hop(px, conf->iwu_pcscf, err, errlen)))
+	px->role = conf->role == WIMS_ROLE_PCSCF ? &wims_proxy__pcscf_role : &wims_proxy__iwu_role;
+	if ((rc = parse_next_hop(px, conf->role == WIMS_ROLE_PCSCF ? conf->pcscf_scscf : conf->iwu_pcscf, err,
+				 errlen)))
 		goto fail;
-	px->role = &wims_proxy__iwu_role;
 	if ((rc = px->role->init(px, err, errlen)))
 		goto fail;
 	*pp = px;
@@ -499,6 +503,26 @@ void wims_proxy_free(struct wims_proxy *px)
 	wims_hash_fini(&px->flows);
 	wims_hash_fini(&px->dialogs);
 	free(px);
+}
+
+void wims_proxy_flows_json(const struct wims_proxy *px, struct wims_wbuf *out)
+{
+	px->role->flows_json(px, out);
+}
+
+void wims_proxy__json_str(struct wims_wbuf *w, const char *s)
+{
+	wims_wbuf_puts(w, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			wims_wbuf_printf(w, "\\%c", c);
+		else if (c < 0x20)
+			wims_wbuf_printf(w, "\\u%04x", c);
+		else
+			wims_wbuf_put(w, s, 1);
+	}
+	wims_wbuf_puts(w, "\"");
 }
 
 const struct wims_proxy_stats *wims_proxy_stats(const struct wims_proxy *px)

@@ -465,6 +465,8 @@ static void iwu_free(struct wims_proxy *px)
 	wims_hash_walk(&px->flows, free_flow, &px->flows);
 }
 
+static void iwu_flows_json(const struct wims_proxy *px, struct wims_wbuf *out);
+
 const struct px_role wims_proxy__iwu_role = {
 	.name = "interworking unit",
 	.init = iwu_init,
@@ -472,24 +474,10 @@ const struct px_role wims_proxy__iwu_role = {
 	.response = iwu_response,
 	.flow_gone = iwu_flow_gone,
 	.free = iwu_free,
+	.flows_json = iwu_flows_json,
 };
 
 /* ---- admin ---- */
-
-static void json_str(struct wims_wbuf *w, const char *s)
-{
-	wims_wbuf_puts(w, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			wims_wbuf_printf(w, "\\%c", c);
-		else if (c < 0x20)
-			wims_wbuf_printf(w, "\\u%04x", c);
-		else
-			wims_wbuf_put(w, s, 1);
-	}
-	wims_wbuf_puts(w, "\"");
-}
 
 struct json_walk {
 	const struct wims_proxy *px;
@@ -504,10 +492,10 @@ static bool flow_json(struct wims_hnode *n, void *arg)
 	uint64_t now = uv_now(j->px->loop);
 
 	wims_wbuf_printf(j->w, "%s{\"flow\":%llu,\"contact\":", j->first ? "" : ",", (unsigned long long)f->id);
-	json_str(j->w, f->contact);
+	wims_proxy__json_str(j->w, f->contact);
 	wims_wbuf_printf(j->w, ",\"outbound\":%s,\"reg_id\":%u,\"instance\":", f->outbound ? "true" : "false",
 			 f->reg_id);
-	json_str(j->w, f->instance);
+	wims_proxy__json_str(j->w, f->instance);
 	wims_wbuf_printf(j->w, ",\"registered\":%s,\"expires_in\":%lld}",
 			 f->reg_expires > now ? "true" : "false",
 			 f->reg_expires > now ? (long long)((f->reg_expires - now) / 1000) : 0LL);
@@ -515,7 +503,7 @@ static bool flow_json(struct wims_hnode *n, void *arg)
 	return j->w->err;
 }
 
-void wims_proxy_flows_json(const struct wims_proxy *px, struct wims_wbuf *out)
+static void iwu_flows_json(const struct wims_proxy *px, struct wims_wbuf *out)
 {
 	struct json_walk j = {px, out, true};
 

@@ -48,6 +48,7 @@ struct px_req {
 	bool replace_via;           /* hide the incoming Via lines (restored on responses) */
 	bool add_via;               /* push our own Via (false: the role wrote it) */
 	bool record_route;          /* insert our Record-Route (twice when the transport changes) */
+	const char *rr_user;        /* user part of our Record-Route URIs (a flow token), NULL: none */
 	unsigned reject;            /* reply locally with this status */
 	const char *reject_reason;
 	struct wims_str reject_hdrs;
@@ -77,6 +78,7 @@ struct wims_proxy {
 	enum wims_sip_proto next_proto;
 	unsigned t1, t2, t4;
 	const struct px_role *role;
+	void *role_priv; /* the role's own state (its init allocates it, its free frees it) */
 };
 
 /** Reply to request m that came on flow `in` (stateless; UDP per Via). */
@@ -95,9 +97,10 @@ void wims_proxy__branch(struct wims_proxy *px, const struct wims_sip_msg *m, cha
 /** RFC 3261 §16.3 item 4: does one of m's Vias carry our sent-by with the hash m has now? */
 bool wims_proxy__is_loop(struct wims_proxy *px, const struct wims_sip_msg *m);
 /** Our Record-Route line(s) for a request from `in` going to hop `out` (RFC 3261 §16.6 item 4;
- *  two when the transport changes, WebSocket side below the core side). */
+ *  two when the transport changes, WebSocket side below the core side).  user (may be NULL)
+ *  becomes the user part of both URIs: the flow token of RFC 5626 §5.3. */
 void wims_proxy__record_route(struct wims_proxy *px, struct wims_wbuf *w, struct wims_sip_flow *in,
-			      const struct px_hop *out);
+			      const struct px_hop *out, const char *user);
 /** Does this Route value name us (either side)? */
 bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val);
 /** Forward a response statelessly by its second Via (stray 2xx to INVITE). */
@@ -153,7 +156,7 @@ size_t wims_proxy__tsx_pending(const struct wims_proxy *px);
 int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
 			  const char *branch) __attribute__((warn_unused_result));
 
-/* ---- the roles: one table each (iwu.c; pcscf.c later), chosen by [general] role ---- */
+/* ---- the roles: one table each (iwu.c, pcscf.c), chosen by [general] role ---- */
 struct px_role {
 	const char *name;
 	/** Read the role's configuration; the next hop is already parsed. */
@@ -166,9 +169,15 @@ struct px_role {
 	/** A browser's connection is gone. */
 	void (*flow_gone)(struct wims_proxy *px, struct wims_sip_flow *f);
 	void (*free)(struct wims_proxy *px);
+	/** The browsers' flows as a JSON array (wims_proxy_flows_json). */
+	void (*flows_json)(const struct wims_proxy *px, struct wims_wbuf *out);
 };
 
 extern const struct px_role wims_proxy__iwu_role;
+extern const struct px_role wims_proxy__pcscf_role;
+
+/** JSON string literal of s (quotes and escapes) appended to w. */
+void wims_proxy__json_str(struct wims_wbuf *w, const char *s);
 
 /* flow tokens: a browser's flow as the user part of a Contact toward the core */
 #define PX_TOKEN_LEN 27 /* "wt" + 16 hex id + 1 flags + 8 hex mac */

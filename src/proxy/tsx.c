@@ -320,7 +320,7 @@ static int write_forward(struct px_req *r, struct px_tsx *t, struct wims_wbuf *w
 	if (vb.err)
 		return -ENOSPC;
 	if (r->record_route)
-		wims_proxy__record_route(px, &vb, r->in, &r->out);
+		wims_proxy__record_route(px, &vb, r->in, &r->out, r->rr_user);
 	if (vb.err)
 		return -ENOSPC;
 	/* the insertion first: it shares its offset with a removed first line */

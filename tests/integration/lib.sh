@@ -167,6 +167,21 @@ listen_tcp = 127.0.0.1:$WIMSD_SIP_PORT
 pcscf = sip:127.0.0.1:$PCSCF_PORT;transport=udp
 INI
 }
+# wimsd as the P-CSCF itself (role = pcscf), next hop the S-CSCF
+wimsd_pcscf_ini() {
+  cat <<INI
+[general]
+role = pcscf
+log_level = debug
+[ws]
+listen = 127.0.0.1:$WIMSD_WS_PORT
+[sip]
+listen_udp = 127.0.0.1:$WIMSD_SIP_PORT
+listen_tcp = 127.0.0.1:$WIMSD_SIP_PORT
+[pcscf]
+scscf = sip:127.0.0.1:$SCSCF_PORT;transport=udp
+INI
+}
 start_wimsd() {
   [ -n "$WIMSD" ] && [ -x "$WIMSD" ] || fail "wimsd binary not found (set WIMSD=...)"
   if [ $# -gt 0 ]; then printf '%s\n' "$1" >"$T/wimsd.ini"; else wimsd_iwu_ini >"$T/wimsd.ini"; fi
@@ -188,6 +203,13 @@ start_iwu_lab() {
   start_core
   start_front "$@"
   sipp_register 1
+}
+# the P-CSCF lab: the S-CSCF with IMS registration headers (-A WITH_IMS_REG),
+# wimsd as the P-CSCF in front of it, sipp UE ue1 registered at the S-CSCF
+start_pcscf_lab() {
+  start_scscf -A WITH_IMS_REG
+  start_wimsd "$(wimsd_pcscf_ini)"
+  sipp_register 1 ue1 127.0.0.1:$SCSCF_PORT
 }
 # js ARGS shared by every WebSocket UE of the lab
 js_ue() { echo --ws "$WS_URL" --uri "sip:$1@ims.lab" --password "$PASSWORD"; }

@@ -22,13 +22,43 @@
 struct px_flow {
 	struct wims_hnode hn;
 	uint64_t id;
-	char contact[512];     /* the browser's own Contact URI */
+	char *contact;         /* the browser's own Contact URI */
 	bool outbound;         /* registered with reg-id (RFC 5626) */
 	unsigned reg_id;
-	char instance[160];    /* +sip.instance, quotes included */
+	char *instance;        /* +sip.instance, quotes included */
 	uint64_t reg_expires;  /* loop time (ms) the binding ends, 0: not registered */
-	char service_route[1024]; /* Route values to preload, in order */
+	char *service_route;   /* Route values to preload, in order */
 };
+
+/* The strings of a flow are sized to what they hold (an idle registered
+ * browser is mostly this record): "" until set, never NULL. */
+static char px_empty[1];
+
+static void fstr_set(char **dst, struct wims_str v)
+{
+	char *c;
+
+	if (v.l > 2048) /* no Contact or Service-Route of a sane UE is that long */
+		v.l = 0;
+	if (v.l && *dst != px_empty && strlen(*dst) == v.l && memcmp(*dst, v.p, v.l) == 0)
+		return;
+	c = v.l ? malloc(v.l + 1) : NULL;
+	if (c) {
+		memcpy(c, v.p, v.l);
+		c[v.l] = 0;
+	}
+	if (*dst != px_empty)
+		free(*dst);
+	*dst = c ? c : px_empty;
+}
+
+static void flow_free(struct px_flow *f)
+{
+	fstr_set(&f->contact, WIMS_STR_NULL);
+	fstr_set(&f->instance, WIMS_STR_NULL);
+	fstr_set(&f->service_route, WIMS_STR_NULL);
+	free(f);
+}
 
 static int iwu_init(struct wims_proxy *px, char *err, size_t errlen)
 {
@@ -104,6 +134,7 @@ static struct px_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create)
 	if (!create || !(f = calloc(1, sizeof(*f))))
 		return NULL;
 	f->id = id;
+	f->contact = f->instance = f->service_route = px_empty;
 	wims_hash_insert(&px->flows, &f->hn, id);
 	px->st.flows_open = px->flows.n;
 	return f;
@@ -151,17 +182,15 @@ static void rewrite_contact_val(struct px_req *r, struct px_flow *f, struct wims
 	if (wims_sip_addr_parse(&a, val) || a.star)
 		return;
 	if (remember) {
-		if (wims_str_copy(f->contact, sizeof(f->contact), a.uri))
-			f->contact[0] = 0;
+		fstr_set(&f->contact, a.uri);
 		if (wims_sip_param_get(a.params, "reg-id", &v)) {
 			uint32_t id;
 			f->outbound = true;
 			if (wims_sip_uint_parse(v, 0xffffffffu, &id) == 0)
 				f->reg_id = id;
 		}
-		if (wims_sip_param_get(a.params, "+sip.instance", &v) &&
-		    wims_str_copy(f->instance, sizeof(f->instance), v))
-			f->instance[0] = 0;
+		if (wims_sip_param_get(a.params, "+sip.instance", &v))
+			fstr_set(&f->instance, v);
 	}
 	contact_to_token(px, &r->ed, r->m, val, &a, &r->scratch, f);
 }
@@ -404,9 +433,8 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 			wims_wbuf_printf(scratch, "%s%.*s", any ? ", " : "", (int)it.value.l, it.value.p);
 			any = true;
 		}
-		if (!scratch->err && wims_str_copy(self->service_route, sizeof(self->service_route),
-						   wims_str_make(scratch->p + start, scratch->len - start)))
-			self->service_route[0] = 0;
+		if (!scratch->err)
+			fstr_set(&self->service_route, wims_str_make(scratch->p + start, scratch->len - start));
 		scratch->len = start;
 	}
 }
@@ -446,7 +474,7 @@ static void iwu_flow_gone(struct wims_proxy *px, struct wims_sip_flow *wf)
 	wims_proxy__dlg_flow_gone(px, id);
 	if (n) {
 		wims_hash_remove(&px->flows, n);
-		free(wims_container_of(n, struct px_flow, hn));
+		flow_free(wims_container_of(n, struct px_flow, hn));
 		px->st.flows_open = px->flows.n;
 	}
 }
@@ -456,7 +484,7 @@ static bool free_flow(struct wims_hnode *n, void *arg)
 	struct wims_hash *h = arg;
 
 	wims_hash_remove(h, n);
-	free(wims_container_of(n, struct px_flow, hn));
+	flow_free(wims_container_of(n, struct px_flow, hn));
 	return false;
 }
 

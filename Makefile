@@ -1,6 +1,6 @@
 # The two commands of the README.  Everything else is a helper for them.
 JOBS ?= $(shell nproc)
-MODE ?= iwu
+MODE ?= pcscf
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build build-asan build-fuzz test test-unit run bench bench-quick clean

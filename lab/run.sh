@@ -72,11 +72,12 @@ wait_port() { # proto port name
   done
   echo "lab: $3 does not listen on $1 $2, see lab/run/$3.log" >&2; exit 1
 }
-kam() { # name cfg
-  mkdir -p "$RUN/$1.run"
-  kamailio -f "$2" -DD -E -Y "$RUN/$1.run" -P "$RUN/$1.run/$1.pid" -w "$RUN/$1.run" -m 64 -M 8 \
-    -A "LOG_LEVEL=$KLOG" </dev/null >"$RUN/$1.log" 2>&1 &
-  PIDS+=($!); NAMES+=("$1")
+kam() { # name cfg [extra kamailio args]
+  local name=$1 cfg=$2; shift 2
+  mkdir -p "$RUN/$name.run"
+  kamailio -f "$cfg" -DD -E -Y "$RUN/$name.run" -P "$RUN/$name.run/$name.pid" -w "$RUN/$name.run" -m 64 -M 8 \
+    -A "LOG_LEVEL=$KLOG" "$@" </dev/null >"$RUN/$name.log" 2>&1 &
+  PIDS+=($!); NAMES+=("$name")
 }
 phone() { # name scenario port mediaport
   sipp -sf "$LAB/sipp/$2" -i 127.0.0.1 -p "$3" -mi 127.0.0.1 -mp "$4" -rtp_echo \
@@ -85,7 +86,10 @@ phone() { # name scenario port mediaport
   PIDS+=($!); NAMES+=("$1")
 }
 
-kam scscf "$LAB/kamailio/scscf.cfg"; wait_port udp 5080 scscf
+# wimsd as the P-CSCF talks to the S-CSCF directly: the S-CSCF then answers
+# REGISTER with Service-Route and P-Associated-URI, as an IMS one does
+if [ "$MODE" = pcscf ]; then kam scscf "$LAB/kamailio/scscf.cfg" -A WITH_IMS_REG; else kam scscf "$LAB/kamailio/scscf.cfg"; fi
+wait_port udp 5080 scscf
 if [ "$MODE" != pcscf ]; then kam pcscf "$LAB/kamailio/pcscf.cfg"; wait_port udp 5070 pcscf; fi
 phone echo uas.xml 5091 6010;     wait_port udp 5091 echo
 phone volte uas_amr.xml 5092 6020; wait_port udp 5092 volte
@@ -116,7 +120,7 @@ listen = 127.0.0.1:8080
 listen_udp = 127.0.0.1:5060
 listen_tcp = 127.0.0.1:5060
 [pcscf]
-scscf = sip:127.0.0.1:5080
+scscf = sip:127.0.0.1:5080;transport=udp
 INI
   ;;
 esac
@@ -138,7 +142,6 @@ case $MODE in
     if ! "$WIMSD" -t -c "$RUN/wimsd.ini" >"$RUN/wimsd-check.log" 2>&1; then
       echo "lab: wimsd refuses lab/run/wimsd.ini:" >&2
       cat "$RUN/wimsd-check.log" >&2
-      [ "$MODE" = pcscf ] && echo "lab: this wimsd may not have the pcscf role yet: try 'make run MODE=iwu' (or lab/run.sh kamailio)" >&2
       exit 1
     fi
     echo "lab: $WIMSD -c lab/run/wimsd.ini"

@@ -39,7 +39,13 @@ int wims_proxy__send(struct wims_proxy *px, struct px_hop *h, const char *buf, s
 	}
 	if (px_proto_is_ws(h->proto))
 		return -ENOTCONN; /* a WebSocket hop that is gone */
-	return wims_sip_tport_send(px->tp, h->proto, &h->addr, buf, len, is_request, NULL);
+	struct wims_sip_flow *used = NULL;
+	int rc = wims_sip_tport_send(px->tp, h->proto, &h->addr, buf, len, is_request, h->keep ? &used : NULL);
+	if (rc == 0 && used && h->keep) {
+		h->flow = used;
+		wims_sip_flow_ref(used);
+	}
+	return rc;
 }
 
 int wims_proxy__resp_hop(struct wims_proxy *px, const struct wims_sip_msg *req, struct wims_sip_flow *in,
@@ -86,7 +92,7 @@ void wims_proxy__via_line(struct wims_proxy *px, struct wims_wbuf *w, enum wims_
 			  struct wims_str branch)
 {
 	wims_wbuf_printf(w, "Via: SIP/2.0/%s %s:%u;branch=%.*s;rport\r\n", wims_sip_proto_name(proto),
-			 px->adv_host, px->adv_port, (int)branch.l, branch.p);
+			 px->adv_host, px_adv_port(px, proto), (int)branch.l, branch.p);
 }
 
 /* RFC 3261 §16.6 item 8: a branch that also carries a hash of what makes a
@@ -126,7 +132,7 @@ static void rr_uri(struct wims_proxy *px, struct wims_wbuf *w, enum wims_sip_pro
 		wims_wbuf_printf(w, "<sip:%s%s%s:%u;transport=ws;lr>", user, at, host, wims_addr_port(local));
 		return;
 	}
-	wims_wbuf_printf(w, "<sip:%s%s%s:%u;lr", user, at, px->adv_host, px->adv_port);
+	wims_wbuf_printf(w, "<sip:%s%s%s:%u;lr", user, at, px->adv_host, px_adv_port(px, proto));
 	if (proto == WIMS_SIP_TCP)
 		wims_wbuf_puts(w, ";transport=tcp");
 	else if (proto == WIMS_SIP_TLS)
@@ -162,7 +168,7 @@ bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val)
 	if (wims_sip_addr_parse(&a, val) || wims_sip_uri_parse(&u, a.uri))
 		return false;
 	port = u.port ? u.port : 5060;
-	if (wims_str_eqic(u.host, px->adv_host) && port == px->adv_port)
+	if (wims_str_eqic(u.host, px->adv_host) && (port == px->adv_port || port == px->adv_port_tls))
 		return true;
 	/* our WebSocket side: the listen addresses */
 	if (wims_addr_parse(&h, u.host, port))
@@ -178,7 +184,9 @@ bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val)
 
 static bool is_our_sent_by(const struct wims_proxy *px, const struct wims_sip_via *v)
 {
-	return wims_str_eqic(v->host, px->adv_host) && (v->port ? v->port : 5060) == px->adv_port;
+	uint16_t port = v->port ? v->port : 5060;
+
+	return wims_str_eqic(v->host, px->adv_host) && (port == px->adv_port || port == px->adv_port_tls);
 }
 
 bool wims_proxy__is_loop(struct wims_proxy *px, const struct wims_sip_msg *m)
@@ -402,6 +410,15 @@ static int parse_next_hop(struct wims_proxy *px, const char *uri_s, char *err, s
 	return 0;
 }
 
+/* Requests reaching us over TLS come to the TLS listener: its port goes in
+ * our Via, Contact, Path and Record-Route of TLS hops. */
+static void set_tls_port(struct wims_proxy *px)
+{
+	struct wims_addr a;
+
+	px->adv_port_tls = wims_sip_tport_local(px->tp, WIMS_SIP_TLS, &a) == 0 ? wims_addr_port(&a) : 5061;
+}
+
 /* Our sent-by toward the core: [sip] advertise as host[:port], or the
  * address the UDP (else TCP) listener is bound to. */
 static int set_advertise(struct wims_proxy *px, char *err, size_t errlen)
@@ -426,6 +443,7 @@ static int set_advertise(struct wims_proxy *px, char *err, size_t errlen)
 				  wims_str_make(s.p, colon ? (size_t)(colon - s.p) : s.l)) || !px->adv_host[0])
 			goto bad;
 		px->adv_port = port ? (uint16_t)port : 5060;
+		set_tls_port(px);
 		return 0;
 	}
 	if (wims_sip_tport_local(px->tp, WIMS_SIP_UDP, &a) && wims_sip_tport_local(px->tp, WIMS_SIP_TCP, &a)) {
@@ -435,6 +453,7 @@ static int set_advertise(struct wims_proxy *px, char *err, size_t errlen)
 	if (wims_addr_host(&a, px->adv_host, sizeof(px->adv_host), true))
 		goto bad;
 	px->adv_port = wims_addr_port(&a);
+	set_tls_port(px);
 	return 0;
 bad:
 	snprintf(err, errlen, "[sip] advertise '%s' is not host[:port]", c->sip_advertise);
@@ -468,6 +487,9 @@ int wims_proxy_alloc(struct wims_proxy **pp, uv_loop_t *loop, struct wims_sip_tp
 	if ((rc = parse_next_hop(px, conf->role == WIMS_ROLE_PCSCF ? conf->pcscf_scscf : conf->iwu_pcscf, err,
 				 errlen)))
 		goto fail;
+	if (px->next_proto == WIMS_SIP_TLS && !conf->sip_listen_tls[0])
+		wims_log(WIMS_LOG_WARN, "the next hop is TLS but [sip] listen_tls is empty: requests from the core "
+					"reach wims only if it reuses wims's connection");
 	if ((rc = px->role->init(px, err, errlen)))
 		goto fail;
 	*pp = px;

@@ -146,7 +146,7 @@ static void our_contact_uri(struct wims_proxy *px, struct wims_wbuf *w, uint64_t
 	char tok[PX_TOKEN_LEN + 1];
 
 	wims_proxy__token_make(px, id, outbound, tok);
-	wims_wbuf_printf(w, "sip:%s@%s:%u", tok, px->adv_host, px->adv_port);
+	wims_wbuf_printf(w, "sip:%s@%s:%u", tok, px->adv_host, px_adv_port(px, px->next_proto));
 	if (px->next_proto == WIMS_SIP_TCP)
 		wims_wbuf_puts(w, ";transport=tcp");
 	else if (px->next_proto == WIMS_SIP_TLS)

@@ -36,18 +36,37 @@ static struct wims_ratelimit rl_403 = WIMS_RATELIMIT_INIT(10000, 10);
 struct pc_flow {
 	struct wims_hnode hn;
 	uint64_t id;
-	char contact[512];        /* the Contact URI of the browser's last REGISTER */
-	bool outbound;            /* that REGISTER had reg-id (RFC 5626): Path gets ;ob */
-	unsigned reg_id;
-	char instance[160];       /* +sip.instance, quotes included */
-	uint64_t reg_expires;     /* loop time (ms) the binding ends; 0: not registered */
-	bool was_registered;      /* a 2xx bound this flow once (in-dialog requests allowed) */
-	char service_route[1024]; /* Route values to preload, in order */
-	char impu[PC_MAX_IMPU][256]; /* P-Associated-URI URIs; [0] is the default IMPU */
+	/* strings sized to what they hold (pstr_set), NULL when unset */
+	char *contact;            /* the Contact URI of the browser's last REGISTER */
+	char *instance;           /* +sip.instance, quotes included */
+	char *service_route;      /* Route values to preload, in order */
+	char *pcfa;               /* P-Charging-Function-Addresses of the last 2xx */
+	char *impu[PC_MAX_IMPU];  /* P-Associated-URI URIs; [0] is the default IMPU */
 	size_t n_impu;
-	char pcfa[512];           /* P-Charging-Function-Addresses of the last 2xx */
+	bool outbound;            /* that REGISTER had reg-id (RFC 5626): Path gets ;ob */
+	bool was_registered;      /* a 2xx bound this flow once (in-dialog requests allowed) */
+	unsigned reg_id;
+	uint64_t reg_expires;     /* loop time (ms) the binding ends; 0: not registered */
 	char rr_token[PX_TOKEN_LEN + 1]; /* for r->rr_user: lives as long as the request */
 };
+
+/* Replace *dst by a copy of v (NULL when v is empty, too long, or out of memory). */
+static void pstr_set(char **dst, struct wims_str v)
+{
+	char *c = NULL;
+
+	if (v.l && v.l <= 2048 && (c = malloc(v.l + 1))) {
+		memcpy(c, v.p, v.l);
+		c[v.l] = 0;
+	}
+	free(*dst);
+	*dst = c;
+}
+
+static const char *pstr(const char *s)
+{
+	return s ? s : "";
+}
 
 struct pc_state {
 	uint32_t epoch; /* start time: icids stay unique across restarts */
@@ -108,9 +127,22 @@ static void flow_unregister(struct wims_proxy *px, struct pc_flow *f)
 	if (f->reg_expires && px->st.bindings_open)
 		px->st.bindings_open--;
 	f->reg_expires = 0;
-	f->service_route[0] = 0;
+	pstr_set(&f->service_route, WIMS_STR_NULL);
+	pstr_set(&f->pcfa, WIMS_STR_NULL);
+	for (size_t i = 0; i < f->n_impu; i++)
+		pstr_set(&f->impu[i], WIMS_STR_NULL);
 	f->n_impu = 0;
-	f->pcfa[0] = 0;
+}
+
+static void flow_free(struct pc_flow *f)
+{
+	pstr_set(&f->contact, WIMS_STR_NULL);
+	pstr_set(&f->instance, WIMS_STR_NULL);
+	pstr_set(&f->service_route, WIMS_STR_NULL);
+	pstr_set(&f->pcfa, WIMS_STR_NULL);
+	for (size_t i = 0; i < f->n_impu; i++)
+		pstr_set(&f->impu[i], WIMS_STR_NULL);
+	free(f);
 }
 
 /* ---- small edits ---- */
@@ -208,7 +240,7 @@ static void path_uri(struct wims_proxy *px, struct wims_wbuf *w, const struct pc
 	char tok[PX_TOKEN_LEN + 1];
 
 	wims_proxy__token_make(px, f->id, f->outbound, tok);
-	wims_wbuf_printf(w, "<sip:%s@%s:%u", tok, px->adv_host, px->adv_port);
+	wims_wbuf_printf(w, "<sip:%s@%s:%u", tok, px->adv_host, px_adv_port(px, px->next_proto));
 	if (px->next_proto == WIMS_SIP_TCP)
 		wims_wbuf_puts(w, ";transport=tcp");
 	else if (px->next_proto == WIMS_SIP_TLS)
@@ -227,8 +259,7 @@ static void remember_contact(struct pc_flow *f, const struct wims_sip_msg *m)
 	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
 	if (!wims_sip_vals_next(&it) || wims_sip_addr_parse(&a, it.value) || a.star)
 		return; /* a query or a remove-all: the binding we know stays */
-	if (wims_str_copy(f->contact, sizeof(f->contact), a.uri))
-		f->contact[0] = 0;
+	pstr_set(&f->contact, a.uri);
 	f->outbound = wims_sip_param_get(a.params, "reg-id", &v);
 	f->reg_id = 0;
 	if (f->outbound) {
@@ -236,9 +267,9 @@ static void remember_contact(struct pc_flow *f, const struct wims_sip_msg *m)
 		if (wims_sip_uint_parse(v, 0xffffffffu, &id) == 0)
 			f->reg_id = id;
 	}
-	f->instance[0] = 0;
-	if (wims_sip_param_get(a.params, "+sip.instance", &v) && wims_str_copy(f->instance, sizeof(f->instance), v))
-		f->instance[0] = 0;
+	if (!wims_sip_param_get(a.params, "+sip.instance", &v))
+		v = WIMS_STR_NULL;
+	pstr_set(&f->instance, v);
 }
 
 /* End of the auth-param that starts at p (a token or a quoted string value). */
@@ -364,7 +395,7 @@ static uint32_t msg_expires(const struct wims_sip_msg *m)
 	return e;
 }
 
-static void store_list(const struct wims_sip_msg *m, enum wims_sip_hdr_id id, char *dst, size_t cap)
+static void store_list(const struct wims_sip_msg *m, enum wims_sip_hdr_id id, char **dst)
 {
 	struct wims_sip_vals it;
 	char mem[2048];
@@ -374,8 +405,7 @@ static void store_list(const struct wims_sip_msg *m, enum wims_sip_hdr_id id, ch
 	wims_sip_vals_init(&it, m, id);
 	while (wims_sip_vals_next(&it))
 		wims_wbuf_printf(&w, "%s%.*s", w.len ? ", " : "", (int)it.value.l, it.value.p);
-	if (w.err || wims_str_copy(dst, cap, wims_wbuf_str(&w)))
-		dst[0] = 0;
+	pstr_set(dst, w.err ? WIMS_STR_NULL : wims_wbuf_str(&w));
 }
 
 /* TS 24.229 §5.2.2.1: the 2xx to REGISTER.  The binding is the Contact equal
@@ -391,7 +421,7 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 	while (!found && wims_sip_vals_next(&it)) {
 		struct wims_sip_addr a;
 		struct wims_str v;
-		if (wims_sip_addr_parse(&a, it.value) || a.star || !f->contact[0] || !wims_str_eqic(a.uri, f->contact))
+		if (wims_sip_addr_parse(&a, it.value) || a.star || !f->contact || !wims_str_eqic(a.uri, f->contact))
 			continue;
 		found = true;
 		exp = dflt;
@@ -407,20 +437,22 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 	f->reg_expires = now_ms(px) + (uint64_t)exp * 1000;
 	f->was_registered = true;
 	/* the Service-Route of the last registration, in order (RFC 3608 §6) */
-	store_list(m, WIMS_HDR_SERVICE_ROUTE, f->service_route, sizeof(f->service_route));
-	store_list(m, WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES, f->pcfa, sizeof(f->pcfa));
+	store_list(m, WIMS_HDR_SERVICE_ROUTE, &f->service_route);
+	store_list(m, WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES, &f->pcfa);
 	/* RFC 7315 §4.1: the first P-Associated-URI is the default public identity */
+	for (size_t i = 0; i < f->n_impu; i++)
+		pstr_set(&f->impu[i], WIMS_STR_NULL);
 	f->n_impu = 0;
 	wims_sip_vals_init(&it, m, WIMS_HDR_P_ASSOCIATED_URI);
 	while (f->n_impu < PC_MAX_IMPU && wims_sip_vals_next(&it)) {
 		struct wims_str u;
-		if (uri_of(it.value, &u) && wims_str_copy(f->impu[f->n_impu], sizeof(f->impu[0]), u) == 0)
+		if (uri_of(it.value, &u) && (pstr_set(&f->impu[f->n_impu], u), f->impu[f->n_impu]))
 			f->n_impu++;
 	}
 	if (f->n_impu == 0) { /* no P-Associated-URI: the registered AoR */
 		const struct wims_sip_hdr *to = wims_sip_msg_hdr(m, WIMS_HDR_TO);
 		struct wims_str u;
-		if (to && uri_of(to->value, &u) && wims_str_copy(f->impu[0], sizeof(f->impu[0]), u) == 0)
+		if (to && uri_of(to->value, &u) && (pstr_set(&f->impu[0], u), f->impu[0]))
 			f->n_impu = 1;
 	}
 }
@@ -500,7 +532,7 @@ static void from_browser(struct px_req *r)
 	if (initial) {
 		/* TS 24.229 §5.2.6.3.3: the route is the Service-Route, not what the UE preloaded */
 		remove_all(&r->ed, m, WIMS_HDR_ROUTE);
-		if (f->service_route[0])
+		if (f->service_route)
 			add_hdr(r, "Route: %s\r\n", f->service_route);
 		pai = asserted_identity(f, m);
 		remove_all(&r->ed, m, WIMS_HDR_P_PREFERRED_IDENTITY);
@@ -653,7 +685,7 @@ static void pcscf_flow_gone(struct wims_proxy *px, struct wims_sip_flow *wf)
 	if (f) {
 		flow_unregister(px, f);
 		wims_hash_remove(&px->flows, &f->hn);
-		free(f);
+		flow_free(f);
 		px->st.flows_open = px->flows.n;
 	}
 }
@@ -663,7 +695,7 @@ static bool free_flow(struct wims_hnode *n, void *arg)
 	struct wims_hash *h = arg;
 
 	wims_hash_remove(h, n);
-	free(wims_container_of(n, struct pc_flow, hn));
+	flow_free(wims_container_of(n, struct pc_flow, hn));
 	return false;
 }
 
@@ -690,10 +722,10 @@ static bool flow_json(struct wims_hnode *n, void *arg)
 	bool reg = f->reg_expires > now;
 
 	wims_wbuf_printf(j->w, "%s{\"flow\":%llu,\"contact\":", j->first ? "" : ",", (unsigned long long)f->id);
-	wims_proxy__json_str(j->w, f->contact);
+	wims_proxy__json_str(j->w, pstr(f->contact));
 	wims_wbuf_printf(j->w, ",\"outbound\":%s,\"reg_id\":%u,\"instance\":", f->outbound ? "true" : "false",
 			 f->reg_id);
-	wims_proxy__json_str(j->w, f->instance);
+	wims_proxy__json_str(j->w, pstr(f->instance));
 	wims_wbuf_printf(j->w, ",\"registered\":%s,\"expires_in\":%lld,\"impu\":[", reg ? "true" : "false",
 			 reg ? (long long)((f->reg_expires - now) / 1000) : 0LL);
 	for (size_t i = 0; i < f->n_impu; i++) {
@@ -701,7 +733,7 @@ static bool flow_json(struct wims_hnode *n, void *arg)
 		wims_proxy__json_str(j->w, f->impu[i]);
 	}
 	wims_wbuf_puts(j->w, "],\"service_route\":");
-	wims_proxy__json_str(j->w, f->service_route);
+	wims_proxy__json_str(j->w, pstr(f->service_route));
 	wims_wbuf_puts(j->w, "}");
 	j->first = false;
 	return j->w->err;

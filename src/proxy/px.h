@@ -23,6 +23,8 @@ struct px_hop {
 	enum wims_sip_proto proto;
 	struct wims_addr addr;
 	struct wims_sip_flow *flow; /* referenced; NULL for UDP */
+	bool keep;                  /* a transaction's hop: hold the TCP/TLS connection used, so that its
+				       loss fails the transaction at once (RFC 3261 §16.9: 503) */
 };
 
 void wims_proxy__hop_set(struct px_hop *h, struct wims_sip_flow *flow);
@@ -71,7 +73,8 @@ struct wims_proxy {
 	bool draining;
 	/* our sent-by toward the core: host and port as written in Via/Contact */
 	char adv_host[80];
-	uint16_t adv_port;
+	uint16_t adv_port;     /* UDP and TCP */
+	uint16_t adv_port_tls; /* TLS: the TLS listener's port (5061 without one) */
 	/* the next hop of the role (IWU: the P-CSCF) */
 	char next_uri[WIMS_CONF_STR];
 	struct wims_addr next_addr;
@@ -89,6 +92,12 @@ int wims_proxy__send(struct wims_proxy *px, struct px_hop *h, const char *buf, s
 /** Where a response to m goes (RFC 3261 §18.2.2, RFC 3581): flow, or Via received/rport. */
 int wims_proxy__resp_hop(struct wims_proxy *px, const struct wims_sip_msg *req, struct wims_sip_flow *in,
 			 struct px_hop *h);
+/** The port of our sent-by for transport proto (TLS has its own listener). */
+static inline uint16_t px_adv_port(const struct wims_proxy *px, enum wims_sip_proto proto)
+{
+	return proto == WIMS_SIP_TLS ? px->adv_port_tls : px->adv_port;
+}
+
 /** Write our Via line for hop proto with branch into w. */
 void wims_proxy__via_line(struct wims_proxy *px, struct wims_wbuf *w, enum wims_sip_proto proto,
 			  struct wims_str branch);

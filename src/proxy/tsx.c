@@ -428,6 +428,7 @@ int wims_proxy__tsx_new_request(struct px_req *r)
 	}
 	free(mem);
 	t->down = r->out;
+	t->down.keep = true;
 	r->out.flow = NULL; /* the reference moved to the transaction */
 	tsx_init_timers(t);
 	wims_hash_insert(&px->tsx_srv, &t->hs, wims_hash_bytes(t->skey, t->skey_len));
@@ -636,7 +637,10 @@ void wims_proxy__tsx_flow_gone(struct wims_proxy *px, struct wims_sip_flow *f, u
 			struct px_tsx *t = g->list[i];
 			if (t->down.flow == f) {
 				/* RFC 5626 §5.3: the flow is gone; 430 when it was an outbound flow */
-				wims_proxy__tsx_reply(t, t->flow_outbound ? 430 : code, NULL);
+				if (!px_proto_is_ws(t->down.proto)) /* §16.9: the connection to the core failed */
+					wims_proxy__tsx_reply(t, 503, "Next Hop Connection Lost");
+				else
+					wims_proxy__tsx_reply(t, t->flow_outbound ? 430 : code, NULL);
 			} else {
 				/* the requester is gone: stop what it asked for */
 				if (t->method == WIMS_SIP_INVITE) {
@@ -687,6 +691,7 @@ int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, cons
 	t->skey_len = (size_t)n;
 	t->up.proto = WIMS_SIP_WS; /* nobody upstream: answers end here */
 	t->down = *down;
+	t->down.keep = true;
 	if (t->down.flow)
 		wims_sip_flow_ref(t->down.flow);
 	rc = -ENOMEM;

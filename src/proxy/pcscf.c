@@ -37,16 +37,16 @@ struct pc_flow {
 	struct wims_hnode hn;
 	uint64_t id;
 	/* strings sized to what they hold (pstr_set), NULL when unset */
-	char *contact;            /* the Contact URI of the browser's last REGISTER */
-	char *instance;           /* +sip.instance, quotes included */
-	char *service_route;      /* Route values to preload, in order */
-	char *pcfa;               /* P-Charging-Function-Addresses of the last 2xx */
-	char *impu[PC_MAX_IMPU];  /* P-Associated-URI URIs; [0] is the default IMPU */
+	char *contact;		 /* the Contact URI of the browser's last REGISTER */
+	char *instance;		 /* +sip.instance, quotes included */
+	char *service_route;	 /* Route values to preload, in order */
+	char *pcfa;		 /* P-Charging-Function-Addresses of the last 2xx */
+	char *impu[PC_MAX_IMPU]; /* P-Associated-URI URIs; [0] is the default IMPU */
 	size_t n_impu;
-	bool outbound;            /* that REGISTER had reg-id (RFC 5626): Path gets ;ob */
-	bool was_registered;      /* a 2xx bound this flow once (in-dialog requests allowed) */
+	bool outbound;	     /* that REGISTER had reg-id (RFC 5626): Path gets ;ob */
+	bool was_registered; /* a 2xx bound this flow once (in-dialog requests allowed) */
 	unsigned reg_id;
-	uint64_t reg_expires;     /* loop time (ms) the binding ends; 0: not registered */
+	uint64_t reg_expires;		 /* loop time (ms) the binding ends; 0: not registered */
 	char rr_token[PX_TOKEN_LEN + 1]; /* for r->rr_user: lives as long as the request */
 };
 
@@ -165,7 +165,8 @@ static void add_hdr(struct px_req *r, const char *fmt, ...)
 	}
 	wims_wbuf_puts(&r->scratch, line);
 	if (!r->scratch.err)
-		wims_sip_edit_append_hdr(&r->ed, r->m, wims_str_make(r->scratch.p + start, r->scratch.len - start));
+		wims_sip_edit_append_hdr(&r->ed, r->m,
+					 wims_str_make(r->scratch.p + start, r->scratch.len - start));
 }
 
 static void remove_all(struct wims_sip_edits *ed, const struct wims_sip_msg *m, enum wims_sip_hdr_id id)
@@ -178,8 +179,9 @@ static void remove_all(struct wims_sip_edits *ed, const struct wims_sip_msg *m, 
 static void strip_untrusted(struct wims_sip_edits *ed, const struct wims_sip_msg *m)
 {
 	static const enum wims_sip_hdr_id ids[] = {
-	    WIMS_HDR_P_ASSERTED_IDENTITY,	   WIMS_HDR_P_ACCESS_NETWORK_INFO, WIMS_HDR_P_CHARGING_VECTOR,
-	    WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES, WIMS_HDR_P_VISITED_NETWORK_ID,
+	    WIMS_HDR_P_ASSERTED_IDENTITY,  WIMS_HDR_P_ACCESS_NETWORK_INFO,
+	    WIMS_HDR_P_CHARGING_VECTOR,	   WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES,
+	    WIMS_HDR_P_VISITED_NETWORK_ID,
 	};
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
@@ -328,7 +330,8 @@ static void mark_integrity(struct px_req *r, const struct pc_flow *f)
 			p = e;
 		}
 		if (mark)
-			wims_wbuf_printf(&r->scratch, "%sintegrity-protected=\"%s\"", first ? "" : ", ", mark);
+			wims_wbuf_printf(&r->scratch, "%sintegrity-protected=\"%s\"", first ? "" : ", ",
+					 mark);
 		if (!r->scratch.err)
 			wims_sip_edit_replace(&r->ed, m, h->value,
 					      wims_str_make(r->scratch.p + start, r->scratch.len - start));
@@ -378,7 +381,8 @@ static void register_out(struct px_req *r, struct pc_flow *f)
 	if (!has_tag(m, WIMS_HDR_SUPPORTED, "path"))
 		wims_wbuf_puts(&r->scratch, "Supported: path\r\n");
 	if (!r->scratch.err)
-		wims_sip_edit_append_hdr(&r->ed, m, wims_str_make(r->scratch.p + start, r->scratch.len - start));
+		wims_sip_edit_append_hdr(&r->ed, m,
+					 wims_str_make(r->scratch.p + start, r->scratch.len - start));
 	visited_network(r);
 	add_charging_vector(r);
 }
@@ -421,7 +425,8 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 	while (!found && wims_sip_vals_next(&it)) {
 		struct wims_sip_addr a;
 		struct wims_str v;
-		if (wims_sip_addr_parse(&a, it.value) || a.star || !f->contact || !wims_str_eqic(a.uri, f->contact))
+		if (wims_sip_addr_parse(&a, it.value) || a.star || !f->contact ||
+		    !wims_str_eqic(a.uri, f->contact))
 			continue;
 		found = true;
 		exp = dflt;
@@ -464,7 +469,10 @@ static bool creates_dialog(const struct wims_sip_msg *m)
 	if (wims_sip_msg_tag(m, WIMS_HDR_TO).l)
 		return false;
 	switch (m->method_id) {
-	case WIMS_SIP_INVITE: case WIMS_SIP_SUBSCRIBE: case WIMS_SIP_REFER: case WIMS_SIP_NOTIFY:
+	case WIMS_SIP_INVITE:
+	case WIMS_SIP_SUBSCRIBE:
+	case WIMS_SIP_REFER:
+	case WIMS_SIP_NOTIFY:
 		return true;
 	default:
 		return false;
@@ -523,8 +531,9 @@ static void from_browser(struct px_req *r)
 	 * on, gets anything through; in-dialog requests of a flow that was
 	 * registered may finish their dialogs */
 	if (!(registered(px, f) || (!initial && f && f->was_registered))) {
-		wims_log_rl(&rl_403, WIMS_LOG_INFO, "%.*s from flow %llu refused: not registered on this flow",
-			    (int)m->method.l, m->method.p, (unsigned long long)id);
+		wims_log_rl(&rl_403, WIMS_LOG_INFO,
+			    "%.*s from flow %llu refused: not registered on this flow", (int)m->method.l,
+			    m->method.p, (unsigned long long)id);
 		reject(r, 403, "Not Registered");
 		return;
 	}
@@ -594,11 +603,13 @@ static void from_core(struct px_req *r)
 
 	if (flow_of(r, &id, &ob)) {
 		/* OPTIONS to wimsd itself (keep-alive, capabilities): RFC 3261 §11.2 */
-		if (m->method_id == WIMS_SIP_OPTIONS && wims_sip_uri_parse(&u, m->ruri) == 0 && u.user.l == 0) {
+		if (m->method_id == WIMS_SIP_OPTIONS && wims_sip_uri_parse(&u, m->ruri) == 0 &&
+		    u.user.l == 0) {
 			r->reject = 200;
-			r->reject_hdrs = wims_str_c("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, PRACK, INFO, "
-						    "MESSAGE, SUBSCRIBE, NOTIFY, REFER, PUBLISH, REGISTER\r\n"
-						    "Accept: application/sdp\r\nSupported: path, outbound\r\n");
+			r->reject_hdrs =
+			    wims_str_c("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, PRACK, INFO, "
+				       "MESSAGE, SUBSCRIBE, NOTIFY, REFER, PUBLISH, REGISTER\r\n"
+				       "Accept: application/sdp\r\nSupported: path, outbound\r\n");
 			return;
 		}
 		reject(r, 404, "No Such Flow");
@@ -667,8 +678,8 @@ static void pcscf_response(struct wims_proxy *px, struct px_tsx *t, const struct
 			size_t start = scratch->len;
 			wims_wbuf_printf(scratch, "P-Asserted-Identity: <%s>\r\n", pai);
 			if (!scratch->err)
-				wims_sip_edit_append_hdr(ed, m,
-							 wims_str_make(scratch->p + start, scratch->len - start));
+				wims_sip_edit_append_hdr(
+				    ed, m, wims_str_make(scratch->p + start, scratch->len - start));
 		}
 	}
 }
@@ -721,7 +732,8 @@ static bool flow_json(struct wims_hnode *n, void *arg)
 	uint64_t now = uv_now(j->px->loop);
 	bool reg = f->reg_expires > now;
 
-	wims_wbuf_printf(j->w, "%s{\"flow\":%llu,\"contact\":", j->first ? "" : ",", (unsigned long long)f->id);
+	wims_wbuf_printf(j->w, "%s{\"flow\":%llu,\"contact\":", j->first ? "" : ",",
+			 (unsigned long long)f->id);
 	wims_proxy__json_str(j->w, pstr(f->contact));
 	wims_wbuf_printf(j->w, ",\"outbound\":%s,\"reg_id\":%u,\"instance\":", f->outbound ? "true" : "false",
 			 f->reg_id);
@@ -749,11 +761,11 @@ static void pcscf_flows_json(const struct wims_proxy *px, struct wims_wbuf *out)
 }
 
 const struct px_role wims_proxy__pcscf_role = {
-	.name = "P-CSCF",
-	.init = pcscf_init,
-	.request = pcscf_request,
-	.response = pcscf_response,
-	.flow_gone = pcscf_flow_gone,
-	.free = pcscf_free,
-	.flows_json = pcscf_flows_json,
+    .name = "P-CSCF",
+    .init = pcscf_init,
+    .request = pcscf_request,
+    .response = pcscf_response,
+    .flow_gone = pcscf_flow_gone,
+    .free = pcscf_free,
+    .flows_json = pcscf_flows_json,
 };

@@ -182,8 +182,8 @@ static void test_register(void **state)
 	assert_string_equal(H(at, "Contact", 0), H(req, "Contact", 0));
 	/* RFC 3327 / RFC 5626: our Path with the flow token and ob; the UE's Path is gone */
 	assert_int_equal(HN(at, "Path"), 1);
-	assert_string_equal(H(at, "Path", 0), fmt(want, sizeof(want), "<sip:%s@127.0.0.1:%u;lr;ob>",
-						  tok(h, b, true), h->port));
+	assert_string_equal(H(at, "Path", 0),
+			    fmt(want, sizeof(want), "<sip:%s@127.0.0.1:%u;lr;ob>", tok(h, b, true), h->port));
 	assert_int_equal(HN(at, "Require"), 1);
 	assert_string_equal(H(at, "Require", 0), "path");
 	assert_string_equal(H(at, "Proxy-Require", 0), ABSENT);
@@ -220,7 +220,7 @@ static void test_register(void **state)
 	at = h->core.m[1];
 	assert_string_not_equal(H(at, "P-Charging-Vector", 0), icid1);
 	assert_non_null(strstr(H(at, "Authorization", 0), "response=\"0123456789abcdef\", "
-							   "integrity-protected=\"tls-pending\""));
+							  "integrity-protected=\"tls-pending\""));
 	core_send(h, reg_ok(resp, sizeof(resp), at, 0, 600));
 	assert_true(wait_q(h, &b->q, 2, 1000));
 	bm = b->q.m[1];
@@ -242,7 +242,8 @@ static void test_register(void **state)
 		assert_non_null(strstr(mem, "\"registered\":true"));
 		assert_non_null(strstr(mem, "\"impu\":[\"sip:user0@ims.test\",\"sip:alias0@ims.test\","
 					    "\"tel:+15550000\"]"));
-		assert_non_null(strstr(mem, "\"service_route\":\"" "<sip:orig@scscf.ims.test;lr>, "
+		assert_non_null(strstr(mem, "\"service_route\":\""
+					    "<sip:orig@scscf.ims.test;lr>, "
 					    "<sip:as@as.ims.test;lr>\""));
 		assert_non_null(strstr(mem, "\"outbound\":true"));
 	}
@@ -327,8 +328,8 @@ static void test_originating(void **state)
 
 	/* the 200 (with the core's charging headers) reaches the browser without them */
 	fmt(extra, sizeof(extra),
-	    "Contact: <sip:callee@192.0.2.7:5062>\r\nRecord-Route: <sip:scscf@127.0.0.1:%u;lr>, %s, %s\r\n" PCFA
-	    "P-Charging-Vector: icid-value=x\r\n",
+	    "Contact: <sip:callee@192.0.2.7:5062>\r\nRecord-Route: <sip:scscf@127.0.0.1:%u;lr>, %s, "
+	    "%s\r\n" PCFA "P-Charging-Vector: icid-value=x\r\n",
 	    h->cport, rr_core(h, b, true), rr_ws(h, b, true));
 	core_send(h, reply_to(resp, sizeof(resp), at, 200, "callee", extra));
 	assert_true(wait_q(h, &b->q, 2, 1000)); /* 100, 200 */
@@ -348,7 +349,8 @@ static void test_originating(void **state)
 	at = h->core.m[1];
 	assert_string_equal(SL(at), "BYE sip:callee@192.0.2.7:5062 SIP/2.0");
 	assert_int_equal(VN(at, WIMS_HDR_ROUTE), 1);
-	assert_string_equal(V(at, WIMS_HDR_ROUTE, 0), fmt(extra, sizeof(extra), "<sip:scscf@127.0.0.1:%u;lr>", h->cport));
+	assert_string_equal(V(at, WIMS_HDR_ROUTE, 0),
+			    fmt(extra, sizeof(extra), "<sip:scscf@127.0.0.1:%u;lr>", h->cport));
 	assert_string_equal(H(at, "P-Asserted-Identity", 0), ABSENT);
 	assert_string_equal(H(at, "P-Charging-Vector", 0), ABSENT);
 	assert_string_equal(H(at, "Record-Route", 0), ABSENT);
@@ -418,13 +420,12 @@ static char *core_invite(char *buf, size_t cap, struct h *h, struct browser *b, 
 		   "CSeq: 10 INVITE\r\n"
 		   "Contact: <sip:caller@127.0.0.1:%u>\r\n"
 		   "P-Asserted-Identity: <sip:caller@ims.test>\r\n"
-		   "P-Charging-Vector: icid-value=core7;orig-ioi=home.test\r\n"
-		   PCFA
+		   "P-Charging-Vector: icid-value=core7;orig-ioi=home.test\r\n" PCFA
 		   "Content-Type: application/sdp\r\n"
 		   "Content-Length: %zu\r\n"
 		   "\r\n%s",
-		   br_contact(i), h->cport, callid, tok(h, b, ob), h->port, ob ? ";ob" : "", h->cport, i, callid,
-		   h->cport, strlen(SDP), SDP);
+		   br_contact(i), h->cport, callid, tok(h, b, ob), h->port, ob ? ";ob" : "", h->cport, i,
+		   callid, h->cport, strlen(SDP), SDP);
 }
 
 static void test_terminating(void **state)
@@ -575,7 +576,8 @@ static void test_flow_lost_bye(void **state)
 	bye = h->core.m[0];
 	assert_string_equal(SL(bye), "BYE sip:callee@192.0.2.7:5062 SIP/2.0");
 	assert_int_equal(VN(bye, WIMS_HDR_ROUTE), 1);
-	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0), fmt(extra, sizeof(extra), "<sip:scscf@127.0.0.1:%u;lr>", h->cport));
+	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0),
+			    fmt(extra, sizeof(extra), "<sip:scscf@127.0.0.1:%u;lr>", h->cport));
 	assert_string_equal(H(bye, "From", 0), "<sip:user0@ims.test>;tag=inv0");
 	assert_string_equal(H(bye, "To", 0), "<sip:callee@ims.test>;tag=callee");
 	assert_string_equal(H(bye, "CSeq", 0), "6 BYE");
@@ -583,6 +585,148 @@ static void test_flow_lost_bye(void **state)
 	assert_int_equal(wims_proxy_stats(h->px)->dialogs_released, 1);
 	assert_int_equal(wims_proxy_stats(h->px)->flows_open, 0);
 	assert_int_equal(wims_proxy_stats(h->px)->bindings_open, 0);
+	h_free(h);
+}
+
+/* The browser was the callee: its dialog is released toward the S-CSCF too,
+ * From/To swapped, by the Record-Route of the INVITE (ours left out). */
+static void test_flow_lost_bye_callee(void **state)
+{
+	struct h *h = pc_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[4096], resp[4096], extra[600];
+	const char *bye;
+
+	do_register(h, b, 0, true);
+	q_clear(&h->core);
+	q_clear(&b->q);
+	core_send(h, core_invite(req, sizeof(req), h, b, 0, true, "lost-2@test"));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	fmt(extra, sizeof(extra), "Contact: <%s>\r\n", br_contact(0));
+	br_send(b, reply_to(resp, sizeof(resp), b->q.m[0], 200, "tbr", extra));
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	assert_int_equal(wims_proxy_stats(h->px)->dialogs_open, 1);
+	q_clear(&h->core);
+	br_gone(b);
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	bye = h->core.m[0];
+	assert_string_equal(SL(bye),
+			    fmt(extra, sizeof(extra), "BYE sip:caller@127.0.0.1:%u SIP/2.0", h->cport));
+	assert_int_equal(VN(bye, WIMS_HDR_ROUTE), 1);
+	assert_string_equal(V(bye, WIMS_HDR_ROUTE, 0),
+			    fmt(extra, sizeof(extra), "<sip:scscf@127.0.0.1:%u;lr>", h->cport));
+	assert_string_equal(H(bye, "From", 0), "<sip:user0@ims.test>;tag=tbr");
+	assert_string_equal(H(bye, "To", 0), "<sip:caller@ims.test>;tag=fcore");
+	assert_string_equal(H(bye, "Call-ID", 0), "lost-2@test");
+	h_free(h);
+}
+
+/* sec-agree among other option tags: only it goes; over a TCP next hop the
+ * Path says transport=tcp. */
+static void test_register_tags_tcp(void **state)
+{
+	struct h *h = h_new();
+	struct browser *b;
+	char req[4096], v[120];
+	const char *at;
+
+	conf_set(h, "general", "role", "pcscf");
+	conf_set(h, "pcscf", "scscf", fmt(v, sizeof(v), "sip:127.0.0.1:%u;transport=tcp", h->cport));
+	h_start(h);
+	b = br_open(h, 0, WIMS_SIP_WSS);
+	br_register(req, sizeof(req), 0, 1, "r1", true, 600, "");
+	replace_once(req, sizeof(req), "Require: sec-agree", "Require: sec-agree, foo");
+	replace_once(req, sizeof(req), "Proxy-Require: sec-agree", "Proxy-Require: bar, sec-agree");
+	br_send(b, req);
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	at = h->core.m[0];
+	assert_true(h->core.tcp[0]);
+	assert_int_equal(HN(at, "Require"), 2);
+	assert_string_equal(H(at, "Require", 0), "foo");
+	assert_string_equal(H(at, "Require", 1), "path");
+	assert_string_equal(H(at, "Proxy-Require", 0), "bar");
+	assert_string_equal(H(at, "Path", 0), fmt(v, sizeof(v), "<sip:%s@127.0.0.1:%u;transport=tcp;lr;ob>",
+						  tok(h, b, true), h->port));
+	h_free(h);
+}
+
+/* A binding that expires: initial requests get 403 again, a dialog of the
+ * flow may still end; Contact: * removes the registration at once. */
+static void test_expiry_and_remove_all(void **state)
+{
+	struct h *h = pc_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[4096], resp[4096], extra[1024];
+
+	br_send(b, br_register(req, sizeof(req), 0, 1, "r1", true, 600, "n0nce"));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	fmt(extra, sizeof(extra), "Contact: <%s>;expires=1\r\nP-Associated-URI: <sip:user0@ims.test>\r\n",
+	    br_contact(0));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "regok", extra));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	assert_int_equal(wims_proxy_stats(h->px)->bindings_open, 1);
+	br_send(b, fmt(req, sizeof(req),
+		       "MESSAGE sip:callee@ims.test SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:callee@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=m0\r\n"
+		       "Call-ID: msg-e1@test\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+		       br_via(0, "m1")));
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	/* no Service-Route in that 200: no Route; the AoR asserted */
+	assert_string_equal(H(h->core.m[1], "Route", 0), ABSENT);
+	assert_string_equal(H(h->core.m[1], "P-Asserted-Identity", 0), "<sip:user0@ims.test>");
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[1], 200, "m200", ""));
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	settle(h, 1100);
+	br_send(b, fmt(req, sizeof(req),
+		       "MESSAGE sip:callee@ims.test SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:callee@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=m0\r\n"
+		       "Call-ID: msg-e2@test\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+		       br_via(0, "m2")));
+	assert_true(wait_q(h, &b->q, 3, 1000));
+	assert_int_equal(STATUS(last(&b->q)), 403);
+	br_send(b, fmt(req, sizeof(req),
+		       "BYE sip:callee@192.0.2.7 SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:callee@ims.test>;tag=x\r\nFrom: <sip:user0@ims.test>;tag=y\r\n"
+		       "Call-ID: old@test\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+		       br_via(0, "b1")));
+	assert_true(wait_q(h, &h->core, 3, 1000));
+	assert_string_equal(SL(last(&h->core)), "BYE sip:callee@192.0.2.7 SIP/2.0");
+	core_send(h, reply_to(resp, sizeof(resp), last(&h->core), 200, "", ""));
+	assert_true(wait_q(h, &b->q, 4, 1000));
+
+	/* registered again, then Contact: * */
+	br_send(b, br_register(req, sizeof(req), 0, 2, "r2", true, 600, "n0nce"));
+	assert_true(wait_q(h, &h->core, 4, 1000));
+	core_send(h, reg_ok(resp, sizeof(resp), last(&h->core), 0, 600));
+	assert_true(wait_q(h, &b->q, 5, 1000));
+	assert_int_equal(wims_proxy_stats(h->px)->bindings_open, 1);
+	br_register(req, sizeof(req), 0, 3, "r3", true, 0, "n0nce");
+	replace_once(req, sizeof(req), V(req, WIMS_HDR_CONTACT, 0), "*");
+	br_send(b, req);
+	assert_true(wait_q(h, &h->core, 5, 1000));
+	assert_string_equal(H(last(&h->core), "Contact", 0), "*");
+	core_send(h, reply_to(resp, sizeof(resp), last(&h->core), 200, "regok", ""));
+	assert_true(wait_q(h, &b->q, 6, 1000));
+	assert_int_equal(STATUS(last(&b->q)), 200);
+	assert_int_equal(wims_proxy_stats(h->px)->bindings_open, 0);
+	h_free(h);
+}
+
+/* OPTIONS from the core to wimsd itself: 200 with Allow and Supported. */
+static void test_options_to_us(void **state)
+{
+	struct h *h = pc_up();
+	char req[1024];
+
+	core_send(
+	    h, fmt(req, sizeof(req),
+		   "OPTIONS sip:127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKopt1\r\n"
+		   "Max-Forwards: 70\r\nFrom: <sip:scscf@ims.test>;tag=o1\r\nTo: <sip:127.0.0.1:%u>\r\n"
+		   "Call-ID: opt-1@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+		   h->port, h->cport, h->port));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_int_equal(STATUS(h->core.m[0]), 200);
+	assert_string_equal(H(h->core.m[0], "Supported", 0), "path, outbound");
 	h_free(h);
 }
 
@@ -615,6 +759,10 @@ int main(void)
 	    cmocka_unit_test(test_terminating_flow_gone),
 	    cmocka_unit_test(test_deregister),
 	    cmocka_unit_test(test_flow_lost_bye),
+	    cmocka_unit_test(test_flow_lost_bye_callee),
+	    cmocka_unit_test(test_register_tags_tcp),
+	    cmocka_unit_test(test_expiry_and_remove_all),
+	    cmocka_unit_test(test_options_to_us),
 	    cmocka_unit_test(test_alloc_errors),
 	};
 

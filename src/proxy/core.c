@@ -12,6 +12,30 @@
 static struct wims_ratelimit rl_bad_req = WIMS_RATELIMIT_INIT(10000, 10);
 static struct wims_ratelimit rl_bad_resp = WIMS_RATELIMIT_INIT(10000, 10);
 
+void *wims_proxy__mem_get(struct wims_proxy *px)
+{
+	for (int i = 0; i < PX_POOL; i++) {
+		if (!px->pool_busy[i]) {
+			if (!px->pool[i] && !(px->pool[i] = malloc(PX_POOL_SIZE)))
+				break;
+			px->pool_busy[i] = true;
+			return px->pool[i];
+		}
+	}
+	return malloc(PX_POOL_SIZE);
+}
+
+void wims_proxy__mem_put(struct wims_proxy *px, void *p)
+{
+	for (int i = 0; i < PX_POOL; i++) {
+		if (px->pool[i] == p) {
+			px->pool_busy[i] = false;
+			return;
+		}
+	}
+	free(p);
+}
+
 void wims_proxy__hop_set(struct px_hop *h, struct wims_sip_flow *flow)
 {
 	h->proto = wims_sip_flow_proto(flow);
@@ -307,7 +331,8 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 		wims_proxy__reply(px, m, in, 503, "Shutting Down", wims_str_c("Retry-After: 5\r\n"));
 		return;
 	}
-	r = malloc(sizeof(*r));
+	_Static_assert(sizeof(*r) <= PX_POOL_SIZE, "px_req fits a pool block");
+	r = wims_proxy__mem_get(px);
 	if (!r) {
 		wims_proxy__reply(px, m, in, 500, "Out Of Memory", WIMS_STR_NULL);
 		return;
@@ -330,7 +355,7 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 			wims_proxy__reply(px, m, in, 500, "Cannot Forward", WIMS_STR_NULL);
 	}
 	wims_proxy__hop_clear(&r->out);
-	free(r);
+	wims_proxy__mem_put(px, r);
 }
 
 void wims_proxy_recv(struct wims_proxy *px, struct wims_sip_flow *flow, const char *buf, size_t len)
@@ -341,7 +366,8 @@ void wims_proxy_recv(struct wims_proxy *px, struct wims_sip_flow *flow, const ch
 
 	if (only_whitespace(buf, len))
 		return; /* RFC 5626 §3.5.1 / RFC 7118 §6 keep-alive */
-	m = malloc(sizeof(*m));
+	_Static_assert(sizeof(*m) <= PX_POOL_SIZE, "a message fits a pool block");
+	m = wims_proxy__mem_get(px);
 	if (!m)
 		return;
 	if (wims_sip_msg_parse(m, buf, len, &why)) {
@@ -363,7 +389,7 @@ void wims_proxy_recv(struct wims_proxy *px, struct wims_sip_flow *flow, const ch
 			    (wims_sip_msg_hdr(m, WIMS_HDR_VIA) || wims_sip_flow_proto(flow) != WIMS_SIP_UDP))
 				reply_bad(px, m, flow, why ? why : "Bad Request");
 		}
-		free(m);
+		wims_proxy__mem_put(px, m);
 		return;
 	}
 	if (m->is_request) {
@@ -373,7 +399,7 @@ void wims_proxy_recv(struct wims_proxy *px, struct wims_sip_flow *flow, const ch
 		if (!wims_proxy__tsx_response(px, m, flow))
 			wims_proxy__forward_stateless_resp(px, m);
 	}
-	free(m);
+	wims_proxy__mem_put(px, m);
 }
 
 void wims_proxy_flow_closed(struct wims_proxy *px, struct wims_sip_flow *flow)
@@ -524,6 +550,8 @@ void wims_proxy_free(struct wims_proxy *px)
 	wims_hash_fini(&px->tsx_cli);
 	wims_hash_fini(&px->flows);
 	wims_hash_fini(&px->dialogs);
+	for (int i = 0; i < PX_POOL; i++)
+		free(px->pool[i]);
 	free(px);
 }
 

@@ -16,6 +16,8 @@
 #define PX_BRANCH_MAX 64
 #define PX_SKEY_MAX 320
 #define PX_SCRATCH 4096
+#define PX_POOL 6
+#define PX_POOL_SIZE (WIMS_SIP_MAX_MESSAGE + 1)
 
 /* Where a message came from or goes to: a connection flow (held by a
  * reference), or UDP to an address. */
@@ -82,7 +84,16 @@ struct wims_proxy {
 	unsigned t1, t2, t4;
 	const struct px_role *role;
 	void *role_priv; /* the role's own state (its init allocates it, its free frees it) */
+	/* per-message working memory, reused instead of malloc'd for each message */
+	void *pool[PX_POOL];
+	bool pool_busy[PX_POOL];
 };
+
+/** A block of PX_POOL_SIZE bytes for the current message (a parsed message, a
+ *  request context, an output buffer); from the pool, or malloc'd when it is
+ *  all in use (re-entered handlers).  NULL when out of memory. */
+void *wims_proxy__mem_get(struct wims_proxy *px);
+void wims_proxy__mem_put(struct wims_proxy *px, void *p);
 
 /** Reply to request m that came on flow `in` (stateless; UDP per Via). */
 void wims_proxy__reply(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_flow *in,

@@ -363,7 +363,7 @@ static int forward_ack(struct px_req *r)
 {
 	struct px_tsx t = {0};
 	struct wims_wbuf w;
-	char *mem = malloc(WIMS_SIP_MAX_MESSAGE);
+	char *mem = wims_proxy__mem_get(r->px);
 	int rc;
 
 	if (!mem)
@@ -374,7 +374,7 @@ static int forward_ack(struct px_req *r)
 		rc = wims_proxy__send(r->px, &r->out, w.p, w.len, true);
 	if (rc == 0)
 		r->px->st.requests_out++;
-	free(mem);
+	wims_proxy__mem_put(r->px, mem);
 	return rc;
 }
 
@@ -398,17 +398,17 @@ int wims_proxy__tsx_new_request(struct px_req *r)
 	if (m->method_id == WIMS_SIP_ACK)
 		return forward_ack(r);
 	t = calloc(1, sizeof(*t));
-	mem = malloc(WIMS_SIP_MAX_MESSAGE);
+	mem = wims_proxy__mem_get(px);
 	if (!t || !mem) {
 		free(t);
-		free(mem);
+		wims_proxy__mem_put(px, mem);
 		return -ENOMEM;
 	}
 	t->px = px;
 	t->method = m->method_id;
 	if ((rc = server_key(m, t->skey, &t->skey_len))) {
 		free(t);
-		free(mem);
+		wims_proxy__mem_put(px, mem);
 		wims_proxy__reply(px, m, r->in, 400, "Bad Via branch", WIMS_STR_NULL);
 		return 0;
 	}
@@ -423,10 +423,10 @@ int wims_proxy__tsx_new_request(struct px_req *r)
 		free(t->req);
 		free(t->out);
 		free(t);
-		free(mem);
+		wims_proxy__mem_put(px, mem);
 		return rc ? rc : -ENOMEM;
 	}
-	free(mem);
+	wims_proxy__mem_put(px, mem);
 	t->down = r->out;
 	t->down.keep = true;
 	r->out.flow = NULL; /* the reference moved to the transaction */
@@ -502,7 +502,7 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	struct wims_sip_edits ed;
 	struct wims_wbuf scratch, w;
 	char smem[PX_SCRATCH];
-	char *mem = malloc(WIMS_SIP_MAX_MESSAGE);
+	char *mem = wims_proxy__mem_get(px);
 
 	if (!mem)
 		return;
@@ -510,7 +510,7 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	wims_wbuf_init(&scratch, smem, sizeof(smem));
 	if (t->replace_via && t->req) {
 		/* put back the Via lines we hid from the core, in order */
-		struct wims_sip_msg *rq = malloc(sizeof(*rq));
+		struct wims_sip_msg *rq = wims_proxy__mem_get(px);
 		const char *why;
 		if (rq && wims_sip_msg_parse(rq, t->req, t->req_len, &why) == 0) {
 			size_t start = scratch.len;
@@ -519,14 +519,14 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 				wims_wbuf_putstr(&scratch, h->line);
 			wims_sip_edit_prepend_hdr(&ed, m, wims_str_make(scratch.p + start, scratch.len - start));
 		}
-		free(rq);
+		wims_proxy__mem_put(px, rq);
 	}
 	wims_sip_edit_remove_val(&ed, m, top); /* after the insertion at the same offset */
 	px->role->response(px, t, m, &ed, &scratch);
 	wims_wbuf_init(&w, mem, WIMS_SIP_MAX_MESSAGE);
 	if (!scratch.err && wims_sip_msg_write(m, &ed, &w) == 0)
 		send_up(t, w.p, w.len, m->status);
-	free(mem);
+	wims_proxy__mem_put(px, mem);
 }
 
 static void ack_non2xx(struct px_tsx *t, const struct wims_sip_msg *m)

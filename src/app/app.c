@@ -1,6 +1,7 @@
 #include "app/app.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,6 +76,14 @@ static void on_sip_flow_closed(struct wims_sip_flow *f, void *arg)
 		wims_proxy_flow_closed(app->px, f);
 }
 
+/* A burst of transactions leaves freed heap behind (completed transactions
+ * linger, then go); glibc keeps it unless asked.  Every 30 s, give it back so
+ * that what wimsd holds is what its connections and dialogs need. */
+static void on_trim(uv_timer_t *t)
+{
+	(void)malloc_trim(0);
+}
+
 /* ---- signals and graceful stop ---- */
 
 static void close_all(struct wims_app *app)
@@ -95,6 +104,7 @@ static void close_all(struct wims_app *app)
 	uv_close((uv_handle_t *)&app->sig_int, NULL);
 	uv_close((uv_handle_t *)&app->sig_hup, NULL);
 	uv_close((uv_handle_t *)&app->drain_timer, NULL);
+	uv_close((uv_handle_t *)&app->trim_timer, NULL);
 }
 
 static void on_drain_tick(uv_timer_t *t)
@@ -202,6 +212,8 @@ int wims_app_start(struct wims_app *app)
 	uv_signal_init(app->loop, &app->sig_int);
 	uv_signal_init(app->loop, &app->sig_hup);
 	uv_timer_init(app->loop, &app->drain_timer);
+	uv_timer_init(app->loop, &app->trim_timer);
+	app->trim_timer.data = app;
 	app->sig_term.data = app->sig_int.data = app->sig_hup.data = app->drain_timer.data = app;
 	if (c->ws_listen_tls[0] && (rc = tls_server(&app->ws_tls, c->ws_tls_cert, c->ws_tls_key, "[ws]")))
 		return rc;
@@ -236,6 +248,7 @@ int wims_app_start(struct wims_app *app)
 		return rc;
 	if (c->ws_listen_tls[0] && (rc = start_ws(app, &app->wss, c->ws_listen_tls, app->ws_tls)))
 		return rc;
+	uv_timer_start(&app->trim_timer, on_trim, 30000, 30000);
 	uv_signal_start(&app->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&app->sig_int, on_signal, SIGINT);
 	uv_signal_start(&app->sig_hup, on_signal, SIGHUP);

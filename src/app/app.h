@@ -20,6 +20,7 @@ struct wims_app {
 	struct wims_ws_server *ws, *wss;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t drain_timer;
+	uv_timer_t trim_timer; /* gives freed heap back to the system after bursts */
 	uint64_t drain_deadline;
 	bool stopping;
 };

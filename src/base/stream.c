@@ -31,6 +31,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "base/log.h"
 
@@ -264,6 +265,15 @@ static int stream_tls_init(struct wims_stream *s, SSL_CTX *ctx, bool server, con
 			SSL_set_tlsext_host_name(s->ssl, sni);
 			if (SSL_get_verify_mode(s->ssl) & SSL_VERIFY_PEER)
 				SSL_set1_host(s->ssl, sni);
+		} else if (SSL_get_verify_mode(s->ssl) & SSL_VERIFY_PEER) {
+			/* no name: the certificate must at least be the peer's address
+			 * (RFC 5922 §7.1 asks for a name match; an IP SAN is what an
+			 * address-only next hop can check), not any the CA signed */
+			X509_VERIFY_PARAM *vp = SSL_get0_param(s->ssl);
+			if (s->peer.u.sa.sa_family == AF_INET)
+				X509_VERIFY_PARAM_set1_ip(vp, (const unsigned char *)&s->peer.u.in.sin_addr, 4);
+			else if (s->peer.u.sa.sa_family == AF_INET6)
+				X509_VERIFY_PARAM_set1_ip(vp, (const unsigned char *)&s->peer.u.in6.sin6_addr, 16);
 		}
 	}
 	return 0;

@@ -114,6 +114,30 @@ static void expect_error(const char *text, const char *want)
 	unlink(tmpl);
 }
 
+/* The P-CSCF role's section: defaults, and a file that selects the role. */
+static void test_pcscf_keys(void **state)
+{
+	char tmpl[] = "/tmp/wims-conf-XXXXXX", err[512];
+	int fd = mkstemp(tmpl);
+	struct wims_conf c;
+
+	wims_conf_defaults(&c);
+	assert_string_equal(c.pcscf_scscf, "sip:127.0.0.1:5080;transport=udp");
+	assert_string_equal(c.pcscf_visited_network_id, "");
+	assert_string_equal(c.pcscf_icid_prefix, "wims");
+	assert_true(fd >= 0);
+	close(fd);
+	write_file(tmpl, "[general]\nrole = pcscf\n[pcscf]\nscscf = sip:10.0.0.2:5060;transport=tcp\n"
+			 "visited_network_id = \"Visited Net\"\nicid_prefix = ab1\nflow_secret = s3\n");
+	assert_int_equal(wims_conf_load(&c, tmpl, err, sizeof(err)), 0);
+	assert_int_equal(c.role, WIMS_ROLE_PCSCF);
+	assert_string_equal(c.pcscf_scscf, "sip:10.0.0.2:5060;transport=tcp");
+	assert_string_equal(c.pcscf_icid_prefix, "ab1");
+	assert_string_equal(c.pcscf_flow_secret, "s3");
+	unlink(tmpl);
+	expect_error("[pcscf]\nicid_prefix = 0123456789012345678901234567890123\n", "key 'icid_prefix' in [pcscf]");
+}
+
 static void test_load_errors(void **state)
 {
 	expect_error("[ws]\nlisten = 1.2.3\n", ":2: key 'listen' in [ws]");
@@ -143,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_every_key_documented),
 		cmocka_unit_test(test_load_ok),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_pcscf_keys),
 		cmocka_unit_test(test_missing_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -434,6 +434,9 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 			exp = dflt;
 	}
 	if (!found || exp == 0) {
+		if (f->reg_expires)
+			wims_log(WIMS_LOG_INFO, "flow %llu: registration of %s removed",
+				 (unsigned long long)f->id, f->n_impu ? f->impu[0] : "?");
 		flow_unregister(px, f);
 		return;
 	}
@@ -460,6 +463,8 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 		if (to && uri_of(to->value, &u) && (pstr_set(&f->impu[0], u), f->impu[0]))
 			f->n_impu = 1;
 	}
+	wims_log(WIMS_LOG_INFO, "flow %llu registered as %s (%zu identities) for %u s",
+		 (unsigned long long)f->id, f->n_impu ? f->impu[0] : "?", f->n_impu, exp);
 }
 
 /* ---- originating requests (TS 24.229 §5.2.6.3) ---- */

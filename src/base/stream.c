@@ -125,6 +125,10 @@ int wims_tls_server_ctx(SSL_CTX **ctxp, const char *cert, const char *key, char 
 		ssl_err_text(err, errlen, "SSL_CTX_new");
 		return -ENOMEM;
 	}
+	/* Resumption stays possible with stateless tickets; a server-side
+	 * session cache would keep ~1 KB per client for hours (wims holds
+	 * tens of thousands of long-lived WebSocket connections). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		ssl_err_text(err, errlen, "cannot load certificate chain");
 		goto fail;
@@ -469,12 +473,31 @@ static bool unread_bytes(const struct wims_stream *s)
 	return n > 0;
 }
 
+/* Reads land in one buffer per thread: libuv calls read_cb right after
+ * alloc_cb, and the bytes are only valid during the data handler, so no two
+ * reads of one loop ever hold it at once (the busy flag makes sure). */
+static __thread char *read_buf;
+static __thread bool read_buf_busy;
+
 static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
 {
 	(void)hd;
 	(void)suggested;
-	buf->base = malloc(WIMS_STREAM_READ_BUF);
+	if (!read_buf_busy && (read_buf || (read_buf = malloc(WIMS_STREAM_READ_BUF)))) {
+		read_buf_busy = true;
+		buf->base = read_buf;
+	} else {
+		buf->base = malloc(WIMS_STREAM_READ_BUF);
+	}
 	buf->len = buf->base ? WIMS_STREAM_READ_BUF : 0;
+}
+
+static void read_buf_release(char *base)
+{
+	if (base && base == read_buf)
+		read_buf_busy = false;
+	else
+		free(base);
 }
 
 static bool can_deliver(const struct wims_stream *s)
@@ -549,7 +572,7 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	} else if (nread > 0 && s->shut_done && !unread_bytes(s)) {
 		close_handles(s, 0); /* closing: drained, nothing left to cause a RST */
 	}
-	free(buf->base);
+	read_buf_release(buf->base);
 }
 
 static void start_read(struct wims_stream *s)

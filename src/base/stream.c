@@ -29,6 +29,7 @@
 
 #include <sys/ioctl.h>
 
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -348,6 +349,30 @@ static int raw_write(struct wims_stream *s, const char *data, size_t len)
 }
 
 /* Move what OpenSSL wrote into the write BIO to the socket. */
+/* A memory BIO keeps the capacity of its largest content (a TLS handshake
+ * flight, an INVITE).  An idle WSS connection should not: once an emptied BIO
+ * holds more than WIMS_STREAM_BIO_KEEP, it is replaced by a fresh one. */
+#define WIMS_STREAM_BIO_KEEP 1024
+
+static void bio_shrink(struct wims_stream *s, bool rbio)
+{
+	BIO *old = rbio ? s->rbio : s->wbio, *nb;
+	BUF_MEM *bm = NULL;
+
+	if (BIO_ctrl_pending(old) || BIO_get_mem_ptr(old, &bm) <= 0 || !bm || bm->max <= WIMS_STREAM_BIO_KEEP)
+		return;
+	if (!(nb = BIO_new(BIO_s_mem())))
+		return;
+	BIO_set_mem_eof_return(nb, -1);
+	if (rbio) {
+		SSL_set0_rbio(s->ssl, nb); /* frees the old one */
+		s->rbio = nb;
+	} else {
+		SSL_set0_wbio(s->ssl, nb);
+		s->wbio = nb;
+	}
+}
+
 static int tls_flush(struct wims_stream *s)
 {
 	char *p;
@@ -357,6 +382,7 @@ static int tls_flush(struct wims_stream *s)
 	if (n > 0 && !s->uv_closing)
 		r = raw_write(s, p, (size_t)n);
 	(void)BIO_reset(s->wbio);
+	bio_shrink(s, false);
 	return r;
 }
 
@@ -540,6 +566,8 @@ static void tls_input(struct wims_stream *s, const char *data, size_t len)
 		return;
 	}
 	tls_drain(s);
+	if (s->ssl && s->rbio)
+		bio_shrink(s, true);
 }
 
 /* Resuming a paused TLS stream: records already read wait in the BIOs. */

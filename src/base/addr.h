@@ -9,12 +9,13 @@
 
 #include "base/str.h"
 
+/* IPv4 or IPv6 only: 28 bytes, not sockaddr_storage's 128 (a connection
+ * holds several of these, and wims holds tens of thousands of connections). */
 struct wims_addr {
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in;
 		struct sockaddr_in6 in6;
-		struct sockaddr_storage ss;
 	} u;
 };
 

@@ -348,11 +348,11 @@ static int raw_write(struct wims_stream *s, const char *data, size_t len)
 	return r;
 }
 
-/* Move what OpenSSL wrote into the write BIO to the socket. */
 /* A memory BIO keeps the capacity of its largest content (a TLS handshake
  * flight, an INVITE).  An idle WSS connection should not: once an emptied BIO
- * holds more than WIMS_STREAM_BIO_KEEP, it is replaced by a fresh one. */
-#define WIMS_STREAM_BIO_KEEP 1024
+ * holds more than WIMS_STREAM_BIO_KEEP, it is replaced by a fresh one (a few
+ * mallocs per message over TLS, against ~1 KB kept per idle connection). */
+#define WIMS_STREAM_BIO_KEEP 256
 
 static void bio_shrink(struct wims_stream *s, bool rbio)
 {
@@ -373,6 +373,7 @@ static void bio_shrink(struct wims_stream *s, bool rbio)
 	}
 }
 
+/* Move what OpenSSL wrote into the write BIO to the socket. */
 static int tls_flush(struct wims_stream *s)
 {
 	char *p;

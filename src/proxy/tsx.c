@@ -118,6 +118,16 @@ static void tsx_linger(struct px_tsx *t)
 		free(t->req);
 		t->req = NULL;
 	}
+	if (t->method != WIMS_SIP_INVITE) {
+		/* a retransmitted final response from downstream is only absorbed
+		 * (no ACK to resend), and a reliable upstream retransmits nothing */
+		free(t->out);
+		t->out = NULL;
+		if (t->up.proto != WIMS_SIP_UDP) {
+			free(t->resp);
+			t->resp = NULL;
+		}
+	}
 	if (t->method == WIMS_SIP_INVITE)
 		ms = 64ULL * px->t1; /* RFC 6026 timer L / RFC 3261 timer H */
 	else if (t->up.proto == WIMS_SIP_UDP)

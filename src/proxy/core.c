@@ -206,6 +206,41 @@ bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val)
 	return false;
 }
 
+uint32_t wims_proxy__msg_expires(const struct wims_sip_msg *m)
+{
+	const struct wims_sip_hdr *eh = wims_sip_msg_hdr(m, WIMS_HDR_EXPIRES);
+	uint32_t e = 3600;
+
+	if (eh && wims_sip_uint_parse(eh->value, 0xffffffffu, &e))
+		e = 3600;
+	return e;
+}
+
+uint32_t wims_proxy__contact_expires(const struct wims_sip_addr *a, uint32_t dflt)
+{
+	struct wims_str v;
+	uint32_t e = dflt;
+
+	if (wims_sip_param_get(a->params, "expires", &v) && wims_sip_uint_parse(v, 0xffffffffu, &e))
+		e = dflt;
+	return e;
+}
+
+bool wims_proxy__creates_dialog(const struct wims_sip_msg *m)
+{
+	if (wims_sip_msg_tag(m, WIMS_HDR_TO).l)
+		return false;
+	switch (m->method_id) {
+	case WIMS_SIP_INVITE:
+	case WIMS_SIP_SUBSCRIBE:
+	case WIMS_SIP_REFER:
+	case WIMS_SIP_NOTIFY:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool is_our_sent_by(const struct wims_proxy *px, const struct wims_sip_via *v)
 {
 	uint16_t port = v->port ? v->port : 5060;

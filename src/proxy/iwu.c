@@ -207,40 +207,8 @@ static void rewrite_contacts(struct px_req *r, struct px_flow *f)
 	}
 }
 
-/* Dialog-creating methods get our Record-Route when configured. */
-static bool creates_dialog(const struct wims_sip_msg *m)
-{
-	if (wims_sip_msg_tag(m, WIMS_HDR_TO).l)
-		return false;
-	switch (m->method_id) {
-	case WIMS_SIP_INVITE: case WIMS_SIP_SUBSCRIBE: case WIMS_SIP_REFER: case WIMS_SIP_NOTIFY:
-		return true;
-	default:
-		return false;
-	}
-}
 
-/* RFC 3261 §10.2.1.1/§10.3: a binding's expiry is its Contact's expires
- * parameter, else the Expires header, else 3600. */
-static uint32_t msg_expires(const struct wims_sip_msg *m)
-{
-	const struct wims_sip_hdr *eh = wims_sip_msg_hdr(m, WIMS_HDR_EXPIRES);
-	uint32_t e = 3600;
 
-	if (eh && wims_sip_uint_parse(eh->value, 0xffffffffu, &e))
-		e = 3600;
-	return e;
-}
-
-static uint32_t contact_expires(const struct wims_sip_addr *a, uint32_t dflt)
-{
-	struct wims_str v;
-	uint32_t e = dflt;
-
-	if (wims_sip_param_get(a->params, "expires", &v) && wims_sip_uint_parse(v, 0xffffffffu, &e))
-		e = dflt;
-	return e;
-}
 
 /* RFC 3261 §10.2.8: a binding shorter than we accept gets 423 with Min-Expires. */
 static bool too_brief(struct px_req *r)
@@ -252,13 +220,13 @@ static bool too_brief(struct px_req *r)
 
 	if (!min || m->method_id != WIMS_SIP_REGISTER)
 		return false;
-	dflt = msg_expires(m);
+	dflt = wims_proxy__msg_expires(m);
 	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
 	while (wims_sip_vals_next(&it)) {
 		struct wims_sip_addr a;
 		if (wims_sip_addr_parse(&a, it.value) || a.star)
 			continue;
-		e = contact_expires(&a, dflt);
+		e = wims_proxy__contact_expires(&a, dflt);
 		if (e > 0 && e < min) {
 			size_t start = r->scratch.len;
 			wims_wbuf_printf(&r->scratch, "Min-Expires: %u\r\n", min);
@@ -287,7 +255,7 @@ static void from_browser(struct px_req *r)
 	}
 	if (too_brief(r))
 		return;
-	r->record_route = px->conf->iwu_record_route && creates_dialog(m);
+	r->record_route = px->conf->iwu_record_route && wims_proxy__creates_dialog(m);
 	rewrite_contacts(r, f);
 	/* Route entries naming us are ours to consume (RFC 3261 §16.4) */
 	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
@@ -357,7 +325,7 @@ static void from_core(struct px_req *r)
 	while (wims_sip_vals_next(&it))
 		if (wims_proxy__route_is_us(px, it.value))
 			wims_sip_edit_remove_val(&r->ed, m, &it);
-	r->record_route = px->conf->iwu_record_route && creates_dialog(m);
+	r->record_route = px->conf->iwu_record_route && wims_proxy__creates_dialog(m);
 	r->out.proto = wims_sip_flow_proto(wf);
 	r->out.addr = *wims_sip_flow_peer(wf);
 	r->out.flow = wf;
@@ -386,7 +354,7 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 			struct wims_sip_edits *ed, struct wims_wbuf *scratch)
 {
 	struct wims_sip_vals it;
-	uint32_t dflt = msg_expires(m), exp;
+	uint32_t dflt = wims_proxy__msg_expires(m), exp;
 	uint64_t upid = t->up.flow ? wims_sip_flow_id(t->up.flow) : 0;
 	struct px_flow *self = upid ? flow_get(px, upid, false) : NULL;
 	bool bound = false;
@@ -405,7 +373,7 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 		f = flow_get(px, id, false);
 		if (!f || !f->contact[0])
 			continue;
-		exp = contact_expires(&a, dflt);
+		exp = wims_proxy__contact_expires(&a, dflt);
 		if (f == self) {
 			f->reg_expires = exp ? now_ms(px) + (uint64_t)exp * 1000 : 0;
 			bound = exp > 0;

@@ -387,17 +387,6 @@ static void register_out(struct px_req *r, struct pc_flow *f)
 	add_charging_vector(r);
 }
 
-/* RFC 3261 §10.2.1.1/§10.3: a binding's expiry is its Contact's expires
- * parameter, else the Expires header, else 3600. */
-static uint32_t msg_expires(const struct wims_sip_msg *m)
-{
-	const struct wims_sip_hdr *eh = wims_sip_msg_hdr(m, WIMS_HDR_EXPIRES);
-	uint32_t e = 3600;
-
-	if (eh && wims_sip_uint_parse(eh->value, 0xffffffffu, &e))
-		e = 3600;
-	return e;
-}
 
 static void store_list(const struct wims_sip_msg *m, enum wims_sip_hdr_id id, char **dst)
 {
@@ -418,20 +407,17 @@ static void store_list(const struct wims_sip_msg *m, enum wims_sip_hdr_id id, ch
 static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct wims_sip_msg *m)
 {
 	struct wims_sip_vals it;
-	uint32_t dflt = msg_expires(m), exp = 0;
+	uint32_t dflt = wims_proxy__msg_expires(m), exp = 0;
 	bool found = false;
 
 	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
 	while (!found && wims_sip_vals_next(&it)) {
 		struct wims_sip_addr a;
-		struct wims_str v;
 		if (wims_sip_addr_parse(&a, it.value) || a.star || !f->contact ||
 		    !wims_str_eqic(a.uri, f->contact))
 			continue;
 		found = true;
-		exp = dflt;
-		if (wims_sip_param_get(a.params, "expires", &v) && wims_sip_uint_parse(v, 0xffffffffu, &exp))
-			exp = dflt;
+		exp = wims_proxy__contact_expires(&a, dflt);
 	}
 	if (!found || exp == 0) {
 		if (f->reg_expires)
@@ -469,20 +455,6 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 
 /* ---- originating requests (TS 24.229 §5.2.6.3) ---- */
 
-static bool creates_dialog(const struct wims_sip_msg *m)
-{
-	if (wims_sip_msg_tag(m, WIMS_HDR_TO).l)
-		return false;
-	switch (m->method_id) {
-	case WIMS_SIP_INVITE:
-	case WIMS_SIP_SUBSCRIBE:
-	case WIMS_SIP_REFER:
-	case WIMS_SIP_NOTIFY:
-		return true;
-	default:
-		return false;
-	}
-}
 
 /* The identity a request or response of the browser is asserted with:
  * its P-Preferred-Identity when that is one of its registered IMPUs, else
@@ -561,7 +533,7 @@ static void from_browser(struct px_req *r)
 				wims_sip_edit_remove_val(&r->ed, m, &it);
 		remove_all(&r->ed, m, WIMS_HDR_P_PREFERRED_IDENTITY);
 	}
-	if (creates_dialog(m)) {
+	if (wims_proxy__creates_dialog(m)) {
 		/* RFC 5626 §5.3: the core comes back to this flow by our Record-Route */
 		r->record_route = true;
 		wims_proxy__token_make(px, id, f->outbound, f->rr_token);
@@ -636,7 +608,7 @@ static void from_core(struct px_req *r)
 	/* TS 24.229 §5.2.6.4: charging information stays in the core */
 	remove_all(&r->ed, m, WIMS_HDR_P_CHARGING_VECTOR);
 	remove_all(&r->ed, m, WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES);
-	if (creates_dialog(m)) {
+	if (wims_proxy__creates_dialog(m)) {
 		r->record_route = true;
 		wims_proxy__token_make(px, id, ob, f->rr_token);
 		r->rr_user = f->rr_token;

@@ -121,6 +121,12 @@ bool wims_proxy__is_loop(struct wims_proxy *px, const struct wims_sip_msg *m);
  *  becomes the user part of both URIs: the flow token of RFC 5626 §5.3. */
 void wims_proxy__record_route(struct wims_proxy *px, struct wims_wbuf *w, struct wims_sip_flow *in,
 			      const struct px_hop *out, const char *user);
+/** RFC 3261 §10.2.1.1/§10.3: the Expires header of m, else 3600 (a Contact's
+ *  own expires parameter overrides it: wims_proxy__contact_expires). */
+uint32_t wims_proxy__msg_expires(const struct wims_sip_msg *m);
+uint32_t wims_proxy__contact_expires(const struct wims_sip_addr *a, uint32_t dflt);
+/** An initial request that creates a dialog (INVITE, SUBSCRIBE, REFER, NOTIFY without To tag). */
+bool wims_proxy__creates_dialog(const struct wims_sip_msg *m);
 /** Does this Route value name us (either side)? */
 bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val);
 /** Forward a response statelessly by its second Via (stray 2xx to INVITE). */

@@ -77,10 +77,18 @@ static void on_sip_flow_closed(struct wims_sip_flow *f, void *arg)
 }
 
 /* A burst of transactions leaves freed heap behind (completed transactions
- * linger, then go); glibc keeps it unless asked.  Every 30 s, give it back so
- * that what wimsd holds is what its connections and dialogs need. */
+ * linger, then go); glibc keeps it unless asked.  Every 30 s, when quiet,
+ * give it back so that what wimsd holds is what its connections and
+ * dialogs need. */
 static void on_trim(uv_timer_t *t)
 {
+	struct wims_app *app = t->data;
+
+	/* Trimming a large heap walks it all and can hold the loop for
+	 * milliseconds: only when the burst is over (few transactions left),
+	 * never in the middle of sustained load, where the memory is in use. */
+	if (app->px && wims_proxy_stats(app->px)->tsx_open > 256)
+		return;
 	(void)malloc_trim(0);
 }
 

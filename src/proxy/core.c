@@ -241,6 +241,45 @@ bool wims_proxy__creates_dialog(const struct wims_sip_msg *m)
 	}
 }
 
+void wims_proxy__flow_insert(struct wims_proxy *px, struct wims_hnode *n, uint64_t id)
+{
+	wims_hash_insert(&px->flows, n, id);
+	px->st.flows_open = px->flows.n;
+}
+
+struct wims_hnode *wims_proxy__flow_take(struct wims_proxy *px, uint64_t id)
+{
+	struct wims_hnode *n = wims_hash_find(&px->flows, id);
+
+	if (n) {
+		wims_hash_remove(&px->flows, n);
+		px->st.flows_open = px->flows.n;
+	}
+	return n;
+}
+
+struct clear_ctx {
+	struct wims_hash *h;
+	void (*free_rec)(struct wims_hnode *n);
+};
+
+static bool clear_cb(struct wims_hnode *n, void *arg)
+{
+	struct clear_ctx *c = arg;
+
+	wims_hash_remove(c->h, n);
+	c->free_rec(n);
+	return false;
+}
+
+void wims_proxy__flows_clear(struct wims_proxy *px, void (*free_rec)(struct wims_hnode *n))
+{
+	struct clear_ctx c = {&px->flows, free_rec};
+
+	wims_hash_walk(&px->flows, clear_cb, &c);
+	px->st.flows_open = 0;
+}
+
 static bool is_our_sent_by(const struct wims_proxy *px, const struct wims_sip_via *v)
 {
 	uint16_t port = v->port ? v->port : 5060;

@@ -135,8 +135,7 @@ static struct px_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create)
 		return NULL;
 	f->id = id;
 	f->contact = f->instance = f->service_route = px_empty;
-	wims_hash_insert(&px->flows, &f->hn, id);
-	px->st.flows_open = px->flows.n;
+	wims_proxy__flow_insert(px, &f->hn, id);
 	return f;
 }
 
@@ -437,28 +436,21 @@ static void iwu_response(struct wims_proxy *px, struct px_tsx *t, const struct w
 static void iwu_flow_gone(struct wims_proxy *px, struct wims_sip_flow *wf)
 {
 	uint64_t id = wims_sip_flow_id(wf);
-	struct wims_hnode *n = wims_hash_find(&px->flows, id);
+	struct wims_hnode *n;
 
 	wims_proxy__dlg_flow_gone(px, id);
-	if (n) {
-		wims_hash_remove(&px->flows, n);
+	if ((n = wims_proxy__flow_take(px, id)))
 		flow_free(wims_container_of(n, struct px_flow, hn));
-		px->st.flows_open = px->flows.n;
-	}
 }
 
-static bool free_flow(struct wims_hnode *n, void *arg)
+static void free_rec(struct wims_hnode *n)
 {
-	struct wims_hash *h = arg;
-
-	wims_hash_remove(h, n);
 	flow_free(wims_container_of(n, struct px_flow, hn));
-	return false;
 }
 
 static void iwu_free(struct wims_proxy *px)
 {
-	wims_hash_walk(&px->flows, free_flow, &px->flows);
+	wims_proxy__flows_clear(px, free_rec);
 }
 
 static void iwu_flows_json(const struct wims_proxy *px, struct wims_wbuf *out);

@@ -117,8 +117,7 @@ static struct pc_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create)
 	if (!create || !(f = calloc(1, sizeof(*f))))
 		return NULL;
 	f->id = id;
-	wims_hash_insert(&px->flows, &f->hn, id);
-	px->st.flows_open = px->flows.n;
+	wims_proxy__flow_insert(px, &f->hn, id);
 	return f;
 }
 
@@ -672,24 +671,19 @@ static void pcscf_flow_gone(struct wims_proxy *px, struct wims_sip_flow *wf)
 	wims_proxy__dlg_flow_gone(px, id);
 	if (f) {
 		flow_unregister(px, f);
-		wims_hash_remove(&px->flows, &f->hn);
+		(void)wims_proxy__flow_take(px, id);
 		flow_free(f);
-		px->st.flows_open = px->flows.n;
 	}
 }
 
-static bool free_flow(struct wims_hnode *n, void *arg)
+static void free_rec(struct wims_hnode *n)
 {
-	struct wims_hash *h = arg;
-
-	wims_hash_remove(h, n);
 	flow_free(wims_container_of(n, struct pc_flow, hn));
-	return false;
 }
 
 static void pcscf_free(struct wims_proxy *px)
 {
-	wims_hash_walk(&px->flows, free_flow, &px->flows);
+	wims_proxy__flows_clear(px, free_rec);
 	free(px->role_priv);
 	px->role_priv = NULL;
 }

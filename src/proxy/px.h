@@ -127,6 +127,14 @@ uint32_t wims_proxy__msg_expires(const struct wims_sip_msg *m);
 uint32_t wims_proxy__contact_expires(const struct wims_sip_addr *a, uint32_t dflt);
 /** An initial request that creates a dialog (INVITE, SUBSCRIBE, REFER, NOTIFY without To tag). */
 bool wims_proxy__creates_dialog(const struct wims_sip_msg *m);
+/* The roles' records of the browsers' flows live in px->flows, keyed by the
+ * transport's flow id; each embeds a struct wims_hnode and is the role's to
+ * allocate and free. */
+void wims_proxy__flow_insert(struct wims_proxy *px, struct wims_hnode *n, uint64_t id);
+/** Remove and return the record of flow id (NULL when there is none). */
+struct wims_hnode *wims_proxy__flow_take(struct wims_proxy *px, uint64_t id);
+/** Remove every record, handing each to free_rec. */
+void wims_proxy__flows_clear(struct wims_proxy *px, void (*free_rec)(struct wims_hnode *n));
 /** Does this Route value name us (either side)? */
 bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val);
 /** Forward a response statelessly by its second Via (stray 2xx to INVITE). */

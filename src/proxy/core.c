@@ -417,7 +417,6 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 	r->px = px;
 	r->m = m;
 	r->in = in;
-	r->add_via = true;
 	wims_sip_edits_init(&r->ed);
 	wims_wbuf_init(&r->scratch, r->scratch_mem, sizeof(r->scratch_mem));
 	px->role->request(r);

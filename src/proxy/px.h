@@ -50,7 +50,6 @@ struct px_req {
 	/* set by the role */
 	struct px_hop out;          /* next hop */
 	bool replace_via;           /* hide the incoming Via lines (restored on responses) */
-	bool add_via;               /* push our own Via (false: the role wrote it) */
 	bool record_route;          /* insert our Record-Route (twice when the transport changes) */
 	const char *rr_user;        /* user part of our Record-Route URIs (a flow token), NULL: none */
 	unsigned reject;            /* reply locally with this status */

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libuv1-dev libssl-dev libsrtp2-dev libwslay-dev libhttp-parser-dev libinih-dev
+      libuv1-dev libssl-dev libsrtp2-dev rtpengine-daemon libwslay-dev libhttp-parser-dev libinih-dev
       libc-ares-dev libjansson-dev libhiredis-dev libcmocka-dev
       sip-tester kamailio kamailio-websocket-modules kamailio-tls-modules
       kamailio-extra-modules iproute2 util-linux openssl nodejs npm procps python3)
@@ -27,6 +27,7 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
   # the kamailio package may start a system instance; the lab runs its own
   $SUDO pkill -x kamailio 2>/dev/null || true
+  $SUDO pkill -x rtpengine 2>/dev/null || true
 fi
 
 # npm packages for the test clients (JsSIP over the ws package)

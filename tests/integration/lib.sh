@@ -329,3 +329,29 @@ assert_loopback_only() {
   bad=$(ss -H -tuan 2>/dev/null | awk '{print $5}' | grep -Ev '^(127\.|\[::1\]|\[::ffff:127\.|\*:|0\.0\.0\.0:\*|\[::\]:\*)' || true)
   [ -z "$bad" ] || fail "sockets bound outside loopback: $bad"
 }
+
+# ------------------------------------------------------------ media tests
+# sipp_echo_bg NAME N [sipp args]: sipp UE number N (user ueN) answers one call
+# with plain RTP/AVP (the offer's first codec, uas_echo.xml), reflects all RTP
+# it gets on its media port 6000+10N (-rtp_echo) and waits for the BYE; its
+# messages go to NAME-msgs.log.  Register it first with sipp_register N if the
+# call comes through the S-CSCF.  sipp_wait NAME afterwards.
+sipp_echo_bg() {
+  local name=$1 n=$2; shift 2
+  sipp_bg "$name" uas_echo.xml "$(ue_port "$n")" 127.0.0.1:$PCSCF_PORT -s "ue$n" -rtp_echo "$@"
+}
+# assert_media_ok NAME: the js client NAME (--media-send --media-expect-echo)
+# got its RTP back byte for byte (EVENT media-check ok)
+assert_media_ok() {
+  grep -Eq '^EVENT media-check ok' "$T/$1.log" 2>/dev/null && return 0
+  grep -E '^(EVENT (pc|pc-stats|media|media-check)|ERROR) ' "$T/$1.log" >&2
+  fail "$1: media check failed: $(grep -E '^EVENT media(-check)? ' "$T/$1.log" | tr '\n' ' ')"
+}
+# assert_plain_rtp_offer NAME: the SDP that sipp NAME received is plain RTP
+# (RTP/AVP, no ICE, DTLS or SRTP attributes): what the gateway must send to IMS
+assert_plain_rtp_offer() {
+  grep -Eq '^m=audio [0-9]+ RTP/AVP ' "$T/$1-msgs.log" || fail "$1 received no RTP/AVP audio offer"
+  local bad
+  bad=$(grep -E '^(m=[a-z]+ [0-9]+ [A-Z/]*(SAVP|TLS)|a=(ice-|candidate|fingerprint|setup|crypto|rtcp-mux-only))' "$T/$1-msgs.log" | sort -u | tr '\n' ' ')
+  [ -z "$bad" ] || fail "$1 received WebRTC attributes in its SDP: $bad"
+}

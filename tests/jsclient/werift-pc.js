@@ -42,6 +42,13 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
     return super.createOffer();
   }
 
+  // werift creates the transceiver of a remote offer recvonly; a browser with a
+  // microphone answers sendrecv (werift still intersects it with the offer's)
+  async createAnswer() {
+    for (const t of this.getTransceivers()) if (t.kind === 'audio' && t.direction === 'recvonly') t.setDirection('sendrecv');
+    return super.createAnswer();
+  }
+
   // werift writes candidates into its SDP only once gathering is over; until
   // then the ones seen so far are inserted after the c= line
   get localDescription() {
@@ -75,6 +82,102 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
   async close() { this.wimsClosed = true; return super.close(); }
 }
 
+// ------------------------------------------------------------------ media check
+// The audio transceiver's sender writes RTP packets with recognisable payloads
+// (MAGIC, a run id, the index, a pattern); what comes back on the audio track
+// is compared byte for byte.  The answering side can reflect every payload.
+
+const MAGIC = Buffer.from('WIMS');
+const PROFILES = { 1: 'SRTP_AES128_CM_HMAC_SHA1_80', 2: 'SRTP_AES128_CM_HMAC_SHA1_32', 7: 'SRTP_AEAD_AES_128_GCM', 8: 'SRTP_AEAD_AES_256_GCM' };
+
+function audioTransceiver(pc) { return pc.getTransceivers().find((t) => t.kind === 'audio'); }
+
+// { dtls, srtp, codec } of the audio transceiver once negotiated
+function mediaInfo(pc) {
+  const t = audioTransceiver(pc);
+  if (!t) return {};
+  const d = t.sender.dtlsTransport || t.dtlsTransport;
+  const prof = d && d.dtls && d.dtls.srtp && d.dtls.srtp.srtpProfile;
+  const c = t.sender.codec;
+  return {
+    dtls: d && d.state,
+    srtp: prof ? (PROFILES[prof] || `profile-${prof}`) : undefined,
+    codec: c ? `${c.payloadType}/${c.mimeType.replace(/^audio\//, '')}` : undefined,
+  };
+}
+
+// call fn(rtp) for every RTP packet received on an audio track of pc
+function onAudioRtp(pc, fn) {
+  const seen = new Set();
+  const watch = (track) => {
+    if (!track || track.kind !== 'audio' || seen.has(track)) return;
+    seen.add(track);
+    track.onReceiveRtp.subscribe((rtp) => fn(rtp));
+  };
+  pc.onTrack.subscribe(watch);
+  for (const t of pc.getTransceivers()) for (const tr of (t.receiver.tracks || [])) watch(tr);
+}
+
+// --media-echo: send every received payload back on our own audio sender
+// (corrupt: flip the last byte of each, for the check's self-test)
+function startEcho(pc, { corrupt } = {}) {
+  let n = 0;
+  onAudioRtp(pc, (rtp) => {
+    const t = audioTransceiver(pc);
+    if (!t) return;
+    const payload = Buffer.from(rtp.payload);
+    if (corrupt && payload.length > 0) payload[payload.length - 1] ^= 0xff;
+    const h = new werift.RtpHeader({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, marker: rtp.header.marker, payloadType: rtp.header.payloadType });
+    t.sender.sendRtp(new werift.RtpPacket(h, payload)).catch(() => {});
+    n++;
+  });
+  return { get count() { return n; } };
+}
+
+function checkPayload(run, i, size) {
+  const b = Buffer.alloc(Math.max(size, 12));
+  MAGIC.copy(b, 0);
+  b.writeUInt32BE(run, 4);
+  b.writeUInt32BE(i, 8);
+  for (let k = 12; k < b.length; k++) b[k] = (i * 7 + k * 13 + run) & 0xff;
+  return b;
+}
+
+// collect what comes back from now on; then send(count, intervalMs, size)
+function mediaCheck(pc) {
+  const run = (Date.now() ^ (process.pid << 8)) >>> 0 & 0xffffff;
+  const sent = new Map(); // payload hex -> index
+  const echoed = new Set();
+  const st = { sent: 0, received: 0, echoed: 0, mismatched: 0, duplicates: 0, firstEchoMs: undefined, t0: 0 };
+  onAudioRtp(pc, (rtp) => {
+    st.received++;
+    const i = sent.get(Buffer.from(rtp.payload).toString('hex'));
+    if (i === undefined) { st.mismatched++; return; }
+    if (echoed.has(i)) { st.duplicates++; return; }
+    echoed.add(i);
+    st.echoed++;
+    if (st.firstEchoMs === undefined) st.firstEchoMs = Date.now() - st.t0;
+  });
+  async function send(count, intervalMs = 20, size = 160) {
+    const t = audioTransceiver(pc);
+    if (!t) throw new Error('no audio transceiver');
+    const start = Date.now();
+    st.t0 = start;
+    const ts0 = Math.floor(Math.random() * 0x7fffffff);
+    const clock = t.sender.codec ? t.sender.codec.clockRate : 8000;
+    for (let i = 0; i < count; i++) {
+      const payload = checkPayload(run, i, size);
+      sent.set(payload.toString('hex'), i);
+      const h = new werift.RtpHeader({ sequenceNumber: i & 0xffff, timestamp: (ts0 + i * Math.round(clock * intervalMs / 1000)) >>> 0, marker: i === 0, payloadType: t.sender.codec ? t.sender.codec.payloadType : 0 });
+      await t.sender.sendRtp(new werift.RtpPacket(h, payload));
+      st.sent++;
+      const wait = start + (i + 1) * intervalMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  return { st, send };
+}
+
 function install() {
   if (typeof global.window === 'undefined') global.window = global;
   global.RTCPeerConnection = WeriftRTCPeerConnection;
@@ -82,4 +185,4 @@ function install() {
   global.RTCSessionDescription = function RTCSessionDescription(init) { Object.assign(this, init); };
 }
 
-module.exports = { WeriftRTCPeerConnection, install };
+module.exports = { WeriftRTCPeerConnection, install, mediaInfo, startEcho, mediaCheck };

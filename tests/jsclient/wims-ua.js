@@ -45,6 +45,18 @@ const USAGE = `usage: wims-ua.js [options]
   --timeout MS             overall deadline (default 20000)
   --pc fake|werift         RTCPeerConnection: fake (default; SDP only, no media) or werift
                            (a real WebRTC stack: ICE, DTLS-SRTP; loopback candidates only)
+  --media-send N           (werift) once the call is confirmed and the peer connection
+                           connected, send N RTP packets on the audio sender every 20 ms,
+                           each with a unique payload (160 bytes: "WIMS", run id, index, pattern)
+  --media-expect-echo      with --media-send: compare what comes back on the audio track with
+                           what was sent, byte for byte (EVENT media, EVENT media-check); the
+                           run fails unless >= 90% came back identical and nothing else came
+  --media-wait-ms N        with --media-expect-echo: wait up to N ms after the last packet for
+                           the echoes (default 1500)
+  --media-echo             (werift) send every RTP payload received on the audio track back on
+                           our audio sender (an echoing peer for werift-to-werift tests)
+  --media-echo-corrupt     like --media-echo, but flip the last byte of every echoed payload
+                           (a peer that makes the check fail: its self-test)
   --trace                  print every SIP message sent and received (to stderr)
   --debug                  enable JsSIP's debug log (to stderr)
 Events: connected, disconnected, registered, registration-failed, unregistered, progress,
@@ -52,7 +64,8 @@ Events: connected, disconnected, registered, registration-failed, unregistered, 
   message-failed, message-received, options-ok, options-failed, ws-dropped, info-ok,
   info-received, update-ok, update-received, refer-ok, refer-notify, refer-accepted,
   refer-received, refer-declined, subscribe-accepted, subscribe-notify, subscribe-terminated,
-  subscribe-received, notifier-terminated, done.`;
+  subscribe-received, notifier-terminated, pc-stats (werift: call dtls srtp codec),
+  media (sent received echoed mismatched first_echo_ms duplicates), media-check ok|fail (reason), done.`;
 
 function parseArgs(argv) {
   const o = { pc: 'fake', ws: 'ws://127.0.0.1:8080/', uri: 'sip:alice@ims.lab', password: 'wims-lab', timeout: 20000, answer: true, lingerMs: 0 };
@@ -92,11 +105,18 @@ function parseArgs(argv) {
       case '--unregister': o.unregister = true; break;
       case '--timeout': o.timeout = +need(i); i++; break;
       case '--pc': o.pc = need(i); i++; if (!['fake', 'werift'].includes(o.pc)) die('--pc fake|werift'); break;
+      case '--media-send': o.mediaSend = +need(i); i++; if (!(o.mediaSend > 0)) die('--media-send N (N > 0)'); break;
+      case '--media-expect-echo': o.mediaExpectEcho = true; break;
+      case '--media-wait-ms': o.mediaWaitMs = +need(i); i++; break;
+      case '--media-echo': o.mediaEcho = 'echo'; break;
+      case '--media-echo-corrupt': o.mediaEcho = 'corrupt'; break;
       case '--trace': o.trace = true; break;
       case '--debug': o.debug = true; break;
       default: die(`unknown option ${a}\n${USAGE}`);
     }
   }
+  if ((o.mediaSend || o.mediaEcho) && o.pc !== 'werift') die('--media-* need --pc werift');
+  if (o.mediaExpectEcho && !o.mediaSend) die('--media-expect-echo needs --media-send N');
   return o;
 }
 
@@ -111,7 +131,8 @@ const T0 = Date.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const opt = parseArgs(process.argv.slice(2));
-if (opt.pc === 'werift') require('./werift-pc').install(); else require('./fake-webrtc').install();
+const wpc = opt.pc === 'werift' ? require('./werift-pc') : null;
+if (wpc) wpc.install(); else require('./fake-webrtc').install();
 const JsSIP = require('jssip');
 const { WsSocket } = require('./ws-socket');
 if (opt.debug) JsSIP.debug.enable('JsSIP:*'); else JsSIP.debug.disable();
@@ -185,9 +206,18 @@ function sessionEvents(s, tag) {
     pc.wimsWatched = true;
     pc.addEventListener('iceconnectionstatechange', () => ev('ice', { call: tag, state: pc.iceConnectionState }));
     if (opt.pc === 'werift' && pc.connectionStateChange) {
-      pc.connectionStateChange.subscribe((st) => ev('pc', { call: tag, state: st }));
+      pc.connectionStateChange.subscribe((st) => {
+        ev('pc', { call: tag, state: st });
+        if (st === 'connected') {
+          ev('pc-stats', Object.assign({ call: tag }, wpc.mediaInfo(pc)));
+          signal('pc-connected:' + tag);
+        }
+      });
+      if (opt.mediaEcho) wpc.startEcho(pc, { corrupt: opt.mediaEcho === 'corrupt' });
+      if (opt.mediaExpectEcho) s.wimsMedia = wpc.mediaCheck(pc);
     }
   };
+  if (opt.mediaSend) s.wimsPcConnected = waitFor('pc-connected:' + tag);
   // werift completes ICE gathering only after a timeout: a loopback host
   // candidate is all a lab needs, so send the SDP as soon as it is there
   s.on('icecandidate', (e) => {
@@ -226,7 +256,37 @@ function renegotiate(s, what) {
   });
 }
 
+// --media-send / --media-expect-echo, once the call is confirmed
+async function mediaPhase(s, tag) {
+  const pc = s.connection;
+  if (!pc) throw new Error('media: no peer connection');
+  if (pc.connectionState !== 'connected') {
+    const to = sleep(10000).then(() => 'timeout');
+    if (await Promise.race([s.wimsPcConnected, to]) === 'timeout') throw new Error(`media: peer connection not connected (${pc.connectionState})`);
+  }
+  const info = wpc.mediaInfo(pc);
+  if (info.dtls !== 'connected' || !info.codec) throw new Error(`media: cannot send (dtls=${info.dtls} codec=${info.codec})`);
+  const m = s.wimsMedia || wpc.mediaCheck(pc);
+  await m.send(opt.mediaSend);
+  const st = m.st;
+  if (opt.mediaExpectEcho) {
+    const end = Date.now() + (opt.mediaWaitMs === undefined ? 1500 : opt.mediaWaitMs);
+    while (st.echoed < st.sent && Date.now() < end) await sleep(20);
+  }
+  ev('media', { sent: st.sent, received: st.received, echoed: st.echoed, mismatched: st.mismatched, first_echo_ms: st.firstEchoMs === undefined ? -1 : st.firstEchoMs, duplicates: st.duplicates, call: tag });
+  if (!opt.mediaExpectEcho) return;
+  let why = null;
+  if (st.mismatched > 0) why = `${st.mismatched}_received_payloads_match_nothing_sent`;
+  else if (st.echoed * 10 < st.sent * 9) why = `only_${st.echoed}_of_${st.sent}_echoed`;
+  if (why) {
+    ev('media-check fail', { reason: why, call: tag });
+    throw new Error(`media check failed: ${why}`);
+  }
+  ev('media-check ok', { call: tag });
+}
+
 async function inCall(s, tag) {
+  if (opt.mediaSend) await mediaPhase(s, tag);
   if (opt.dropAfter !== undefined) {
     await sleep(opt.dropAfter);
     ev('ws-dropped', { call: tag });

@@ -96,6 +96,24 @@ w('uas.xml','UAS: answer an INVITE (180, then 200 with PCMU/PCMA SDP), ACK, wait
 w('uas_bye.xml','UAS: answer an INVITE (PCMU/PCMA), ACK, then send BYE itself after -key bye_delay MS. '+NOTE_UAS, answer(SDP_G711)+SEND_BYE)
 w('uas_reinvite.xml','UAS: answer an INVITE, ACK, then answer a re-INVITE in the dialog (200 with SDP, ACK), then wait for BYE. '+NOTE_UAS, answer(SDP_G711)+REINVITE+WAIT_BYE)
 w('uas_amr.xml','UAS (VoLTE-like phone): answer with AMR-WB/AMR only, ACK, wait for BYE. Use with -rtp_echo. '+NOTE_UAS, answer(SDP_AMR)+WAIT_BYE)
+# the echo phone answers plain RTP/AVP with the first codec of the offer, with
+# that codec's rtpmap and fmtp lines when the offer has them (each captured with
+# the line break before it, so an absent one leaves no empty line)
+RECV_INVITE_ECHO=RECV_INVITE.replace('      <ereg regexp=".*" search_in="hdr" header="From:"',
+'''      <ereg regexp="m=audio [0-9]+ [A-Z/]+ ([0-9]+)" search_in="body" check_it="true" assign_to="mline,pt"/>
+      <ereg regexp="m=audio [0-9]+ [A-Z/]+ ([0-9]+).*[^[:cntrl:]]([[:cntrl:]]+a=rtpmap:\\1 [^[:cntrl:]]*)" search_in="body" check_it="false" assign_to="rtpmap_all,rtpmap_pt,rtpmap"/>
+      <ereg regexp="m=audio [0-9]+ [A-Z/]+ ([0-9]+).*[^[:cntrl:]]([[:cntrl:]]+a=fmtp:\\1 [^[:cntrl:]]*)" search_in="body" check_it="false" assign_to="fmtp_all,fmtp_pt,fmtp"/>
+      <ereg regexp=".*" search_in="hdr" header="From:"''').replace('<Reference variables="offer,','<Reference variables="mline,rtpmap_all,rtpmap_pt,fmtp_all,fmtp_pt,offer,')
+SDP_ECHO='''v=0
+      o=sipp [pid][call_number] 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP [$pt][$rtpmap][$fmtp]
+      a=ptime:20
+      a=sendrecv'''
+w('uas_echo.xml','UAS (an RTP echo phone, run with -rtp_echo): answer an INVITE with plain RTP/AVP, only the first codec of the offer (its rtpmap/fmtp copied), ACK, wait for BYE. The received SDP is in the -message_file log. '+NOTE_UAS,
+  RECV_INVITE_ECHO+reply(180,'Ringing')+'  <pause variable="answer_delay"/>\n'+reply(200,'OK',sdp=SDP_ECHO,retrans=True)+'  <recv request="ACK" crlf="true"/>\n'+WAIT_BYE)
 w('uas_cancel.xml','UAS: receive an INVITE, send 180, never answer; expect CANCEL, reply 200 to it and 487 to the INVITE, get the ACK.',
   RECV_INVITE+reply(180,'Ringing')+'''  <recv request="CANCEL"/>
 '''+reply(200,'OK',totag=False,rr=False,contact=False).replace('[last_','[last_')+'''  <send>

@@ -106,6 +106,8 @@ int wims_ng_server_start(struct wims_ng_server **sp, uv_loop_t *loop, const stru
 			 struct wims_mediactl *mc) __attribute__((warn_unused_result));
 /** Close the socket; the memory is freed in the close callback (run the loop). */
 void wims_ng_server_stop(struct wims_ng_server *s);
+/** The bound address (useful after listening on port 0).  0 or -errno. */
+int wims_ng_server_addr(const struct wims_ng_server *s, struct wims_addr *out) __attribute__((warn_unused_result));
 /** Counters for /metrics. */
 void wims_ng_server_stats(const struct wims_ng_server *s, struct wims_ng_stats *out);
 

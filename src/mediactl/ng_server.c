@@ -133,3 +133,12 @@ void wims_ng_server_stats(const struct wims_ng_server *s, struct wims_ng_stats *
 {
 	*out = s->st;
 }
+
+int wims_ng_server_addr(const struct wims_ng_server *s, struct wims_addr *out)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	int rc = uv_udp_getsockname(&s->udp, (struct sockaddr *)&ss, &len);
+
+	return rc ? rc : wims_addr_from_sa(out, (struct sockaddr *)&ss);
+}

@@ -170,8 +170,8 @@ static enum wims_ice_verdict check_ok(struct wims_ice_lite *ice, const struct wi
 }
 
 enum wims_ice_verdict wims_ice_lite_input(struct wims_ice_lite *ice, const uint8_t *pkt, size_t len,
-					  const struct wims_addr *from, uint64_t now_ms,
-					  uint8_t *resp, size_t *resp_len, size_t resp_cap)
+					  const struct wims_addr *from, uint64_t now_ms, uint8_t *resp,
+					  size_t *resp_len, size_t resp_cap)
 {
 	struct wims_stun_msg m;
 	const char *why = NULL;
@@ -194,18 +194,17 @@ enum wims_ice_verdict wims_ice_lite_input(struct wims_ice_lite *ice, const uint8
 	if (!wims_stun_check_integrity_k(&m, pkt, len, &ice->lkey))
 		return drop(ice, "bad MESSAGE-INTEGRITY", true);
 	if (m.unknown_required) {
-		unsigned n = m.unknown_required < WIMS_STUN_MAX_UNKNOWN ? m.unknown_required
-									: WIMS_STUN_MAX_UNKNOWN;
-		*resp_len = wims_stun_binding_error_k(resp, resp_cap, m.txid, 420, NULL, m.unknown, n,
-						      &ice->lkey);
+		unsigned n =
+		    m.unknown_required < WIMS_STUN_MAX_UNKNOWN ? m.unknown_required : WIMS_STUN_MAX_UNKNOWN;
+		*resp_len =
+		    wims_stun_binding_error_k(resp, resp_cap, m.txid, 420, NULL, m.unknown, n, &ice->lkey);
 		ice->checks_bad++;
 		return *resp_len ? WIMS_ICE_RESPOND : drop(ice, "response does not fit", false);
 	}
 	/* RFC 8445 §7.3.1.1: both sides controlled.  A lite agent cannot take
 	 * the controlling role, so the peer must switch: 487 */
 	if (m.ice_controlled) {
-		*resp_len = wims_stun_binding_error_k(resp, resp_cap, m.txid, 487, NULL, NULL, 0,
-						      &ice->lkey);
+		*resp_len = wims_stun_binding_error_k(resp, resp_cap, m.txid, 487, NULL, NULL, 0, &ice->lkey);
 		ice->checks_bad++;
 		return *resp_len ? WIMS_ICE_RESPOND : drop(ice, "response does not fit", false);
 	}

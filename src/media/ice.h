@@ -15,9 +15,9 @@
 
 #define WIMS_ICE_UFRAG_MAX 64
 #define WIMS_ICE_PWD_MAX 128
-#define WIMS_ICE_UFRAG_MIN 4   /* RFC 8839 §5.4 */
-#define WIMS_ICE_PWD_MIN 22    /* RFC 8839 §5.4 */
-#define WIMS_ICE_MAX_PAIRS 8   /* remote addresses that passed a check */
+#define WIMS_ICE_UFRAG_MIN 4	  /* RFC 8839 §5.4 */
+#define WIMS_ICE_PWD_MIN 22	  /* RFC 8839 §5.4 */
+#define WIMS_ICE_MAX_PAIRS 8	  /* remote addresses that passed a check */
 #define WIMS_ICE_CONSENT_MS 30000 /* RFC 7675 §5.1 */
 
 struct wims_ice_lite {
@@ -32,13 +32,13 @@ struct wims_ice_lite {
 		bool nominated;
 	} pairs[WIMS_ICE_MAX_PAIRS];
 	unsigned npairs;
-	int selected;             /* index into pairs of the address media goes to, -1 none */
+	int selected;		  /* index into pairs of the address media goes to, -1 none */
 	uint64_t last_consent_ms; /* last valid check on the selected pair */
 	/* counters for stats/logs */
 	uint64_t checks_ok, checks_bad;
-	uint64_t tiebreaker;        /* ours, for role conflicts (RFC 8445 §7.3.1.1) */
-	struct wims_stun_key lkey;  /* lpwd prepared for HMAC; set with lpwd */
-	const char *last_why;       /* why the last packet was dropped (static string) */
+	uint64_t tiebreaker;	   /* ours, for role conflicts (RFC 8445 §7.3.1.1) */
+	struct wims_stun_key lkey; /* lpwd prepared for HMAC; set with lpwd */
+	const char *last_why;	   /* why the last packet was dropped (static string) */
 };
 
 /** Generate local ufrag (8 chars) and pwd (24 chars) from the ice-char set
@@ -49,7 +49,7 @@ int wims_ice_lite_init(struct wims_ice_lite *ice) __attribute__((warn_unused_res
  * initialised agent.  0 or -EINVAL (lengths out of RFC 8839 bounds or a
  * character outside ice-char). */
 int wims_ice_lite_set_local(struct wims_ice_lite *ice, struct wims_str ufrag, struct wims_str pwd)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Set the remote credentials from the peer's SDP.  The first setting is not
  * a restart (pairs from early checks stay).  A change of rufrag/rpwd is an
@@ -61,8 +61,8 @@ int wims_ice_lite_set_remote(struct wims_ice_lite *ice, struct wims_str ufrag, s
 			     bool restart_local) __attribute__((warn_unused_result));
 
 enum wims_ice_verdict {
-	WIMS_ICE_DROP = 0,         /* not for us / bad integrity / malformed: send nothing */
-	WIMS_ICE_RESPOND,          /* resp filled: send it to `from` */
+	WIMS_ICE_DROP = 0,	   /* not for us / bad integrity / malformed: send nothing */
+	WIMS_ICE_RESPOND,	   /* resp filled: send it to `from` */
 	WIMS_ICE_RESPOND_SELECTED, /* resp filled, and the selected address changed to `from` */
 };
 
@@ -77,8 +77,8 @@ enum wims_ice_verdict {
  * nothing is selected.  Updates the pair's last_ms and, for the selected
  * pair, last_consent_ms.  ice->last_why says why a packet was dropped. */
 enum wims_ice_verdict wims_ice_lite_input(struct wims_ice_lite *ice, const uint8_t *pkt, size_t len,
-					  const struct wims_addr *from, uint64_t now_ms,
-					  uint8_t *resp, size_t *resp_len, size_t resp_cap);
+					  const struct wims_addr *from, uint64_t now_ms, uint8_t *resp,
+					  size_t *resp_len, size_t resp_cap);
 
 /** May media be sent now?  A selected pair exists and a valid check arrived
  * on it less than consent_ms ago (RFC 7675: 30 s). */

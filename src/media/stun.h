@@ -13,11 +13,11 @@
 #include "base/str.h"
 
 #define WIMS_STUN_MAGIC 0x2112A442u
-#define WIMS_STUN_HDR 20             /* header bytes */
-#define WIMS_STUN_MAX_ATTRS 32       /* attributes in one message */
-#define WIMS_STUN_MAX_USERNAME 513   /* RFC 8489 §14.3: < 513 bytes */
-#define WIMS_STUN_MAX_REASON 128     /* reason phrase bytes we write (RFC allows 763) */
-#define WIMS_STUN_MAX_UNKNOWN 4      /* unknown attribute types remembered for a 420 */
+#define WIMS_STUN_HDR 20	   /* header bytes */
+#define WIMS_STUN_MAX_ATTRS 32	   /* attributes in one message */
+#define WIMS_STUN_MAX_USERNAME 513 /* RFC 8489 §14.3: < 513 bytes */
+#define WIMS_STUN_MAX_REASON 128   /* reason phrase bytes we write (RFC allows 763) */
+#define WIMS_STUN_MAX_UNKNOWN 4	   /* unknown attribute types remembered for a 420 */
 
 /* Message types (method Binding = 1, class in bits C1 C0) */
 #define WIMS_STUN_BINDING_REQUEST 0x0001u
@@ -50,9 +50,9 @@ enum wims_stun_class {
 
 /* A parsed message: views into the packet, valid as long as the packet is. */
 struct wims_stun_msg {
-	uint16_t type;            /* e.g. 0x0001 binding request, 0x0101 success, 0x0111 error */
-	uint16_t len;             /* attribute bytes */
-	const uint8_t *txid;      /* 12 bytes inside the packet */
+	uint16_t type;		  /* e.g. 0x0001 binding request, 0x0101 success, 0x0111 error */
+	uint16_t len;		  /* attribute bytes */
+	const uint8_t *txid;	  /* 12 bytes inside the packet */
 	struct wims_str username; /* view, unset if absent */
 	uint32_t priority;
 	bool has_priority;
@@ -66,7 +66,7 @@ struct wims_stun_msg {
 	uint16_t error_code; /* for error responses */
 	struct wims_addr xor_mapped;
 	bool has_xor_mapped;
-	unsigned unknown_required; /* comprehension-required attributes not understood */
+	unsigned unknown_required;		 /* comprehension-required attributes not understood */
 	uint16_t unknown[WIMS_STUN_MAX_UNKNOWN]; /* the first of them, for a 420 */
 };
 
@@ -97,7 +97,7 @@ static inline uint16_t wims_stun_method(uint16_t type)
  * limit.  Padding bytes are not checked (RFC 8489 §14: receivers ignore them).
  * Of repeated attributes only the first counts (RFC 8489 §14). */
 int wims_stun_parse(struct wims_stun_msg *m, const uint8_t *p, size_t len, const char **why)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Cheap test for the demultiplexer: first 2 bits 0, magic cookie, length
  * field a multiple of 4 that matches the datagram. */
@@ -115,8 +115,8 @@ void wims_stun_key_init(struct wims_stun_key *k, const char *key, size_t keylen)
 /** Short-term credential MESSAGE-INTEGRITY (HMAC-SHA1 keyed with the password),
  * computed over the message with the length field adjusted as RFC 8489 §14.5
  * says.  false when MI is absent or wrong (constant-time compare). */
-bool wims_stun_check_integrity(const struct wims_stun_msg *m, const uint8_t *p, size_t len,
-			       const char *key, size_t keylen);
+bool wims_stun_check_integrity(const struct wims_stun_msg *m, const uint8_t *p, size_t len, const char *key,
+			       size_t keylen);
 /** The same with a prepared key. */
 bool wims_stun_check_integrity_k(const struct wims_stun_msg *m, const uint8_t *p, size_t len,
 				 const struct wims_stun_key *k);
@@ -145,9 +145,8 @@ size_t wims_stun_binding_error_k(uint8_t *out, size_t cap, const uint8_t txid[12
  * clients): USERNAME, PRIORITY, ICE-CONTROLLING(tiebreaker) or
  * ICE-CONTROLLED(tiebreaker), USE-CANDIDATE if asked, MI (unless key is
  * NULL), FINGERPRINT.  Returns bytes written or 0 (cap, username too long). */
-size_t wims_stun_binding_request(uint8_t *out, size_t cap, const uint8_t txid[12],
-				 struct wims_str username, const char *key, size_t keylen,
-				 uint32_t priority, bool controlling, uint64_t tiebreaker,
-				 bool use_candidate);
+size_t wims_stun_binding_request(uint8_t *out, size_t cap, const uint8_t txid[12], struct wims_str username,
+				 const char *key, size_t keylen, uint32_t priority, bool controlling,
+				 uint64_t tiebreaker, bool use_candidate);
 
 #endif

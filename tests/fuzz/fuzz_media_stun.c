@@ -76,8 +76,7 @@ static void check_msg(const uint8_t *pkt, size_t len)
 	(void)wims_stun_check_fingerprint(&m, pkt, len);
 }
 
-static void check_resp(const struct wims_ice_lite *ice, const uint8_t *pkt, const uint8_t *resp,
-		       size_t rlen)
+static void check_resp(const struct wims_ice_lite *ice, const uint8_t *pkt, const uint8_t *resp, size_t rlen)
 {
 	struct wims_stun_msg m;
 
@@ -104,18 +103,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		resign(pkt, len);
 	check_msg(pkt, len);
 
-	if (wims_ice_lite_init(&ice) ||
-	    wims_ice_lite_set_local(&ice, wims_str_c(LUFRAG), wims_str_c(LPWD)))
+	if (wims_ice_lite_init(&ice) || wims_ice_lite_set_local(&ice, wims_str_c(LUFRAG), wims_str_c(LPWD)))
 		return 0;
-	if ((flags & 2) &&
-	    wims_ice_lite_set_remote(&ice, wims_str_c("rUfR"), wims_str_c("remotepasswordremotepwd"),
-				     false) != 0)
+	if ((flags & 2) && wims_ice_lite_set_remote(&ice, wims_str_c("rUfR"),
+						    wims_str_c("remotepasswordremotepwd"), false) != 0)
 		assert(0);
 	if (wims_addr_parse(&from, wims_str_c(flags & 4 ? "[2001:db8::1]:4000" : "192.0.2.1:4000"), 0))
 		return 0;
 	for (uint64_t now = 1000; now < 3000; now += 1000) {
 		enum wims_ice_verdict v =
-			wims_ice_lite_input(&ice, pkt, len, &from, now, resp, &rlen, sizeof(resp));
+		    wims_ice_lite_input(&ice, pkt, len, &from, now, resp, &rlen, sizeof(resp));
 		if (v == WIMS_ICE_DROP) {
 			assert(rlen == 0);
 			continue;

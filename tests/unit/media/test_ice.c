@@ -53,8 +53,7 @@ static void build(struct ctx *c, const char *user, const char *key, bool uc, boo
 
 static enum wims_ice_verdict input(struct ctx *c, const struct wims_addr *from, uint64_t now)
 {
-	return wims_ice_lite_input(&c->ice, c->pkt, c->plen, from, now, c->resp, &c->rlen,
-				   sizeof(c->resp));
+	return wims_ice_lite_input(&c->ice, c->pkt, c->plen, from, now, c->resp, &c->rlen, sizeof(c->resp));
 }
 
 static enum wims_ice_verdict check(struct ctx *c, const char *user, const char *key, bool uc,
@@ -94,7 +93,8 @@ static void test_init(void **state)
 	assert_string_not_equal(a.lufrag, b.lufrag);
 	assert_string_not_equal(a.lpwd, b.lpwd);
 	for (const char *p = a.lpwd; *p; p++)
-		assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", *p));
+		assert_non_null(
+		    strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", *p));
 	assert_int_equal(a.selected, -1);
 	assert_int_equal(a.npairs, 0);
 	assert_null(wims_ice_lite_selected(&a));
@@ -146,8 +146,14 @@ static void test_bad_checks(void **state)
 	struct ctx *c = *state;
 
 	assert_int_equal(wims_ice_lite_set_remote(&c->ice, wims_str_c(RUFRAG), wims_str_c(RPWD), false), 0);
-	const char *users[] = {"LUFRAG0:" RUFRAG, "LUFRAG01" RUFRAG, "LUFRAG011:" RUFRAG, RUFRAG ":" LUFRAG,
-			       "LUFRAG01:", "LUFRAG01:rUfRx", "", "lufrag01:" RUFRAG};
+	const char *users[] = {"LUFRAG0:" RUFRAG,
+			       "LUFRAG01" RUFRAG,
+			       "LUFRAG011:" RUFRAG,
+			       RUFRAG ":" LUFRAG,
+			       "LUFRAG01:",
+			       "LUFRAG01:rUfRx",
+			       "",
+			       "lufrag01:" RUFRAG};
 	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
 		assert_int_equal(check(c, users[i], LPWD, true, true, &c->a, 1000), WIMS_ICE_DROP);
 		assert_int_equal(c->rlen, 0);
@@ -159,29 +165,29 @@ static void test_bad_checks(void **state)
 	/* corrupt FINGERPRINT */
 	build(c, LUFRAG ":" RUFRAG, LPWD, true, true);
 	c->pkt[c->plen - 1] ^= 1;
-	assert_int_equal(wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen,
-					     sizeof(c->resp)),
-			 WIMS_ICE_DROP);
+	assert_int_equal(
+	    wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen, sizeof(c->resp)),
+	    WIMS_ICE_DROP);
 	assert_string_equal(c->ice.last_why, "bad FINGERPRINT");
 	/* no MI at all */
 	c->plen = wims_stun_binding_request(c->pkt, sizeof(c->pkt), c->txid, wims_str_c(LUFRAG ":" RUFRAG),
 					    NULL, 0, 1, true, 1, true);
-	assert_int_equal(wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen,
-					     sizeof(c->resp)),
-			 WIMS_ICE_DROP);
+	assert_int_equal(
+	    wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen, sizeof(c->resp)),
+	    WIMS_ICE_DROP);
 	/* garbage and truncation */
-	assert_int_equal(wims_ice_lite_input(&c->ice, c->pkt, 7, &c->a, 1000, c->resp, &c->rlen,
-					     sizeof(c->resp)),
-			 WIMS_ICE_DROP);
+	assert_int_equal(
+	    wims_ice_lite_input(&c->ice, c->pkt, 7, &c->a, 1000, c->resp, &c->rlen, sizeof(c->resp)),
+	    WIMS_ICE_DROP);
 	/* responses and indications are dropped */
 	c->plen = wims_stun_binding_success(c->pkt, sizeof(c->pkt), c->txid, &c->a, LPWD, strlen(LPWD));
-	assert_int_equal(wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen,
-					     sizeof(c->resp)),
-			 WIMS_ICE_DROP);
+	assert_int_equal(
+	    wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen, sizeof(c->resp)),
+	    WIMS_ICE_DROP);
 	const uint8_t ind[20] = {0x00, 0x11, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42};
-	assert_int_equal(wims_ice_lite_input(&c->ice, ind, sizeof(ind), &c->a, 1000, c->resp, &c->rlen,
-					     sizeof(c->resp)),
-			 WIMS_ICE_DROP);
+	assert_int_equal(
+	    wims_ice_lite_input(&c->ice, ind, sizeof(ind), &c->a, 1000, c->resp, &c->rlen, sizeof(c->resp)),
+	    WIMS_ICE_DROP);
 	/* a response buffer too small */
 	c->plen = wims_stun_binding_request(c->pkt, sizeof(c->pkt), c->txid, wims_str_c(LUFRAG ":" RUFRAG),
 					    LPWD, strlen(LPWD), 1, true, 1, true);
@@ -257,7 +263,8 @@ static void test_restart(void **state)
 {
 	struct ctx *c = *state;
 
-	assert_int_equal(check(c, LUFRAG ":" RUFRAG, LPWD, true, true, &c->a, 1000), WIMS_ICE_RESPOND_SELECTED);
+	assert_int_equal(check(c, LUFRAG ":" RUFRAG, LPWD, true, true, &c->a, 1000),
+			 WIMS_ICE_RESPOND_SELECTED);
 	assert_int_equal(wims_ice_lite_set_remote(&c->ice, wims_str_c(RUFRAG), wims_str_c(RPWD), false), 0);
 	assert_non_null(wims_ice_lite_selected(&c->ice));
 	/* new remote credentials, local kept */
@@ -270,7 +277,8 @@ static void test_restart(void **state)
 	assert_int_equal(check(c, LUFRAG ":" RUFRAG, LPWD, true, true, &c->a, 2000), WIMS_ICE_DROP);
 	assert_int_equal(check(c, LUFRAG ":NeWu", LPWD, true, true, &c->a, 2000), WIMS_ICE_RESPOND_SELECTED);
 	/* a pwd change alone is a restart too; new local credentials made */
-	assert_int_equal(wims_ice_lite_set_remote(&c->ice, wims_str_c("NeWu"), wims_str_c(RPWD "x"), true), 1);
+	assert_int_equal(wims_ice_lite_set_remote(&c->ice, wims_str_c("NeWu"), wims_str_c(RPWD "x"), true),
+			 1);
 	assert_string_not_equal(c->ice.lufrag, LUFRAG);
 	assert_string_not_equal(c->ice.lpwd, LPWD);
 	assert_null(wims_ice_lite_selected(&c->ice));
@@ -292,7 +300,8 @@ static void test_role_conflict(void **state)
 	assert_false(wims_ice_lite_addr_valid(&c->ice, &c->a));
 	assert_null(wims_ice_lite_selected(&c->ice));
 	/* the peer switches to controlling */
-	assert_int_equal(check(c, LUFRAG ":" RUFRAG, LPWD, true, true, &c->a, 1000), WIMS_ICE_RESPOND_SELECTED);
+	assert_int_equal(check(c, LUFRAG ":" RUFRAG, LPWD, true, true, &c->a, 1000),
+			 WIMS_ICE_RESPOND_SELECTED);
 }
 
 /* Append MESSAGE-INTEGRITY (OpenSSL HMAC(), not ours) and FINGERPRINT to a
@@ -310,8 +319,8 @@ static size_t sign(uint8_t *p, size_t len, const char *key)
 	p[2] = (uint8_t)((len + 8 - 20) >> 8);
 	p[3] = (uint8_t)(len + 8 - 20);
 	uint32_t crc = wims_stun_crc32(0, p, len) ^ 0x5354554eu;
-	const uint8_t fp[8] = {0x80, 0x28, 0, 4, (uint8_t)(crc >> 24), (uint8_t)(crc >> 16),
-			       (uint8_t)(crc >> 8), (uint8_t)crc};
+	const uint8_t fp[8] = {
+	    0x80, 0x28, 0, 4, (uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc};
 	memcpy(p + len, fp, 8);
 	return len + 8;
 }
@@ -340,9 +349,9 @@ static void test_unknown_attr(void **state)
 	const uint8_t opt[] = {0xc0, 0x57, 0x00, 0x04, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x25, 0x00, 0x00};
 
 	c->plen = raw_request(c->pkt, unk, sizeof(unk));
-	assert_int_equal(wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen,
-					     sizeof(c->resp)),
-			 WIMS_ICE_RESPOND);
+	assert_int_equal(
+	    wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen, sizeof(c->resp)),
+	    WIMS_ICE_RESPOND);
 	resp_ok(c, &c->a, WIMS_STUN_BINDING_ERROR, 420);
 	assert_int_equal(wims_stun_parse(&m, c->resp, c->rlen, NULL), 0);
 	/* UNKNOWN-ATTRIBUTES lists 0x7777 and 0x0003, right after ERROR-CODE */
@@ -352,9 +361,9 @@ static void test_unknown_attr(void **state)
 	assert_false(wims_ice_lite_addr_valid(&c->ice, &c->a));
 
 	c->plen = raw_request(c->pkt, opt, sizeof(opt));
-	assert_int_equal(wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen,
-					     sizeof(c->resp)),
-			 WIMS_ICE_RESPOND_SELECTED);
+	assert_int_equal(
+	    wims_ice_lite_input(&c->ice, c->pkt, c->plen, &c->a, 1000, c->resp, &c->rlen, sizeof(c->resp)),
+	    WIMS_ICE_RESPOND_SELECTED);
 	resp_ok(c, &c->a, WIMS_STUN_BINDING_SUCCESS, 0);
 	/* no PRIORITY: accepted, priority 0 */
 	assert_int_equal(c->ice.pairs[0].priority, 0);
@@ -370,7 +379,8 @@ static void test_table_full(void **state)
 	for (unsigned i = 0; i < 3 * WIMS_ICE_MAX_PAIRS; i++) {
 		snprintf(s, sizeof(s), "10.0.0.%u:%u", i + 1, 1000 + i);
 		assert_int_equal(wims_addr_parse(&x, wims_str_c(s), 0), 0);
-		assert_int_equal(check(c, LUFRAG ":" RUFRAG, LPWD, false, true, &x, 10 + i), WIMS_ICE_RESPOND);
+		assert_int_equal(check(c, LUFRAG ":" RUFRAG, LPWD, false, true, &x, 10 + i),
+				 WIMS_ICE_RESPOND);
 		assert_true(c->ice.npairs <= WIMS_ICE_MAX_PAIRS);
 		assert_true(wims_ice_lite_addr_valid(&c->ice, &x));
 	}
@@ -384,9 +394,9 @@ static void test_table_full(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init), T(test_early_check),   T(test_bad_checks),
-		T(test_nomination),          T(test_consent_expiry), T(test_restart),
-		T(test_role_conflict),       T(test_unknown_attr),   T(test_table_full),
+	    cmocka_unit_test(test_init), T(test_early_check),	 T(test_bad_checks),
+	    T(test_nomination),		 T(test_consent_expiry), T(test_restart),
+	    T(test_role_conflict),	 T(test_unknown_attr),	 T(test_table_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 # The media check of the JS client (wims-ua.js --media-send/--media-expect-echo,
 # werift), proved between two werift peers signalled through the Kamailio
 # WebSocket front and the lab core:
-#  1. alice sends 100 RTP packets, bob (--media-echo) reflects each payload:
+#  1. alice sends 100 RTP packets, bob (--media-echo) reflects each packet as
+#     sipp -rtp_echo behind a relaying gateway would (same SSRC, seq, payload):
 #     alice reports EVENT media-check ok (>= 90% back byte for byte, nothing else)
 #  2. self-test: bob flips a byte of each echoed payload (--media-echo-corrupt):
 #     alice must report EVENT media-check fail and exit non-zero

@@ -29,6 +29,17 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
       codecs: CODECS(),
     });
     this.wimsCands = [];
+    // every decrypted RTP packet goes through the router: see it first, whatever
+    // its SSRC.  werift hands to tracks only the SSRCs the remote SDP announced
+    // (a=ssrc), and throws on a packet with the SSRC of one of our own senders
+    // (what sipp -rtp_echo behind a relaying gateway sends back), while a
+    // browser would still play both
+    this.wimsRtpFns = [];
+    const route = this.router.routeRtp;
+    this.router.routeRtp = (rtp) => {
+      for (const fn of this.wimsRtpFns) fn(rtp);
+      try { route(rtp); } catch (e) { /* an SSRC werift cannot route */ }
+    };
     this.addEventListener('icecandidate', (e) => {
       const c = e && e.candidate && (e.candidate.candidate || '');
       if (c && / 127\.0\.0\.1 \d+ typ host/.test(c)) this.wimsCands.push(c.replace(/^a=/, ''));
@@ -77,6 +88,9 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
     this.wimsLoopbackReady = true;
   }
 
+  // fn(rtp) for every RTP packet received (decrypted), whatever its SSRC
+  wimsOnRtp(fn) { this.wimsRtpFns.push(fn); }
+
   get iceGatheringState() { return this.wimsLoopbackReady ? 'complete' : super.iceGatheringState; }
 
   async close() { this.wimsClosed = true; return super.close(); }
@@ -106,29 +120,23 @@ function mediaInfo(pc) {
   };
 }
 
-// call fn(rtp) for every RTP packet received on an audio track of pc
-function onAudioRtp(pc, fn) {
-  const seen = new Set();
-  const watch = (track) => {
-    if (!track || track.kind !== 'audio' || seen.has(track)) return;
-    seen.add(track);
-    track.onReceiveRtp.subscribe((rtp) => fn(rtp));
-  };
-  pc.onTrack.subscribe(watch);
-  for (const t of pc.getTransceivers()) for (const tr of (t.receiver.tracks || [])) watch(tr);
-}
+// call fn(rtp) for every RTP packet received (the lab's calls have one audio m-line)
+function onAudioRtp(pc, fn) { pc.wimsOnRtp(fn); }
 
-// --media-echo: send every received payload back on our own audio sender
-// (corrupt: flip the last byte of each, for the check's self-test)
+// --media-echo: send every received packet back as it came (same SSRC,
+// sequence number, timestamp, payload type, payload), like sipp -rtp_echo
+// behind a gateway that relays RTP unchanged: the sender then gets its own SSRC
+// back.  corrupt: flip the last payload byte of each, for the check's self-test
 function startEcho(pc, { corrupt } = {}) {
   let n = 0;
   onAudioRtp(pc, (rtp) => {
     const t = audioTransceiver(pc);
-    if (!t) return;
+    const d = t && t.dtlsTransport;
+    if (!d || d.state !== 'connected') return;
     const payload = Buffer.from(rtp.payload);
     if (corrupt && payload.length > 0) payload[payload.length - 1] ^= 0xff;
-    const h = new werift.RtpHeader({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, marker: rtp.header.marker, payloadType: rtp.header.payloadType });
-    t.sender.sendRtp(new werift.RtpPacket(h, payload)).catch(() => {});
+    const { ssrc, sequenceNumber, timestamp, marker, payloadType } = rtp.header;
+    d.sendRtp(payload, new werift.RtpHeader({ ssrc, sequenceNumber, timestamp, marker, payloadType })).catch(() => {});
     n++;
   });
   return { get count() { return n; } };

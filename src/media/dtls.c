@@ -58,11 +58,11 @@ struct wims_dtls {
 	SSL *ssl;
 	bool client;
 	enum dtls_state st;
-	int err;             /* the error returned again once failed */
+	int err; /* the error returned again once failed */
 	struct fingerprint fp;
-	const uint8_t *in;   /* datagram being fed (borrowed for one call) */
+	const uint8_t *in; /* datagram being fed (borrowed for one call) */
 	size_t in_len;
-	uint8_t *q;          /* output queue: [u16 len][bytes]... */
+	uint8_t *q; /* output queue: [u16 len][bytes]... */
 	size_t q_off, q_len, q_cap;
 };
 
@@ -187,8 +187,8 @@ static const struct {
 	const char *sdp;
 	const char *evp;
 } fp_hashes[] = {
-	{"sha-1", "SHA1"}, {"sha-224", "SHA224"}, {"sha-256", "SHA256"},
-	{"sha-384", "SHA384"}, {"sha-512", "SHA512"},
+    {"sha-1", "SHA1"},	   {"sha-224", "SHA224"}, {"sha-256", "SHA256"},
+    {"sha-384", "SHA384"}, {"sha-512", "SHA512"},
 };
 
 /* RFC 8122 §5: fingerprint-attribute = hash-func SP fingerprint (hex pairs joined by ':'). */
@@ -272,7 +272,8 @@ static int load_cert(SSL_CTX *ssl, const char *cert_file, const char *key_file)
 	EVP_PKEY *pk;
 
 	if (SSL_CTX_use_certificate_chain_file(ssl, cert_file) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ssl, key_file, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ssl) != 1) {
+	    SSL_CTX_use_PrivateKey_file(ssl, key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ssl) != 1) {
 		wims_log(WIMS_LOG_ERR, "dtls: cannot load certificate %s / key %s", cert_file, key_file);
 		return -EINVAL;
 	}
@@ -300,11 +301,13 @@ static int ctx_setup(struct wims_dtls_ctx *c, const char *cert_file, const char 
 
 	SSL_CTX_set_min_proto_version(c->ssl, DTLS1_2_VERSION);
 	SSL_CTX_set_max_proto_version(c->ssl, DTLS1_2_VERSION);
-	SSL_CTX_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE |
-					    SSL_OP_NO_QUERY_MTU | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
+					SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_QUERY_MTU |
+					SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_session_cache_mode(c->ssl, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_any);
-	if (SSL_CTX_set_cipher_list(c->ssl, ciphers) != 1 || SSL_CTX_set1_groups_list(c->ssl, "P-256:X25519") != 1 ||
+	if (SSL_CTX_set_cipher_list(c->ssl, ciphers) != 1 ||
+	    SSL_CTX_set1_groups_list(c->ssl, "P-256:X25519") != 1 ||
 	    SSL_CTX_set_tlsext_use_srtp(c->ssl, srtp_profiles_default) != 0) /* 0 is success here */
 		return -EIO;
 	if (cert_file || key_file) {
@@ -315,7 +318,8 @@ static int ctx_setup(struct wims_dtls_ctx *c, const char *cert_file, const char 
 			return rc;
 	} else {
 		rc = make_cert(&x, &k);
-		if (rc == 0 && (SSL_CTX_use_certificate(c->ssl, x) != 1 || SSL_CTX_use_PrivateKey(c->ssl, k) != 1))
+		if (rc == 0 &&
+		    (SSL_CTX_use_certificate(c->ssl, x) != 1 || SSL_CTX_use_PrivateKey(c->ssl, k) != 1))
 			rc = -EIO;
 		X509_free(x);
 		EVP_PKEY_free(k);
@@ -442,7 +446,8 @@ static int verify_peer(struct wims_dtls *d)
 	}
 	fp_format(want, sizeof(want), d->fp.name, d->fp.v, d->fp.len);
 	fp_format(got, sizeof(got), d->fp.name, md, mdlen);
-	wims_log(WIMS_LOG_WARN, "dtls: peer certificate fingerprint mismatch: expected %s, got %s", want, got);
+	wims_log(WIMS_LOG_WARN, "dtls: peer certificate fingerprint mismatch: expected %s, got %s", want,
+		 got);
 	/* Tell the peer, so it does not wait for media that will never come. */
 	SSL_shutdown(d->ssl);
 	return fail(d, -EACCES);
@@ -629,10 +634,14 @@ const char *wims_dtls_cipher_name(const struct wims_dtls *d)
 static int profile_from_openssl(unsigned long id)
 {
 	switch (id) {
-	case SRTP_AES128_CM_SHA1_80: return WIMS_SRTP_AES_CM_128_HMAC_SHA1_80;
-	case SRTP_AES128_CM_SHA1_32: return WIMS_SRTP_AES_CM_128_HMAC_SHA1_32;
-	case SRTP_AEAD_AES_128_GCM: return WIMS_SRTP_AEAD_AES_128_GCM;
-	default: return -1;
+	case SRTP_AES128_CM_SHA1_80:
+		return WIMS_SRTP_AES_CM_128_HMAC_SHA1_80;
+	case SRTP_AES128_CM_SHA1_32:
+		return WIMS_SRTP_AES_CM_128_HMAC_SHA1_32;
+	case SRTP_AEAD_AES_128_GCM:
+		return WIMS_SRTP_AEAD_AES_128_GCM;
+	default:
+		return -1;
 	}
 }
 
@@ -652,7 +661,8 @@ int wims_dtls_srtp_keys(struct wims_dtls *d, struct wims_srtp_keys *k)
 	prof = sp ? profile_from_openssl(sp->id) : -1;
 	if (prof < 0 || wims_srtp_key_len(prof, &kl, &sl) != 0)
 		return -ENOTSUP;
-	if (SSL_export_keying_material(d->ssl, m, 2 * (kl + sl), "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1) {
+	if (SSL_export_keying_material(d->ssl, m, 2 * (kl + sl), "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) !=
+	    1) {
 		ERR_clear_error();
 		return -EIO;
 	}

@@ -24,7 +24,7 @@ struct wims_dtls_ctx;
  *  read-only afterwards and may be shared by every worker thread.
  *  0, -EINVAL (files unreadable / not EC), -ENOMEM, -EIO. */
 int wims_dtls_ctx_new(struct wims_dtls_ctx **ctxp, const char *cert_file, const char *key_file)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Free the context (after every association made from it).  NULL is fine. */
 void wims_dtls_ctx_free(struct wims_dtls_ctx *ctx);
 /** "sha-256 AB:CD:..." of our certificate, for a=fingerprint; owned by ctx. */
@@ -32,7 +32,7 @@ const char *wims_dtls_ctx_fingerprint(const struct wims_dtls_ctx *ctx);
 /** Replace the use_srtp profile list (OpenSSL names, colon-separated), e.g. to
  *  force one profile in tests.  Only before any association is created. */
 int wims_dtls_ctx_set_srtp_profiles(struct wims_dtls_ctx *ctx, const char *profiles)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 struct wims_dtls;
 
@@ -42,7 +42,7 @@ struct wims_dtls;
  *  wims_str means "not known yet" (see wims_dtls_set_fingerprint).
  *  0, -EINVAL (bad fingerprint), -ENOMEM. */
 int wims_dtls_new(struct wims_dtls **dp, struct wims_dtls_ctx *ctx, bool client, struct wims_str expected_fp)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Free an association (NULL is fine).  Sends nothing. */
 void wims_dtls_free(struct wims_dtls *d);
 
@@ -51,7 +51,7 @@ void wims_dtls_free(struct wims_dtls *d);
  *  completed and now verifies (report it like wims_dtls_input's CONNECTED);
  *  -EACCES when it had completed and does not match; -EINVAL bad value. */
 int wims_dtls_set_fingerprint(struct wims_dtls *d, struct wims_str expected_fp)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Start: the client produces its ClientHello into the output queue; the
  *  server just waits.  Starting the client only when the peer must have our

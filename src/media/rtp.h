@@ -18,16 +18,15 @@ struct wims_rtp_hdr {
 	bool padding, marker, ext;
 	uint16_t seq;
 	uint32_t ts, ssrc;
-	size_t hdr_len;     /* fixed header + CSRCs + extension (incl. its 4-byte head) */
-	size_t ext_off;     /* offset of the extension head (profile, length); 0 without */
-	size_t ext_len;     /* extension data length in bytes, without its 4-byte head */
+	size_t hdr_len;	    /* fixed header + CSRCs + extension (incl. its 4-byte head) */
+	size_t ext_off;	    /* offset of the extension head (profile, length); 0 without */
+	size_t ext_len;	    /* extension data length in bytes, without its 4-byte head */
 	size_t payload_len; /* without padding */
 };
 
 /** Parse an RTP header (version 2) bounded by len.  0 or -EBADMSG (short,
  *  CSRC list or extension beyond the packet, padding larger than the payload). */
-int wims_rtp_parse(struct wims_rtp_hdr *h, const uint8_t *p, size_t len)
-	__attribute__((warn_unused_result));
+int wims_rtp_parse(struct wims_rtp_hdr *h, const uint8_t *p, size_t len) __attribute__((warn_unused_result));
 
 enum wims_pkt_kind {
 	WIMS_PKT_UNKNOWN,
@@ -76,13 +75,13 @@ struct wims_rtcp_iter {
 struct wims_rtcp_item {
 	uint8_t pt, count; /* count: RC, SC or FMT */
 	size_t off, len;   /* len includes the 4-byte header */
-	uint32_t ssrc;     /* sender SSRC (packet sender / first chunk) */
+	uint32_t ssrc;	   /* sender SSRC (packet sender / first chunk) */
 };
 
 /** Next packet of a compound: 1 (item filled), 0 at the end, -EBADMSG when
  *  the header is not version 2 or its length runs beyond the buffer. */
 int wims_rtcp_next(struct wims_rtcp_iter *it, struct wims_rtcp_item *item)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Filter a compound RTCP in place for a plain-RTP IMS peer: keep SR, RR,
  *  SDES, BYE, RTPFB TMMBR/TMMBN (fmt 3/4, RFC 8834 honours TMMBR) and, when
@@ -106,7 +105,7 @@ struct wims_rtcp_report {
 /** Extract SR sender info and the report block about media_ssrc.  0 (even
  *  when nothing relevant was found: check has_sr/has_block) or -EBADMSG. */
 int wims_rtcp_report(const uint8_t *p, size_t len, uint32_t media_ssrc, struct wims_rtcp_report *r)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Build a PLI (RFC 4585 §6.3.1) into out; returns its length (12), 0 when cap is short. */
 size_t wims_rtcp_build_pli(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc);

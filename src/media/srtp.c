@@ -19,7 +19,7 @@
 
 struct wims_srtp {
 	srtp_t ctx;
-	size_t tag_len;      /* RTP tag (10, 4 or 16) */
+	size_t tag_len;	     /* RTP tag (10, 4 or 16) */
 	size_t rtcp_tag_len; /* SRTCP tag (10 or 16; _32 uses an 80-bit SRTCP tag) */
 	bool outbound;
 };
@@ -58,10 +58,14 @@ int wims_srtp_key_len(int profile, size_t *key_len, size_t *salt_len)
 const char *wims_srtp_profile_name(int profile)
 {
 	switch (profile) {
-	case WIMS_SRTP_AES_CM_128_HMAC_SHA1_80: return "AES_CM_128_HMAC_SHA1_80";
-	case WIMS_SRTP_AES_CM_128_HMAC_SHA1_32: return "AES_CM_128_HMAC_SHA1_32";
-	case WIMS_SRTP_AEAD_AES_128_GCM: return "AEAD_AES_128_GCM";
-	default: return NULL;
+	case WIMS_SRTP_AES_CM_128_HMAC_SHA1_80:
+		return "AES_CM_128_HMAC_SHA1_80";
+	case WIMS_SRTP_AES_CM_128_HMAC_SHA1_32:
+		return "AES_CM_128_HMAC_SHA1_32";
+	case WIMS_SRTP_AEAD_AES_128_GCM:
+		return "AEAD_AES_128_GCM";
+	default:
+		return NULL;
 	}
 }
 
@@ -140,14 +144,19 @@ void wims_srtp_free(struct wims_srtp *s)
 static int map_err(srtp_err_status_t st)
 {
 	switch (st) {
-	case srtp_err_status_ok: return 0;
-	case srtp_err_status_auth_fail: return -EPERM;
+	case srtp_err_status_ok:
+		return 0;
+	case srtp_err_status_auth_fail:
+		return -EPERM;
 	case srtp_err_status_replay_fail:
-	case srtp_err_status_replay_old: return -EALREADY;
+	case srtp_err_status_replay_old:
+		return -EALREADY;
 	case srtp_err_status_bad_param:
 	case srtp_err_status_parse_err:
-	case srtp_err_status_no_ctx: return -EBADMSG;
-	default: return -EIO;
+	case srtp_err_status_no_ctx:
+		return -EBADMSG;
+	default:
+		return -EIO;
 	}
 }
 

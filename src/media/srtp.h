@@ -37,24 +37,24 @@ struct wims_srtp;
  *  replay window 1024.  key/salt lengths per wims_srtp_key_len.  Calls
  *  wims_srtp_global_init itself.  0, -EINVAL or -ENOMEM. */
 int wims_srtp_new(struct wims_srtp **sp, int profile, const uint8_t *key, const uint8_t *salt, bool outbound)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Free (NULL is fine). */
 void wims_srtp_free(struct wims_srtp *s);
 
 /** Protect an RTP packet in place; *len grows by the tag; cap is the buffer
  *  size (>= *len + tag).  0, -ENOSPC, -EBADMSG, -EALREADY (index reused), -EIO. */
 int wims_srtp_protect_rtp(struct wims_srtp *s, uint8_t *pkt, size_t *len, size_t cap)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Verify and decrypt an SRTP packet in place; *len shrinks.  0, -EPERM auth
  *  failure, -EALREADY replay, -EBADMSG malformed, -EIO. */
 int wims_srtp_unprotect_rtp(struct wims_srtp *s, uint8_t *pkt, size_t *len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** As protect_rtp for a (compound) RTCP packet; needs tag + 4 bytes of room. */
 int wims_srtp_protect_rtcp(struct wims_srtp *s, uint8_t *pkt, size_t *len, size_t cap)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** As unprotect_rtp for SRTCP. */
 int wims_srtp_unprotect_rtcp(struct wims_srtp *s, uint8_t *pkt, size_t *len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** SDES (RFC 4568 §6.1): parse "inline:<base64 key||salt>[|lifetime][|MKI:len]"
  *  for suite AES_CM_128_HMAC_SHA1_80/_32 or AEAD_AES_128_GCM (case-insensitive)
@@ -67,6 +67,6 @@ int wims_srtp_sdes_parse(struct wims_str suite, struct wims_str key_params, int 
  *  "AES_CM_128_HMAC_SHA1_80 inline:<base64>" NUL-terminated into line.
  *  0, -EINVAL, -ENOSPC, -EIO. */
 int wims_srtp_sdes_generate(int profile, uint8_t *key, uint8_t *salt, char *line, size_t cap)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

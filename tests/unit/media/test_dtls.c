@@ -214,19 +214,20 @@ static void test_bad_fingerprint_values(void **state)
 {
 	struct wims_dtls *d;
 	const char *bad[] = {
-		"sha-256 AB:CD",
-		"md5 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF",
-		"sha-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:3",
-		"sha-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:",
-		"sha-1 00-11-22-33-44-55-66-77-88-99-AA-BB-CC-DD-EE-FF-00-11-22-33",
-		"sha-1 0G:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33",
+	    "sha-256 AB:CD",
+	    "md5 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF",
+	    "sha-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:3",
+	    "sha-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:",
+	    "sha-1 00-11-22-33-44-55-66-77-88-99-AA-BB-CC-DD-EE-FF-00-11-22-33",
+	    "sha-1 0G:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(wims_dtls_new(&d, cctx, true, wims_str_c(bad[i])), -EINVAL);
 	assert_int_equal(
-		wims_dtls_new(&d, cctx, true, wims_str_c("SHA-1 00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33")),
-		0);
+	    wims_dtls_new(&d, cctx, true,
+			  wims_str_c("SHA-1 00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33")),
+	    0);
 	assert_int_equal(wims_dtls_set_fingerprint(d, wims_str_c("sha-1 00")), -EINVAL);
 	wims_dtls_free(d);
 }
@@ -291,7 +292,8 @@ static void test_early_client_hello(void **state)
 	/* ...and a late wrong one fails. */
 	make(&c, &s, false, true);
 	run(&c, &s);
-	assert_int_equal(wims_dtls_set_fingerprint(c.d, wims_str_c(wims_dtls_ctx_fingerprint(cctx))), -EACCES);
+	assert_int_equal(wims_dtls_set_fingerprint(c.d, wims_str_c(wims_dtls_ctx_fingerprint(cctx))),
+			 -EACCES);
 	assert_false(wims_dtls_connected(c.d));
 	done(&c, &s);
 }
@@ -351,14 +353,14 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ctx),
-		cmocka_unit_test(test_handshake),
-		cmocka_unit_test(test_profile_sha1_80),
-		cmocka_unit_test(test_fingerprint_mismatch),
-		cmocka_unit_test(test_bad_fingerprint_values),
-		cmocka_unit_test(test_retransmit),
-		cmocka_unit_test(test_early_client_hello),
-		cmocka_unit_test(test_close_notify),
+	    cmocka_unit_test(test_ctx),
+	    cmocka_unit_test(test_handshake),
+	    cmocka_unit_test(test_profile_sha1_80),
+	    cmocka_unit_test(test_fingerprint_mismatch),
+	    cmocka_unit_test(test_bad_fingerprint_values),
+	    cmocka_unit_test(test_retransmit),
+	    cmocka_unit_test(test_early_client_hello),
+	    cmocka_unit_test(test_close_notify),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,10 +12,12 @@
 
 /* V=2, X=1, CC=1, M=1 PT=111, seq 0x1234, ts 0xdeadbeef, SSRC 0x11223344,
  * CSRC 0x55667788, extension 0xBEDE with 1 word, 3 payload bytes. */
+// clang-format off
 static const uint8_t rtp_ext[] = {
 	0x91, 0xef, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
 	0xbe, 0xde, 0x00, 0x01, 0x10, 0xaa, 0x00, 0x00, 'a',  'b',  'c',
 };
+// clang-format on
 
 static void test_parse_valid(void **state)
 {
@@ -139,6 +141,7 @@ static void test_strip_ext_and_rewrite(void **state)
 
 /* Chrome-like compound: SR (1 block) + SDES CNAME + RTPFB transport-cc +
  * PSFB REMB + PSFB PLI + RTPFB NACK + RTPFB TMMBR + XR. */
+// clang-format off
 static const uint8_t chrome_rtcp[] = {
 	/* SR, RC=1, length 12 words */
 	0x81, 200, 0x00, 0x0c, 0x11, 0x11, 0x11, 0x11, /* sender */
@@ -170,6 +173,7 @@ static const uint8_t chrome_rtcp[] = {
 	/* XR, length 2 */
 	0x80, 207, 0x00, 0x02, 0x11, 0x11, 0x11, 0x11, 0x04, 0x00, 0x00, 0x00,
 };
+// clang-format on
 
 static void test_rtcp_iter(void **state)
 {
@@ -235,10 +239,12 @@ static void test_rtcp_filter(void **state)
 static void test_rtcp_report(void **state)
 {
 	struct wims_rtcp_report r;
+	// clang-format off
 	static const uint8_t rr[] = {
 		0x81, 201, 0x00, 0x07, 0x33, 0x33, 0x33, 0x33, 0x22, 0x22, 0x22, 0x22, 0x10, 0xff, 0xff, 0xff,
 		0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,
 	};
+	// clang-format on
 
 	assert_int_equal(wims_rtcp_report(chrome_rtcp, sizeof(chrome_rtcp), 0x22222222, &r), 0);
 	assert_true(r.has_sr);
@@ -297,15 +303,15 @@ static void test_build_pli(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_valid),
-		cmocka_unit_test(test_parse_padding),
-		cmocka_unit_test(test_parse_invalid),
-		cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_strip_ext_and_rewrite),
-		cmocka_unit_test(test_rtcp_iter),
-		cmocka_unit_test(test_rtcp_filter),
-		cmocka_unit_test(test_rtcp_report),
-		cmocka_unit_test(test_build_pli),
+	    cmocka_unit_test(test_parse_valid),
+	    cmocka_unit_test(test_parse_padding),
+	    cmocka_unit_test(test_parse_invalid),
+	    cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_strip_ext_and_rewrite),
+	    cmocka_unit_test(test_rtcp_iter),
+	    cmocka_unit_test(test_rtcp_filter),
+	    cmocka_unit_test(test_rtcp_report),
+	    cmocka_unit_test(test_build_pli),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,19 +16,25 @@
 
 /* libsrtp test/srtp_driver.c srtp_validate(): default policy (AES-CM-128,
  * HMAC-SHA1-80), SSRC 0xcafebabe, seq 0x1234. */
+// clang-format off
 static const uint8_t kat_master[30] = {
 	0xe1, 0xf9, 0x7a, 0x0d, 0x3e, 0x01, 0x8b, 0xe0, 0xd6, 0x4f, 0xa3, 0x2c, 0x06, 0xde, 0x41,
 	0x39, 0x0e, 0xc6, 0x75, 0xad, 0x49, 0x8a, 0xfe, 0xeb, 0xb6, 0x96, 0x0b, 0x3a, 0xab, 0xe6,
 };
+// clang-format on
+// clang-format off
 static const uint8_t kat_plain[28] = {
 	0x80, 0x0f, 0x12, 0x34, 0xde, 0xca, 0xfb, 0xad, 0xca, 0xfe, 0xba, 0xbe, 0xab, 0xab,
 	0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,
 };
+// clang-format on
+// clang-format off
 static const uint8_t kat_cipher[38] = {
 	0x80, 0x0f, 0x12, 0x34, 0xde, 0xca, 0xfb, 0xad, 0xca, 0xfe, 0xba, 0xbe, 0x4e,
 	0x55, 0xdc, 0x4c, 0xe7, 0x99, 0x78, 0xd8, 0x8c, 0xa4, 0xd2, 0x15, 0x94, 0x9d,
 	0x24, 0x02, 0xb7, 0x8d, 0x6a, 0xcc, 0x99, 0xea, 0x17, 0x9b, 0x8d, 0xbb,
 };
+// clang-format on
 
 static const int profiles[] = {WIMS_SRTP_AES_CM_128_HMAC_SHA1_80, WIMS_SRTP_AES_CM_128_HMAC_SHA1_32,
 			       WIMS_SRTP_AEAD_AES_128_GCM};
@@ -47,8 +53,8 @@ static void pair(int prof, struct wims_srtp **tx, struct wims_srtp **rx)
 
 static size_t make_rtp(uint8_t *p, uint16_t seq, size_t payload)
 {
-	const uint8_t hdr[12] = {0x80, 0x6f, (uint8_t)(seq >> 8), (uint8_t)seq, 0, 0, 0x10, 0,
-				 0x12, 0x34, 0x56, 0x78};
+	const uint8_t hdr[12] = {0x80, 0x6f, (uint8_t)(seq >> 8), (uint8_t)seq, 0, 0, 0x10, 0, 0x12, 0x34,
+				 0x56, 0x78};
 
 	memcpy(p, hdr, 12);
 	for (size_t i = 0; i < payload; i++)
@@ -62,7 +68,8 @@ static void test_known_answer(void **state)
 	uint8_t p[64];
 	size_t len = sizeof(kat_plain);
 
-	assert_int_equal(wims_srtp_new(&tx, WIMS_SRTP_AES_CM_128_HMAC_SHA1_80, kat_master, kat_master + 16, true), 0);
+	assert_int_equal(
+	    wims_srtp_new(&tx, WIMS_SRTP_AES_CM_128_HMAC_SHA1_80, kat_master, kat_master + 16, true), 0);
 	memcpy(p, kat_plain, len);
 	assert_int_equal(wims_srtp_protect_rtp(tx, p, &len, sizeof(p)), 0);
 	assert_int_equal(len, sizeof(kat_cipher));
@@ -70,7 +77,8 @@ static void test_known_answer(void **state)
 	wims_srtp_free(tx);
 
 	/* _32: same keystream, tag cut to 4 bytes. */
-	assert_int_equal(wims_srtp_new(&tx, WIMS_SRTP_AES_CM_128_HMAC_SHA1_32, kat_master, kat_master + 16, true), 0);
+	assert_int_equal(
+	    wims_srtp_new(&tx, WIMS_SRTP_AES_CM_128_HMAC_SHA1_32, kat_master, kat_master + 16, true), 0);
 	len = sizeof(kat_plain);
 	memcpy(p, kat_plain, len);
 	assert_int_equal(wims_srtp_protect_rtp(tx, p, &len, sizeof(p)), 0);
@@ -78,7 +86,8 @@ static void test_known_answer(void **state)
 	assert_memory_equal(p, kat_cipher, 32);
 	wims_srtp_free(tx);
 
-	assert_int_equal(wims_srtp_new(&rx, WIMS_SRTP_AES_CM_128_HMAC_SHA1_80, kat_master, kat_master + 16, false), 0);
+	assert_int_equal(
+	    wims_srtp_new(&rx, WIMS_SRTP_AES_CM_128_HMAC_SHA1_80, kat_master, kat_master + 16, false), 0);
 	len = sizeof(kat_cipher);
 	memcpy(p, kat_cipher, len);
 	assert_int_equal(wims_srtp_unprotect_rtp(rx, p, &len), 0);
@@ -147,8 +156,9 @@ static void test_round_trip(void **state)
 
 			memcpy(ref, p, len);
 			/* The exact room the tag needs is enough; one byte less is not. */
-			size_t tag = profiles[k] == WIMS_SRTP_AEAD_AES_128_GCM ? 16
-				     : profiles[k] == WIMS_SRTP_AES_CM_128_HMAC_SHA1_32 ? 4 : 10;
+			size_t tag = profiles[k] == WIMS_SRTP_AEAD_AES_128_GCM		? 16
+				     : profiles[k] == WIMS_SRTP_AES_CM_128_HMAC_SHA1_32 ? 4
+											: 10;
 			assert_int_equal(wims_srtp_protect_rtp(tx, p, &len, plen + tag - 1), -ENOSPC);
 			assert_int_equal(wims_srtp_protect_rtp(tx, p, &len, plen + tag), 0);
 			assert_int_equal(len, plen + tag);
@@ -194,8 +204,8 @@ static void test_tamper_and_replay(void **state)
 
 static void test_rtcp(void **state)
 {
-	static const uint8_t sr[28] = {0x80, 200, 0, 6, 0x12, 0x34, 0x56, 0x78, 1, 2, 3, 4, 5, 6,
-				       7,    8,   9, 10, 11,  12,   13,   14,   15, 16, 17, 18, 19, 20};
+	static const uint8_t sr[28] = {0x80, 200, 0, 6,	 0x12, 0x34, 0x56, 0x78, 1,  2,	 3,  4,	 5,  6,
+				       7,    8,	  9, 10, 11,   12,   13,   14,	 15, 16, 17, 18, 19, 20};
 
 	for (size_t k = 0; k < sizeof(profiles) / sizeof(profiles[0]); k++) {
 		struct wims_srtp *tx, *rx;
@@ -208,7 +218,7 @@ static void test_rtcp(void **state)
 			memcpy(p, sr, len);
 			assert_int_equal(wims_srtp_protect_rtcp(tx, p, &len, sizeof(p)), 0);
 			assert_int_equal(len, sizeof(sr) + 4 +
-						      (profiles[k] == WIMS_SRTP_AEAD_AES_128_GCM ? 16u : 10u));
+						  (profiles[k] == WIMS_SRTP_AEAD_AES_128_GCM ? 16u : 10u));
 			if (i == 0) {
 				memcpy(first, p, len);
 				flen = len;
@@ -262,8 +272,8 @@ static void test_sdes(void **state)
 		assert_int_equal(wims_srtp_sdes_generate(profiles[k], key, salt, line, sizeof(line)), 0);
 		sp = strchr(line, ' ');
 		assert_non_null(sp);
-		assert_int_equal(wims_srtp_sdes_parse(wims_str_make(line, (size_t)(sp - line)), wims_str_c(sp + 1),
-						      &prof, key2, salt2),
+		assert_int_equal(wims_srtp_sdes_parse(wims_str_make(line, (size_t)(sp - line)),
+						      wims_str_c(sp + 1), &prof, key2, salt2),
 				 0);
 		assert_int_equal(prof, profiles[k]);
 		assert_memory_equal(key, key2, 16);
@@ -280,35 +290,42 @@ static void test_sdes_parse(void **state)
 	struct wims_str s80 = wims_str_c("AES_CM_128_HMAC_SHA1_80");
 	struct wims_str gcm = wims_str_c("AEAD_AES_128_GCM");
 
-	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20"),
-					      &prof, key, salt),
-			 0);
+	assert_int_equal(
+	    wims_srtp_sdes_parse(s80, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20"),
+				 &prof, key, salt),
+	    0);
 	assert_int_equal(prof, WIMS_SRTP_AES_CM_128_HMAC_SHA1_80);
 	assert_int_equal(key[0], 0x3d);
-	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"),
+	assert_int_equal(wims_srtp_sdes_parse(s80,
+					      wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"),
 					      &prof, key, salt),
 			 0);
 	/* MKI is refused, bad base64, wrong length, unknown suite, no inline: */
-	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4"),
-					      &prof, key, salt),
-			 -ENOTSUP);
-	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVB!"),
+	assert_int_equal(
+	    wims_srtp_sdes_parse(s80, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4"),
+				 &prof, key, salt),
+	    -ENOTSUP);
+	assert_int_equal(wims_srtp_sdes_parse(s80,
+					      wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVB!"),
 					      &prof, key, salt),
 			 -EINVAL);
-	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaV=R"),
+	assert_int_equal(wims_srtp_sdes_parse(s80,
+					      wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaV=R"),
 					      &prof, key, salt),
 			 -EINVAL);
-	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtx"), &prof,
-					      key, salt),
+	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtx"),
+					      &prof, key, salt),
 			 -EINVAL);
-	assert_int_equal(wims_srtp_sdes_parse(gcm, wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"),
+	assert_int_equal(wims_srtp_sdes_parse(gcm,
+					      wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"),
 					      &prof, key, salt),
 			 -EINVAL); /* 30 bytes where GCM wants 28 */
 	assert_int_equal(wims_srtp_sdes_parse(wims_str_c("F8_128_HMAC_SHA1_80"),
-					      wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"), &prof, key, salt),
+					      wims_str_c("inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"),
+					      &prof, key, salt),
 			 -ENOTSUP);
-	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"), &prof, key,
-					      salt),
+	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"),
+					      &prof, key, salt),
 			 -EINVAL);
 	assert_int_equal(wims_srtp_sdes_parse(s80, wims_str_c("inline:"), &prof, key, salt), -EINVAL);
 }
@@ -316,10 +333,10 @@ static void test_sdes_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_known_answer), cmocka_unit_test(test_gcm_oracle),
-		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_tamper_and_replay),
-		cmocka_unit_test(test_rtcp),         cmocka_unit_test(test_rollover),
-		cmocka_unit_test(test_sdes),         cmocka_unit_test(test_sdes_parse),
+	    cmocka_unit_test(test_known_answer), cmocka_unit_test(test_gcm_oracle),
+	    cmocka_unit_test(test_round_trip),	 cmocka_unit_test(test_tamper_and_replay),
+	    cmocka_unit_test(test_rtcp),	 cmocka_unit_test(test_rollover),
+	    cmocka_unit_test(test_sdes),	 cmocka_unit_test(test_sdes_parse),
 	};
 
 	if (wims_srtp_global_init() != 0)

@@ -273,8 +273,8 @@ struct wims_sdp_extmap {
 	struct wims_str uri, params;   /* params unset when absent */
 };
 
-/** Parse an a=extmap value (id 1..14 one-byte, up to 255 two-byte; 4096+
- * reserved ids are rejected). 0 or -EBADMSG. */
+/** Parse an a=extmap value (id 1..255: one- and two-byte headers; 0 and
+ * larger ids are rejected). 0 or -EBADMSG. */
 int wims_sdp_extmap_parse(struct wims_str v, struct wims_sdp_extmap *x) __attribute__((warn_unused_result));
 
 /* a=crypto:<tag> <suite> <key-params> [<session-params>] (RFC 4568). */

@@ -355,3 +355,17 @@ assert_plain_rtp_offer() {
   bad=$(grep -E '^(m=[a-z]+ [0-9]+ [A-Z/]*(SAVP|TLS)|a=(ice-|candidate|fingerprint|setup|crypto|rtcp-mux-only))' "$T/$1-msgs.log" | sort -u | tr '\n' ' ')
   [ -z "$bad" ] || fail "$1 received WebRTC attributes in its SDP: $bad"
 }
+
+# ------------------------------------------------------------- rtpengine
+# start_rtpengine [NG_PORT]: a stock rtpengine (Debian rtpengine-daemon) on
+# 127.0.0.1, ng on NG_PORT (default 2223), media ports 30000-30100, no kernel
+# forwarding; its log goes to rtpengine.log.
+start_rtpengine() {
+  local port=${1:-2223}
+  command -v rtpengine >/dev/null || fail "rtpengine not installed (package rtpengine-daemon)"
+  rtpengine --foreground --log-stderr --interface=127.0.0.1 --listen-ng=127.0.0.1:$port \
+    --port-min=30000 --port-max=30100 --no-fallback --table=-1 </dev/null >"$T/rtpengine.log" 2>&1 &
+  track rtpengine $!
+  wait_port udp "$port" 10 rtpengine; alive rtpengine
+  log "rtpengine up, ng on 127.0.0.1:$port"
+}

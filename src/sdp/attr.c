@@ -7,7 +7,8 @@
 #include "sdp/sdp.h"
 #include "sdp/sdp_int.h"
 
-const struct wims_sdp_attr *wims_sdp_attrs_next(const struct wims_sdp_attrs *a, const char *name, unsigned *it)
+const struct wims_sdp_attr *wims_sdp_attrs_next(const struct wims_sdp_attrs *a, const char *name,
+						unsigned *it)
 {
 	struct wims_str n = wims_str_c(name);
 
@@ -28,8 +29,8 @@ const struct wims_sdp_attr *wims_sdp_attrs_find(const struct wims_sdp_attrs *a, 
  * (RFC 8839 §5.4-5.6 ICE, RFC 8122 §5 fingerprint, RFC 4145 setup,
  * RFC 8842 tls-id, RFC 8285 §6 extmap-allow-mixed, RFC 8445 ice-pacing). */
 static const char *const SESSION_FALLBACK[] = {
-	"ice-ufrag", "ice-pwd", "ice-lite", "ice-options", "ice-pacing",
-	"fingerprint", "setup", "tls-id", "extmap-allow-mixed",
+    "ice-ufrag",   "ice-pwd", "ice-lite", "ice-options",	"ice-pacing",
+    "fingerprint", "setup",   "tls-id",	  "extmap-allow-mixed",
 };
 
 static bool falls_back(const char *name)
@@ -58,7 +59,8 @@ bool wims_sdp_has(const struct wims_sdp *s, const struct wims_sdp_media *m, cons
 	return wims_sdp_attr(s, m, name) != NULL;
 }
 
-int wims_sdp_attr_u32(const struct wims_sdp *s, const struct wims_sdp_media *m, const char *name, uint32_t *out)
+int wims_sdp_attr_u32(const struct wims_sdp *s, const struct wims_sdp_media *m, const char *name,
+		      uint32_t *out)
 {
 	const struct wims_sdp_attr *a = wims_sdp_attr(s, m, name);
 
@@ -102,16 +104,16 @@ bool wims_sdp_proto_is_rtp(struct wims_str proto)
 }
 
 struct static_pt {
-	uint8_t pt;
 	const char *enc;
 	uint32_t clock;
+	uint8_t pt;
 };
 
 /* RFC 3551 §6, the entries still met in practice. */
 static const struct static_pt STATIC_PT[] = {
-	{0, "PCMU", 8000},  {3, "GSM", 8000},	{4, "G723", 8000},   {8, "PCMA", 8000},
-	{9, "G722", 8000},  {13, "CN", 8000},	{15, "G728", 8000},  {18, "G729", 8000},
-	{26, "JPEG", 90000}, {31, "H261", 90000}, {34, "H263", 90000},
+    {"PCMU", 8000, 0},	 {"GSM", 8000, 3},    {"G723", 8000, 4},   {"PCMA", 8000, 8},
+    {"G722", 8000, 9},	 {"CN", 8000, 13},    {"G728", 8000, 15},  {"G729", 8000, 18},
+    {"JPEG", 90000, 26}, {"H261", 90000, 31}, {"H263", 90000, 34},
 };
 
 static void codec_static(struct wims_sdp_codec *c)
@@ -150,11 +152,13 @@ static int codec_rtpmap(struct wims_sdp_codec *c, struct wims_str v)
 	c->enc = wims_str_make(v.p, (size_t)(s1 - v.p));
 	rest = wims_str_make(s1 + 1, v.l - c->enc.l - 1);
 	s2 = memchr(rest.p, '/', rest.l);
-	if (!wims_sdp__num(s2 ? wims_str_make(rest.p, (size_t)(s2 - rest.p)) : rest, UINT32_MAX, &x) || x == 0)
+	if (!wims_sdp__num(s2 ? wims_str_make(rest.p, (size_t)(s2 - rest.p)) : rest, UINT32_MAX, &x) ||
+	    x == 0)
 		return -EBADMSG;
 	c->clock = x;
 	if (s2) {
-		if (!wims_sdp__num(wims_str_make(s2 + 1, rest.l - (size_t)(s2 + 1 - rest.p)), 255, &x) || x == 0)
+		if (!wims_sdp__num(wims_str_make(s2 + 1, rest.l - (size_t)(s2 + 1 - rest.p)), 255, &x) ||
+		    x == 0)
 			return -EBADMSG;
 		c->channels = (uint8_t)x;
 	}
@@ -227,6 +231,38 @@ int wims_sdp_codecs(const struct wims_sdp_media *m, struct wims_sdp_codec *out, 
 	return rc ? rc : (int)n;
 }
 
+const struct wims_sdp_codec *wims_sdp_codec_find(const struct wims_sdp_codec *c, unsigned n, const char *enc,
+						 uint32_t clock)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (c[i].enc.p && wims_str_eqic(c[i].enc, enc) && (clock == 0 || c[i].clock == clock))
+			return &c[i];
+	return NULL;
+}
+
+int wims_sdp_fmtp_param(struct wims_str fmtp, const char *name, struct wims_str *val)
+{
+	struct wims_str rest = fmtp;
+
+	while (rest.l) {
+		const char *semi = memchr(rest.p, ';', rest.l);
+		struct wims_str p = wims_str_make(rest.p, semi ? (size_t)(semi - rest.p) : rest.l);
+		const char *eq;
+		struct wims_str k;
+
+		rest = semi ? wims_str_make(semi + 1, rest.l - p.l - 1) : wims_str_make(rest.p + rest.l, 0);
+		p = wims_str_trim(p);
+		eq = memchr(p.p, '=', p.l);
+		k = wims_str_trim(wims_str_make(p.p, eq ? (size_t)(eq - p.p) : p.l));
+		if (k.l && wims_str_eqic(k, name)) {
+			*val = eq ? wims_str_trim(wims_str_make(eq + 1, p.l - (size_t)(eq + 1 - p.p)))
+				  : wims_str_make(p.p + p.l, 0);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 /* ---- typed attribute values ---- */
 
 int wims_sdp_cand_parse(struct wims_str v, struct wims_sdp_cand *c)
@@ -235,10 +271,12 @@ int wims_sdp_cand_parse(struct wims_str v, struct wims_sdp_cand *c)
 	uint32_t x;
 
 	*c = (struct wims_sdp_cand){0};
-	if (!wims_sdp__tok(&v, &c->foundation) || !wims_sdp__tok(&v, &t) || !wims_sdp__num(t, 256, &x) || x == 0)
+	if (!wims_sdp__tok(&v, &c->foundation) || !wims_sdp__tok(&v, &t) || !wims_sdp__num(t, 256, &x) ||
+	    x == 0)
 		return -EBADMSG;
 	c->component = (uint16_t)x;
-	if (!wims_sdp__tok(&v, &c->transport) || !wims_sdp__tok(&v, &t) || !wims_sdp__num(t, UINT32_MAX, &c->priority))
+	if (!wims_sdp__tok(&v, &c->transport) || !wims_sdp__tok(&v, &t) ||
+	    !wims_sdp__num(t, UINT32_MAX, &c->priority))
 		return -EBADMSG;
 	if (!wims_sdp__tok(&v, &c->addr) || !wims_sdp__tok(&v, &t) || !wims_sdp__num(t, 65535, &x))
 		return -EBADMSG;

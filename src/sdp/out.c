@@ -13,9 +13,10 @@ static struct wims_sdp_out_addr out_addr(const struct wims_sdp_conn *c)
 
 /* Attributes the writer expresses itself; the rest goes out verbatim. */
 static const char *const MEDIA_KNOWN[] = {
-	"rtpmap", "fmtp", "rtcp-fb", "rtcp", "rtcp-mux", "rtcp-mux-only", "rtcp-rsize", "mid",
-	"sendrecv", "sendonly", "recvonly", "inactive", "ice-ufrag", "ice-pwd", "ice-options",
-	"candidate", "end-of-candidates", "fingerprint", "setup", "tls-id", "crypto", "ptime", "maxptime",
+    "rtpmap",	  "fmtp",    "rtcp-fb",	    "rtcp",	 "rtcp-mux",	      "rtcp-mux-only",
+    "rtcp-rsize", "mid",     "sendrecv",    "sendonly",	 "recvonly",	      "inactive",
+    "ice-ufrag",  "ice-pwd", "ice-options", "candidate", "end-of-candidates", "fingerprint",
+    "setup",	  "tls-id",  "crypto",	    "ptime",	 "maxptime",
 };
 
 static bool media_known(const struct wims_sdp_attr *a)
@@ -33,7 +34,8 @@ static struct wims_str val_of(const struct wims_sdp *s, const struct wims_sdp_me
 	return a && a->value.p ? wims_str_trim(a->value) : WIMS_STR_NULL;
 }
 
-static int media_lists(struct wims_sdp_out_media *om, struct wims_sdp_out_mstore *ms, const struct wims_sdp_media *m)
+static int media_lists(struct wims_sdp_out_media *om, struct wims_sdp_out_mstore *ms,
+		       const struct wims_sdp_media *m)
 {
 	for (unsigned i = 0; i < m->attrs.n; i++) {
 		const struct wims_sdp_attr *a = &m->attrs.a[i];
@@ -60,7 +62,8 @@ static int media_lists(struct wims_sdp_out_media *om, struct wims_sdp_out_mstore
 	return 0;
 }
 
-static int media_scalars(struct wims_sdp_out_media *om, const struct wims_sdp *s, const struct wims_sdp_media *m)
+static int media_scalars(struct wims_sdp_out_media *om, const struct wims_sdp *s,
+			 const struct wims_sdp_media *m)
 {
 	const struct wims_sdp_attr *a;
 	int setup;
@@ -88,7 +91,8 @@ static int media_scalars(struct wims_sdp_out_media *om, const struct wims_sdp *s
 	om->setup = (enum wims_sdp_setup)setup;
 	if (wims_sdp_attrs_find(&m->attrs, "ptime") && wims_sdp_attr_u32(s, m, "ptime", &om->ptime) != 0)
 		return -EBADMSG;
-	if (wims_sdp_attrs_find(&m->attrs, "maxptime") && wims_sdp_attr_u32(s, m, "maxptime", &om->maxptime) != 0)
+	if (wims_sdp_attrs_find(&m->attrs, "maxptime") &&
+	    wims_sdp_attr_u32(s, m, "maxptime", &om->maxptime) != 0)
 		return -EBADMSG;
 	for (unsigned i = 0; i < m->attrs.n; i++)
 		for (int d = WIMS_SDP_DIR_SENDRECV; d <= WIMS_SDP_DIR_INACTIVE; d++)
@@ -103,9 +107,18 @@ static int media_from(struct wims_sdp_out_media *om, struct wims_sdp_out_mstore 
 	int rc;
 
 	*om = (struct wims_sdp_out_media){
-		.type = m->type, .port = m->port, .nports = m->nports, .proto = m->proto,
-		.bw = m->bw, .n_bw = m->n_bw, .codecs = ms->codecs, .fmts = ms->fmts,
-		.cands = ms->cands, .fps = ms->fps, .cryptos = ms->cryptos, .attrs = ms->attrs,
+	    .type = m->type,
+	    .port = m->port,
+	    .nports = m->nports,
+	    .proto = m->proto,
+	    .bw = m->bw,
+	    .n_bw = m->n_bw,
+	    .codecs = ms->codecs,
+	    .fmts = ms->fmts,
+	    .cands = ms->cands,
+	    .fps = ms->fps,
+	    .cryptos = ms->cryptos,
+	    .attrs = ms->attrs,
 	};
 	if (m->c.addr.p)
 		om->c = out_addr(&m->c);
@@ -135,7 +148,7 @@ static int media_from(struct wims_sdp_out_media *om, struct wims_sdp_out_mstore 
 
 /* Session attributes moved into the m= sections or written by name. */
 static const char *const SESSION_KNOWN[] = {
-	"ice-lite", "msid-semantic", "ice-ufrag", "ice-pwd", "ice-options", "fingerprint", "setup", "tls-id",
+    "ice-lite", "msid-semantic", "ice-ufrag", "ice-pwd", "ice-options", "fingerprint", "setup", "tls-id",
 };
 
 static bool session_known(const struct wims_sdp_attr *a, const struct wims_sdp_attr *bundle)
@@ -169,10 +182,17 @@ int wims_sdp_out_from(struct wims_sdp_out_store *st, const struct wims_sdp *s)
 	const struct wims_sdp_attr *ms = wims_sdp_attrs_find(&s->attrs, "msid-semantic");
 
 	*o = (struct wims_sdp_out){
-		.o_user = s->o.username, .sess_id_s = s->o.sess_id, .sess_version_s = s->o.sess_version,
-		.o_addr = {wims_str_eqic(s->o.addrtype, "IP6"), s->o.addr}, .name = s->name,
-		.bw = s->bw, .n_bw = s->n_bw, .bundle = st->bundle, .attrs = st->attrs, .media = st->media,
-		.ice_lite = wims_sdp_attrs_find(&s->attrs, "ice-lite") != NULL,
+	    .o_user = s->o.username,
+	    .sess_id_s = s->o.sess_id,
+	    .sess_version_s = s->o.sess_version,
+	    .o_addr = {wims_str_eqic(s->o.addrtype, "IP6"), s->o.addr},
+	    .name = s->name,
+	    .bw = s->bw,
+	    .n_bw = s->n_bw,
+	    .bundle = st->bundle,
+	    .attrs = st->attrs,
+	    .media = st->media,
+	    .ice_lite = wims_sdp_attrs_find(&s->attrs, "ice-lite") != NULL,
 	};
 	if (s->c.addr.p)
 		o->c = out_addr(&s->c);

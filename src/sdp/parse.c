@@ -262,21 +262,14 @@ struct line_kind {
 };
 
 static const struct line_kind KINDS[26] = {
-	['a' - 'a'] = {on_a, false, false},
-	['b' - 'a'] = {on_b, false, true},
-	['c' - 'a'] = {on_c, false, true},
-	['e' - 'a'] = {on_ignore, true, false},
-	['i' - 'a'] = {on_i, false, false},
-	['k' - 'a'] = {on_ignore, false, false},
-	['m' - 'a'] = {on_m, false, true},
-	['o' - 'a'] = {on_o, true, true},
-	['p' - 'a'] = {on_ignore, true, false},
-	['r' - 'a'] = {on_ignore, true, true},
-	['s' - 'a'] = {on_s, true, false},
-	['t' - 'a'] = {on_t, true, true},
-	['u' - 'a'] = {on_ignore, true, false},
-	['v' - 'a'] = {on_v, true, true},
-	['z' - 'a'] = {on_ignore, true, true},
+    ['a' - 'a'] = {on_a, false, false},	    ['b' - 'a'] = {on_b, false, true},
+    ['c' - 'a'] = {on_c, false, true},	    ['e' - 'a'] = {on_ignore, true, false},
+    ['i' - 'a'] = {on_i, false, false},	    ['k' - 'a'] = {on_ignore, false, false},
+    ['m' - 'a'] = {on_m, false, true},	    ['o' - 'a'] = {on_o, true, true},
+    ['p' - 'a'] = {on_ignore, true, false}, ['r' - 'a'] = {on_ignore, true, true},
+    ['s' - 'a'] = {on_s, true, false},	    ['t' - 'a'] = {on_t, true, true},
+    ['u' - 'a'] = {on_ignore, true, false}, ['v' - 'a'] = {on_v, true, true},
+    ['z' - 'a'] = {on_ignore, true, true},
 };
 
 /* Check the bytes of one line: no controls, no NUL; above 0x7f only in

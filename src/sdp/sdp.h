@@ -51,14 +51,14 @@ struct wims_sdp_origin {
 };
 
 struct wims_sdp_media {
-	struct wims_str line;          /* the whole m= value */
-	struct wims_str type;          /* audio, video, application, ... */
+	struct wims_str line; /* the whole m= value */
+	struct wims_str type; /* audio, video, application, ... */
 	uint16_t port;
-	uint16_t nports;               /* m=audio 5000/2 -> 2; 1 when absent */
-	struct wims_str proto;         /* RTP/AVP, UDP/TLS/RTP/SAVPF, ... */
+	uint16_t nports;       /* m=audio 5000/2 -> 2; 1 when absent */
+	struct wims_str proto; /* RTP/AVP, UDP/TLS/RTP/SAVPF, ... */
 	struct wims_str fmts[WIMS_SDP_MAX_FMTS];
 	unsigned n_fmts;
-	struct wims_str info;          /* i= */
+	struct wims_str info; /* i= */
 	struct wims_sdp_conn c;
 	struct wims_sdp_bw bw[WIMS_SDP_MAX_BW];
 	unsigned n_bw;
@@ -66,20 +66,20 @@ struct wims_sdp_media {
 };
 
 struct wims_sdp {
-	struct wims_str raw;           /* the whole input */
-	unsigned version;              /* v= (always 0 once parsed) */
+	struct wims_str raw; /* the whole input */
+	unsigned version;    /* v= (always 0 once parsed) */
 	struct wims_sdp_origin o;
-	struct wims_str name;          /* s= */
-	struct wims_str info;          /* i= */
-	struct wims_sdp_conn c;        /* session c=, unset when absent */
+	struct wims_str name;	/* s= */
+	struct wims_str info;	/* i= */
+	struct wims_sdp_conn c; /* session c=, unset when absent */
 	struct wims_sdp_bw bw[WIMS_SDP_MAX_BW];
 	unsigned n_bw;
 	struct wims_str t_start, t_stop; /* first t= line; unset when absent */
-	struct wims_sdp_attrs attrs;   /* session-level a= */
+	struct wims_sdp_attrs attrs;	 /* session-level a= */
 	struct wims_sdp_media media[WIMS_SDP_MAX_MEDIA];
 	unsigned n_media;
-	const char *err;               /* static reason when parsing failed */
-	unsigned err_line;             /* 1-based line of the failure, 0 if none */
+	const char *err;   /* static reason when parsing failed */
+	unsigned err_line; /* 1-based line of the failure, 0 if none */
 };
 
 /** Parse len bytes of p into s (fully overwritten).  Lines end in CRLF or LF;
@@ -147,7 +147,18 @@ struct wims_sdp_codec {
  * -EBADMSG for a non-numeric/over-127 or duplicate PT, or a malformed rtpmap
  * of a listed PT, -E2BIG when cap is too small. */
 int wims_sdp_codecs(const struct wims_sdp_media *m, struct wims_sdp_codec *out, unsigned cap)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
+
+/** First codec of c[n] whose encoding name is enc (case-insensitive) and,
+ * when clock != 0, whose clock rate is clock; NULL when none. */
+const struct wims_sdp_codec *wims_sdp_codec_find(const struct wims_sdp_codec *c, unsigned n, const char *enc,
+						 uint32_t clock);
+
+/** Value of parameter name in an a=fmtp parameter list ("a=1; b=2"),
+ * case-insensitive name.  A parameter without '=' has an empty, set value.
+ * 0 or -ENOENT. */
+int wims_sdp_fmtp_param(struct wims_str fmtp, const char *name, struct wims_str *val)
+    __attribute__((warn_unused_result));
 
 /** Whether proto carries RTP (contains "RTP/"). */
 bool wims_sdp_proto_is_rtp(struct wims_str proto);
@@ -160,11 +171,11 @@ bool wims_sdp_proto_is_rtp(struct wims_str proto);
 struct wims_sdp_cand {
 	struct wims_str foundation;
 	uint16_t component;
-	struct wims_str transport;     /* UDP, TCP */
+	struct wims_str transport; /* UDP, TCP */
 	uint32_t priority;
 	struct wims_str addr;
 	uint16_t port;
-	struct wims_str type;          /* host, srflx, prflx, relay */
+	struct wims_str type; /* host, srflx, prflx, relay */
 	struct wims_str raddr;
 	uint16_t rport;
 	struct wims_str tcptype;
@@ -184,10 +195,10 @@ struct wims_sdp_fingerprint {
 
 /** Parse an a=fingerprint value. 0 or -EBADMSG. */
 int wims_sdp_fingerprint_parse(struct wims_str v, struct wims_sdp_fingerprint *f)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 enum wims_sdp_setup {
-	WIMS_SDP_SETUP_NONE = 0,       /* absent (writer: not written) */
+	WIMS_SDP_SETUP_NONE = 0, /* absent (writer: not written) */
 	WIMS_SDP_SETUP_ACTPASS,
 	WIMS_SDP_SETUP_ACTIVE,
 	WIMS_SDP_SETUP_PASSIVE,
@@ -202,7 +213,7 @@ int wims_sdp_setup(const struct wims_sdp *s, const struct wims_sdp_media *m);
 const char *wims_sdp_setup_name(enum wims_sdp_setup r);
 
 enum wims_sdp_dir {
-	WIMS_SDP_DIR_UNSET = 0,        /* writer: not written */
+	WIMS_SDP_DIR_UNSET = 0, /* writer: not written */
 	WIMS_SDP_DIR_SENDRECV,
 	WIMS_SDP_DIR_SENDONLY,
 	WIMS_SDP_DIR_RECVONLY,
@@ -241,7 +252,7 @@ int wims_sdp_rtcp_parse(struct wims_str v, struct wims_sdp_rtcp *r) __attribute_
 /* a=ssrc:<id> <attribute>[:<value>] (RFC 5576). */
 struct wims_sdp_ssrc {
 	uint32_t id;
-	struct wims_str attr, value;   /* "cname", "abc"; value unset for a flag */
+	struct wims_str attr, value; /* "cname", "abc"; value unset for a flag */
 };
 
 /** Parse an a=ssrc value. 0 or -EBADMSG. */
@@ -249,14 +260,14 @@ int wims_sdp_ssrc_parse(struct wims_str v, struct wims_sdp_ssrc *x) __attribute_
 
 /* a=ssrc-group:<semantics> <ssrc>... (RFC 5576). */
 struct wims_sdp_ssrc_group {
-	struct wims_str semantics;     /* FID, SIM, FEC-FR */
+	struct wims_str semantics; /* FID, SIM, FEC-FR */
 	uint32_t ssrcs[WIMS_SDP_MAX_SSRC_GROUP];
 	unsigned n;
 };
 
 /** Parse an a=ssrc-group value. 0, -EBADMSG or -E2BIG. */
 int wims_sdp_ssrc_group_parse(struct wims_str v, struct wims_sdp_ssrc_group *g)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* a=msid:<stream id> [<track id>] (RFC 8830). */
 struct wims_sdp_msid {
@@ -269,8 +280,8 @@ int wims_sdp_msid_parse(struct wims_str v, struct wims_sdp_msid *x) __attribute_
 /* a=extmap:<id>[/<direction>] <uri> [<ext attributes>] (RFC 8285). */
 struct wims_sdp_extmap {
 	uint16_t id;
-	struct wims_str dir;           /* unset when absent */
-	struct wims_str uri, params;   /* params unset when absent */
+	struct wims_str dir;	     /* unset when absent */
+	struct wims_str uri, params; /* params unset when absent */
 };
 
 /** Parse an a=extmap value (id 1..255: one- and two-byte headers; 0 and
@@ -280,9 +291,9 @@ int wims_sdp_extmap_parse(struct wims_str v, struct wims_sdp_extmap *x) __attrib
 /* a=crypto:<tag> <suite> <key-params> [<session-params>] (RFC 4568). */
 struct wims_sdp_crypto {
 	uint32_t tag;
-	struct wims_str suite;         /* AES_CM_128_HMAC_SHA1_80 */
-	struct wims_str key_params;    /* inline:<key||salt>[|lifetime][|MKI:len] */
-	struct wims_str key;           /* the base64 after "inline:" up to '|' */
+	struct wims_str suite;		/* AES_CM_128_HMAC_SHA1_80 */
+	struct wims_str key_params;	/* inline:<key||salt>[|lifetime][|MKI:len] */
+	struct wims_str key;		/* the base64 after "inline:" up to '|' */
 	struct wims_str session_params; /* unset when absent */
 };
 
@@ -292,30 +303,30 @@ int wims_sdp_crypto_parse(struct wims_str v, struct wims_sdp_crypto *x) __attrib
 /* a=curr / a=des / a=conf (RFC 3312): raw token views.  strength is set
  * for a=des only ("mandatory", "optional", "none", "failure", "unknown"). */
 struct wims_sdp_precond {
-	struct wims_str type;          /* qos */
+	struct wims_str type; /* qos */
 	struct wims_str strength;
-	struct wims_str status;        /* e2e, local, remote */
-	struct wims_str dir;           /* none, send, recv, sendrecv */
+	struct wims_str status; /* e2e, local, remote */
+	struct wims_str dir;	/* none, send, recv, sendrecv */
 };
 
 /** Parse an a=curr/a=conf (is_des false) or a=des (true) value. 0 or -EBADMSG. */
 int wims_sdp_precond_parse(struct wims_str v, bool is_des, struct wims_sdp_precond *x)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- Writer ----------------------------------------------------------- */
 
 /* An address for o=, c= and a=rtcp: "IN IP4 <addr>" or "IN IP6 <addr>". */
 struct wims_sdp_out_addr {
 	bool ip6;
-	struct wims_str addr;          /* unset: the line is not written */
+	struct wims_str addr; /* unset: the line is not written */
 };
 
 /* One m= section to write.  Zeroed fields are not written.  Every string is
  * copied verbatim and must not hold CR, LF or NUL (-EINVAL otherwise). */
 struct wims_sdp_out_media {
-	struct wims_str type;          /* audio, video, application */
+	struct wims_str type; /* audio, video, application */
 	uint16_t port;
-	uint16_t nports;               /* written as /n when > 1 */
+	uint16_t nports; /* written as /n when > 1 */
 	struct wims_str proto;
 	/* rejected: "m=<type> 0 <proto> <fmts>" followed by c= (if set) and
 	 * a=mid (if set) only; port and every other attribute are ignored. */
@@ -327,10 +338,10 @@ struct wims_sdp_out_media {
 	unsigned n_codecs;
 	const struct wims_str *fmts;
 	unsigned n_fmts;
-	struct wims_sdp_out_addr c;    /* written when set and != session c= */
+	struct wims_sdp_out_addr c; /* written when set and != session c= */
 	const struct wims_sdp_bw *bw;
 	unsigned n_bw;
-	uint16_t rtcp_port;            /* a=rtcp:<port> [IN IP4 <rtcp_addr>] when != 0 */
+	uint16_t rtcp_port; /* a=rtcp:<port> [IN IP4 <rtcp_addr>] when != 0 */
 	struct wims_sdp_out_addr rtcp_addr;
 	bool rtcp_mux, rtcp_mux_only, rtcp_rsize;
 	struct wims_str mid;
@@ -346,16 +357,16 @@ struct wims_sdp_out_media {
 	const struct wims_sdp_crypto *cryptos; /* tag suite key_params [session_params] */
 	unsigned n_cryptos;
 	uint32_t ptime, maxptime;
-	const struct wims_str *attrs;  /* "name[:value]" written as a=<attr> */
+	const struct wims_str *attrs; /* "name[:value]" written as a=<attr> */
 	unsigned n_attrs;
 };
 
 struct wims_sdp_out {
-	struct wims_str o_user;        /* "-" when unset */
+	struct wims_str o_user; /* "-" when unset */
 	uint64_t sess_id, sess_version;
 	struct wims_str sess_id_s, sess_version_s; /* when set, written instead */
 	struct wims_sdp_out_addr o_addr;
-	struct wims_str name;          /* s=, "-" when unset */
+	struct wims_str name; /* s=, "-" when unset */
 	struct wims_sdp_out_addr c;
 	const struct wims_sdp_bw *bw;
 	unsigned n_bw;
@@ -404,6 +415,6 @@ struct wims_sdp_out_store {
  * buffer.  0, or the error of a malformed attribute the writer would have
  * to understand (-EBADMSG) — st->out is then unusable. */
 int wims_sdp_out_from(struct wims_sdp_out_store *st, const struct wims_sdp *s)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

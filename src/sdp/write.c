@@ -15,7 +15,7 @@
 
 struct w {
 	struct wims_wbuf *b;
-	size_t ls;  /* offset where the current line starts */
+	size_t ls; /* offset where the current line starts */
 	int err;
 };
 
@@ -257,7 +257,8 @@ static void ice_dtls(struct w *w, const struct wims_sdp_out_media *m)
 	}
 	if (m->ice_options.p)
 		attr_line(w, "ice-options", m->ice_options);
-	if (m->n_fps > WIMS_SDP_MAX_ATTRS || m->n_cryptos > WIMS_SDP_MAX_ATTRS || m->n_cands > WIMS_SDP_MAX_ATTRS) {
+	if (m->n_fps > WIMS_SDP_MAX_ATTRS || m->n_cryptos > WIMS_SDP_MAX_ATTRS ||
+	    m->n_cands > WIMS_SDP_MAX_ATTRS) {
 		setf(w, -E2BIG);
 		return;
 	}
@@ -304,9 +305,10 @@ static void media_flags(struct w *w, const struct wims_sdp_out_media *m)
 /* Every count is checked before any array is read. */
 static bool counts_ok(const struct wims_sdp_out_media *m)
 {
-	return m->n_codecs <= WIMS_SDP_MAX_FMTS && m->n_fmts <= WIMS_SDP_MAX_FMTS && m->n_bw <= WIMS_SDP_MAX_BW &&
-	       m->n_cands <= WIMS_SDP_MAX_ATTRS && m->n_fps <= WIMS_SDP_MAX_ATTRS &&
-	       m->n_cryptos <= WIMS_SDP_MAX_ATTRS && m->n_attrs <= WIMS_SDP_MAX_ATTRS;
+	return m->n_codecs <= WIMS_SDP_MAX_FMTS && m->n_fmts <= WIMS_SDP_MAX_FMTS &&
+	       m->n_bw <= WIMS_SDP_MAX_BW && m->n_cands <= WIMS_SDP_MAX_ATTRS &&
+	       m->n_fps <= WIMS_SDP_MAX_ATTRS && m->n_cryptos <= WIMS_SDP_MAX_ATTRS &&
+	       m->n_attrs <= WIMS_SDP_MAX_ATTRS;
 }
 
 static void write_media(struct w *w, const struct wims_sdp_out *o, const struct wims_sdp_out_media *m)

@@ -69,8 +69,9 @@ static void typed(const struct wims_sdp_attr *a)
 
 static void accessors(const struct wims_sdp_media *m)
 {
-	static const char *const names[] = {"ice-ufrag", "ice-pwd", "fingerprint", "setup", "ice-lite", "mid",
-					    "tls-id", "extmap-allow-mixed", "rtcp", "rtcp-mux", "candidate"};
+	static const char *const names[] = {"ice-ufrag", "ice-pwd",  "fingerprint", "setup",
+					    "ice-lite",	 "mid",	     "tls-id",	    "extmap-allow-mixed",
+					    "rtcp",	 "rtcp-mux", "candidate"};
 	const struct wims_sdp_attrs *as = m ? &m->attrs : &s.attrs;
 	uint32_t x;
 	int n;
@@ -96,7 +97,13 @@ static void accessors(const struct wims_sdp_media *m)
 	n = wims_sdp_codecs(m, codecs, WIMS_SDP_MAX_FMTS);
 	if (n > (int)m->n_fmts)
 		abort();
+	if (n > 0)
+		(void)wims_sdp_codec_find(codecs, (unsigned)n, "opus", 48000);
 	for (int i = 0; i < n; i++) {
+		struct wims_str v;
+
+		if (wims_sdp_fmtp_param(codecs[i].fmtp, "apt", &v) == 0)
+			check_view(v);
 		check_view(codecs[i].fmtp);
 		if (codecs[i].n_rtcp_fb > WIMS_SDP_MAX_RTCP_FB)
 			abort();

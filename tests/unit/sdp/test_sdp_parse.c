@@ -88,7 +88,8 @@ static void test_chrome_session(void **state)
 	assert_int_equal(g.n, 2);
 	assert_str(g.mids[0], "0");
 	assert_str(g.mids[1], "1");
-	assert_str(wims_sdp_attr(&S, NULL, "msid-semantic")->value, " WMS 5f3b1e0a-7c2d-4b8e-9a61-3d2f0c9e8b71");
+	assert_str(wims_sdp_attr(&S, NULL, "msid-semantic")->value,
+		   " WMS 5f3b1e0a-7c2d-4b8e-9a61-3d2f0c9e8b71");
 	/* session-level extmap-allow-mixed applies to each m= */
 	assert_true(wims_sdp_has(&S, &S.media[1], "extmap-allow-mixed"));
 	assert_false(wims_sdp_has(&S, &S.media[1], "ice-lite"));
@@ -324,6 +325,33 @@ static void test_ims_offer(void **state)
 	assert_int_equal(wims_sdp_direction(&S, m), WIMS_SDP_DIR_SENDRECV);
 }
 
+static void test_codec_helpers(void **state)
+{
+	struct wims_str v;
+	int n;
+
+	load("ims_offer.sdp");
+	n = wims_sdp_codecs(&S.media[0], C, WIMS_SDP_MAX_FMTS);
+	assert_int_equal(n, 6);
+	assert_ptr_equal(wims_sdp_codec_find(C, (unsigned)n, "amr-wb", 0), &C[0]);
+	assert_ptr_equal(wims_sdp_codec_find(C, (unsigned)n, "telephone-event", 8000), &C[5]);
+	assert_null(wims_sdp_codec_find(C, (unsigned)n, "opus", 0));
+	assert_int_equal(wims_sdp_fmtp_param(C[0].fmtp, "octet-align", &v), 0);
+	assert_str(v, "0");
+	assert_int_equal(wims_sdp_fmtp_param(C[1].fmtp, "OCTET-ALIGN", &v), 0);
+	assert_str(v, "1");
+	assert_int_equal(wims_sdp_fmtp_param(C[0].fmtp, "mode-change-capability", &v), 0);
+	assert_str(v, "2");
+	assert_int_equal(wims_sdp_fmtp_param(C[0].fmtp, "mode-set", &v), -ENOENT);
+	assert_int_equal(wims_sdp_fmtp_param(C[4].fmtp, "0-15", &v), 0);
+	assert_int_equal(v.l, 0);
+	assert_int_equal(wims_sdp_fmtp_param(S_(" a = 1 ;b=2;; c"), "b", &v), 0);
+	assert_str(v, "2");
+	assert_int_equal(wims_sdp_fmtp_param(S_(" a = 1 ;b=2;; c"), "a", &v), 0);
+	assert_str(v, "1");
+	assert_int_equal(wims_sdp_fmtp_param(WIMS_STR_NULL, "a", &v), -ENOENT);
+}
+
 static void test_ims_answer(void **state)
 {
 	const struct wims_sdp_media *m;
@@ -402,12 +430,14 @@ static void test_sdes_and_direction(void **state)
 	struct wims_sdp_crypto k;
 	const struct wims_sdp_media *m;
 
-	parse_str(HEAD "a=recvonly\r\n"
-		       "m=audio 5000 RTP/SAVP 0\r\n"
-		       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4 UNENCRYPTED_SRTCP\r\n"
-		       "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj\r\n"
-		       "m=audio 5002 RTP/AVP 0\r\na=inactive\r\n"
-		       "m=audio 5004 RTP/AVP 0\r\na=sendrecv\r\na=sendonly\r\n");
+	parse_str(HEAD
+		  "a=recvonly\r\n"
+		  "m=audio 5000 RTP/SAVP 0\r\n"
+		  "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+		  "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4 UNENCRYPTED_SRTCP\r\n"
+		  "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj\r\n"
+		  "m=audio 5002 RTP/AVP 0\r\na=inactive\r\n"
+		  "m=audio 5004 RTP/AVP 0\r\na=sendrecv\r\na=sendonly\r\n");
 	m = &S.media[0];
 	assert_int_equal(wims_sdp_crypto_parse(nth(&m->attrs, "crypto", 0)->value, &k), 0);
 	assert_int_equal(k.tag, 1);
@@ -419,7 +449,7 @@ static void test_sdes_and_direction(void **state)
 	assert_int_equal(k.tag, 2);
 	assert_null(k.session_params.p);
 	assert_int_equal(wims_sdp_crypto_parse(S_("1 AES_CM_128_HMAC_SHA1_80"), &k), -EBADMSG);
-	assert_int_equal(wims_sdp_direction(&S, m), WIMS_SDP_DIR_RECVONLY);        /* session default */
+	assert_int_equal(wims_sdp_direction(&S, m), WIMS_SDP_DIR_RECVONLY); /* session default */
 	assert_int_equal(wims_sdp_direction(&S, &S.media[1]), WIMS_SDP_DIR_INACTIVE);
 	assert_int_equal(wims_sdp_direction(&S, &S.media[2]), WIMS_SDP_DIR_SENDONLY); /* the last */
 	assert_string_equal(wims_sdp_dir_name(WIMS_SDP_DIR_SENDONLY), "sendonly");
@@ -440,7 +470,7 @@ static void test_attr_levels(void **state)
 	assert_int_equal(S.media[0].attrs.n, 2);
 	assert_str(wims_sdp_attr(&S, &S.media[0], "tool")->value, "y");
 	assert_true(wims_sdp_has(&S, &S.media[0], "ice-lite")); /* fallback */
-	assert_str(S.media[0].attrs.a[1].value, "");          /* set but empty */
+	assert_str(S.media[0].attrs.a[1].value, "");		/* set but empty */
 	assert_str(S.media[0].attrs.a[1].raw, "x-empty:");
 	/* tool is not a fallback attribute */
 	parse_str(HEAD "a=tool:x\r\nm=audio 5000 RTP/AVP 0\r\n");
@@ -476,7 +506,8 @@ static void test_typed_errors(void **state)
 	assert_int_equal(wims_sdp_cand_parse(S_("1 1 udp 1 1.2.3.4 9 host"), &c), -EBADMSG);
 	assert_int_equal(wims_sdp_cand_parse(S_("1 0 udp 1 1.2.3.4 9 typ host"), &c), -EBADMSG);
 	assert_int_equal(wims_sdp_cand_parse(S_("1 1 udp x 1.2.3.4 9 typ host"), &c), -EBADMSG);
-	assert_int_equal(wims_sdp_cand_parse(S_("1 1 udp 1 1.2.3.4 9 typ relay raddr 1.1.1.1 rport x"), &c), -EBADMSG);
+	assert_int_equal(wims_sdp_cand_parse(S_("1 1 udp 1 1.2.3.4 9 typ relay raddr 1.1.1.1 rport x"), &c),
+			 -EBADMSG);
 	assert_int_equal(wims_sdp_cand_parse(S_(""), &c), -EBADMSG);
 	assert_int_equal(wims_sdp_rtcp_parse(S_("70000"), &r), -EBADMSG);
 	assert_int_equal(wims_sdp_rtcp_parse(S_("9 IN IP4"), &r), -EBADMSG);
@@ -503,54 +534,56 @@ struct bad {
 };
 
 static const struct bad BAD[] = {
-	{"v=\nv=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n", -EBADMSG, "v= is not 0"},          /* rtpengine #1958 */
-	{"v=0\nv=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n", -EBADMSG, "duplicate v= line"},
-	{"o=- 1 1 IN IP4 1.2.3.4\nv=0\ns=-\n", -EBADMSG, "first line is not v="},
-	{"v=1\no=- 1 1 IN IP4 1.2.3.4\ns=-\n", -EBADMSG, "v= is not 0"},
-	{"", -EBADMSG, "empty SDP"},
-	{"\r\n", -EBADMSG, "empty line"},
-	{"v=0\r\n\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\n", -EBADMSG, "empty line"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nbogus\n", -EBADMSG, "line without '='"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na\n", -EBADMSG, "line without '='"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n=x\n", -EBADMSG, "line without '='"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nA=x\n", -EBADMSG, "line type is not a lowercase letter"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n\xff\xfe=x\n", -EBADMSG, "line without '='"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n\xff=x\n", -EBADMSG, "line type is not a lowercase letter"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 1.2.3.\xc3\xa9\n", -EBADMSG, "non-ASCII byte in line"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=x:\x01y\n", -EBADMSG, "control character in line"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=x:y\rz\n", -EBADMSG, "control character in line"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio\n", -EBADMSG, "m= line without port"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio x RTP/AVP 0\n", -EBADMSG, "m= port is not a number"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio -1 RTP/AVP 0\n", -EBADMSG, "m= port is not a number"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 65536 RTP/AVP 0\n", -EBADMSG, "m= port above 65535"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 99999999999999999999999 RTP/AVP 0\n", -EBADMSG,
-	 "m= port is not a number"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 5000/0 RTP/AVP 0\n", -EBADMSG, "m= number of ports out of range"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 5000/ RTP/AVP 0\n", -EBADMSG, "m= number of ports is not a number"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 5000\n", -EBADMSG, "m= line without proto"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 5000 RTP/AVP\n", -EBADMSG, "m= line without format"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=\n", -EBADMSG, "m= line without media type"},
-	{"v=0\no=- 1 1 IN IP4\ns=-\n", -EBADMSG, "o= line without 6 fields"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4 x\ns=-\n", -EBADMSG, "o= line without 6 fields"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\no=- 1 1 IN IP4 1.2.3.4\ns=-\n", -EBADMSG, "duplicate o= line"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\ns=-\n", -EBADMSG, "duplicate s= line"},
-	{"v=0\ns=-\n", -EBADMSG, "no o= line"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\n", -EBADMSG, "no s= line"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4\n", -EBADMSG, "c= line without 3 fields"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 /1\n", -EBADMSG, "c= line with empty address"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 1.2.3.4\nc=IN IP4 1.2.3.4\n", -EBADMSG, "duplicate c= line"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nb=AS\n", -EBADMSG, "b= line without type:value"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nb=AS:x\n", -EBADMSG, "b= value is not a number"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nt=0\n", -EBADMSG, "t= line without 2 fields"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nt=0 x\n", -EBADMSG, "t= time is not a number"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=:x\n", -EBADMSG, "a= line without attribute name"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=\n", -EBADMSG, "a= line without attribute name"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=x y:z\n", -EBADMSG, "a= attribute name is not a token"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 1 RTP/AVP 0\nt=0 0\n", -EBADMSG,
-	 "session-level line inside a media section"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 1 RTP/AVP 0\no=- 1 1 IN IP4 1.2.3.4\n", -EBADMSG,
-	 "session-level line inside a media section"},
-	{"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 1 RTP/AVP 0\ni=a\ni=b\n", -EBADMSG, "duplicate i= line"},
+    {"v=\nv=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n", -EBADMSG, "v= is not 0"}, /* rtpengine #1958 */
+    {"v=0\nv=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n", -EBADMSG, "duplicate v= line"},
+    {"o=- 1 1 IN IP4 1.2.3.4\nv=0\ns=-\n", -EBADMSG, "first line is not v="},
+    {"v=1\no=- 1 1 IN IP4 1.2.3.4\ns=-\n", -EBADMSG, "v= is not 0"},
+    {"", -EBADMSG, "empty SDP"},
+    {"\r\n", -EBADMSG, "empty line"},
+    {"v=0\r\n\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\n", -EBADMSG, "empty line"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nbogus\n", -EBADMSG, "line without '='"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na\n", -EBADMSG, "line without '='"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n=x\n", -EBADMSG, "line without '='"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nA=x\n", -EBADMSG, "line type is not a lowercase letter"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n\xff\xfe=x\n", -EBADMSG, "line without '='"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n\xff=x\n", -EBADMSG, "line type is not a lowercase letter"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 1.2.3.\xc3\xa9\n", -EBADMSG, "non-ASCII byte in line"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=x:\x01y\n", -EBADMSG, "control character in line"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=x:y\rz\n", -EBADMSG, "control character in line"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio\n", -EBADMSG, "m= line without port"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio x RTP/AVP 0\n", -EBADMSG, "m= port is not a number"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio -1 RTP/AVP 0\n", -EBADMSG, "m= port is not a number"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 65536 RTP/AVP 0\n", -EBADMSG, "m= port above 65535"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 99999999999999999999999 RTP/AVP 0\n", -EBADMSG,
+     "m= port is not a number"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 5000/0 RTP/AVP 0\n", -EBADMSG,
+     "m= number of ports out of range"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 5000/ RTP/AVP 0\n", -EBADMSG,
+     "m= number of ports is not a number"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 5000\n", -EBADMSG, "m= line without proto"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 5000 RTP/AVP\n", -EBADMSG, "m= line without format"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=\n", -EBADMSG, "m= line without media type"},
+    {"v=0\no=- 1 1 IN IP4\ns=-\n", -EBADMSG, "o= line without 6 fields"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4 x\ns=-\n", -EBADMSG, "o= line without 6 fields"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\no=- 1 1 IN IP4 1.2.3.4\ns=-\n", -EBADMSG, "duplicate o= line"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\ns=-\n", -EBADMSG, "duplicate s= line"},
+    {"v=0\ns=-\n", -EBADMSG, "no o= line"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\n", -EBADMSG, "no s= line"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4\n", -EBADMSG, "c= line without 3 fields"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 /1\n", -EBADMSG, "c= line with empty address"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 1.2.3.4\nc=IN IP4 1.2.3.4\n", -EBADMSG, "duplicate c= line"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nb=AS\n", -EBADMSG, "b= line without type:value"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nb=AS:x\n", -EBADMSG, "b= value is not a number"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nt=0\n", -EBADMSG, "t= line without 2 fields"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nt=0 x\n", -EBADMSG, "t= time is not a number"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=:x\n", -EBADMSG, "a= line without attribute name"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=\n", -EBADMSG, "a= line without attribute name"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=x y:z\n", -EBADMSG, "a= attribute name is not a token"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 1 RTP/AVP 0\nt=0 0\n", -EBADMSG,
+     "session-level line inside a media section"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 1 RTP/AVP 0\no=- 1 1 IN IP4 1.2.3.4\n", -EBADMSG,
+     "session-level line inside a media section"},
+    {"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio 1 RTP/AVP 0\ni=a\ni=b\n", -EBADMSG, "duplicate i= line"},
 };
 
 static void test_malformed(void **state)
@@ -559,8 +592,8 @@ static void test_malformed(void **state)
 		int rc = wims_sdp_parse(&S, BAD[i].sdp, strlen(BAD[i].sdp));
 
 		if (rc != BAD[i].rc || !S.err || strcmp(S.err, BAD[i].why) != 0)
-			fail_msg("case %zu: rc %d err '%s', want %d '%s'", i, rc, S.err ? S.err : "(null)", BAD[i].rc,
-				 BAD[i].why);
+			fail_msg("case %zu: rc %d err '%s', want %d '%s'", i, rc, S.err ? S.err : "(null)",
+				 BAD[i].rc, BAD[i].why);
 	}
 	static const char nul[] = "v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=x:y\0z\n";
 	assert_int_equal(wims_sdp_parse(&S, nul, sizeof(nul) - 1), -EBADMSG);
@@ -619,20 +652,21 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chrome_session),
-		cmocka_unit_test(test_chrome_audio),
-		cmocka_unit_test(test_chrome_video),
-		cmocka_unit_test(test_firefox),
-		cmocka_unit_test(test_werift_lf),
-		cmocka_unit_test(test_ims_offer),
-		cmocka_unit_test(test_ims_answer),
-		cmocka_unit_test(test_static_pts_and_ports),
-		cmocka_unit_test(test_codec_errors),
-		cmocka_unit_test(test_sdes_and_direction),
-		cmocka_unit_test(test_attr_levels),
-		cmocka_unit_test(test_typed_errors),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_chrome_session),
+	    cmocka_unit_test(test_chrome_audio),
+	    cmocka_unit_test(test_chrome_video),
+	    cmocka_unit_test(test_firefox),
+	    cmocka_unit_test(test_werift_lf),
+	    cmocka_unit_test(test_ims_offer),
+	    cmocka_unit_test(test_codec_helpers),
+	    cmocka_unit_test(test_ims_answer),
+	    cmocka_unit_test(test_static_pts_and_ports),
+	    cmocka_unit_test(test_codec_errors),
+	    cmocka_unit_test(test_sdes_and_direction),
+	    cmocka_unit_test(test_attr_levels),
+	    cmocka_unit_test(test_typed_errors),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,8 +29,8 @@ static void expect(const struct wims_sdp_out *o, const char *want)
 		fail_msg("want:\n%s\ngot:\n%.*s", want, (int)W.len, W.p);
 }
 
-static const struct wims_sdp_codec OPUS = {111, {"opus", 4}, 48000, 2, {"minptime=10;useinbandfec=1", 26},
-					   {{"transport-cc", 12}}, 1};
+static const struct wims_sdp_codec OPUS = {
+    111, {"opus", 4}, 48000, 2, {"minptime=10;useinbandfec=1", 26}, {{"transport-cc", 12}}, 1};
 static const struct wims_sdp_codec TE48 = {110, {"telephone-event", 15}, 48000, 1, {"0-15", 4}, {{0}}, 0};
 static const struct wims_sdp_codec PCMU = {0, {"PCMU", 4}, 8000, 1, {0}, {{0}}, 0};
 
@@ -38,25 +38,53 @@ static void test_webrtc_answer(void **state)
 {
 	static const struct wims_sdp_codec codecs[3] = {OPUS, TE48, PCMU};
 	static const struct wims_sdp_cand cand = {
-		.foundation = {"1", 1}, .component = 1, .transport = {"udp", 3}, .priority = 2130706431,
-		.addr = {"192.0.2.1", 9}, .port = 40000,
+	    .foundation = {"1", 1},
+	    .component = 1,
+	    .transport = {"udp", 3},
+	    .priority = 2130706431,
+	    .addr = {"192.0.2.1", 9},
+	    .port = 40000,
 	};
 	static const struct wims_sdp_fingerprint fp = {{"sha-256", 7}, {"AB:CD", 5}};
 	static const struct wims_str mids[1] = {{"0", 1}};
 	static const struct wims_str raw[1] = {{"extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level", 52}};
 	struct wims_sdp_out_media m = {
-		.type = S_("audio"), .port = 40000, .proto = S_("UDP/TLS/RTP/SAVPF"),
-		.codecs = codecs, .n_codecs = 3, .c = {false, S_("192.0.2.1")},
-		.rtcp_mux = true, .rtcp_mux_only = true, .rtcp_rsize = true, .mid = S_("0"),
-		.dir = WIMS_SDP_DIR_SENDRECV, .ice_ufrag = S_("wXyZ"), .ice_pwd = S_("0123456789abcdef01234567"),
-		.ice_options = S_("trickle"), .cands = &cand, .n_cands = 1, .end_of_candidates = true,
-		.fps = &fp, .n_fps = 1, .setup = WIMS_SDP_SETUP_ACTIVE, .tls_id = S_("abc123"),
-		.ptime = 20, .attrs = raw, .n_attrs = 1,
+	    .type = S_("audio"),
+	    .port = 40000,
+	    .proto = S_("UDP/TLS/RTP/SAVPF"),
+	    .codecs = codecs,
+	    .n_codecs = 3,
+	    .c = {false, S_("192.0.2.1")},
+	    .rtcp_mux = true,
+	    .rtcp_mux_only = true,
+	    .rtcp_rsize = true,
+	    .mid = S_("0"),
+	    .dir = WIMS_SDP_DIR_SENDRECV,
+	    .ice_ufrag = S_("wXyZ"),
+	    .ice_pwd = S_("0123456789abcdef01234567"),
+	    .ice_options = S_("trickle"),
+	    .cands = &cand,
+	    .n_cands = 1,
+	    .end_of_candidates = true,
+	    .fps = &fp,
+	    .n_fps = 1,
+	    .setup = WIMS_SDP_SETUP_ACTIVE,
+	    .tls_id = S_("abc123"),
+	    .ptime = 20,
+	    .attrs = raw,
+	    .n_attrs = 1,
 	};
 	struct wims_sdp_out o = {
-		.sess_id = 18446744073709551615ull, .sess_version = 2, .o_addr = {false, S_("192.0.2.1")},
-		.c = {false, S_("192.0.2.1")}, .ice_lite = true, .bundle = mids, .n_bundle = 1,
-		.msid_semantic = S_(" WMS *"), .media = &m, .n_media = 1,
+	    .sess_id = 18446744073709551615ull,
+	    .sess_version = 2,
+	    .o_addr = {false, S_("192.0.2.1")},
+	    .c = {false, S_("192.0.2.1")},
+	    .ice_lite = true,
+	    .bundle = mids,
+	    .n_bundle = 1,
+	    .msid_semantic = S_(" WMS *"),
+	    .media = &m,
+	    .n_media = 1,
 	};
 
 	expect(&o, "v=0\r\n"
@@ -94,22 +122,44 @@ static void test_webrtc_answer(void **state)
 static void test_ims_offer(void **state)
 {
 	static const struct wims_sdp_codec codecs[2] = {
-		{97, {"AMR-WB", 6}, 16000, 1, {"mode-change-capability=2;max-red=0", 34}, {{0}}, 0},
-		{101, {"telephone-event", 15}, 16000, 1, {"0-15", 4}, {{0}}, 0},
+	    {97, {"AMR-WB", 6}, 16000, 1, {"mode-change-capability=2;max-red=0", 34}, {{0}}, 0},
+	    {101, {"telephone-event", 15}, 16000, 1, {"0-15", 4}, {{0}}, 0},
 	};
 	static const struct wims_sdp_bw bw[3] = {{{"AS", 2}, 41}, {{"RS", 2}, 0}, {{"RR", 2}, 1537}};
-	static const struct wims_str raw[2] = {{"curr:qos local none", 19}, {"des:qos mandatory local sendrecv", 32}};
-	static const struct wims_sdp_crypto k = {1, {"AES_CM_128_HMAC_SHA1_80", 23}, {"inline:QUJD", 11}, {0}, {0}};
+	static const struct wims_str raw[2] = {{"curr:qos local none", 19},
+					       {"des:qos mandatory local sendrecv", 32}};
+	static const struct wims_sdp_crypto k = {
+	    1, {"AES_CM_128_HMAC_SHA1_80", 23}, {"inline:QUJD", 11}, {0}, {0}};
 	struct wims_sdp_out_media m = {
-		.type = S_("audio"), .port = 30000, .proto = S_("RTP/AVP"), .codecs = codecs, .n_codecs = 2,
-		.c = {true, S_("2001:db8::2")}, .bw = bw, .n_bw = 3, .rtcp_port = 30001,
-		.rtcp_addr = {true, S_("2001:db8::2")}, .dir = WIMS_SDP_DIR_SENDRECV, .ptime = 20, .maxptime = 240,
-		.cryptos = &k, .n_cryptos = 1, .attrs = raw, .n_attrs = 2,
+	    .type = S_("audio"),
+	    .port = 30000,
+	    .proto = S_("RTP/AVP"),
+	    .codecs = codecs,
+	    .n_codecs = 2,
+	    .c = {true, S_("2001:db8::2")},
+	    .bw = bw,
+	    .n_bw = 3,
+	    .rtcp_port = 30001,
+	    .rtcp_addr = {true, S_("2001:db8::2")},
+	    .dir = WIMS_SDP_DIR_SENDRECV,
+	    .ptime = 20,
+	    .maxptime = 240,
+	    .cryptos = &k,
+	    .n_cryptos = 1,
+	    .attrs = raw,
+	    .n_attrs = 2,
 	};
 	struct wims_sdp_out o = {
-		.o_user = S_("wims"), .sess_id = 1, .sess_version = 7, .o_addr = {true, S_("2001:db8::1")},
-		.name = S_("wims call"), .c = {true, S_("2001:db8::1")}, .bw = bw, .n_bw = 1,
-		.media = &m, .n_media = 1,
+	    .o_user = S_("wims"),
+	    .sess_id = 1,
+	    .sess_version = 7,
+	    .o_addr = {true, S_("2001:db8::1")},
+	    .name = S_("wims call"),
+	    .c = {true, S_("2001:db8::1")},
+	    .bw = bw,
+	    .n_bw = 1,
+	    .media = &m,
+	    .n_media = 1,
 	};
 
 	expect(&o, "v=0\r\n"
@@ -159,14 +209,26 @@ static void test_rejected(void **state)
 	static const struct wims_sdp_codec vp8 = {96, {"VP8", 3}, 90000, 1, {0}, {{0}}, 0};
 	static const struct wims_str dc[1] = {{"webrtc-datachannel", 18}};
 	struct wims_sdp_out_media m[3] = {
-		{.type = S_("video"), .port = 9, .proto = S_("RTP/AVP"), .rejected = true, .codecs = &vp8,
-		 .n_codecs = 1, .mid = S_("1"), .rtcp_mux = true, .ice_ufrag = S_("x"), .dir = WIMS_SDP_DIR_SENDONLY},
-		{.type = S_("application"), .port = 9, .proto = S_("UDP/DTLS/SCTP"), .rejected = true, .fmts = dc,
-		 .n_fmts = 1},
-		{.type = S_("audio"), .port = 5000, .proto = S_("RTP/AVP"), .codecs = &PCMU, .n_codecs = 1},
+	    {.type = S_("video"),
+	     .port = 9,
+	     .proto = S_("RTP/AVP"),
+	     .rejected = true,
+	     .codecs = &vp8,
+	     .n_codecs = 1,
+	     .mid = S_("1"),
+	     .rtcp_mux = true,
+	     .ice_ufrag = S_("x"),
+	     .dir = WIMS_SDP_DIR_SENDONLY},
+	    {.type = S_("application"),
+	     .port = 9,
+	     .proto = S_("UDP/DTLS/SCTP"),
+	     .rejected = true,
+	     .fmts = dc,
+	     .n_fmts = 1},
+	    {.type = S_("audio"), .port = 5000, .proto = S_("RTP/AVP"), .codecs = &PCMU, .n_codecs = 1},
 	};
-	struct wims_sdp_out o = {.o_addr = {false, S_("192.0.2.1")}, .c = {false, S_("192.0.2.1")}, .media = m,
-				 .n_media = 3};
+	struct wims_sdp_out o = {
+	    .o_addr = {false, S_("192.0.2.1")}, .c = {false, S_("192.0.2.1")}, .media = m, .n_media = 3};
 
 	expect(&o, "v=0\r\no=- 0 0 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
 		   "m=video 0 RTP/AVP 96\r\n"
@@ -301,10 +363,11 @@ static void same_lists(const struct wims_sdp_media *ma, const struct wims_sdp_me
 
 static void same_media(const struct wims_sdp_media *ma, const struct wims_sdp_media *mb)
 {
-	static const char *const single[] = {"ice-ufrag", "ice-pwd", "ice-options", "fingerprint", "setup",
-					     "tls-id", "mid", "rtcp", "ptime", "maxptime", "extmap-allow-mixed"};
-	static const char *const lists[] = {"candidate", "crypto", "ssrc", "ssrc-group", "msid", "extmap",
-					    "curr", "des", "conf", "fingerprint"};
+	static const char *const single[] = {
+	    "ice-ufrag", "ice-pwd", "ice-options", "fingerprint",	"setup", "tls-id", "mid",
+	    "rtcp",	 "ptime",   "maxptime",	   "extmap-allow-mixed"};
+	static const char *const lists[] = {"candidate", "crypto", "ssrc", "ssrc-group", "msid",
+					    "extmap",	 "curr",   "des",  "conf",	 "fingerprint"};
 	static const char *const flags[] = {"rtcp-mux", "rtcp-mux-only", "rtcp-rsize", "end-of-candidates"};
 
 	same_str(ma->type, mb->type, "type");
@@ -388,12 +451,13 @@ static void test_round_trips(void **state)
 
 static void test_out_from_inline(void **state)
 {
-	static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
-				  "m=audio 5000 RTP/SAVP 0 8\r\n"
-				  "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo|2^20 "
-				  "UNENCRYPTED_SRTCP\r\n"
-				  "a=inactive\r\n"
-				  "m=video 0 RTP/AVP 96\r\n";
+	static const char sdp[] =
+	    "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+	    "m=audio 5000 RTP/SAVP 0 8\r\n"
+	    "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo|2^20 "
+	    "UNENCRYPTED_SRTCP\r\n"
+	    "a=inactive\r\n"
+	    "m=video 0 RTP/AVP 96\r\n";
 
 	assert_int_equal(wims_sdp_parse(&A, sdp, sizeof(sdp) - 1), 0);
 	assert_int_equal(wims_sdp_out_from(&ST, &A), 0);
@@ -405,8 +469,9 @@ static void test_out_from_inline(void **state)
 	ST.media[1].rejected = true;
 	wims_wbuf_init(&W, OUT, sizeof(OUT));
 	assert_int_equal(wims_sdp_write(&W, &ST.out), 0);
-	assert_non_null(strstr(OUT, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo|2^20 "
-				    "UNENCRYPTED_SRTCP\r\n"));
+	assert_non_null(
+	    strstr(OUT, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo|2^20 "
+			"UNENCRYPTED_SRTCP\r\n"));
 	assert_int_equal(wims_sdp_parse(&B, W.p, W.len), 0);
 	assert_int_equal(B.media[1].port, 0);
 	assert_int_equal(B.media[1].attrs.n, 0);
@@ -420,12 +485,9 @@ static void test_out_from_inline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_webrtc_answer),
-		cmocka_unit_test(test_ims_offer),
-		cmocka_unit_test(test_rejected),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_round_trips),
-		cmocka_unit_test(test_out_from_inline),
+	    cmocka_unit_test(test_webrtc_answer), cmocka_unit_test(test_ims_offer),
+	    cmocka_unit_test(test_rejected),	  cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_round_trips),	  cmocka_unit_test(test_out_from_inline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

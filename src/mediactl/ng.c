@@ -297,6 +297,10 @@ static void h_flag(struct wims_ng_req *r, struct wims_str v)
 	struct wims_str rest;
 	const char *eq = memchr(v.p, '=', v.l);
 
+	if (wims_str_eqic(v, "fatal")) {
+		r->fatal = true;
+		return;
+	}
 	if (flag_simple(r, v))
 		return;
 	if (eq) {

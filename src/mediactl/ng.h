@@ -42,6 +42,7 @@ struct wims_ng_req {
 	struct wims_mctl_req rq;
 	struct wims_str command;      /* as received */
 	unsigned list_limit;
+	bool fatal;                   /* delete: unknown call is an error */
 	char unknown[200];            /* flags and keys not understood, ", "-joined */
 	size_t unknown_len;
 };

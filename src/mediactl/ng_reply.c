@@ -271,7 +271,7 @@ static int op_failed(struct handle_ctx *h, int rc)
 
 	h->err.reason[sizeof(h->err.reason) - 1] = '\0';
 	if (!reason[0])
-		reason = rc == -ENOENT ? "Unknown call-id" : rc == -ENOSPC || rc == -EBUSY ? "Out of capacity"
+		reason = rc == -ENOENT ? "Call-ID not found or tags didn't match" : rc == -ENOSPC || rc == -EBUSY ? "Out of capacity"
 									      : "Internal error";
 	wims_ng_reply_error(h->reply, h->cookie, reason, warning(h));
 	return 1;
@@ -307,10 +307,22 @@ static int op_sdp(struct handle_ctx *h)
 	return 0;
 }
 
+/* An unknown call is not an error unless the "fatal" flag says so: a stock
+ * rtpengine answers "ok" with a warning (Kamailio deletes on every BYE and
+ * CANCEL, often twice). */
 static int op_delete(struct handle_ctx *h)
 {
 	int rc = h->mc->ops->del ? h->mc->ops->del(h->mc->impl, &h->r->rq, &h->err) : -ENOTSUP;
+	struct wims_str w;
 
+	if (rc == -ENOENT && !h->r->fatal) {
+		h->err.reason[sizeof(h->err.reason) - 1] = '\0';
+		w = warning(h);
+		if (!w.l)
+			w = wims_str_c(h->err.reason[0] ? h->err.reason : "Call-ID not found or tags didn't match");
+		wims_ng_reply_ok(h->reply, h->cookie, NULL, w);
+		return 0;
+	}
 	if (rc)
 		return op_failed(h, rc);
 	wims_ng_reply_ok(h->reply, h->cookie, NULL, warning(h));

@@ -335,8 +335,13 @@ static void test_replies(void **state)
 
 	handle("c5 d7:call-id5:known7:command6:deletee", out, sizeof(out) - 1, &e);
 	assert_string_equal(out, "c5 d6:result2:oke");
+	/* unknown call: a warning, or an error with the "fatal" flag (as rtpengine) */
 	handle("c6 d7:call-id3:bad7:command6:deletee", out, sizeof(out) - 1, &e);
+	assert_string_equal(out, "c6 d6:result2:ok7:warning17:Call-ID not founde");
+	assert_false(e);
+	handle("c6 d7:call-id3:bad7:command6:delete5:flagsl5:fatalee", out, sizeof(out) - 1, &e);
 	assert_string_equal(out, "c6 d12:error-reason17:Call-ID not found6:result5:errore");
+	assert_true(e);
 
 	handle("c7 d7:command4:liste", out, sizeof(out) - 1, &e);
 	assert_string_equal(out, "c7 d5:callsl6:call-16:call-2e6:result2:oke");

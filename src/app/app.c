@@ -94,6 +94,69 @@ static void on_trim(uv_timer_t *t)
 
 /* ---- signals and graceful stop ---- */
 
+/* ---- media ---- */
+
+static void on_media_event(struct wims_media_sess *s, enum wims_media_event ev, void *arg)
+{
+	struct wims_app *app = arg;
+	if (app->alg)
+		wims_alg_media_event(app->alg, s, ev);
+}
+
+static int start_media(struct wims_app *app)
+{
+	const struct wims_conf *c = &app->conf;
+	struct wims_media_opts mo = {0};
+	int rc;
+
+	if (!c->media_anchor && !c->media_ng_listen[0])
+		return 0;
+	if (wims_addr_parse(&mo.addr, wims_str_c(c->media_address), 0) ||
+	    c->media_port_max <= c->media_port_min + 4) {
+		wims_log(WIMS_LOG_ERR, "[media] address or port range is not usable");
+		return -EINVAL;
+	}
+	mo.port_min = (uint16_t)c->media_port_min;
+	mo.port_max = (uint16_t)c->media_port_max;
+	mo.workers = c->media_workers;
+	mo.max_sessions = c->media_max_sessions;
+	mo.timeout_s = c->media_timeout_s;
+	mo.consent_s = c->media_consent_s;
+	mo.cert_file = c->media_cert[0] ? c->media_cert : NULL;
+	mo.key_file = c->media_key[0] ? c->media_key : NULL;
+	if ((rc = wims_media_new(&app->media, app->loop, &mo, on_media_event, app))) {
+		wims_log(WIMS_LOG_ERR, "[media] cannot start the media engine: %s", strerror(-rc));
+		return rc;
+	}
+	struct wims_alg_opts ao = {.core_sdes = c->media_core_sdes, .max_calls = c->media_max_sessions};
+	if ((rc = wims_alg_new(&app->alg, app->media, &ao)))
+		return rc;
+	wims_alg_set_timeout(app->alg, c->media_timeout_s);
+	if (c->media_anchor)
+		wims_proxy_set_mediactl(app->px, wims_alg_ctl(app->alg));
+	if (c->media_ng_listen[0]) {
+		struct wims_addr a;
+		if (wims_addr_parse(&a, wims_str_c(c->media_ng_listen), 2223) ||
+		    (rc = wims_ng_server_start(&app->ng, app->loop, &a, wims_alg_ctl(app->alg)))) {
+			wims_log(WIMS_LOG_ERR, "[media] cannot listen for ng on %s", c->media_ng_listen);
+			return rc ? rc : -EINVAL;
+		}
+		wims_log(WIMS_LOG_NOTICE, "ng control protocol on udp:%s", c->media_ng_listen);
+	}
+	return 0;
+}
+
+static void stop_media(struct wims_app *app)
+{
+	if (app->ng)
+		wims_ng_server_stop(app->ng);
+	app->ng = NULL;
+	wims_alg_free(app->alg);
+	app->alg = NULL;
+	wims_media_free(app->media);
+	app->media = NULL;
+}
+
 static void close_all(struct wims_app *app)
 {
 	uv_timer_stop(&app->drain_timer);
@@ -108,6 +171,7 @@ static void close_all(struct wims_app *app)
 	if (app->px)
 		wims_proxy_free(app->px);
 	app->px = NULL;
+	stop_media(app);
 	uv_close((uv_handle_t *)&app->sig_term, NULL);
 	uv_close((uv_handle_t *)&app->sig_int, NULL);
 	uv_close((uv_handle_t *)&app->sig_hup, NULL);
@@ -252,6 +316,8 @@ int wims_app_start(struct wims_app *app)
 		wims_log(WIMS_LOG_ERR, "%s", err);
 		return rc;
 	}
+	if ((rc = start_media(app)))
+		return rc;
 	if (c->ws_listen[0] && (rc = start_ws(app, &app->ws, c->ws_listen, NULL)))
 		return rc;
 	if (c->ws_listen_tls[0] && (rc = start_ws(app, &app->wss, c->ws_listen_tls, app->ws_tls)))

@@ -8,6 +8,9 @@
 
 #include "base/conf.h"
 #include "http/ws.h"
+#include "media/media.h"
+#include "mediactl/alg.h"
+#include "mediactl/ng.h"
 #include "proxy/proxy.h"
 #include "sip/transport.h"
 
@@ -18,6 +21,9 @@ struct wims_app {
 	struct wims_sip_tport *tp;
 	struct wims_proxy *px;
 	struct wims_ws_server *ws, *wss;
+	struct wims_media *media;      /* the AGW engine and its workers */
+	struct wims_alg *alg;          /* the in-process IMS-ALG over it */
+	struct wims_ng_server *ng;     /* ng control for Kamailio/OpenSIPS */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t drain_timer;
 	uv_timer_t trim_timer; /* gives freed heap back to the system after bursts */

@@ -91,6 +91,26 @@ static const struct key keys[] = {
 	  "first characters of every icid-value wims generates (letters and digits)"),
 	S("pcscf", "flow_secret", pcscf_flow_secret, "",
 	  "secret that authenticates the flow tokens of Path and Record-Route (empty: random at start)"),
+	{"media", "anchor", K_BOOL, offsetof(struct wims_conf, media_anchor), sizeof(bool), 0, 0, "yes",
+	 "yes: both roles anchor every call's media in wims's gateway (WebRTC toward the browser, "
+	 "plain RTP toward IMS); no: SDP passes untouched"},
+	A("media", "address", media_address, "127.0.0.1",
+	  "IP address the media ports are bound to and advertised in SDP and ICE candidates"),
+	U("media", "port_min", media_port_min, 1024, 65534, "30000", "first UDP port for media"),
+	U("media", "port_max", media_port_max, 1030, 65535, "39999", "last UDP port for media"),
+	U("media", "workers", media_workers, 0, 64, "0", "media worker threads (0: one per CPU)"),
+	U("media", "max_sessions", media_max_sessions, 1, 1000000, "10000",
+	  "calls anchored at once; beyond it offers get 503 (SIP) or an error (ng)"),
+	U("media", "timeout_s", media_timeout_s, 0, 86400, "60",
+	  "a call whose media stopped in both directions for this long is released (0: never)"),
+	U("media", "consent_s", media_consent_s, 5, 300, "30",
+	  "RFC 7675: stop sending to a browser whose ICE checks stopped for this long"),
+	S("media", "cert", media_cert, "", "PEM certificate for DTLS (empty: an ECDSA P-256 one made at start)"),
+	S("media", "key", media_key, "", "PEM private key of the DTLS certificate"),
+	{"media", "core_sdes", K_BOOL, offsetof(struct wims_conf, media_core_sdes), sizeof(bool), 0, 0, "no",
+	 "yes: offer RTP/SAVP with SDES keys (RFC 4568) toward IMS instead of RTP/AVP"},
+	A("media", "ng_listen", media_ng_listen, "",
+	  "UDP address of the rtpengine-compatible ng control protocol (empty: off), e.g. 127.0.0.1:2223"),
 };
 
 static int set_key(struct wims_conf *c, const struct key *k, const char *v, char *why, size_t wl)

@@ -57,6 +57,19 @@ struct wims_conf {
 	char pcscf_visited_network_id[WIMS_CONF_STR];
 	char pcscf_icid_prefix[32];
 	char pcscf_flow_secret[WIMS_CONF_STR];
+	/* [media] */
+	bool media_anchor;
+	char media_address[WIMS_CONF_STR];
+	unsigned media_port_min;
+	unsigned media_port_max;
+	unsigned media_workers;
+	unsigned media_max_sessions;
+	unsigned media_timeout_s;
+	unsigned media_consent_s;
+	char media_cert[WIMS_CONF_STR];
+	char media_key[WIMS_CONF_STR];
+	bool media_core_sdes;
+	char media_ng_listen[WIMS_CONF_STR];
 };
 
 /** Fill c with every key's default. */

@@ -420,6 +420,8 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 	wims_sip_edits_init(&r->ed);
 	wims_wbuf_init(&r->scratch, r->scratch_mem, sizeof(r->scratch_mem));
 	px->role->request(r);
+	if (!r->reject)
+		wims_proxy__media_request(r);
 	if (r->reject) {
 		if (m->method_id != WIMS_SIP_ACK) /* an ACK is never answered (RFC 3261 §17.1.1.3) */
 			wims_proxy__reply(px, m, in, r->reject, r->reject_reason, r->reject_hdrs);
@@ -428,6 +430,8 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 			wims_proxy__reply(px, m, in, 500, "Cannot Forward", WIMS_STR_NULL);
 	}
 	wims_proxy__hop_clear(&r->out);
+	if (r->media_mem)
+		wims_proxy__mem_put(px, r->media_mem);
 	wims_proxy__mem_put(px, r);
 }
 
@@ -646,6 +650,11 @@ void wims_proxy__json_str(struct wims_wbuf *w, const char *s)
 			wims_wbuf_put(w, s, 1);
 	}
 	wims_wbuf_puts(w, "\"");
+}
+
+void wims_proxy_set_mediactl(struct wims_proxy *px, struct wims_mediactl *mc)
+{
+	px->mc = mc;
 }
 
 const struct wims_proxy_stats *wims_proxy_stats(const struct wims_proxy *px)

@@ -21,6 +21,7 @@ struct wims_proxy_stats {
 	uint64_t bad_requests, bad_responses_dropped, retransmissions;
 	uint64_t tsx_created, tsx_timeouts, dialogs_released;
 	uint64_t tsx_open, dialogs_open, flows_open, bindings_open;
+	uint64_t media_sdp, media_failed; /* SDP bodies anchored / refused by media control */
 };
 
 /**
@@ -46,6 +47,10 @@ void wims_proxy_drain(struct wims_proxy *px);
 
 /** Free everything (timers are closed; run the loop once more afterwards). */
 void wims_proxy_free(struct wims_proxy *px);
+
+struct wims_mediactl;
+/** Anchor media through mc (NULL: SDP passes untouched).  mc outlives px. */
+void wims_proxy_set_mediactl(struct wims_proxy *px, struct wims_mediactl *mc);
 
 const struct wims_proxy_stats *wims_proxy_stats(const struct wims_proxy *px);
 

@@ -12,6 +12,7 @@
 #include "proxy/proxy.h"
 #include "sip/msg.h"
 #include "sip/transport.h"
+#include "mediactl/mediactl.h"
 
 #define PX_BRANCH_MAX 64
 #define PX_SKEY_MAX 320
@@ -57,6 +58,7 @@ struct px_req {
 	struct wims_str reject_hdrs;
 	uint64_t flow_token_id;     /* flow the request is delivered to (core→browser), 0 otherwise */
 	bool flow_outbound;         /* that flow registered with RFC 5626 outbound (430 when lost) */
+	char *media_mem;            /* pool block holding the SDP media control gave back */
 };
 
 /* ---- core.c ---- */
@@ -70,6 +72,7 @@ struct wims_proxy {
 	struct wims_hash flows;    /* struct px_flow by flow id (IWU per-browser state) */
 	struct wims_hash dialogs;  /* struct px_dialog by Call-ID hash */
 	uint64_t seq;
+	struct wims_mediactl *mc;  /* media anchoring; NULL: SDP passes untouched */
 	unsigned char secret[32];
 	bool draining;
 	/* our sent-by toward the core: host and port as written in Via/Contact */
@@ -162,6 +165,8 @@ struct px_tsx {
 	bool cancel_wanted;  /* CANCEL arrived before any provisional response */
 	bool cancelled;
 	bool acked;
+	bool req_sdp;        /* the request carried SDP (an offer) */
+	bool initial_invite; /* INVITE outside a dialog: its failure ends the call's media */
 	bool done;           /* final response forwarded */
 	uint64_t flow_token_id;
 	bool flow_outbound;
@@ -205,6 +210,15 @@ struct px_role {
 	/** The browsers' flows as a JSON array (wims_proxy_flows_json). */
 	void (*flows_json)(const struct wims_proxy *px, struct wims_wbuf *out);
 };
+
+/* ---- media.c ---- */
+/** Hand a request's SDP to media control; rejects the request when it fails. */
+void wims_proxy__media_request(struct px_req *r);
+/** The same for a response on its way up; *memp receives a pool block to put back. */
+void wims_proxy__media_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+				struct wims_sip_edits *ed, char **memp);
+void wims_proxy__media_delete(struct wims_proxy *px, struct wims_str call_id);
+bool wims_proxy__media_has_sdp(const struct wims_sip_msg *m);
 
 extern const struct px_role wims_proxy__iwu_role;
 extern const struct px_role wims_proxy__pcscf_role;

@@ -424,6 +424,8 @@ int wims_proxy__tsx_new_request(struct px_req *r)
 	}
 	wims_proxy__branch(px, m, t->branch);
 	t->replace_via = r->replace_via;
+	t->req_sdp = wims_proxy__media_has_sdp(m);
+	t->initial_invite = m->method_id == WIMS_SIP_INVITE && !wims_sip_msg_tag(m, WIMS_HDR_TO).l;
 	t->flow_token_id = r->flow_token_id;
 	t->flow_outbound = r->flow_outbound;
 	rc = write_for_hop(r, t, &w, mem, WIMS_SIP_MAX_MESSAGE);
@@ -533,9 +535,13 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	}
 	wims_sip_edit_remove_val(&ed, m, top); /* after the insertion at the same offset */
 	px->role->response(px, t, m, &ed, &scratch);
+	char *sdp_mem = NULL;
+	wims_proxy__media_response(px, t, m, &ed, &sdp_mem);
 	wims_wbuf_init(&w, mem, WIMS_SIP_MAX_MESSAGE);
 	if (!scratch.err && wims_sip_msg_write(m, &ed, &w) == 0)
 		send_up(t, w.p, w.len, m->status);
+	if (sdp_mem)
+		wims_proxy__mem_put(px, sdp_mem);
 	wims_proxy__mem_put(px, mem);
 }
 

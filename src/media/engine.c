@@ -1,0 +1,332 @@
+/* The media engine's control side: workers, ports, sessions.  Everything here
+ * runs on the signalling thread except what is marked as worker-callable. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "media/media_int.h"
+
+static void on_events(uv_async_t *a)
+{
+	struct wims_media *m = a->data;
+	pthread_mutex_lock(&m->evlock);
+	struct media__event *e = m->evs;
+	m->evs = NULL;
+	m->evs_tail = &m->evs;
+	pthread_mutex_unlock(&m->evlock);
+	while (e) {
+		struct media__event *next = e->next;
+		if (e->ev == MEDIA__EV_FREED)
+			free(e->s);
+		else if (m->evh && !e->s->deleted)
+			m->evh(e->s, e->ev, m->evarg);
+		free(e);
+		e = next;
+	}
+}
+
+void media__post_event(struct wims_media *m, struct wims_media_sess *s, enum wims_media_event ev)
+{
+	struct media__event *e = calloc(1, sizeof(*e));
+	if (!e)
+		return;
+	e->s = s;
+	e->ev = ev;
+	pthread_mutex_lock(&m->evlock);
+	*m->evs_tail = e;
+	m->evs_tail = &e->next;
+	pthread_mutex_unlock(&m->evlock);
+	uv_async_send(&m->evasync);
+}
+
+static void post(struct media__worker *w, struct media__cmd *c)
+{
+	c->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	*w->cmds_tail = c;
+	w->cmds_tail = &c->next;
+	pthread_mutex_unlock(&w->lock);
+	uv_async_send(&w->async);
+}
+
+static int start_worker(struct wims_media *m, unsigned i)
+{
+	struct media__worker *w = &m->w[i];
+	w->m = m;
+	w->id = i;
+	w->cmds_tail = &w->cmds;
+	w->rxbuf = malloc((size_t)MEDIA__RXCHUNKS * MEDIA__RXCHUNK);
+	if (!w->rxbuf)
+		return -ENOMEM;
+	pthread_mutex_init(&w->lock, NULL);
+	int err = uv_loop_init(&w->loop);
+	if (err)
+		return err;
+	uv_async_init(&w->loop, &w->async, media__worker_wake);
+	w->async.data = w;
+	err = pthread_create(&w->thread, NULL, media__worker_main, w);
+	return err ? -err : 0;
+}
+
+int wims_media_new(struct wims_media **mp, uv_loop_t *ctl_loop, const struct wims_media_opts *o,
+		   wims_media_event_h *evh, void *arg)
+{
+	int err = wims_srtp_global_init();
+	if (err)
+		return err;
+	struct wims_media *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->o = *o;
+	if (!m->o.port_min || m->o.port_max <= m->o.port_min + 4) {
+		free(m);
+		return -EINVAL;
+	}
+	m->next_port = m->o.port_min & ~1u;
+	m->ctl = ctl_loop;
+	m->evh = evh;
+	m->evarg = arg;
+	m->evs_tail = &m->evs;
+	pthread_mutex_init(&m->evlock, NULL);
+	err = wims_dtls_ctx_new(&m->dtls, o->cert_file, o->key_file);
+	if (err) {
+		wims_log(WIMS_LOG_ERR, "media: DTLS certificate: %s", strerror(-err));
+		free(m);
+		return err;
+	}
+	uv_async_init(ctl_loop, &m->evasync, on_events);
+	m->evasync.data = m;
+	m->nworkers = o->workers ? o->workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (m->nworkers < 1)
+		m->nworkers = 1;
+	if (m->nworkers > 64)
+		m->nworkers = 64;
+	m->w = calloc(m->nworkers, sizeof(*m->w));
+	if (!m->w) {
+		wims_media_free(m);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < m->nworkers; i++) {
+		err = start_worker(m, i);
+		if (err) {
+			m->nworkers = i;
+			wims_media_free(m);
+			return err;
+		}
+	}
+	wims_log(WIMS_LOG_INFO, "media: %u workers, ports %u-%u, %s", m->nworkers, o->port_min,
+		 o->port_max, wims_dtls_ctx_fingerprint(m->dtls));
+	*mp = m;
+	return 0;
+}
+
+static void free_evasync(uv_handle_t *h)
+{
+	struct wims_media *m = h->data;
+	struct media__event *e = m->evs;
+	while (e) {
+		struct media__event *n = e->next;
+		if (e->ev == MEDIA__EV_FREED)
+			free(e->s);
+		free(e);
+		e = n;
+	}
+	pthread_mutex_destroy(&m->evlock);
+	free(m);
+}
+
+void wims_media_free(struct wims_media *m)
+{
+	if (!m)
+		return;
+	on_events(&m->evasync); /* deliver what is queued while the handler's owner is alive */
+	m->evh = NULL;
+	for (unsigned i = 0; i < m->nworkers; i++) {
+		struct media__worker *w = &m->w[i];
+		struct media__cmd *c = calloc(1, sizeof(*c));
+		if (c) {
+			c->kind = MEDIA__CMD_STOP;
+			post(w, c);
+		}
+		pthread_join(w->thread, NULL);
+		uv_loop_close(&w->loop);
+		pthread_mutex_destroy(&w->lock);
+		free(w->rxbuf);
+	}
+	free(m->w);
+	wims_dtls_ctx_free(m->dtls);
+	uv_close((uv_handle_t *)&m->evasync, free_evasync);
+}
+
+const char *wims_media_fingerprint(const struct wims_media *m)
+{
+	return wims_dtls_ctx_fingerprint(m->dtls);
+}
+
+const struct wims_addr *wims_media_addr(const struct wims_media *m)
+{
+	return &m->o.addr;
+}
+
+unsigned wims_media_sessions(const struct wims_media *m)
+{
+	return atomic_load(&m->nsess);
+}
+
+static int bind_port(const struct wims_media *m, uint16_t port, int *fdp)
+{
+	struct wims_addr a = m->o.addr;
+	wims_addr_set_port(&a, port);
+	int fd = socket(a.u.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int tos = 0xb8; /* EF, RFC 4594 for telephony */
+	(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+	if (bind(fd, &a.u.sa, wims_addr_len(&a)) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+int wims_media_port_alloc(struct wims_media *m, bool pair, int *fd_rtp, int *fd_rtcp,
+			  uint16_t *port)
+{
+	unsigned span = (unsigned)(m->o.port_max - m->o.port_min) / 2u;
+	for (unsigned tries = 0; tries < span; tries++) {
+		uint16_t p = m->next_port;
+		m->next_port = (uint16_t)(p + 2);
+		if (m->next_port + 1u > m->o.port_max || m->next_port < m->o.port_min)
+			m->next_port = (uint16_t)((m->o.port_min + 1u) & ~1u);
+		if (p < m->o.port_min)
+			continue;
+		int a = -1, b = -1;
+		if (bind_port(m, p, &a) < 0)
+			continue;
+		if (pair && bind_port(m, (uint16_t)(p + 1), &b) < 0) {
+			close(a);
+			continue;
+		}
+		*fd_rtp = a;
+		*fd_rtcp = b;
+		*port = p;
+		return 0;
+	}
+	return -EADDRINUSE;
+}
+
+void wims_media_port_free(int fd_rtp, int fd_rtcp)
+{
+	if (fd_rtp >= 0)
+		close(fd_rtp);
+	if (fd_rtcp >= 0)
+		close(fd_rtcp);
+}
+
+int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void *user)
+{
+	if (m->o.max_sessions && atomic_load(&m->nsess) >= m->o.max_sessions)
+		return -EBUSY;
+	struct wims_media_sess *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	struct media__worker *best = &m->w[0];
+	for (unsigned i = 1; i < m->nworkers; i++)
+		if (atomic_load(&m->w[i].nsess) < atomic_load(&best->nsess))
+			best = &m->w[i];
+	s->m = m;
+	s->w = best;
+	s->user = user;
+	for (unsigned i = 0; i < WIMS_MEDIA_MAX_TRANSPORTS; i++) {
+		s->tp[i].sess = s;
+		s->tp[i].index = (uint8_t)i;
+		s->tp[i].c.fd_rtp = s->tp[i].c.fd_rtcp = -1;
+	}
+	atomic_fetch_add(&m->nsess, 1);
+	atomic_fetch_add(&best->nsess, 1);
+	*sp = s;
+	return 0;
+}
+
+void *wims_media_sess_user(const struct wims_media_sess *s)
+{
+	return s->user;
+}
+
+int wims_media_sess_apply(struct wims_media_sess *s, const struct wims_media_sessconf *c)
+{
+	if (c->ntransports > WIMS_MEDIA_MAX_TRANSPORTS || c->nstreams > WIMS_MEDIA_MAX_STREAMS)
+		return -EINVAL;
+	struct media__cmd *cmd = malloc(sizeof(*cmd));
+	if (!cmd)
+		return -ENOMEM;
+	cmd->kind = MEDIA__CMD_APPLY;
+	cmd->s = s;
+	cmd->conf = *c;
+	post(s->w, cmd);
+	return 0;
+}
+
+void wims_media_sess_counters(const struct wims_media_sess *s, unsigned stream, unsigned side,
+			      struct wims_media_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (stream >= WIMS_MEDIA_MAX_STREAMS || side > 1)
+		return;
+	const struct wims_media_counters *n = &s->st[stream].side[side].n;
+	out->packets_in = __atomic_load_n(&n->packets_in, __ATOMIC_RELAXED);
+	out->bytes_in = __atomic_load_n(&n->bytes_in, __ATOMIC_RELAXED);
+	out->packets_out = __atomic_load_n(&n->packets_out, __ATOMIC_RELAXED);
+	out->bytes_out = __atomic_load_n(&n->bytes_out, __ATOMIC_RELAXED);
+	out->errors = __atomic_load_n(&n->errors, __ATOMIC_RELAXED);
+	out->rtcp_in = __atomic_load_n(&n->rtcp_in, __ATOMIC_RELAXED);
+	out->rtcp_out = __atomic_load_n(&n->rtcp_out, __ATOMIC_RELAXED);
+	out->last_in_ms = __atomic_load_n(&n->last_in_ms, __ATOMIC_RELAXED);
+	out->lost = __atomic_load_n(&n->lost, __ATOMIC_RELAXED);
+	out->jitter = __atomic_load_n(&n->jitter, __ATOMIC_RELAXED);
+	out->rtt_ms = __atomic_load_n(&n->rtt_ms, __ATOMIC_RELAXED);
+	/* the address text is informational: a torn read shows a mix, never overruns */
+	for (size_t i = 0; i + 1 < sizeof(out->remote); i++) {
+		char ch = __atomic_load_n(&n->remote[i], __ATOMIC_RELAXED);
+		out->remote[i] = ch;
+		if (!ch)
+			break;
+	}
+}
+
+void wims_media_sess_delete(struct wims_media_sess *s)
+{
+	struct media__cmd *cmd = calloc(1, sizeof(*cmd));
+	if (!cmd) {
+		wims_log(WIMS_LOG_ERR, "media: out of memory deleting a session");
+		return;
+	}
+	cmd->kind = MEDIA__CMD_DELETE;
+	cmd->s = s;
+	s->deleted = true;
+	post(s->w, cmd);
+}
+
+/* worker-callable: the last handle of a deleted session closed */
+void media__sess_free(struct wims_media_sess *s)
+{
+	struct wims_media *m = s->m;
+	for (unsigned i = 0; i < WIMS_MEDIA_MAX_TRANSPORTS; i++) {
+		struct media__tp *t = &s->tp[i];
+		wims_dtls_free(t->dtls);
+		wims_srtp_free(t->srtp_tx);
+		wims_srtp_free(t->srtp_rx);
+	}
+	atomic_fetch_sub(&s->w->nsess, 1);
+	atomic_fetch_sub(&m->nsess, 1);
+	/* the memory goes on the control thread, after any event still queued
+	 * for it there (which then sees `deleted`) */
+	media__post_event(m, s, MEDIA__EV_FREED);
+}

@@ -1,0 +1,138 @@
+/* The media gateway engine (eIMS-AGW): sessions of transports and streams,
+ * run by media worker threads.  This is the interface the control side
+ * (mediactl's ALG, on the signalling thread) uses; it knows nothing of SDP.
+ *
+ *   transport  local UDP socket(s) and what is known of the peer: plain RTP
+ *              (RTP + RTCP ports, or rtcp-mux), SDES-SRTP, or WebRTC
+ *              (ICE-lite + DTLS-SRTP, rtcp-mux, possibly BUNDLE)
+ *   stream     one medium (m-line) between side 0 and side 1, each side on a
+ *              transport; bundled streams share one WebRTC transport and are
+ *              told apart by payload type
+ *
+ * The control side describes the whole session in a plain struct and applies
+ * it; the worker that owns the session diffs and acts.  Packet counters are
+ * written by the worker and read here without locks.
+ */
+#ifndef WIMS_MEDIA_MEDIA_H
+#define WIMS_MEDIA_MEDIA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/addr.h"
+#include "media/ice.h"
+
+#define WIMS_MEDIA_MAX_STREAMS 8
+#define WIMS_MEDIA_MAX_TRANSPORTS 12
+#define WIMS_MEDIA_FP_MAX 160
+
+enum wims_media_tkind {
+	WIMS_MT_NONE = 0,
+	WIMS_MT_PLAIN,  /* RTP/AVP(F) */
+	WIMS_MT_SDES,   /* RTP/SAVP(F) keyed by a=crypto */
+	WIMS_MT_WEBRTC, /* UDP/TLS/RTP/SAVPF: ICE-lite, DTLS-SRTP, rtcp-mux */
+};
+
+struct wims_media_tconf {
+	enum wims_media_tkind kind;
+	int fd_rtp, fd_rtcp; /* fd_rtcp -1 with rtcp-mux; owned by the engine once applied */
+	uint16_t lport_rtp, lport_rtcp;
+	bool rtcp_mux;       /* RTCP on the RTP port */
+	/* plain and SDES: where the peer said it receives */
+	struct wims_addr remote_rtp, remote_rtcp;
+	bool has_remote;
+	/* WebRTC */
+	char lufrag[WIMS_ICE_UFRAG_MAX + 1], lpwd[WIMS_ICE_PWD_MAX + 1];
+	char rufrag[WIMS_ICE_UFRAG_MAX + 1], rpwd[WIMS_ICE_PWD_MAX + 1];
+	char rfp[WIMS_MEDIA_FP_MAX]; /* the peer's a=fingerprint: "sha-256 AB:..." */
+	bool dtls_client;            /* we send the ClientHello (we said a=setup:active) */
+	uint32_t dtls_gen;           /* a change starts a new DTLS association (tls-id, restart) */
+	/* SDES */
+	int srtp_profile;
+	uint8_t tx_key[32], tx_salt[14], rx_key[32], rx_salt[14];
+};
+
+struct wims_media_sconf {
+	bool active;
+	bool video;
+	uint8_t t[2];            /* transport index of side 0 and side 1 */
+	/* payload type arriving from side s -> payload type sent to the other
+	 * side; 0xff: not of this stream (bundle demux) or dropped */
+	uint8_t pt_map[2][128];
+	bool strip_ext[2];       /* strip RTP header extensions when sending toward side s */
+	bool keep_video_fb;
+};
+
+struct wims_media_sessconf {
+	unsigned ntransports;
+	struct wims_media_tconf t[WIMS_MEDIA_MAX_TRANSPORTS];
+	unsigned nstreams;
+	struct wims_media_sconf s[WIMS_MEDIA_MAX_STREAMS];
+};
+
+/* Counters of one stream side, as seen by the gateway:
+ * in = received from that side, out = sent toward it. */
+struct wims_media_counters {
+	uint64_t packets_in, bytes_in, packets_out, bytes_out, errors;
+	uint64_t rtcp_in, rtcp_out;
+	uint64_t last_in_ms;      /* monotonic ms of the last packet from that side, 0 never */
+	uint32_t lost;            /* cumulative lost that side reported in RTCP */
+	uint32_t jitter;          /* interarrival jitter that side reported, timestamp units */
+	uint32_t rtt_ms;
+	char remote[WIMS_ADDR_STRLEN]; /* where media of that side goes; set by the worker */
+};
+
+struct wims_media_opts {
+	struct wims_addr addr;    /* bind and advertise (port ignored) */
+	uint16_t port_min, port_max;
+	unsigned workers;         /* 0: number of CPUs */
+	unsigned max_sessions;
+	unsigned timeout_s;       /* no media in either direction: session expires */
+	unsigned consent_s;       /* RFC 7675: stop sending toward a silent browser */
+	const char *cert_file, *key_file; /* NULL: generate an ECDSA P-256 certificate */
+};
+
+struct wims_media;
+struct wims_media_sess;
+
+enum wims_media_event { WIMS_MEDIA_EV_TIMEOUT = 1 };
+
+/** Called on the control loop when a session needs the control side. */
+typedef void(wims_media_event_h)(struct wims_media_sess *s, enum wims_media_event ev, void *arg);
+
+/** Start the engine and its workers; events are delivered on ctl_loop. */
+int wims_media_new(struct wims_media **mp, uv_loop_t *ctl_loop, const struct wims_media_opts *o,
+		   wims_media_event_h *evh, void *arg) __attribute__((warn_unused_result));
+/** Stop the workers (sessions are dropped) and free the engine.  Must be
+ * called before ctl_loop is closed (it closes a handle there). */
+void wims_media_free(struct wims_media *m);
+
+/** "sha-256 AB:CD:..." of the DTLS certificate. */
+const char *wims_media_fingerprint(const struct wims_media *m);
+const struct wims_addr *wims_media_addr(const struct wims_media *m);
+unsigned wims_media_sessions(const struct wims_media *m);
+
+/** Bind a UDP socket (an even/odd pair when pair) from the port range.
+ * The fds belong to the caller until applied in a session; close them with
+ * wims_media_port_free otherwise. */
+int wims_media_port_alloc(struct wims_media *m, bool pair, int *fd_rtp, int *fd_rtcp,
+			  uint16_t *port) __attribute__((warn_unused_result));
+void wims_media_port_free(int fd_rtp, int fd_rtcp);
+
+/** A new session on the least busy worker.  -EBUSY beyond max_sessions. */
+int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void *user)
+	__attribute__((warn_unused_result));
+void *wims_media_sess_user(const struct wims_media_sess *s);
+/** Copy c to the session's worker.  Transports whose fds change or vanish
+ * are closed there. */
+int wims_media_sess_apply(struct wims_media_sess *s, const struct wims_media_sessconf *c)
+	__attribute__((warn_unused_result));
+/** Read a stream side's counters (lock-free snapshot). */
+void wims_media_sess_counters(const struct wims_media_sess *s, unsigned stream, unsigned side,
+			      struct wims_media_counters *out);
+/** End the session: its sockets close and its memory goes on its worker.
+ * s must not be used afterwards. */
+void wims_media_sess_delete(struct wims_media_sess *s);
+
+#endif

@@ -1,0 +1,135 @@
+/* Internals shared by engine.c (control side) and worker.c (packet side). */
+#ifndef WIMS_MEDIA_MEDIA_INT_H
+#define WIMS_MEDIA_MEDIA_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "media/dtls.h"
+#include "media/ice.h"
+#include "media/media.h"
+#include "media/srtp.h"
+
+struct wims_media;
+struct media__worker;
+
+/* One transport as its worker runs it. */
+struct media__tp {
+	struct wims_media_sess *sess;
+	uint8_t index;
+	struct wims_media_tconf c;
+	uv_udp_t rtp, rtcp;
+	bool rtp_open, rtcp_open;
+	/* WebRTC */
+	struct wims_ice_lite ice;
+	bool ice_ready;
+	struct wims_dtls *dtls;
+	uint32_t dtls_gen;
+	bool dtls_failed, dtls_started;
+	struct wims_addr dtls_peer;
+	bool has_dtls_peer;
+	struct wims_srtp *srtp_tx, *srtp_rx;
+	/* plain: latched addresses (symmetric RTP) */
+	struct wims_addr rtp_to, rtcp_to;
+	bool rtp_latched, rtcp_latched;
+	/* the stream a non-bundled transport carries; -1 for a bundle */
+	int stream;
+	/* bundle demux: payload type -> stream (0xff none) */
+	uint8_t pt_stream[128];
+};
+
+struct media__side {
+	uint32_t ssrc_in;   /* last SSRC received from this side */
+	uint32_t ssrc_out;  /* last SSRC sent toward this side */
+	struct wims_media_counters n; /* written by the worker with relaxed atomics */
+};
+
+struct media__stream {
+	struct wims_media_sconf c;
+	struct media__side side[2];
+};
+
+enum { MEDIA__ALIVE, MEDIA__CLOSING };
+
+struct wims_media_sess {
+	struct wims_media *m;
+	struct media__worker *w;
+	void *user;
+	int state;
+	unsigned pending_close;   /* uv handles still closing */
+	struct media__tp tp[WIMS_MEDIA_MAX_TRANSPORTS];
+	unsigned ntp;
+	struct media__stream st[WIMS_MEDIA_MAX_STREAMS];
+	unsigned nst;
+	uv_timer_t timer;         /* DTLS retransmission */
+	bool timer_open;
+	bool deleted;             /* control side: delete requested; no more events */
+	uint64_t created_ms, last_media_ms;
+	bool timeout_sent;
+	struct wims_media_sess *wnext, *wprev; /* the worker's list */
+};
+
+enum media__cmd_kind { MEDIA__CMD_APPLY, MEDIA__CMD_DELETE, MEDIA__CMD_STOP };
+
+struct media__cmd {
+	enum media__cmd_kind kind;
+	struct wims_media_sess *s;
+	struct media__cmd *next;
+	struct wims_media_sessconf conf; /* APPLY */
+};
+
+#define MEDIA__EV_FREED ((enum wims_media_event)100)
+
+struct media__event {
+	struct wims_media_sess *s;
+	enum wims_media_event ev;
+	struct media__event *next;
+};
+
+#define MEDIA__RXCHUNK 65536u
+#define MEDIA__RXCHUNKS 16u
+
+struct media__worker {
+	struct wims_media *m;
+	unsigned id;
+	uv_loop_t loop;
+	uv_async_t async;
+	uv_timer_t tick;
+	pthread_t thread;
+	pthread_mutex_t lock;     /* guards cmds */
+	struct media__cmd *cmds, **cmds_tail;
+	struct wims_media_sess *sessions;
+	atomic_uint nsess;
+	uint8_t *rxbuf;           /* MEDIA__RXCHUNKS * MEDIA__RXCHUNK, for recvmmsg */
+	uint8_t txbuf[2048];      /* DTLS flights and STUN answers */
+	bool stopping;
+};
+
+struct wims_media {
+	struct wims_media_opts o;
+	uv_loop_t *ctl;
+	uv_async_t evasync;
+	pthread_mutex_t evlock;   /* guards evs */
+	struct media__event *evs, **evs_tail;
+	wims_media_event_h *evh;
+	void *evarg;
+	struct wims_dtls_ctx *dtls;
+	unsigned nworkers;
+	struct media__worker *w;
+	atomic_uint nsess;
+	uint16_t next_port;
+};
+
+/* worker.c */
+void *media__worker_main(void *arg);
+void media__worker_wake(uv_async_t *a);
+/* engine.c, callable from a worker */
+void media__post_event(struct wims_media *m, struct wims_media_sess *s, enum wims_media_event ev);
+void media__sess_free(struct wims_media_sess *s);
+
+static inline void media__add(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+#endif

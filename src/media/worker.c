@@ -1,0 +1,652 @@
+/* A media worker: one libuv loop on its own thread owning its sessions'
+ * sockets.  The packet path demultiplexes by first byte (RFC 7983), answers
+ * ICE checks, runs DTLS, and relays RTP/RTCP between the two sides of a
+ * stream with SRTP applied where a side needs it.  It allocates nothing and
+ * takes no lock: packets are processed in place in the worker's receive
+ * buffer (recvmmsg chunks of 64 KiB leave head and tail room for SRTP). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "media/media_int.h"
+#include "media/rtp.h"
+#include "media/stun.h"
+
+static struct wims_ratelimit rl_drop = {0};
+
+static uint64_t now_ms(struct media__worker *w)
+{
+	return uv_now(&w->loop);
+}
+
+static void set_remote_text(struct media__side *sd, const struct wims_addr *a)
+{
+	char tmp[WIMS_ADDR_STRLEN];
+	if (wims_addr_str(a, tmp, sizeof(tmp)) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(tmp); i++) {
+		__atomic_store_n(&sd->n.remote[i], tmp[i], __ATOMIC_RELAXED);
+		if (!tmp[i])
+			break;
+	}
+}
+
+static int side_of(const struct media__stream *st, const struct media__tp *t)
+{
+	return st->c.t[0] == t->index ? 0 : 1;
+}
+
+/* ---- sending ---- */
+
+static bool udp_send(uv_udp_t *h, const uint8_t *p, size_t len, const struct wims_addr *to)
+{
+	uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+	return uv_udp_try_send(h, &b, 1, &to->u.sa) == (int)len;
+}
+
+/* Send an RTP (rtcp=false) or RTCP packet toward transport t; p has tail room. */
+static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len,
+		    bool rtcp)
+{
+	size_t cap = MEDIA__RXCHUNK;
+	switch (t->c.kind) {
+	case WIMS_MT_WEBRTC: {
+		const struct wims_addr *to = wims_ice_lite_selected(&t->ice);
+		if (!to || !t->srtp_tx || !t->rtp_open ||
+		    !wims_ice_lite_can_send(&t->ice, now_ms(w), (uint64_t)w->m->o.consent_s * 1000))
+			return false;
+		int err = rtcp ? wims_srtp_protect_rtcp(t->srtp_tx, p, &len, cap)
+			       : wims_srtp_protect_rtp(t->srtp_tx, p, &len, cap);
+		return err == 0 && udp_send(&t->rtp, p, len, to);
+	}
+	case WIMS_MT_SDES:
+		if (!t->srtp_tx)
+			return false;
+		if ((rtcp ? wims_srtp_protect_rtcp(t->srtp_tx, p, &len, cap)
+			  : wims_srtp_protect_rtp(t->srtp_tx, p, &len, cap)) != 0)
+			return false;
+		/* fall through */
+	case WIMS_MT_PLAIN:
+		if (!t->c.has_remote)
+			return false;
+		if (!rtcp || t->c.rtcp_mux)
+			return t->rtp_open && udp_send(&t->rtp, p, len, rtcp ? &t->rtcp_to : &t->rtp_to);
+		return t->rtcp_open && udp_send(&t->rtcp, p, len, &t->rtcp_to);
+	default:
+		return false;
+	}
+}
+
+/* ---- relaying ---- */
+
+static void relay_rtp(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len)
+{
+	struct wims_media_sess *s = t->sess;
+	struct wims_rtp_hdr h;
+	if (wims_rtp_parse(&h, p, len) < 0)
+		return;
+	int si = t->stream >= 0 ? t->stream : (t->pt_stream[h.pt] != 0xff ? t->pt_stream[h.pt] : -1);
+	if (si < 0 || (unsigned)si >= s->nst)
+		return;
+	struct media__stream *st = &s->st[si];
+	int sd = side_of(st, t), od = 1 - sd;
+	struct media__side *in = &st->side[sd], *out = &st->side[od];
+	media__add(&in->n.packets_in, 1);
+	media__add(&in->n.bytes_in, len);
+	__atomic_store_n(&in->n.last_in_ms, now_ms(w), __ATOMIC_RELAXED);
+	s->last_media_ms = now_ms(w);
+	in->ssrc_in = h.ssrc;
+	uint8_t pt = st->c.pt_map[sd][h.pt];
+	if (pt == 0xff) {
+		media__add(&in->n.errors, 1);
+		return;
+	}
+	if (pt != h.pt)
+		wims_rtp_set_pt(p, pt);
+	if (st->c.strip_ext[od] && h.ext)
+		len = wims_rtp_strip_ext(p, len);
+	struct media__tp *to = &s->tp[st->c.t[od]];
+	out->ssrc_out = h.ssrc;
+	if (tp_send(w, to, p, len, false)) {
+		media__add(&out->n.packets_out, 1);
+		media__add(&out->n.bytes_out, len);
+	}
+}
+
+/* Which stream an RTCP compound from a bundled transport belongs to: the
+ * sender SSRC of its first report, matched against what that side sent, or
+ * the media SSRC of feedback, matched against what we sent to it. */
+static int rtcp_stream(struct wims_media_sess *s, struct media__tp *t, const uint8_t *p, size_t len)
+{
+	if (t->stream >= 0)
+		return t->stream;
+	struct wims_rtcp_iter it = {p, len, 0};
+	struct wims_rtcp_item item;
+	int first = -1;
+	while (wims_rtcp_next(&it, &item) == 1) {
+		for (unsigned i = 0; i < s->nst; i++) {
+			struct media__stream *st = &s->st[i];
+			if (st->c.t[0] != t->index && st->c.t[1] != t->index)
+				continue;
+			if (first < 0)
+				first = (int)i;
+			if (st->side[side_of(st, t)].ssrc_in == item.ssrc)
+				return (int)i;
+		}
+	}
+	return first;
+}
+
+static void note_report(struct media__side *sd, const uint8_t *p, size_t len)
+{
+	struct wims_rtcp_report r;
+	if (!sd->ssrc_out || wims_rtcp_report(p, len, sd->ssrc_out, &r) < 0 || !r.has_block)
+		return;
+	__atomic_store_n(&sd->n.lost, r.cum_lost, __ATOMIC_RELAXED);
+	__atomic_store_n(&sd->n.jitter, r.jitter, __ATOMIC_RELAXED);
+}
+
+static void relay_rtcp(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len)
+{
+	struct wims_media_sess *s = t->sess;
+	int si = rtcp_stream(s, t, p, len);
+	if (si < 0 || (unsigned)si >= s->nst)
+		return;
+	struct media__stream *st = &s->st[si];
+	int sd = side_of(st, t), od = 1 - sd;
+	media__add(&st->side[sd].n.rtcp_in, 1);
+	note_report(&st->side[sd], p, len);
+	struct media__tp *to = &s->tp[st->c.t[od]];
+	if (to->c.kind != WIMS_MT_WEBRTC) {
+		len = wims_rtcp_filter(p, len, st->c.keep_video_fb);
+		if (!len)
+			return;
+	}
+	if (tp_send(w, to, p, len, true))
+		media__add(&st->side[od].n.rtcp_out, 1);
+}
+
+/* ---- WebRTC transport: STUN, DTLS, SRTP ---- */
+
+static void dtls_flush(struct media__worker *w, struct media__tp *t, const struct wims_addr *to)
+{
+	size_t n;
+	while ((n = wims_dtls_output(t->dtls, w->txbuf, sizeof(w->txbuf))) > 0)
+		if (to && t->rtp_open)
+			(void)udp_send(&t->rtp, w->txbuf, n, to);
+}
+
+static void sess_timer_update(struct wims_media_sess *s);
+
+static void dtls_start_client(struct media__worker *w, struct media__tp *t)
+{
+	const struct wims_addr *to = wims_ice_lite_selected(&t->ice);
+	if (!t->dtls || t->dtls_started || !to)
+		return;
+	t->dtls_started = true;
+	t->dtls_peer = *to;
+	t->has_dtls_peer = true;
+	if (wims_dtls_start(t->dtls) < 0) {
+		t->dtls_failed = true;
+		return;
+	}
+	dtls_flush(w, t, to);
+	sess_timer_update(t->sess);
+}
+
+static void on_stun(struct media__worker *w, struct media__tp *t, const uint8_t *p, size_t len,
+		    const struct wims_addr *from)
+{
+	size_t rlen = 0;
+	enum wims_ice_verdict v = wims_ice_lite_input(&t->ice, p, len, from, now_ms(w), w->txbuf,
+						      &rlen, sizeof(w->txbuf));
+	if (v == WIMS_ICE_DROP)
+		return;
+	if (rlen)
+		(void)udp_send(&t->rtp, w->txbuf, rlen, from);
+	if (v == WIMS_ICE_RESPOND_SELECTED) {
+		for (unsigned i = 0; i < t->sess->nst; i++) {
+			struct media__stream *st = &t->sess->st[i];
+			if (st->c.t[0] == t->index || st->c.t[1] == t->index)
+				set_remote_text(&st->side[side_of(st, t)], from);
+		}
+		/* LAB-NOTES: a ClientHello sent before the browser has our answer is
+		 * lost; its nominating check proves it has it */
+		if (t->c.dtls_client)
+			dtls_start_client(w, t);
+	}
+}
+
+static void dtls_connected(struct media__tp *t)
+{
+	struct wims_srtp_keys k;
+	if (wims_dtls_srtp_keys(t->dtls, &k) < 0 ||
+	    wims_srtp_new(&t->srtp_tx, k.profile, k.tx_key, k.tx_salt, true) < 0 ||
+	    wims_srtp_new(&t->srtp_rx, k.profile, k.rx_key, k.rx_salt, false) < 0) {
+		wims_log(WIMS_LOG_ERR, "media: SRTP keys from DTLS failed");
+		t->dtls_failed = true;
+		return;
+	}
+	wims_log(WIMS_LOG_DEBUG, "media: DTLS-SRTP up on port %u (profile %d)", t->c.lport_rtp,
+		 k.profile);
+}
+
+static void on_dtls(struct media__worker *w, struct media__tp *t, const uint8_t *p, size_t len,
+		    const struct wims_addr *from)
+{
+	if (!t->dtls || t->dtls_failed)
+		return;
+	if (!wims_ice_lite_addr_valid(&t->ice, from)) {
+		wims_log_rl(&rl_drop, WIMS_LOG_INFO, "media: DTLS from an unchecked address dropped");
+		return;
+	}
+	t->dtls_peer = *from;
+	t->has_dtls_peer = true;
+	int r = wims_dtls_input(t->dtls, p, len);
+	dtls_flush(w, t, from);
+	if (r == WIMS_DTLS_CONNECTED)
+		dtls_connected(t);
+	else if (r < 0) {
+		t->dtls_failed = true;
+		wims_log(WIMS_LOG_WARN, "media: DTLS on port %u failed: %s; no media", t->c.lport_rtp,
+			 r == -EACCES ? "certificate does not match a=fingerprint" : strerror(-r));
+	}
+	sess_timer_update(t->sess);
+}
+
+static void on_srtp(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len,
+		    const struct wims_addr *from, bool rtcp)
+{
+	if (!t->srtp_rx || !wims_ice_lite_addr_valid(&t->ice, from))
+		return;
+	int err = rtcp ? wims_srtp_unprotect_rtcp(t->srtp_rx, p, &len)
+		       : wims_srtp_unprotect_rtp(t->srtp_rx, p, &len);
+	if (err < 0)
+		return;
+	if (rtcp)
+		relay_rtcp(w, t, p, len);
+	else
+		relay_rtp(w, t, p, len);
+}
+
+/* ---- plain / SDES transport ---- */
+
+static bool latch(struct wims_addr *cur, bool *latched, const struct wims_addr *signalled,
+		  const struct wims_addr *from)
+{
+	if (*latched)
+		return wims_addr_eq(cur, from);
+	if (!wims_addr_same_host(signalled, from))
+		return false;
+	*cur = *from; /* symmetric RTP: answer where it really comes from */
+	*latched = true;
+	return true;
+}
+
+static void on_plain(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len,
+		     const struct wims_addr *from, bool rtcp_port, enum wims_pkt_kind k)
+{
+	if (!t->c.has_remote)
+		return;
+	bool rtcp = rtcp_port || k == WIMS_PKT_RTCP;
+	bool ok = rtcp_port ? latch(&t->rtcp_to, &t->rtcp_latched, &t->c.remote_rtcp, from)
+			    : latch(&t->rtp_to, &t->rtp_latched, &t->c.remote_rtp, from);
+	if (!ok) {
+		wims_log_rl(&rl_drop, WIMS_LOG_INFO, "media: packet from an unexpected address dropped");
+		return;
+	}
+	if (t->c.kind == WIMS_MT_SDES) {
+		if (!t->srtp_rx || (rtcp ? wims_srtp_unprotect_rtcp(t->srtp_rx, p, &len)
+					 : wims_srtp_unprotect_rtp(t->srtp_rx, p, &len)) < 0)
+			return;
+	}
+	if (rtcp)
+		relay_rtcp(w, t, p, len);
+	else
+		relay_rtp(w, t, p, len);
+}
+
+static void on_packet(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len,
+		      const struct wims_addr *from, bool rtcp_port)
+{
+	enum wims_pkt_kind k = wims_pkt_classify(p, len);
+	if (t->c.kind != WIMS_MT_WEBRTC) {
+		if (k == WIMS_PKT_RTP || k == WIMS_PKT_RTCP)
+			on_plain(w, t, p, len, from, rtcp_port, k);
+		return;
+	}
+	switch (k) {
+	case WIMS_PKT_STUN: on_stun(w, t, p, len, from); break;
+	case WIMS_PKT_DTLS: on_dtls(w, t, p, len, from); break;
+	case WIMS_PKT_RTP: on_srtp(w, t, p, len, from, false); break;
+	case WIMS_PKT_RTCP: on_srtp(w, t, p, len, from, true); break;
+	default: break;
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct media__tp *t = h->data;
+	struct media__worker *w = t->sess->w;
+	*buf = uv_buf_init((char *)w->rxbuf, MEDIA__RXCHUNKS * MEDIA__RXCHUNK);
+}
+
+static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *sa,
+		    unsigned flags)
+{
+	struct media__tp *t = h->data;
+	if (n <= 0 || !sa || t->sess->state != MEDIA__ALIVE)
+		return;
+	struct wims_addr from;
+	if (wims_addr_from_sa(&from, sa) < 0)
+		return;
+	on_packet(t->sess->w, t, (uint8_t *)buf->base, (size_t)n, &from, h == &t->rtcp);
+}
+
+/* ---- timers ---- */
+
+static void on_sess_timer(uv_timer_t *tm)
+{
+	struct wims_media_sess *s = tm->data;
+	struct media__worker *w = s->w;
+	for (unsigned i = 0; i < s->ntp; i++) {
+		struct media__tp *t = &s->tp[i];
+		if (!t->dtls || t->dtls_failed || wims_dtls_connected(t->dtls))
+			continue;
+		if (wims_dtls_timeout_ms(t->dtls) == 0) {
+			wims_dtls_on_timeout(t->dtls);
+			dtls_flush(w, t, t->has_dtls_peer ? &t->dtls_peer : NULL);
+		}
+	}
+	sess_timer_update(s);
+}
+
+static void sess_timer_update(struct wims_media_sess *s)
+{
+	uint64_t next = UINT64_MAX;
+	for (unsigned i = 0; i < s->ntp; i++) {
+		struct media__tp *t = &s->tp[i];
+		if (!t->dtls || t->dtls_failed || wims_dtls_connected(t->dtls))
+			continue;
+		uint64_t ms = wims_dtls_timeout_ms(t->dtls);
+		if (ms < next)
+			next = ms;
+	}
+	if (!s->timer_open)
+		return;
+	if (next == UINT64_MAX)
+		uv_timer_stop(&s->timer);
+	else
+		uv_timer_start(&s->timer, on_sess_timer, next ? next : 1, 0);
+}
+
+static void on_tick(uv_timer_t *tm)
+{
+	struct media__worker *w = tm->data;
+	uint64_t now = now_ms(w), limit = (uint64_t)w->m->o.timeout_s * 1000;
+	for (struct wims_media_sess *s = w->sessions; s; s = s->wnext) {
+		if (!limit || s->timeout_sent || s->state != MEDIA__ALIVE)
+			continue;
+		uint64_t last = s->last_media_ms ? s->last_media_ms : s->created_ms;
+		if (now - last > limit) {
+			s->timeout_sent = true;
+			media__post_event(w->m, s, WIMS_MEDIA_EV_TIMEOUT);
+		}
+	}
+}
+
+/* ---- applying a configuration ---- */
+
+static int open_udp(struct media__worker *w, uv_udp_t *h, int fd, struct media__tp *t)
+{
+	int err = uv_udp_init_ex(&w->loop, h, AF_UNSPEC | UV_UDP_RECVMMSG);
+	if (err)
+		return err;
+	h->data = t;
+	err = uv_udp_open(h, fd);
+	if (!err)
+		err = uv_udp_recv_start(h, on_alloc, on_recv);
+	return err;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct wims_media_sess *s;
+	if (h->type == UV_TIMER)
+		s = h->data;
+	else
+		s = ((struct media__tp *)h->data)->sess;
+	if (--s->pending_close == 0 && s->state == MEDIA__CLOSING)
+		media__sess_free(s);
+}
+
+static void close_handle(struct wims_media_sess *s, uv_handle_t *h)
+{
+	s->pending_close++;
+	uv_close(h, on_handle_closed);
+}
+
+static void tp_close(struct media__tp *t)
+{
+	struct wims_media_sess *s = t->sess;
+	if (t->rtp_open)
+		close_handle(s, (uv_handle_t *)&t->rtp);
+	else if (t->c.fd_rtp >= 0)
+		close(t->c.fd_rtp);
+	if (t->rtcp_open)
+		close_handle(s, (uv_handle_t *)&t->rtcp);
+	else if (t->c.fd_rtcp >= 0)
+		close(t->c.fd_rtcp);
+	t->rtp_open = t->rtcp_open = false;
+	t->c.fd_rtp = t->c.fd_rtcp = -1;
+}
+
+static void apply_webrtc(struct media__worker *w, struct media__tp *t,
+			 const struct wims_media_tconf *c)
+{
+	if (!t->ice_ready || strcmp(t->c.lufrag, c->lufrag) || strcmp(t->c.lpwd, c->lpwd)) {
+		t->ice_ready = wims_ice_lite_init(&t->ice) == 0 &&
+			       wims_ice_lite_set_local(&t->ice, wims_str_c(c->lufrag), wims_str_c(c->lpwd)) == 0;
+		if (!t->ice_ready)
+			wims_log(WIMS_LOG_ERR, "media: bad local ICE credentials");
+	}
+	if (c->rufrag[0] &&
+	    wims_ice_lite_set_remote(&t->ice, wims_str_c(c->rufrag), wims_str_c(c->rpwd), false) < 0)
+		wims_log(WIMS_LOG_WARN, "media: the peer's ICE credentials are not usable");
+	bool fresh = !t->dtls || t->dtls_gen != c->dtls_gen ||
+		     (t->c.dtls_client != c->dtls_client && !wims_dtls_connected(t->dtls));
+	if (fresh) {
+		wims_dtls_free(t->dtls);
+		wims_srtp_free(t->srtp_tx);
+		wims_srtp_free(t->srtp_rx);
+		t->dtls = NULL;
+		t->srtp_tx = t->srtp_rx = NULL;
+		t->dtls_failed = t->dtls_started = false;
+		if (wims_dtls_new(&t->dtls, w->m->dtls, c->dtls_client, wims_str_c(c->rfp)) < 0) {
+			wims_log(WIMS_LOG_ERR, "media: cannot create a DTLS association");
+			t->dtls_failed = true;
+		}
+		t->dtls_gen = c->dtls_gen;
+	} else if (strcmp(t->c.rfp, c->rfp) && c->rfp[0]) {
+		if (wims_dtls_set_fingerprint(t->dtls, wims_str_c(c->rfp)) < 0)
+			wims_log(WIMS_LOG_WARN, "media: the peer's a=fingerprint is not usable");
+	}
+}
+
+static void apply_sdes(struct media__tp *t, const struct wims_media_tconf *c)
+{
+	if (t->srtp_tx && !memcmp(t->c.tx_key, c->tx_key, sizeof(c->tx_key)) &&
+	    !memcmp(t->c.rx_key, c->rx_key, sizeof(c->rx_key)) && t->c.srtp_profile == c->srtp_profile)
+		return;
+	wims_srtp_free(t->srtp_tx);
+	wims_srtp_free(t->srtp_rx);
+	t->srtp_tx = t->srtp_rx = NULL;
+	if (!c->srtp_profile)
+		return;
+	if (wims_srtp_new(&t->srtp_tx, c->srtp_profile, c->tx_key, c->tx_salt, true) < 0 ||
+	    wims_srtp_new(&t->srtp_rx, c->srtp_profile, c->rx_key, c->rx_salt, false) < 0)
+		wims_log(WIMS_LOG_ERR, "media: SDES keys rejected by SRTP");
+}
+
+static void apply_tp(struct media__worker *w, struct media__tp *t, const struct wims_media_tconf *c)
+{
+	if (c->kind == WIMS_MT_NONE) {
+		tp_close(t);
+		t->c.kind = WIMS_MT_NONE;
+		return;
+	}
+	if (t->rtp_open && c->fd_rtp != t->c.fd_rtp) {
+		wims_log(WIMS_LOG_ERR, "media: transport %u changed sockets; ignored", t->index);
+		if (c->fd_rtp >= 0)
+			close(c->fd_rtp);
+		if (c->fd_rtcp >= 0 && c->fd_rtcp != t->c.fd_rtcp)
+			close(c->fd_rtcp);
+		return;
+	}
+	if (!t->rtp_open && c->fd_rtp >= 0) {
+		if (open_udp(w, &t->rtp, c->fd_rtp, t) == 0)
+			t->rtp_open = true;
+		else
+			close(c->fd_rtp);
+		if (c->fd_rtcp >= 0) {
+			if (open_udp(w, &t->rtcp, c->fd_rtcp, t) == 0)
+				t->rtcp_open = true;
+			else
+				close(c->fd_rtcp);
+		}
+	}
+	if (c->kind == WIMS_MT_WEBRTC)
+		apply_webrtc(w, t, c);
+	else if (c->kind == WIMS_MT_SDES)
+		apply_sdes(t, c);
+	if (!wims_addr_eq(&t->c.remote_rtp, &c->remote_rtp) || !t->c.has_remote) {
+		t->rtp_to = c->remote_rtp;
+		t->rtp_latched = false;
+	}
+	if (!wims_addr_eq(&t->c.remote_rtcp, &c->remote_rtcp) || !t->c.has_remote) {
+		t->rtcp_to = c->remote_rtcp;
+		t->rtcp_latched = false;
+	}
+	t->c = *c;
+}
+
+static void apply(struct media__worker *w, struct wims_media_sess *s,
+		  const struct wims_media_sessconf *c)
+{
+	if (s->state != MEDIA__ALIVE)
+		return;
+	if (!s->timer_open) {
+		uv_timer_init(&w->loop, &s->timer);
+		s->timer.data = s;
+		s->timer_open = true;
+		s->created_ms = now_ms(w);
+		s->wnext = w->sessions;
+		if (w->sessions)
+			w->sessions->wprev = s;
+		w->sessions = s;
+	}
+	for (unsigned i = 0; i < c->ntransports; i++)
+		apply_tp(w, &s->tp[i], &c->t[i]);
+	for (unsigned i = c->ntransports; i < s->ntp; i++)
+		tp_close(&s->tp[i]);
+	s->ntp = c->ntransports;
+	for (unsigned i = 0; i < s->ntp; i++) {
+		s->tp[i].stream = -1;
+		memset(s->tp[i].pt_stream, 0xff, sizeof(s->tp[i].pt_stream));
+	}
+	unsigned users[WIMS_MEDIA_MAX_TRANSPORTS] = {0};
+	for (unsigned i = 0; i < c->nstreams; i++) {
+		s->st[i].c = c->s[i];
+		if (!c->s[i].active)
+			continue;
+		for (int sd = 0; sd < 2; sd++) {
+			unsigned ti = c->s[i].t[sd];
+			if (ti >= s->ntp)
+				continue;
+			users[ti]++;
+			s->tp[ti].stream = (int)i;
+			for (unsigned pt = 0; pt < 128; pt++)
+				if (c->s[i].pt_map[sd][pt] != 0xff)
+					s->tp[ti].pt_stream[pt] = (uint8_t)i;
+		}
+	}
+	for (unsigned i = 0; i < s->ntp; i++)
+		if (users[i] > 1)
+			s->tp[i].stream = -1; /* bundle: demux by payload type */
+	s->nst = c->nstreams;
+	sess_timer_update(s);
+}
+
+static void sess_close(struct media__worker *w, struct wims_media_sess *s)
+{
+	if (s->state != MEDIA__ALIVE)
+		return;
+	s->state = MEDIA__CLOSING;
+	if (s->timer_open) {
+		if (s->wprev)
+			s->wprev->wnext = s->wnext;
+		else
+			w->sessions = s->wnext;
+		if (s->wnext)
+			s->wnext->wprev = s->wprev;
+	}
+	s->pending_close++; /* held across the loop below */
+	for (unsigned i = 0; i < WIMS_MEDIA_MAX_TRANSPORTS; i++)
+		tp_close(&s->tp[i]);
+	if (s->timer_open)
+		close_handle(s, (uv_handle_t *)&s->timer);
+	if (--s->pending_close == 0)
+		media__sess_free(s);
+}
+
+static void stop_worker(struct media__worker *w)
+{
+	w->stopping = true;
+	while (w->sessions)
+		sess_close(w, w->sessions);
+	uv_close((uv_handle_t *)&w->tick, NULL);
+	uv_close((uv_handle_t *)&w->async, NULL);
+}
+
+void media__worker_wake(uv_async_t *a)
+{
+	struct media__worker *w = a->data;
+	pthread_mutex_lock(&w->lock);
+	struct media__cmd *c = w->cmds;
+	w->cmds = NULL;
+	w->cmds_tail = &w->cmds;
+	pthread_mutex_unlock(&w->lock);
+	while (c) {
+		struct media__cmd *next = c->next;
+		if (!w->stopping) {
+			if (c->kind == MEDIA__CMD_APPLY)
+				apply(w, c->s, &c->conf);
+			else if (c->kind == MEDIA__CMD_DELETE) {
+				if (c->s->timer_open)
+					sess_close(w, c->s);
+				else { /* never applied: nothing of it is on this loop */
+					c->s->state = MEDIA__CLOSING;
+					media__sess_free(c->s);
+				}
+			} else if (c->kind == MEDIA__CMD_STOP)
+				stop_worker(w);
+		}
+		free(c);
+		c = next;
+	}
+}
+
+void *media__worker_main(void *arg)
+{
+	struct media__worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "wims-media%u", w->id);
+	pthread_setname_np(pthread_self(), name);
+	uv_timer_init(&w->loop, &w->tick);
+	w->tick.data = w;
+	uv_timer_start(&w->tick, on_tick, 1000, 1000);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	return NULL;
+}

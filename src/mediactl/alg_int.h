@@ -1,0 +1,83 @@
+/* Internals of the in-process ALG (alg.c: calls; alg_sdp.c: offer/answer). */
+#ifndef WIMS_MEDIACTL_ALG_INT_H
+#define WIMS_MEDIACTL_ALG_INT_H
+
+#include "base/hash.h"
+#include "mediactl/alg.h"
+#include "sdp/sdp.h"
+
+#define ALG_TAG_MAX 128
+#define ALG_MAX_CODECS 16
+
+struct alg_codec {
+	uint8_t pt, channels;
+	uint32_t clock;
+	char enc[24];
+};
+
+struct alg_leg {
+	char tag[ALG_TAG_MAX];
+	enum wims_media_tkind kind;
+	bool bundle;            /* WebRTC: its media share transport btp */
+	int btp;
+	char rufrag[WIMS_ICE_UFRAG_MAX + 1];
+	char tls_id[80];
+	uint32_t dtls_gen;
+	/* SDES: the key we send with toward this leg, as offered/answered */
+	int sdes_profile;
+	char sdes_line[160];
+	uint32_t sdes_tag;
+};
+
+struct alg_med {
+	char type[16];
+	bool rejected, video;
+	uint32_t clock;          /* of the first codec, for jitter in ms */
+	char mid[2][32];         /* per leg */
+	int tp[2];               /* transport index per leg */
+	unsigned ncodecs;        /* what the last offerer listed (answer mapping) */
+	struct alg_codec codecs[ALG_MAX_CODECS];
+};
+
+struct alg_call {
+	struct wims_hnode hn;    /* first: the hash node is the call */
+	struct wims_alg *a;
+	char call_id[256];
+	struct wims_media_sess *sess;
+	struct wims_media_sessconf conf;
+	unsigned applied_tp;     /* transports the engine owns (their fds) */
+	struct alg_leg leg[2];
+	unsigned nmed;
+	struct alg_med med[WIMS_MEDIA_MAX_STREAMS];
+	int offer_leg;           /* leg whose offer awaits an answer, -1 */
+	uint64_t created, last_signal;
+	uint64_t sess_id;
+	uint32_t sess_version;
+};
+
+struct wims_alg {
+	struct wims_mediactl ctl;
+	struct wims_media *m;
+	struct wims_alg_opts o;
+	unsigned timeout_s;
+	struct wims_hash calls;
+	/* working memory for one offer/answer at a time (signalling thread) */
+	struct wims_sdp sdp;
+	struct wims_sdp_out_store st;
+	struct wims_sdp_codec codecs[WIMS_SDP_MAX_MEDIA][WIMS_SDP_MAX_FMTS];
+	struct wims_str attrs[WIMS_SDP_MAX_MEDIA][WIMS_SDP_MAX_ATTRS];
+	struct wims_sdp_cand cand[WIMS_SDP_MAX_MEDIA];
+	struct wims_sdp_fingerprint fp;
+	struct wims_sdp_crypto crypto[WIMS_SDP_MAX_MEDIA];
+	struct wims_str bundle[WIMS_SDP_MAX_MEDIA];
+	char host[WIMS_ADDR_STRLEN];
+	char fpval[WIMS_MEDIA_FP_MAX];
+};
+
+void alg__err(struct wims_mctl_err *err, int status, const char *reason);
+int alg__offer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,
+	       const struct wims_mctl_flags *f, struct wims_wbuf *out, struct wims_mctl_err *err);
+int alg__answer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,
+		const struct wims_mctl_flags *f, struct wims_wbuf *out, struct wims_mctl_err *err);
+
+#endif

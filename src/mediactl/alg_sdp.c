@@ -1,0 +1,632 @@
+/* Offer/answer rewriting between the WebRTC profile (RFC 8829/8834: BUNDLE,
+ * rtcp-mux, ICE, DTLS-SRTP) and the IMS profile (TS 26.114: RTP/AVP, one
+ * m-line and port pair per medium, no ICE, no DTLS; TS 23.228 Annex U).
+ *
+ * Every SDP is parsed, described with wims_sdp_out_from() and written back
+ * with the fields of the other side's profile replaced: proto, address and
+ * ports of our transports, ICE-lite credentials and our host candidate, our
+ * fingerprint and DTLS role, SDES keys, codec lists filtered and renumbered.
+ * Attributes that only one side understands are not carried over. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "mediactl/alg_int.h"
+#include "media/srtp.h"
+
+static enum wims_media_tkind kind_of(const struct wims_sdp *s, const struct wims_sdp_media *m)
+{
+	if (wims_str_findi(m->proto, wims_str_c("UDP/TLS")) >= 0 ||
+	    (wims_sdp_has(s, m, "fingerprint") && wims_sdp_has(s, m, "ice-ufrag")))
+		return WIMS_MT_WEBRTC;
+	if (wims_str_findi(m->proto, wims_str_c("SAVP")) >= 0 && wims_sdp_has(s, m, "crypto"))
+		return WIMS_MT_SDES;
+	return WIMS_MT_PLAIN;
+}
+
+static enum wims_media_tkind target_kind(const struct wims_alg *a, enum wims_media_tkind src,
+					 const struct wims_mctl_flags *f)
+{
+	enum wims_media_tkind core = a->o.core_sdes ? WIMS_MT_SDES : WIMS_MT_PLAIN;
+	switch (f->proto) {
+	case WIMS_MCTL_PROTO_WEBRTC: return WIMS_MT_WEBRTC;
+	case WIMS_MCTL_PROTO_RTP_AVP:
+	case WIMS_MCTL_PROTO_RTP_AVPF: return WIMS_MT_PLAIN;
+	case WIMS_MCTL_PROTO_RTP_SAVP:
+	case WIMS_MCTL_PROTO_RTP_SAVPF: return f->sdes == WIMS_MCTL_REMOVE ? WIMS_MT_PLAIN : WIMS_MT_SDES;
+	default: break;
+	}
+	if (f->ice == WIMS_MCTL_FORCE)
+		return WIMS_MT_WEBRTC;
+	if (f->ice == WIMS_MCTL_REMOVE || f->dtls == WIMS_MCTL_REMOVE)
+		return core;
+	return src == WIMS_MT_WEBRTC ? core : WIMS_MT_WEBRTC;
+}
+
+static const char *proto_name(enum wims_media_tkind k, const struct wims_mctl_flags *f)
+{
+	bool avpf = f->proto == WIMS_MCTL_PROTO_RTP_AVPF || f->proto == WIMS_MCTL_PROTO_RTP_SAVPF;
+	switch (k) {
+	case WIMS_MT_WEBRTC: return "UDP/TLS/RTP/SAVPF";
+	case WIMS_MT_SDES: return avpf ? "RTP/SAVPF" : "RTP/SAVP";
+	default: return avpf ? "RTP/AVPF" : "RTP/AVP";
+	}
+}
+
+/* ---- transports ---- */
+
+static int tp_alloc(struct wims_alg *a, struct alg_call *c, enum wims_media_tkind kind, int *idx,
+		    struct wims_mctl_err *err)
+{
+	if (c->conf.ntransports >= WIMS_MEDIA_MAX_TRANSPORTS) {
+		alg__err(err, 488, "too many media streams");
+		return -E2BIG;
+	}
+	struct wims_media_tconf *t = &c->conf.t[c->conf.ntransports];
+	memset(t, 0, sizeof(*t));
+	bool pair = kind != WIMS_MT_WEBRTC;
+	int rc = wims_media_port_alloc(a->m, pair, &t->fd_rtp, &t->fd_rtcp, &t->lport_rtp);
+	if (rc) {
+		t->fd_rtp = t->fd_rtcp = -1;
+		alg__err(err, 503, "no free media port");
+		return rc;
+	}
+	t->kind = kind;
+	t->lport_rtcp = pair ? (uint16_t)(t->lport_rtp + 1) : t->lport_rtp;
+	t->rtcp_mux = !pair;
+	if (kind == WIMS_MT_WEBRTC) {
+		struct wims_ice_lite tmp;
+		if (wims_ice_lite_init(&tmp)) {
+			alg__err(err, 500, "no randomness for ICE credentials");
+			return -EIO;
+		}
+		memcpy(t->lufrag, tmp.lufrag, sizeof(t->lufrag));
+		memcpy(t->lpwd, tmp.lpwd, sizeof(t->lpwd));
+	}
+	*idx = (int)c->conf.ntransports++;
+	return 0;
+}
+
+static int leg_tp(struct wims_alg *a, struct alg_call *c, int leg, unsigned i, bool bundled,
+		  struct wims_mctl_err *err)
+{
+	struct alg_leg *l = &c->leg[leg];
+	if (c->med[i].tp[leg] >= 0)
+		return c->med[i].tp[leg];
+	int idx;
+	if (bundled && l->btp >= 0) {
+		idx = l->btp;
+	} else {
+		int rc = tp_alloc(a, c, l->kind, &idx, err);
+		if (rc)
+			return rc;
+		if (bundled)
+			l->btp = idx;
+	}
+	c->med[i].tp[leg] = idx;
+	return idx;
+}
+
+/* ---- what the peer of a leg said ---- */
+
+static int conn_addr(const struct wims_sdp_conn *cn, uint16_t port, struct wims_addr *out)
+{
+	char buf[96];
+	bool v6 = wims_str_eqic(cn->addrtype, "IP6");
+	if (cn->addr.l > 80)
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), v6 ? "[%.*s]" : "%.*s", (int)cn->addr.l, cn->addr.p);
+	return wims_addr_parse(out, wims_str_c(buf), port);
+}
+
+static int remote_sdes(struct alg_call *c, int leg, const struct wims_sdp_media *m,
+		       struct wims_media_tconf *t, struct wims_mctl_err *err)
+{
+	unsigned it = 0;
+	const struct wims_sdp_attr *at;
+	while ((at = wims_sdp_attrs_next(&m->attrs, "crypto", &it))) {
+		struct wims_sdp_crypto cr;
+		int profile;
+		if (wims_sdp_crypto_parse(at->value, &cr) ||
+		    wims_srtp_sdes_parse(cr.suite, cr.key_params, &profile, t->rx_key, t->rx_salt))
+			continue;
+		struct alg_leg *l = &c->leg[leg];
+		if (l->sdes_profile != profile || !t->srtp_profile) {
+			if (wims_srtp_sdes_generate(profile, t->tx_key, t->tx_salt, l->sdes_line,
+						    sizeof(l->sdes_line))) {
+				alg__err(err, 500, "cannot make SDES keys");
+				return -EIO;
+			}
+			l->sdes_profile = profile;
+		}
+		l->sdes_tag = cr.tag;
+		t->srtp_profile = profile;
+		return 0;
+	}
+	alg__err(err, 488, "no usable a=crypto");
+	return -ENOTSUP;
+}
+
+static int remote_plain(struct alg_call *c, int leg, const struct wims_sdp *s,
+			const struct wims_sdp_media *m, struct wims_media_tconf *t,
+			struct wims_mctl_err *err)
+{
+	const struct wims_sdp_conn *cn = wims_sdp_conn(s, m);
+	if (!cn || !cn->addr.l || conn_addr(cn, m->port, &t->remote_rtp)) {
+		alg__err(err, 488, "no usable c= address");
+		return -EBADMSG;
+	}
+	t->remote_rtcp = t->remote_rtp;
+	t->rtcp_mux = wims_sdp_has(s, m, "rtcp-mux") || t->fd_rtcp < 0;
+	const struct wims_sdp_attr *r = wims_sdp_attr(s, m, "rtcp");
+	struct wims_sdp_rtcp rc;
+	if (!t->rtcp_mux) {
+		if (r && wims_sdp_rtcp_parse(r->value, &rc) == 0) {
+			if (rc.addr.l) {
+				struct wims_sdp_conn x = {rc.nettype, rc.addrtype, rc.addr, WIMS_STR_NULL};
+				if (conn_addr(&x, rc.port, &t->remote_rtcp))
+					wims_addr_set_port(&t->remote_rtcp, rc.port);
+			} else {
+				wims_addr_set_port(&t->remote_rtcp, rc.port);
+			}
+		} else {
+			wims_addr_set_port(&t->remote_rtcp, (uint16_t)(m->port + 1));
+		}
+	}
+	/* c=0.0.0.0 is the old way of putting a call on hold (RFC 3264 §8.4) */
+	struct wims_addr any;
+	t->has_remote = m->port != 0 && !(wims_addr_parse(&any, wims_str_c("0.0.0.0"), 0) == 0 &&
+					   wims_addr_same_host(&any, &t->remote_rtp));
+	if (t->kind == WIMS_MT_SDES)
+		return remote_sdes(c, leg, m, t, err);
+	return 0;
+}
+
+static int remote_webrtc(struct alg_call *c, int leg, const struct wims_sdp *s,
+			 const struct wims_sdp_media *m, struct wims_media_tconf *t, bool offer,
+			 struct wims_mctl_err *err)
+{
+	struct alg_leg *l = &c->leg[leg];
+	const struct wims_sdp_attr *uf = wims_sdp_attr(s, m, "ice-ufrag");
+	const struct wims_sdp_attr *pw = wims_sdp_attr(s, m, "ice-pwd");
+	const struct wims_sdp_attr *fp = wims_sdp_attr(s, m, "fingerprint");
+	if (!uf || !pw || !fp || wims_str_copy(t->rufrag, sizeof(t->rufrag), uf->value) ||
+	    wims_str_copy(t->rpwd, sizeof(t->rpwd), pw->value) ||
+	    wims_str_copy(t->rfp, sizeof(t->rfp), fp->value)) {
+		alg__err(err, 488, "WebRTC media without usable ICE credentials or fingerprint");
+		return -EBADMSG;
+	}
+	if (l->rufrag[0] && strcmp(l->rufrag, t->rufrag)) {
+		/* ICE restart (RFC 8445 §9): new local credentials too; DTLS goes on */
+		struct wims_ice_lite tmp;
+		if (wims_ice_lite_init(&tmp) == 0) {
+			memcpy(t->lufrag, tmp.lufrag, sizeof(t->lufrag));
+			memcpy(t->lpwd, tmp.lpwd, sizeof(t->lpwd));
+		}
+	}
+	memcpy(l->rufrag, t->rufrag, sizeof(l->rufrag));
+	int setup = wims_sdp_setup(s, m);
+	if (setup < 0 || setup == WIMS_SDP_SETUP_HOLDCONN) {
+		alg__err(err, 488, "bad a=setup");
+		return -EBADMSG;
+	}
+	/* RFC 5763 §5: we answer an offerer's actpass with passive (and so can
+	 * take its ClientHello at once, 23.334 §6.2.22.3.1); an answer's setup
+	 * fixes the role of our actpass offer; absent in an answer means active */
+	t->dtls_client = setup == WIMS_SDP_SETUP_PASSIVE;
+	(void)offer;
+	const struct wims_sdp_attr *tid = wims_sdp_attr(s, m, "tls-id");
+	char tls[sizeof(l->tls_id)] = "";
+	if (tid && wims_str_copy(tls, sizeof(tls), tid->value))
+		tls[0] = 0;
+	if (l->tls_id[0] && tls[0] && strcmp(l->tls_id, tls))
+		t->dtls_gen++; /* RFC 8842: a new tls-id is a new association */
+	memcpy(l->tls_id, tls, sizeof(tls));
+	return 0;
+}
+
+static int set_remote(struct alg_call *c, int leg, const struct wims_sdp *s,
+		      const struct wims_sdp_media *m, int ti, bool offer, struct wims_mctl_err *err)
+{
+	struct wims_media_tconf *t = &c->conf.t[ti];
+	if (t->kind == WIMS_MT_WEBRTC)
+		return remote_webrtc(c, leg, s, m, t, offer, err);
+	return remote_plain(c, leg, s, m, t, err);
+}
+
+/* ---- codecs ---- */
+
+static bool is_repair(struct wims_str enc)
+{
+	return wims_str_eqic(enc, "rtx") || wims_str_eqic(enc, "red") || wims_str_eqic(enc, "ulpfec") ||
+	       wims_str_eqic(enc, "flexfec-03");
+}
+
+static bool in_list(struct wims_str enc, const struct wims_str *l, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (wims_str_eqi(enc, l[i]) || wims_str_eqic(l[i], "all"))
+			return true;
+	return false;
+}
+
+/* Filter in[] into out[] for a leg of kind k; returns the count. */
+static unsigned filter_codecs(const struct wims_sdp_codec *in, unsigned n, struct wims_sdp_codec *out,
+			      enum wims_media_tkind k, bool video, const struct wims_mctl_flags *f)
+{
+	unsigned o = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct wims_sdp_codec *x = &in[i];
+		if (k != WIMS_MT_WEBRTC && is_repair(x->enc))
+			continue;
+		if (in_list(x->enc, f->codec_strip, f->n_codec_strip) &&
+		    !in_list(x->enc, f->codec_mask, 0))
+			continue;
+		if (in_list(x->enc, f->codec_mask, f->n_codec_mask))
+			continue;
+		out[o] = *x;
+		if (k != WIMS_MT_WEBRTC) {
+			/* IMS phones expect no transport-cc/goog-remb; video keeps
+			 * the feedback that repairs a picture (RFC 4585, RFC 5104) */
+			unsigned kept = 0;
+			for (unsigned j = 0; j < x->n_rtcp_fb; j++) {
+				struct wims_str v = x->rtcp_fb[j];
+				if (video && (wims_str_eqic(v, "nack") || wims_str_eqic(v, "nack pli") ||
+					      wims_str_eqic(v, "ccm fir")))
+					out[o].rtcp_fb[kept++] = v;
+			}
+			out[o].n_rtcp_fb = kept;
+		}
+		o++;
+	}
+	return o;
+}
+
+static void remember_codecs(struct alg_med *md, const struct wims_sdp_codec *k, unsigned n)
+{
+	md->ncodecs = 0;
+	for (unsigned i = 0; i < n && md->ncodecs < ALG_MAX_CODECS; i++) {
+		struct alg_codec *x = &md->codecs[md->ncodecs++];
+		x->pt = k[i].pt;
+		x->channels = k[i].channels;
+		x->clock = k[i].clock;
+		if (wims_str_copy(x->enc, sizeof(x->enc), k[i].enc))
+			x->enc[0] = 0;
+	}
+	md->clock = n ? k[0].clock : 0;
+}
+
+/* The offerer's payload type for an answered codec (RFC 3264 §6.1 lets the
+ * answerer renumber), or the answered one when nothing matches. */
+static uint8_t offered_pt(const struct alg_med *md, const struct wims_sdp_codec *k)
+{
+	for (unsigned i = 0; i < md->ncodecs; i++) {
+		const struct alg_codec *x = &md->codecs[i];
+		if (x->pt == k->pt && (!k->enc.l || wims_str_eqic(k->enc, x->enc)))
+			return x->pt;
+	}
+	for (unsigned i = 0; i < md->ncodecs; i++) {
+		const struct alg_codec *x = &md->codecs[i];
+		if (wims_str_eqic(k->enc, x->enc) && x->clock == k->clock)
+			return x->pt;
+	}
+	return k->pt;
+}
+
+/* ---- writing ---- */
+
+static void fill_session(struct wims_alg *a, struct alg_call *c, enum wims_media_tkind k)
+{
+	struct wims_sdp_out *o = &a->st.out;
+	const struct wims_addr *ma = wims_media_addr(a->m);
+	bool v6 = ma->u.sa.sa_family == AF_INET6;
+	if (wims_addr_host(ma, a->host, sizeof(a->host), false) < 0)
+		a->host[0] = 0;
+	o->o_user = wims_str_c("-");
+	o->sess_id = c->sess_id;
+	o->sess_version = ++c->sess_version;
+	o->sess_id_s = o->sess_version_s = WIMS_STR_NULL;
+	o->o_addr = (struct wims_sdp_out_addr){v6, wims_str_c(a->host)};
+	o->name = wims_str_c("wims");
+	o->c = o->o_addr;
+	o->ice_lite = k == WIMS_MT_WEBRTC;
+	o->n_bundle = 0;
+	o->msid_semantic = WIMS_STR_NULL;
+	o->n_attrs = 0;
+}
+
+static bool keep_attr(struct wims_str name, enum wims_media_tkind k)
+{
+	static const char *const ims[] = {"curr", "des", "conf", "framerate", "silenceSupp", NULL};
+	static const char *const web[] = {"framerate", NULL};
+	for (const char *const *p = k == WIMS_MT_WEBRTC ? web : ims; *p; p++)
+		if (wims_str_eqic(name, *p))
+			return true;
+	return false;
+}
+
+static void filter_attrs(struct wims_alg *a, unsigned i, const struct wims_sdp_media *m,
+			 struct wims_sdp_out_media *om, enum wims_media_tkind k)
+{
+	unsigned n = 0;
+	for (unsigned j = 0; j < m->attrs.n && n < WIMS_SDP_MAX_ATTRS; j++)
+		if (keep_attr(m->attrs.a[j].name, k))
+			a->attrs[i][n++] = m->attrs.a[j].raw;
+	om->attrs = a->attrs[i];
+	om->n_attrs = n;
+}
+
+/* Our side of medium i toward leg `to` (of kind k) on transport ti. */
+static void fill_media(struct wims_alg *a, struct alg_call *c, unsigned i, int to, int ti,
+		       const struct wims_sdp_media *m, struct wims_sdp_out_media *om,
+		       const struct wims_mctl_flags *f, enum wims_sdp_setup setup)
+{
+	const struct wims_media_tconf *t = &c->conf.t[ti];
+	enum wims_media_tkind k = c->leg[to].kind;
+	om->proto = wims_str_c(proto_name(k, f));
+	om->port = t->lport_rtp;
+	om->nports = 0;
+	om->c = a->st.out.c;
+	om->rtcp_port = k == WIMS_MT_WEBRTC || t->rtcp_mux ? 0 : t->lport_rtcp;
+	om->rtcp_addr = (struct wims_sdp_out_addr){false, WIMS_STR_NULL};
+	om->rtcp_mux = k == WIMS_MT_WEBRTC || t->rtcp_mux || f->rtcp_mux_offer;
+	om->rtcp_mux_only = false;
+	om->rtcp_rsize = k == WIMS_MT_WEBRTC;
+	om->mid = k == WIMS_MT_WEBRTC ? wims_str_c(c->med[i].mid[to]) : WIMS_STR_NULL;
+	om->ice_options = WIMS_STR_NULL;
+	om->n_cands = 0;
+	om->end_of_candidates = false;
+	om->n_fps = 0;
+	om->setup = WIMS_SDP_SETUP_NONE;
+	om->tls_id = WIMS_STR_NULL;
+	om->n_cryptos = 0;
+	om->ice_ufrag = om->ice_pwd = WIMS_STR_NULL;
+	if (k == WIMS_MT_WEBRTC) {
+		struct wims_sdp_cand *cd = &a->cand[i];
+		memset(cd, 0, sizeof(*cd));
+		cd->foundation = wims_str_c("1");
+		cd->component = 1;
+		cd->transport = wims_str_c("UDP");
+		cd->priority = 2130706431u; /* host, RFC 8445 §5.1.2.1 */
+		cd->addr = wims_str_c(a->host);
+		cd->port = t->lport_rtp;
+		cd->type = wims_str_c("host");
+		om->cands = cd;
+		om->n_cands = 1;
+		om->end_of_candidates = true;
+		om->ice_ufrag = wims_str_c(t->lufrag);
+		om->ice_pwd = wims_str_c(t->lpwd);
+		om->fps = &a->fp;
+		om->n_fps = 1;
+		om->setup = setup;
+	} else if (k == WIMS_MT_SDES) {
+		struct wims_sdp_crypto *cr = &a->crypto[i];
+		const char *sp = strchr(c->leg[to].sdes_line, ' ');
+		memset(cr, 0, sizeof(*cr));
+		cr->tag = c->leg[to].sdes_tag ? c->leg[to].sdes_tag : 1;
+		if (sp) {
+			cr->suite = wims_str_make(c->leg[to].sdes_line, (size_t)(sp - c->leg[to].sdes_line));
+			cr->key_params = wims_str_c(sp + 1);
+			om->cryptos = cr;
+			om->n_cryptos = 1;
+		}
+	}
+	filter_attrs(a, i, m, om, k);
+}
+
+static void set_fingerprint(struct wims_alg *a)
+{
+	const char *fp = wims_media_fingerprint(a->m); /* "sha-256 AB:..." */
+	const char *sp = strchr(fp, ' ');
+	snprintf(a->fpval, sizeof(a->fpval), "%s", sp ? sp + 1 : fp);
+	a->fp.hash = wims_str_c("sha-256");
+	a->fp.value = wims_str_c(a->fpval);
+}
+
+static int write_out(struct wims_alg *a, struct wims_wbuf *out, struct wims_mctl_err *err)
+{
+	int rc = wims_sdp_write(out, &a->st.out);
+	if (rc)
+		alg__err(err, 500, rc == -ENOSPC ? "SDP too large" : "cannot write SDP");
+	return rc;
+}
+
+static void stream_conf(struct alg_call *c, unsigned i)
+{
+	struct wims_media_sconf *s = &c->conf.s[i];
+	struct alg_med *md = &c->med[i];
+	s->active = !md->rejected && md->tp[0] >= 0 && md->tp[1] >= 0;
+	s->video = md->video;
+	s->keep_video_fb = md->video;
+	s->t[0] = (uint8_t)(md->tp[0] < 0 ? 0 : md->tp[0]);
+	s->t[1] = (uint8_t)(md->tp[1] < 0 ? 0 : md->tp[1]);
+	bool both_web = c->leg[0].kind == WIMS_MT_WEBRTC && c->leg[1].kind == WIMS_MT_WEBRTC;
+	s->strip_ext[0] = s->strip_ext[1] = !both_web;
+}
+
+/* ---- offer ---- */
+
+static int offer_media(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,
+		       unsigned i, const struct wims_sdp_group *bundle, const struct wims_mctl_flags *f,
+		       struct wims_mctl_err *err)
+{
+	const struct wims_sdp_media *m = &sdp->media[i];
+	struct alg_med *md = &c->med[i];
+	struct wims_sdp_out_media *om = &a->st.media[i];
+	int al = 1 - ol;
+	if (wims_str_copy(md->type, sizeof(md->type), m->type))
+		md->type[0] = 0;
+	md->video = wims_str_eqic(m->type, "video");
+	struct wims_str mid = wims_sdp_mid(m);
+	if (mid.l && wims_str_copy(md->mid[ol], sizeof(md->mid[ol]), mid))
+		md->mid[ol][0] = 0;
+	if (!md->mid[al][0])
+		snprintf(md->mid[al], sizeof(md->mid[al]), "%s", md->mid[ol][0] ? md->mid[ol] : "");
+	if (!md->mid[al][0])
+		snprintf(md->mid[al], sizeof(md->mid[al]), "%u", i);
+	md->rejected = m->port == 0 || !wims_sdp_proto_is_rtp(m->proto);
+	if (md->rejected) {
+		om->rejected = true;
+		om->proto = wims_str_c(proto_name(c->leg[al].kind, f));
+		om->mid = c->leg[al].kind == WIMS_MT_WEBRTC ? wims_str_c(md->mid[al]) : WIMS_STR_NULL;
+		return 0;
+	}
+	bool ob = c->leg[ol].kind == WIMS_MT_WEBRTC && bundle &&
+		  in_list(mid, bundle->mids, bundle->n) && mid.l;
+	int tio = leg_tp(a, c, ol, i, ob, err);
+	int tia = tio < 0 ? tio : leg_tp(a, c, al, i, c->leg[al].kind == WIMS_MT_WEBRTC, err);
+	if (tio < 0 || tia < 0)
+		return tio < 0 ? tio : tia;
+	int rc = set_remote(c, ol, sdp, m, tio, true, err);
+	if (rc)
+		return rc;
+	int n = wims_sdp_codecs(m, a->codecs[i], WIMS_SDP_MAX_FMTS);
+	if (n <= 0) {
+		alg__err(err, 488, "no payload types");
+		return -EBADMSG;
+	}
+	unsigned kept = filter_codecs(a->codecs[i], (unsigned)n, a->codecs[i], c->leg[al].kind, md->video, f);
+	if (!kept) {
+		alg__err(err, 488, "no codec left after filtering");
+		return -ENOTSUP;
+	}
+	remember_codecs(md, a->codecs[i], kept);
+	struct wims_media_sconf *s = &c->conf.s[i];
+	memset(s->pt_map, 0xff, sizeof(s->pt_map));
+	for (unsigned j = 0; j < kept; j++) {
+		uint8_t pt = a->codecs[i][j].pt;
+		s->pt_map[0][pt] = s->pt_map[1][pt] = pt;
+	}
+	if (c->leg[al].kind == WIMS_MT_SDES && !c->leg[al].sdes_line[0]) {
+		struct wims_media_tconf *t = &c->conf.t[tia];
+		t->srtp_profile = 1; /* AES_CM_128_HMAC_SHA1_80 */
+		if (wims_srtp_sdes_generate(t->srtp_profile, t->tx_key, t->tx_salt, c->leg[al].sdes_line,
+					    sizeof(c->leg[al].sdes_line))) {
+			alg__err(err, 500, "cannot make SDES keys");
+			return -EIO;
+		}
+		c->leg[al].sdes_profile = t->srtp_profile;
+		c->leg[al].sdes_tag = 1;
+	}
+	om->codecs = a->codecs[i];
+	om->n_codecs = kept;
+	fill_media(a, c, i, al, tia, m, om, f, WIMS_SDP_SETUP_ACTPASS);
+	stream_conf(c, i);
+	return 0;
+}
+
+int alg__offer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,
+	       const struct wims_mctl_flags *f, struct wims_wbuf *out, struct wims_mctl_err *err)
+{
+	int al = 1 - ol, rc;
+	if (!sdp->n_media) {
+		alg__err(err, 488, "SDP without media");
+		return -EBADMSG;
+	}
+	if (sdp->n_media < c->nmed) {
+		alg__err(err, 488, "m-lines removed in a new offer (RFC 3264 §8)");
+		return -EBADMSG;
+	}
+	enum wims_media_tkind sk = kind_of(sdp, &sdp->media[0]);
+	if (c->leg[ol].kind == WIMS_MT_NONE)
+		c->leg[ol].kind = sk;
+	if (c->leg[al].kind == WIMS_MT_NONE)
+		c->leg[al].kind = target_kind(a, sk, f);
+	if ((rc = wims_sdp_out_from(&a->st, sdp))) {
+		alg__err(err, 488, "malformed SDP attribute");
+		return rc;
+	}
+	struct wims_sdp_group g, *bundle = NULL;
+	if (wims_sdp_bundle(sdp, &g) == 0) {
+		bundle = &g;
+		c->leg[ol].bundle = true;
+	}
+	set_fingerprint(a);
+	fill_session(a, c, c->leg[al].kind);
+	unsigned nb = 0;
+	for (unsigned i = 0; i < sdp->n_media; i++) {
+		if ((rc = offer_media(a, c, ol, sdp, i, bundle, f, err)))
+			return rc;
+		if (!c->med[i].rejected && c->leg[al].kind == WIMS_MT_WEBRTC)
+			a->bundle[nb++] = wims_str_c(c->med[i].mid[al]);
+	}
+	c->nmed = sdp->n_media;
+	c->conf.nstreams = c->nmed;
+	if (c->leg[al].kind == WIMS_MT_WEBRTC) {
+		c->leg[al].bundle = true;
+		a->st.out.bundle = a->bundle;
+		a->st.out.n_bundle = nb;
+	}
+	return write_out(a, out, err);
+}
+
+/* ---- answer ---- */
+
+static int answer_media(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,
+			unsigned i, const struct wims_mctl_flags *f, struct wims_mctl_err *err)
+{
+	const struct wims_sdp_media *m = &sdp->media[i];
+	struct alg_med *md = &c->med[i];
+	struct wims_sdp_out_media *om = &a->st.media[i];
+	int al = 1 - ol;
+	if (md->rejected || m->port == 0 || md->tp[ol] < 0 || md->tp[al] < 0) {
+		md->rejected = true;
+		om->rejected = true;
+		om->proto = wims_str_c(proto_name(c->leg[ol].kind, f));
+		om->mid = c->leg[ol].kind == WIMS_MT_WEBRTC ? wims_str_c(md->mid[ol]) : WIMS_STR_NULL;
+		stream_conf(c, i);
+		return 0;
+	}
+	int rc = set_remote(c, al, sdp, m, md->tp[al], false, err);
+	if (rc)
+		return rc;
+	int n = wims_sdp_codecs(m, a->codecs[i], WIMS_SDP_MAX_FMTS);
+	if (n <= 0) {
+		alg__err(err, 488, "no payload types in the answer");
+		return -EBADMSG;
+	}
+	unsigned kept = filter_codecs(a->codecs[i], (unsigned)n, a->codecs[i], c->leg[ol].kind, md->video, f);
+	struct wims_media_sconf *s = &c->conf.s[i];
+	memset(s->pt_map, 0xff, sizeof(s->pt_map));
+	for (unsigned j = 0; j < kept; j++) {
+		struct wims_sdp_codec *k = &a->codecs[i][j];
+		uint8_t opt = offered_pt(md, k);
+		s->pt_map[al][k->pt] = opt;
+		s->pt_map[ol][opt] = k->pt;
+		k->pt = opt;
+	}
+	om->codecs = a->codecs[i];
+	om->n_codecs = kept;
+	const struct wims_media_tconf *t = &c->conf.t[md->tp[ol]];
+	fill_media(a, c, i, ol, md->tp[ol], m, om, f,
+		   t->dtls_client ? WIMS_SDP_SETUP_ACTIVE : WIMS_SDP_SETUP_PASSIVE);
+	stream_conf(c, i);
+	return 0;
+}
+
+int alg__answer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,
+		const struct wims_mctl_flags *f, struct wims_wbuf *out, struct wims_mctl_err *err)
+{
+	int rc;
+	if (sdp->n_media != c->nmed) {
+		alg__err(err, 488, "the answer's m-lines do not match the offer's (RFC 3264 §6)");
+		return -EBADMSG;
+	}
+	if ((rc = wims_sdp_out_from(&a->st, sdp))) {
+		alg__err(err, 488, "malformed SDP attribute");
+		return rc;
+	}
+	set_fingerprint(a);
+	fill_session(a, c, c->leg[ol].kind);
+	unsigned nb = 0;
+	for (unsigned i = 0; i < sdp->n_media; i++) {
+		if ((rc = answer_media(a, c, ol, sdp, i, f, err)))
+			return rc;
+		if (!c->med[i].rejected && c->leg[ol].kind == WIMS_MT_WEBRTC && c->leg[ol].bundle)
+			a->bundle[nb++] = wims_str_c(c->med[i].mid[ol]);
+	}
+	a->st.out.bundle = a->bundle;
+	a->st.out.n_bundle = nb;
+	return write_out(a, out, err);
+}

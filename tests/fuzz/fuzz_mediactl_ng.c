@@ -2,13 +2,20 @@
  * request mapping, the ops dispatch and every reply writer.  Each reply must
  * be "<cookie> <sorted bencode dict>"; each parsed request, encoded again
  * the client's way, must parse back to the same command. */
-#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mediactl/ng.h"
+
+/* assert() vanishes under NDEBUG (RelWithDebInfo): check always */
+static void need(bool ok)
+{
+	if (!ok)
+		abort();
+}
 
 static int f_sdp(void *impl, const struct wims_mctl_req *rq, struct wims_wbuf *out, struct wims_mctl_err *err)
 {
@@ -81,10 +88,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wims_wbuf_init(&b, reply, sizeof(reply));
 	if (wims_ng_handle(&mc, dgram, &b, &scratch, &is_err) != 0)
 		return 0;
-	assert(!b.err);
-	assert(wims_ng_split(wims_wbuf_str(&b), &rc2, &rb2) == 0);
-	assert(wims_bc_parse(&doc, nodes, WIMS_NG_MAX_NODES, rb2, &used) == 0 && used == rb2.l);
-	assert(nodes[0].type == WIMS_BC_DICT && wims_bc_sorted(&doc, &nodes[0]));
+	need(!b.err);
+	need(wims_ng_split(wims_wbuf_str(&b), &rc2, &rb2) == 0);
+	need(wims_bc_parse(&doc, nodes, WIMS_NG_MAX_NODES, rb2, &used) == 0 && used == rb2.l);
+	need(nodes[0].type == WIMS_BC_DICT && wims_bc_sorted(&doc, &nodes[0]));
 
 	/* the client's encoding of the same request */
 	if (wims_ng_split(dgram, &cookie, &body) != 0 ||
@@ -92,11 +99,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	wims_wbuf_init(&b, reenc, sizeof(reenc));
 	wims_ng_encode_req(&b, &r.rq);
-	assert(!b.err);
-	assert(wims_bc_parse(&doc, nodes, WIMS_NG_MAX_NODES, wims_wbuf_str(&b), &used) == 0);
-	assert(wims_bc_sorted(&doc, &nodes[0]));
-	assert(wims_ng_parse_req(&r2, nodes, WIMS_NG_MAX_NODES, wims_wbuf_str(&b), &reason) == 0);
-	assert(r2.rq.op == r.rq.op && wims_str_eq(r2.rq.call_id, r.rq.call_id) && wims_str_eq(r2.rq.sdp, r.rq.sdp));
-	assert(r2.rq.flags.ice == r.rq.flags.ice && r2.rq.flags.proto == r.rq.flags.proto);
+	need(!b.err);
+	need(wims_bc_parse(&doc, nodes, WIMS_NG_MAX_NODES, wims_wbuf_str(&b), &used) == 0);
+	need(wims_bc_sorted(&doc, &nodes[0]));
+	need(wims_ng_parse_req(&r2, nodes, WIMS_NG_MAX_NODES, wims_wbuf_str(&b), &reason) == 0);
+	need(r2.rq.op == r.rq.op && wims_str_eq(r2.rq.call_id, r.rq.call_id) && wims_str_eq(r2.rq.sdp, r.rq.sdp));
+	need(r2.rq.flags.ice == r.rq.flags.ice && r2.rq.flags.proto == r.rq.flags.proto);
 	return 0;
 }

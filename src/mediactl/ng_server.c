@@ -8,6 +8,10 @@
 
 #include "base/log.h"
 
+/* the largest UDP payload over IPv4 (65535 - 20 - 8): a bigger reply would
+ * fail to send, so it becomes a "Reply too large" error instead */
+#define NG_MAX_REPLY 65507
+
 struct wims_ng_server {
 	uv_udp_t udp;
 	struct wims_mediactl *mc;
@@ -66,7 +70,7 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
 		send_reply(s, from, cached);
 		return;
 	}
-	wims_wbuf_init(&out, s->reply, sizeof(s->reply));
+	wims_wbuf_init(&out, s->reply, NG_MAX_REPLY);
 	if (wims_ng_handle(s->mc, dgram, &out, &s->scratch, &is_error) != 0) {
 		s->st.bad++;
 		return;

@@ -470,8 +470,15 @@ static void apply_webrtc(struct media__worker *w, struct media__tp *t,
 		}
 		t->dtls_gen = c->dtls_gen;
 	} else if (strcmp(t->c.rfp, c->rfp) && c->rfp[0]) {
-		if (wims_dtls_set_fingerprint(t->dtls, wims_str_c(c->rfp)) < 0)
-			wims_log(WIMS_LOG_WARN, "media: the peer's a=fingerprint is not usable");
+		int r = wims_dtls_set_fingerprint(t->dtls, wims_str_c(c->rfp));
+		if (r == WIMS_DTLS_CONNECTED) /* the handshake was over before the answer came */
+			dtls_connected(t);
+		else if (r < 0) {
+			t->dtls_failed = true;
+			wims_log(WIMS_LOG_WARN, "media: port %u: %s; no media", t->c.lport_rtp,
+				 r == -EACCES ? "certificate does not match a=fingerprint"
+					      : "the peer's a=fingerprint is not usable");
+		}
 	}
 }
 

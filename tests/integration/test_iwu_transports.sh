@@ -10,8 +10,9 @@
 start_core
 sipp_register 1
 
-# ---- 1: UDP next hop, the 1300-byte rule
-start_wimsd
+# ---- 1: UDP next hop, the 1300-byte rule (the browser's SDP passes
+# untouched, so the INVITE stays big)
+start_wimsd "$(wimsd_iwu_ini; printf '[media]\nanchor = no\n')"
 sipp_bg ue1-a uas.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1
 js_run alice-a $(js_ue alice) --register --call sip:ue1@ims.lab --hangup-after 500 --timeout 15000
 sipp_wait ue1-a

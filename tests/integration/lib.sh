@@ -369,3 +369,38 @@ start_rtpengine() {
   wait_port udp "$port" 10 rtpengine; alive rtpengine
   log "rtpengine up, ng on 127.0.0.1:$port"
 }
+
+# ------------------------------------------------ wimsd AGW over ng (Kamailio)
+# wimsd as the media gateway only, driven over ng on 127.0.0.1:2223 (media
+# ports 40000-40999): it still needs a role, so it is an IWU on ports of its
+# own (WS 8090, SIP 5064) that nothing uses, with anchor = no
+wimsd_agw_ini() {
+  cat <<INI
+[general]
+role = iwu
+log_level = debug
+[ws]
+listen = 127.0.0.1:8090
+[sip]
+listen_udp = 127.0.0.1:5064
+listen_tcp = 127.0.0.1:5064
+[iwu]
+pcscf = sip:127.0.0.1:$PCSCF_PORT;transport=udp
+[media]
+anchor = no
+address = 127.0.0.1
+port_min = 40000
+port_max = 40999
+ng_listen = 127.0.0.1:2223
+INI
+}
+start_wimsd_agw() {
+  [ -n "$WIMSD" ] && [ -x "$WIMSD" ] || fail "wimsd binary not found (set WIMSD=...)"
+  wimsd_agw_ini >"$T/wimsd.ini"
+  "$WIMSD" -c "$T/wimsd.ini" </dev/null >"$T/wimsd.log" 2>&1 &
+  track wimsd $!
+  wait_port udp 2223 10 wimsd; alive wimsd
+  log "wimsd AGW up, ng on 127.0.0.1:2223"
+}
+# the Kamailio WebSocket front with its rtpengine module on ng 127.0.0.1:2223
+start_wsproxy_rtpengine() { start_wsproxy -A WITH_RTPENGINE "$@"; }

@@ -29,9 +29,8 @@ struct media__tp {
 	struct wims_addr dtls_peer;
 	bool has_dtls_peer;
 	struct wims_srtp *srtp_tx, *srtp_rx;
-	/* plain: latched addresses (symmetric RTP) */
+	/* plain: where RTP and RTCP go (the signalled addresses) */
 	struct wims_addr rtp_to, rtcp_to;
-	bool rtp_latched, rtcp_latched;
 	/* the stream a non-bundled transport carries; -1 for a bundle */
 	int stream;
 	/* bundle demux: payload type -> stream (0xff none) */

@@ -273,16 +273,13 @@ static void on_srtp(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 
 /* ---- plain / SDES transport ---- */
 
-static bool latch(struct wims_addr *cur, bool *latched, const struct wims_addr *signalled,
-		  const struct wims_addr *from)
+/* Symmetric RTP toward IMS: media is taken only from the address the peer
+ * signalled (c= and m= port, a=rtcp), and sent back there.  Another source,
+ * even on the same host, is dropped: on a shared media address anybody
+ * could otherwise inject into a call (or redirect its media by latching). */
+static bool from_peer(const struct wims_addr *signalled, const struct wims_addr *from)
 {
-	if (*latched)
-		return wims_addr_eq(cur, from);
-	if (!wims_addr_same_host(signalled, from))
-		return false;
-	*cur = *from; /* symmetric RTP: answer where it really comes from */
-	*latched = true;
-	return true;
+	return wims_addr_eq(signalled, from);
 }
 
 static void on_plain(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len,
@@ -291,8 +288,8 @@ static void on_plain(struct media__worker *w, struct media__tp *t, uint8_t *p, s
 	if (!t->c.has_remote)
 		return;
 	bool rtcp = rtcp_port || k == WIMS_PKT_RTCP;
-	bool ok = rtcp_port ? latch(&t->rtcp_to, &t->rtcp_latched, &t->c.remote_rtcp, from)
-			    : latch(&t->rtp_to, &t->rtp_latched, &t->c.remote_rtp, from);
+	bool ok = rtcp_port ? from_peer(&t->c.remote_rtcp, from) || from_peer(&t->c.remote_rtp, from)
+			    : from_peer(&t->c.remote_rtp, from);
 	if (!ok) {
 		wims_log_rl(&rl_drop, WIMS_LOG_INFO, "media: packet from an unexpected address dropped");
 		return;
@@ -528,14 +525,8 @@ static void apply_tp(struct media__worker *w, struct media__tp *t, const struct 
 		apply_webrtc(w, t, c);
 	else if (c->kind == WIMS_MT_SDES)
 		apply_sdes(t, c);
-	if (!wims_addr_eq(&t->c.remote_rtp, &c->remote_rtp) || !t->c.has_remote) {
-		t->rtp_to = c->remote_rtp;
-		t->rtp_latched = false;
-	}
-	if (!wims_addr_eq(&t->c.remote_rtcp, &c->remote_rtcp) || !t->c.has_remote) {
-		t->rtcp_to = c->remote_rtcp;
-		t->rtcp_latched = false;
-	}
+	t->rtp_to = c->remote_rtp;
+	t->rtcp_to = c->remote_rtcp;
 	t->c = *c;
 }
 

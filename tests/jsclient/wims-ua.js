@@ -56,6 +56,7 @@ const USAGE = `usage: wims-ua.js [options]
   --media-echo             (werift) send every RTP payload received on the audio track back on
                            our audio sender (an echoing peer for werift-to-werift tests)
   --media-echo-corrupt     like --media-echo, but flip the last byte of every echoed payload
+  --mangle-fingerprint     change a=fingerprint in the SDP we send (a DTLS peer the gateway must refuse)
                            (a peer that makes the check fail: its self-test)
   --trace                  print every SIP message sent and received (to stderr)
   --debug                  enable JsSIP's debug log (to stderr)
@@ -110,6 +111,7 @@ function parseArgs(argv) {
       case '--media-wait-ms': o.mediaWaitMs = +need(i); i++; break;
       case '--media-echo': o.mediaEcho = 'echo'; break;
       case '--media-echo-corrupt': o.mediaEcho = 'corrupt'; break;
+      case '--mangle-fingerprint': o.mangleFp = true; break;
       case '--trace': o.trace = true; break;
       case '--debug': o.debug = true; break;
       default: die(`unknown option ${a}\n${USAGE}`);
@@ -218,6 +220,15 @@ function sessionEvents(s, tag) {
     }
   };
   if (opt.mediaSend) s.wimsPcConnected = waitFor('pc-connected:' + tag);
+  // --mangle-fingerprint: announce a certificate fingerprint that is not ours
+  // (bad input for the gateway: it must refuse the DTLS peer)
+  if (opt.mangleFp) {
+    s.on('sdp', (e) => {
+      if (e.originator !== 'local') return;
+      e.sdp = e.sdp.replace(/(a=fingerprint:\S+ )([0-9A-Fa-f]{2})/g, (m, h, b) => h + (b === '00' ? '01' : '00'));
+      ev('sdp-mangled', { what: 'fingerprint' });
+    });
+  }
   // werift completes ICE gathering only after a timeout: a loopback host
   // candidate is all a lab needs, so send the SDP as soon as it is there
   s.on('icecandidate', (e) => {

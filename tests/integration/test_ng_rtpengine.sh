@@ -8,10 +8,12 @@
 #  4. query shows the call's two tags; list shows the call
 #  5. delete -> ok; delete again -> ok with a warning (rtpengine's default),
 #     or an error with the "fatal" flag
+# With NG_AGW=wimsd (test_ng_wims.sh) the same commands go to wimsd's own AGW.
 . "$(dirname "$0")/lib.sh"
 NG=${WIMS_NG:-${WIMS_BUILD:-$WIMS_SRC/build}/wims-ng}
 [ -x "$NG" ] || fail "wims-ng not built ($NG)"
-start_rtpengine 2223
+AGW=${NG_AGW:-rtpengine}
+if [ "$AGW" = wimsd ]; then start_wimsd_agw; else start_rtpengine 2223; fi
 
 ng() { # NAME args...: run wims-ng, output in NAME.out
   local name=$1; shift
@@ -98,5 +100,5 @@ assert_log delete3.out '"error-reason":"Call-ID not found'
 # --raw and an unknown command: rtpengine answers an error, exit status 1
 if ng raw --raw 'd7:command14:no-such-thinge'; then fail "unknown command accepted"; fi
 assert_log raw.out '"result":"error"'
-alive rtpengine
+alive "$AGW"
 assert_loopback_only

@@ -40,6 +40,11 @@ struct media__tp {
 struct media__side {
 	uint32_t ssrc_in;   /* last SSRC received from this side */
 	uint32_t ssrc_out;  /* last SSRC sent toward this side */
+	/* RTT (RFC 3550 §6.4.1) between wims and this side: the SRs we passed
+	 * to it (NTP middle 32 bits, when) and the LSR/DLSR of its reports */
+	uint32_t sr_mid[4];
+	uint64_t sr_ms[4];
+	unsigned sr_next;
 	struct wims_media_counters n; /* written by the worker with relaxed atomics */
 };
 

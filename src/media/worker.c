@@ -139,13 +139,36 @@ static int rtcp_stream(struct wims_media_sess *s, struct media__tp *t, const uin
 	return first;
 }
 
-static void note_report(struct media__side *sd, const uint8_t *p, size_t len)
+/* An RTCP compound from side sd: the loss and jitter it reports about what
+ * we send it, and the round trip from the SR we passed it to its report. */
+static void note_report(struct media__worker *w, struct media__side *sd, const uint8_t *p, size_t len)
 {
 	struct wims_rtcp_report r;
 	if (!sd->ssrc_out || wims_rtcp_report(p, len, sd->ssrc_out, &r) < 0 || !r.has_block)
 		return;
 	__atomic_store_n(&sd->n.lost, r.cum_lost, __ATOMIC_RELAXED);
 	__atomic_store_n(&sd->n.jitter, r.jitter, __ATOMIC_RELAXED);
+	if (!r.lsr)
+		return;
+	for (unsigned i = 0; i < 4; i++) {
+		if (sd->sr_mid[i] != r.lsr || !sd->sr_ms[i])
+			continue;
+		uint64_t held = (uint64_t)r.dlsr * 1000 / 65536, since = now_ms(w) - sd->sr_ms[i];
+		if (since >= held)
+			__atomic_store_n(&sd->n.rtt_ms, (uint32_t)(since - held), __ATOMIC_RELAXED);
+		return;
+	}
+}
+
+/* Remember an SR we are about to pass to side sd (for note_report). */
+static void note_sr_out(struct media__worker *w, struct media__side *sd, const uint8_t *p, size_t len)
+{
+	struct wims_rtcp_report r;
+	if (wims_rtcp_report(p, len, 0, &r) < 0 || !r.has_sr)
+		return;
+	unsigned i = sd->sr_next++ % 4;
+	sd->sr_mid[i] = (uint32_t)(r.sr_ntp >> 16);
+	sd->sr_ms[i] = now_ms(w);
 }
 
 static void relay_rtcp(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len)
@@ -157,13 +180,14 @@ static void relay_rtcp(struct media__worker *w, struct media__tp *t, uint8_t *p,
 	struct media__stream *st = &s->st[si];
 	int sd = side_of(st, t), od = 1 - sd;
 	media__add(&st->side[sd].n.rtcp_in, 1);
-	note_report(&st->side[sd], p, len);
+	note_report(w, &st->side[sd], p, len);
 	struct media__tp *to = &s->tp[st->c.t[od]];
 	if (to->c.kind != WIMS_MT_WEBRTC) {
 		len = wims_rtcp_filter(p, len, st->c.keep_video_fb);
 		if (!len)
 			return;
 	}
+	note_sr_out(w, &st->side[od], p, len);
 	if (tp_send(w, to, p, len, true))
 		media__add(&st->side[od].n.rtcp_out, 1);
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/log.h"
+
 static void put_cookie(struct wims_wbuf *b, struct wims_str cookie)
 {
 	wims_wbuf_putstr(b, cookie);
@@ -369,6 +371,21 @@ static op_h *const op_table[] = {
 	[WIMS_MCTL_DELETE] = op_delete, [WIMS_MCTL_QUERY] = op_query, [WIMS_MCTL_LIST] = op_list,
 };
 
+/* One debug line per handled command: what a proxy asked and the outcome. */
+static void log_req(const struct wims_ng_req *r, bool is_error)
+{
+	const struct wims_mctl_req *q = &r->rq;
+
+	if (!wims_log_enabled(WIMS_LOG_DEBUG))
+		return;
+	wims_log(WIMS_LOG_DEBUG, "ng: %.*s call-id=%.*s from-tag=%.*s to-tag=%.*s -> %s%s%s",
+		 (int)(r->command.l < 32 ? r->command.l : 32), r->command.p, (int)(q->call_id.l < 128 ? q->call_id.l : 128),
+		 q->call_id.p ? q->call_id.p : "", (int)(q->from_tag.l < 64 ? q->from_tag.l : 64),
+		 q->from_tag.p ? q->from_tag.p : "", (int)(q->to_tag.l < 64 ? q->to_tag.l : 64),
+		 q->to_tag.p ? q->to_tag.p : "", is_error ? "error" : "ok", r->unknown_len ? ", not understood: " : "",
+		 r->unknown);
+}
+
 int wims_ng_handle(struct wims_mediactl *mc, struct wims_str dgram, struct wims_wbuf *reply,
 		   struct wims_ng_scratch *scratch, bool *is_error)
 {
@@ -389,6 +406,7 @@ int wims_ng_handle(struct wims_mediactl *mc, struct wims_str dgram, struct wims_
 	}
 	rc = op_table[r.rq.op](&h);
 	*is_error = rc != 0;
+	log_req(&r, *is_error);
 	if (reply->err) {
 		/* the full answer does not fit in a datagram: say so instead */
 		reply->len = 0;

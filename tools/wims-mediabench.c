@@ -1096,7 +1096,9 @@ static int setup_streams(struct bench *b)
 		b->by_port[port] = (int32_t)i;
 		ok++;
 	}
-	if (!b->o.direct)
+	if (b->o.direct)
+		b->next_setup = b->o.streams; /* nothing to set up */
+	else
 		fprintf(stderr, "[%s] %u/%u streams offered and answered\n", b->o.label, ok, b->o.streams);
 	return b->o.direct || ok ? 0 : -1;
 }

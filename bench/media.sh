@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# wims media benchmark: wimsd's media gateway (AGW, driven over its ng
+# listener) against rtpengine (userspace forwarding), both pinned to CPU 0;
+# the load tool (build/wims-mediabench: N WebRTC streams with ICE +
+# DTLS-SRTP at 50 packets a second, relayed to plain RTP sinks) on CPU 1.
+# Everything runs in a fresh network namespace with only a loopback
+# interface: no packet leaves 127.0.0.0/8.
+#
+#   bench/media.sh                # the ladder for both (about 6-10 minutes)
+#   bench/media.sh --quick        # one small load each (under a minute)
+#
+# Environment: WIMS_BUILD (default build/), WIMSD, WIMS_MEDIABENCH,
+# MEDIA_DUR (seconds per load run, default 10), MEDIA_LADDER (stream counts,
+# default "50 100 200 400 800 1200 1600 2400 3200"), MEDIA_REVERSE=1 (also
+# the plain -> WebRTC direction), MEDIA_CODEC (pcmu|opus), BENCH_OUT
+# (directory for logs and results, default a new one under /tmp), BENCH_RT=0
+# (no SCHED_RR), RTPENGINE (default rtpengine).
+set -u -o pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ "${WIMS_IN_NETNS:-}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "bench/media.sh: needs root (unshare --net)" >&2; exit 1; }
+	export WIMS_IN_NETNS=1
+	# the whole run is bounded: 20 minutes, then everything is killed
+	exec timeout -k 5 1200 unshare --net -- bash -c 'ip link set lo up || exit 1; exec bash "$0" "$@"' \
+		"${BASH_SOURCE[0]}" "$@"
+fi
+
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
+BUILD=${WIMS_BUILD:-$SRC/build}
+WIMSD=${WIMSD:-$BUILD/wimsd}
+TOOL=${WIMS_MEDIABENCH:-$BUILD/wims-mediabench}
+RTPENGINE=${RTPENGINE:-rtpengine}
+DUR=${MEDIA_DUR:-$([ $QUICK = 1 ] && echo 4 || echo 10)}
+LADDER=${MEDIA_LADDER:-$([ $QUICK = 1 ] && echo 100 || echo 50 100 200 400 800 1200 1600 2400 3200)}
+CODEC=${MEDIA_CODEC:-pcmu}
+EXTRA=()
+[ "${MEDIA_REVERSE:-0}" = 1 ] && EXTRA+=(--reverse)
+OUT=${BENCH_OUT:-$(mktemp -d /tmp/wims-mediabench.XXXXXX)}
+mkdir -p "$OUT"
+GW_CPU=0
+LOAD_CPU=1
+WIMS_NG=127.0.0.1:2223
+RTPE_NG=127.0.0.1:2224
+# SCHED_RR as in bench/run.sh: a CPU-bound neighbour (builds) on the
+# gateway's core would otherwise add milliseconds to the tail latency.
+RT=(chrt -r 10)
+[ "${BENCH_RT:-1}" = 0 ] && RT=()
+
+for f in "$WIMSD" "$TOOL"; do
+	[ -x "$f" ] || { echo "bench/media.sh: $f not built (cmake --build build)" >&2; exit 1; }
+done
+for t in "$RTPENGINE" taskset python3; do
+	command -v "$t" >/dev/null || { echo "bench/media.sh: $t not installed (apt-get install rtpengine-daemon)" >&2; exit 1; }
+done
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+"$TOOL" --selftest || { echo "bench/media.sh: the tool's SRTP disagrees with libsrtp2" >&2; exit 1; }
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+declare -a PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.5
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+wait_udp() { # PORT
+	local i
+	for i in $(seq 100); do
+		ss -H -lun "sport = :$1" | grep -q . && return 0
+		sleep 0.1
+	done
+	echo "bench/media.sh: nothing listens on udp $1" >&2
+	exit 1
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# ---------------------------------------------------------------- gateways
+start_wimsd() {
+	# [ws]/[sip] listeners are required by wimsd; nothing talks to them here.
+	# anchor = no: SIP passes untouched, the AGW is driven by ng only.
+	cat >"$OUT/wimsd.ini" <<INI
+[general]
+role = iwu
+log_level = warn
+[ws]
+listen = 127.0.0.1:8080
+[sip]
+listen_udp = 127.0.0.1:5060
+[iwu]
+pcscf = sip:127.0.0.1:5070;transport=udp
+[media]
+anchor = no
+ng_listen = $WIMS_NG
+address = 127.0.0.1
+port_min = 20000
+port_max = 39999
+workers = 1
+max_sessions = 20000
+INI
+	taskset -c $GW_CPU "${RT[@]}" "$WIMSD" -c "$OUT/wimsd.ini" </dev/null >>"$OUT/wimsd.log" 2>&1 &
+	GW_PID=$!
+	PIDS+=("$GW_PID")
+	wait_udp "${WIMS_NG##*:}"
+}
+
+start_rtpengine() {
+	# userspace forwarding (--table=-1: no kernel module); a port range as
+	# wide as wimsd's, since rtpengine takes four ports per call
+	taskset -c $GW_CPU "${RT[@]}" "$RTPENGINE" --foreground --log-stderr --log-level=4 --interface=127.0.0.1 \
+		--listen-ng=$RTPE_NG --port-min=40000 --port-max=59999 --no-fallback --table=-1 \
+		</dev/null >>"$OUT/rtpengine.log" 2>&1 &
+	GW_PID=$!
+	PIDS+=("$GW_PID")
+	wait_udp "${RTPE_NG##*:}"
+}
+
+# one load run: GW NG STREAMS [tool args] -> $OUT/GW-STREAMS.json, a line in results.jsonl
+run_load() {
+	local gw=$1 ng=$2 n=$3 f
+	shift 3
+	f="$OUT/$gw-$n.json"
+	taskset -c $LOAD_CPU "${RT[@]}" "$TOOL" --ng "$ng" --streams "$n" --duration "$DUR" --codec "$CODEC" \
+		--pid "$GW_PID" --label "$gw" "${EXTRA[@]}" "$@" >"$f" 2>>"$OUT/tool.log"
+	if [ -s "$f" ]; then
+		cat "$f" >>"$OUT/results.jsonl"
+		python3 "$SRC/bench/media_report.py" --line "$f" >&2
+	else
+		echo "{\"label\":\"$gw\",\"streams\":$n,\"error\":true}" >>"$OUT/results.jsonl"
+		log "$gw $n streams: the tool failed (see $OUT/tool.log)"
+	fi
+	if ! kill -0 "$GW_PID" 2>/dev/null; then
+		log "$gw died during the $n-stream run"
+		echo "{\"label\":\"$gw\",\"streams\":$n,\"crashed\":true}" >>"$OUT/results.jsonl"
+		return 1
+	fi
+	# go on up the ladder while loss < 0.1%, every stream set up and the gateway below 95% of its core
+	python3 - "$f" <<'PY'
+import json, sys
+try:
+    j = json.load(open(sys.argv[1]))
+except Exception:
+    sys.exit(1)
+ok = (j["fwd"]["loss_pct"] < 0.1 and (not j["rev"] or j["rev"]["loss_pct"] < 0.1)
+      and j["established"] == j["streams"] and j["gw_cpu_pct"] < 95)
+sys.exit(0 if ok else 1)
+PY
+}
+
+ladder() { # GW NG
+	local n
+	for n in $LADDER; do
+		run_load "$1" "$2" "$n" || break
+	done
+}
+
+# the highest passing stream count of a gateway in results.jsonl
+max_ok() {
+	python3 "$SRC/bench/media_report.py" --max-ok "$1" "$OUT/results.jsonl"
+}
+
+: >"$OUT/results.jsonl"
+log "results in $OUT; gateways on CPU $GW_CPU, load on CPU $LOAD_CPU, $DUR s per run"
+
+log "(0) baseline: the same load straight from the WebRTC sockets to the sinks, no gateway"
+GW_PID=0
+for n in $LADDER; do
+	run_load direct 127.0.0.1:9 "$n" --direct >/dev/null 2>&1 || true
+	[ $QUICK = 1 ] && break
+done
+
+log "(a) wimsd $("$WIMSD" -V 2>/dev/null | head -1) AGW, 1 media worker"
+start_wimsd
+ladder wimsd $WIMS_NG
+stop_pid "$GW_PID"
+
+log "(b) $("$RTPENGINE" --version 2>&1 | head -1 | sed 's/Version: /rtpengine /'), userspace forwarding"
+start_rtpengine
+ladder rtpengine $RTPE_NG
+stop_pid "$GW_PID"
+
+# equal-load runs: both at half of the lower of the two maxima (the latency target's "half load")
+if [ $QUICK = 1 ]; then
+	echo "$LADDER" >"$OUT/half-load"
+else
+	w=$(max_ok wimsd) r=$(max_ok rtpengine)
+	half=$(((w < r ? w : r) / 2))
+	if [ "$half" -gt 0 ]; then
+		echo "$half" >"$OUT/half-load"
+		run_load direct 127.0.0.1:9 "$half" --direct >/dev/null 2>&1 || true
+		start_wimsd
+		run_load wimsd $WIMS_NG "$half" || true
+		stop_pid "$GW_PID"
+		start_rtpengine
+		run_load rtpengine $RTPE_NG "$half" || true
+		stop_pid "$GW_PID"
+	fi
+fi
+
+# ---------------------------------------------------------------- report
+python3 "$SRC/bench/media_report.py" "$OUT" | tee "$OUT/report.txt"

@@ -67,7 +67,7 @@ static int call_new(struct wims_alg *a, struct wims_str cid, struct alg_call **c
 		return rc;
 	}
 	c->a = a;
-	c->offer_leg = -1;
+	c->offer_leg = c->answered_leg = -1;
 	c->created = c->last_signal = wall_s();
 	c->sess_id = ((uint64_t)rand() << 16) ^ (uint64_t)time(NULL);
 	for (int l = 0; l < 2; l++)
@@ -94,6 +94,31 @@ static int leg_of(struct alg_call *c, struct wims_str from_tag)
 	return -1;
 }
 
+/* The leg an offer comes from.  The tags say it, except for an offer in a
+ * response (a re-INVITE without SDP gets the offer in its 2xx, with the
+ * request's From tag): there the SDP's profile tells the legs apart. */
+static int offer_leg(struct alg_call *c, bool fresh, struct wims_str from_tag, const struct wims_sdp *sdp)
+{
+	if (fresh)
+		return 0;
+	enum wims_media_tkind sk = sdp->n_media ? alg__kind_of(sdp, &sdp->media[0]) : WIMS_MT_NONE;
+	int ol = leg_of(c, from_tag);
+	if (ol >= 0) {
+		if (c->leg[ol].kind != sk && c->leg[1 - ol].kind == sk)
+			ol = 1 - ol;
+		return ol;
+	}
+	if (c->leg[0].kind == sk && c->leg[1].kind != sk)
+		ol = 0;
+	else if (c->leg[1].kind == sk && c->leg[0].kind != sk)
+		ol = 1;
+	else
+		ol = c->leg[1].tag[0] ? 0 : 1;
+	if (!c->leg[ol].tag[0] && wims_str_copy(c->leg[ol].tag, sizeof(c->leg[ol].tag), from_tag))
+		c->leg[ol].tag[0] = 0;
+	return ol;
+}
+
 static int apply(struct alg_call *c, struct wims_mctl_err *err)
 {
 	int rc = wims_media_sess_apply(c->sess, &c->conf);
@@ -105,44 +130,94 @@ static int apply(struct alg_call *c, struct wims_mctl_err *err)
 	return 0;
 }
 
-static int op_offer(void *impl, const struct wims_mctl_req *rq, struct wims_wbuf *out,
-		    struct wims_mctl_err *err)
+/* A copy of a call's state to put back when an offer or answer fails half
+ * way: a refused re-offer must leave the running call as it was (RFC 3264
+ * §8: the old session stays in force). */
+static struct alg_call *snap_take(const struct alg_call *c, struct wims_mctl_err *err)
 {
-	struct wims_alg *a = impl;
-	struct alg_call *c = call_find(a, rq->call_id);
-	bool fresh = false;
-	int rc, ol;
+	struct alg_call *s = malloc(sizeof(*s));
+	if (s)
+		memcpy(s, c, sizeof(*s));
+	else
+		alg__err(err, 500, "out of memory");
+	return s;
+}
 
-	if (wims_sdp_parse(&a->sdp, rq->sdp.p, rq->sdp.l)) {
+static void snap_restore(struct alg_call *c, struct alg_call *snap)
+{
+	unsigned from = snap->conf.ntransports > c->applied_tp ? snap->conf.ntransports : c->applied_tp;
+	for (unsigned i = from; i < c->conf.ntransports; i++)
+		wims_media_port_free(c->conf.t[i].fd_rtp, c->conf.t[i].fd_rtcp);
+	struct wims_hnode hn = c->hn;
+	memcpy(c, snap, sizeof(*c));
+	c->hn = hn;
+}
+
+static int parse_sdp(struct wims_alg *a, struct wims_str sdp, struct wims_mctl_err *err)
+{
+	if (wims_sdp_parse(&a->sdp, sdp.p, sdp.l)) {
 		snprintf(err->reason, sizeof(err->reason), "bad SDP: %s (line %u)",
 			 a->sdp.err ? a->sdp.err : "?", a->sdp.err_line);
 		err->sip_status = 488;
 		return -EBADMSG;
 	}
+	return 0;
+}
+
+static int op_offer(void *impl, const struct wims_mctl_req *rq, struct wims_wbuf *out,
+		    struct wims_mctl_err *err)
+{
+	struct wims_alg *a = impl;
+	struct alg_call *c = call_find(a, rq->call_id), *snap = NULL;
+	bool fresh = false;
+	int rc;
+
+	if ((rc = parse_sdp(a, rq->sdp, err)))
+		return rc;
 	if (!c) {
 		if ((rc = call_new(a, rq->call_id, &c, err)))
 			return rc;
 		fresh = true;
+		if (wims_str_copy(c->leg[0].tag, sizeof(c->leg[0].tag), rq->from_tag))
+			c->leg[0].tag[0] = 0;
+	} else if (!(snap = snap_take(c, err))) {
+		return -ENOMEM;
 	}
-	ol = leg_of(c, rq->from_tag);
-	if (ol < 0) {
-		ol = fresh ? 0 : (c->leg[1].tag[0] ? 0 : 1);
-		if (wims_str_copy(c->leg[ol].tag, sizeof(c->leg[ol].tag), rq->from_tag))
-			c->leg[ol].tag[0] = 0;
-	}
+	int ol = offer_leg(c, fresh, rq->from_tag, &a->sdp);
 	rc = alg__offer(a, c, ol, &a->sdp, &rq->flags, out, err);
 	if (rc == 0)
 		rc = apply(c, err);
-	else if (c->sess && c->conf.ntransports > c->applied_tp)
-		(void)apply(c, err); /* hand the new sockets to the engine so they are closed with it */
 	if (rc && fresh) {
 		call_free(a, c);
 		return rc;
 	}
-	if (rc == 0) {
+	if (rc) {
+		snap_restore(c, snap);
+	} else {
 		c->offer_leg = ol;
 		c->last_signal = wall_s();
 	}
+	free(snap);
+	return rc;
+}
+
+/* An answer when no offer is pending: to the last offer again.  From the
+ * same answerer (a 2xx repeating the 18x's SDP) it is applied again.  From
+ * another to-tag it is forked early media: a call has one leg per side, so
+ * the media stay with the first answerer and this one only gets the SDP to
+ * forward (made on a copy of the call).  Its media flow once the call is
+ * re-offered or the first fork's leg is deleted. */
+static int answer_fork(struct wims_alg *a, struct alg_call *c, struct wims_str tag,
+		       const struct wims_mctl_req *rq, struct wims_wbuf *out, struct wims_mctl_err *err)
+{
+	int ol = c->answered_leg;
+	struct alg_call *tmp = snap_take(c, err);
+	if (!tmp)
+		return -ENOMEM;
+	wims_log(WIMS_LOG_INFO, "media: call %s: answer from another fork (%.*s); media stay with %s",
+		 c->call_id, (int)tag.l, tag.p, c->leg[1 - ol].tag);
+	int rc = alg__answer(a, tmp, ol, &a->sdp, &rq->flags, out, err);
+	free(tmp);
 	return rc;
 }
 
@@ -155,28 +230,34 @@ static int op_answer(void *impl, const struct wims_mctl_req *rq, struct wims_wbu
 		alg__err(err, 481, "Unknown call-id");
 		return -ENOENT;
 	}
-	if (c->offer_leg < 0) {
+	int ol = c->offer_leg >= 0 ? c->offer_leg : c->answered_leg;
+	if (ol < 0) {
 		alg__err(err, 488, "answer without a pending offer");
 		return -EPROTO;
 	}
-	if (wims_sdp_parse(&a->sdp, rq->sdp.p, rq->sdp.l)) {
-		snprintf(err->reason, sizeof(err->reason), "bad SDP: %s (line %u)",
-			 a->sdp.err ? a->sdp.err : "?", a->sdp.err_line);
-		err->sip_status = 488;
-		return -EBADMSG;
-	}
-	int ol = c->offer_leg, al = 1 - ol;
+	int rc = parse_sdp(a, rq->sdp, err), al = 1 - ol;
+	if (rc)
+		return rc;
 	/* the answerer's tag: whichever of the two is not the offerer's */
 	struct wims_str tag = wims_str_eqc(rq->from_tag, c->leg[ol].tag) ? rq->to_tag : rq->from_tag;
+	if (c->offer_leg < 0 && tag.l && c->leg[al].tag[0] && !wims_str_eqc(tag, c->leg[al].tag))
+		return answer_fork(a, c, tag, rq, out, err);
+	struct alg_call *snap = snap_take(c, err);
+	if (!snap)
+		return -ENOMEM;
 	if (tag.l && wims_str_copy(c->leg[al].tag, sizeof(c->leg[al].tag), tag))
 		c->leg[al].tag[0] = 0;
-	int rc = alg__answer(a, c, ol, &a->sdp, &rq->flags, out, err);
+	rc = alg__answer(a, c, ol, &a->sdp, &rq->flags, out, err);
 	if (rc == 0)
 		rc = apply(c, err);
-	if (rc == 0) {
+	if (rc) {
+		snap_restore(c, snap);
+	} else {
 		c->offer_leg = -1;
+		c->answered_leg = ol;
 		c->last_signal = wall_s();
 	}
+	free(snap);
 	return rc;
 }
 
@@ -211,7 +292,7 @@ static void stats_of(struct alg_call *c, struct wims_mctl_query *q)
 				char host[WIMS_ADDR_STRLEN];
 				if (wims_addr_host(wims_media_addr(c->a->m), host, sizeof(host), true) < 0)
 					host[0] = 0;
-				snprintf(s->local, sizeof(s->local), "%s:%u", host, c->conf.t[t].lport_rtp);
+				snprintf(s->local, sizeof(s->local), "%.56s:%u", host, c->conf.t[t].lport_rtp);
 			}
 			snprintf(s->remote, sizeof(s->remote), "%s", n.remote);
 			s->packets_in = n.packets_in;

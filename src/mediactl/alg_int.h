@@ -7,10 +7,11 @@
 #include "sdp/sdp.h"
 
 #define ALG_TAG_MAX 128
-#define ALG_MAX_CODECS 16
+#define ALG_MAX_CODECS WIMS_SDP_MAX_FMTS
 
 struct alg_codec {
 	uint8_t pt, channels;
+	uint8_t fwd_pt;          /* the PT we forwarded it as (bundle collisions renumber) */
 	uint32_t clock;
 	char enc[24];
 };
@@ -20,9 +21,7 @@ struct alg_leg {
 	enum wims_media_tkind kind;
 	bool bundle;            /* WebRTC: its media share transport btp */
 	int btp;
-	char rufrag[WIMS_ICE_UFRAG_MAX + 1];
-	char tls_id[80];
-	uint32_t dtls_gen;
+	uint32_t sess_version;  /* o= version of the SDP we send toward this leg */
 	/* SDES: the key we send with toward this leg, as offered/answered */
 	int sdes_profile;
 	char sdes_line[160];
@@ -46,13 +45,14 @@ struct alg_call {
 	struct wims_media_sess *sess;
 	struct wims_media_sessconf conf;
 	unsigned applied_tp;     /* transports the engine owns (their fds) */
+	char tls_id[WIMS_MEDIA_MAX_TRANSPORTS][80]; /* the peer's a=tls-id per transport */
 	struct alg_leg leg[2];
 	unsigned nmed;
 	struct alg_med med[WIMS_MEDIA_MAX_STREAMS];
 	int offer_leg;           /* leg whose offer awaits an answer, -1 */
+	int answered_leg;        /* offerer of the last completed offer/answer, -1 */
 	uint64_t created, last_signal;
 	uint64_t sess_id;
-	uint32_t sess_version;
 };
 
 struct wims_alg {
@@ -74,6 +74,8 @@ struct wims_alg {
 	char fpval[WIMS_MEDIA_FP_MAX];
 };
 
+/* The profile an SDP's m-line speaks. */
+enum wims_media_tkind alg__kind_of(const struct wims_sdp *s, const struct wims_sdp_media *m);
 void alg__err(struct wims_mctl_err *err, int status, const char *reason);
 int alg__offer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,
 	       const struct wims_mctl_flags *f, struct wims_wbuf *out, struct wims_mctl_err *err);

@@ -15,7 +15,7 @@
 #include "mediactl/alg_int.h"
 #include "media/srtp.h"
 
-static enum wims_media_tkind kind_of(const struct wims_sdp *s, const struct wims_sdp_media *m)
+enum wims_media_tkind alg__kind_of(const struct wims_sdp *s, const struct wims_sdp_media *m)
 {
 	if (wims_str_findi(m->proto, wims_str_c("UDP/TLS")) >= 0 ||
 	    (wims_sdp_has(s, m, "fingerprint") && wims_sdp_has(s, m, "ice-ufrag")))
@@ -183,47 +183,81 @@ static int remote_plain(struct alg_call *c, int leg, const struct wims_sdp *s,
 	return 0;
 }
 
-static int remote_webrtc(struct alg_call *c, int leg, const struct wims_sdp *s,
-			 const struct wims_sdp_media *m, struct wims_media_tconf *t, bool offer,
-			 struct wims_mctl_err *err)
+/* RFC 8839 §5.4: ufrag 4-256 and pwd 22-256 characters (our engine keeps
+ * up to WIMS_ICE_*_MAX); a fingerprint the engine cannot check is no better. */
+static bool ice_cred_ok(struct wims_str uf, struct wims_str pw)
 {
-	struct alg_leg *l = &c->leg[leg];
+	return uf.l >= WIMS_ICE_UFRAG_MIN && uf.l <= WIMS_ICE_UFRAG_MAX && pw.l >= WIMS_ICE_PWD_MIN &&
+	       pw.l <= WIMS_ICE_PWD_MAX;
+}
+
+/* The peer's DTLS role -> ours.  RFC 5763 §5: we answer an offerer's
+ * actpass with passive (and so can take its ClientHello at once, 23.334
+ * §6.2.22.3.1) -- unless an association already runs and this offer does
+ * not start a new one: then we keep the role we play, so the answer says
+ * what the engine does (pitfall 6).  In an answer, the setup fixes the
+ * role of our actpass offer; absent means active (RFC 4145 §4); actpass is
+ * not an answer (RFC 5763 §5). */
+static int dtls_role(struct wims_media_tconf *t, int setup, bool offer, bool keep,
+		     struct wims_mctl_err *err)
+{
+	if (setup < 0 || setup == WIMS_SDP_SETUP_HOLDCONN || (!offer && setup == WIMS_SDP_SETUP_ACTPASS)) {
+		alg__err(err, 488, offer ? "bad a=setup" : "a=setup:actpass in an answer");
+		return -EBADMSG;
+	}
+	bool peer_chooses = setup == WIMS_SDP_SETUP_ACTPASS || setup == WIMS_SDP_SETUP_NONE;
+	if (offer && peer_chooses && keep)
+		return 0;
+	t->dtls_client = setup == WIMS_SDP_SETUP_PASSIVE;
+	return 0;
+}
+
+static int remote_webrtc(struct alg_call *c, int ti, const struct wims_sdp *s,
+			 const struct wims_sdp_media *m, bool offer, struct wims_mctl_err *err)
+{
+	struct wims_media_tconf *t = &c->conf.t[ti];
 	const struct wims_sdp_attr *uf = wims_sdp_attr(s, m, "ice-ufrag");
 	const struct wims_sdp_attr *pw = wims_sdp_attr(s, m, "ice-pwd");
 	const struct wims_sdp_attr *fp = wims_sdp_attr(s, m, "fingerprint");
-	if (!uf || !pw || !fp || wims_str_copy(t->rufrag, sizeof(t->rufrag), uf->value) ||
-	    wims_str_copy(t->rpwd, sizeof(t->rpwd), pw->value) ||
-	    wims_str_copy(t->rfp, sizeof(t->rfp), fp->value)) {
+	struct wims_sdp_fingerprint fpp;
+	char rufrag[sizeof(t->rufrag)], rfp[sizeof(t->rfp)];
+	if (!uf || !pw || !fp || !ice_cred_ok(uf->value, pw->value) ||
+	    wims_sdp_fingerprint_parse(fp->value, &fpp) || wims_str_copy(rufrag, sizeof(rufrag), uf->value) ||
+	    wims_str_copy(rfp, sizeof(rfp), fp->value)) {
 		alg__err(err, 488, "WebRTC media without usable ICE credentials or fingerprint");
 		return -EBADMSG;
 	}
-	if (l->rufrag[0] && strcmp(l->rufrag, t->rufrag)) {
-		/* ICE restart (RFC 8445 §9): new local credentials too; DTLS goes on */
+	/* Per transport, not per leg: each unbundled transport sees the change. */
+	bool had = t->rufrag[0] != 0;
+	if (had && strcmp(t->rufrag, rufrag)) {
+		/* ICE restart (RFC 8445 §9): new local credentials too (rtpengine
+		 * #786); DTLS goes on unless something below says otherwise */
 		struct wims_ice_lite tmp;
 		if (wims_ice_lite_init(&tmp) == 0) {
 			memcpy(t->lufrag, tmp.lufrag, sizeof(t->lufrag));
 			memcpy(t->lpwd, tmp.lpwd, sizeof(t->lpwd));
 		}
 	}
-	memcpy(l->rufrag, t->rufrag, sizeof(l->rufrag));
-	int setup = wims_sdp_setup(s, m);
-	if (setup < 0 || setup == WIMS_SDP_SETUP_HOLDCONN) {
-		alg__err(err, 488, "bad a=setup");
-		return -EBADMSG;
-	}
-	/* RFC 5763 §5: we answer an offerer's actpass with passive (and so can
-	 * take its ClientHello at once, 23.334 §6.2.22.3.1); an answer's setup
-	 * fixes the role of our actpass offer; absent in an answer means active */
-	t->dtls_client = setup == WIMS_SDP_SETUP_PASSIVE;
-	(void)offer;
+	bool new_assoc = false;
+	if (had && t->rfp[0] && strcmp(t->rfp, rfp))
+		new_assoc = true; /* another certificate cannot continue the old association */
 	const struct wims_sdp_attr *tid = wims_sdp_attr(s, m, "tls-id");
-	char tls[sizeof(l->tls_id)] = "";
+	char tls[sizeof(c->tls_id[0])] = "";
 	if (tid && wims_str_copy(tls, sizeof(tls), tid->value))
 		tls[0] = 0;
-	if (l->tls_id[0] && tls[0] && strcmp(l->tls_id, tls))
-		t->dtls_gen++; /* RFC 8842: a new tls-id is a new association */
-	memcpy(l->tls_id, tls, sizeof(tls));
-	return 0;
+	if (c->tls_id[ti][0] && tls[0] && strcmp(c->tls_id[ti], tls))
+		new_assoc = true; /* RFC 8842 §5: a new tls-id is a new association */
+	if (tls[0])
+		memcpy(c->tls_id[ti], tls, sizeof(tls));
+	if (new_assoc)
+		t->dtls_gen++;
+	memcpy(t->rufrag, rufrag, sizeof(rufrag));
+	if (wims_str_copy(t->rpwd, sizeof(t->rpwd), pw->value)) {
+		alg__err(err, 488, "ice-pwd too long");
+		return -EBADMSG;
+	}
+	memcpy(t->rfp, rfp, sizeof(rfp));
+	return dtls_role(t, wims_sdp_setup(s, m), offer, had && !new_assoc, err);
 }
 
 static int set_remote(struct alg_call *c, int leg, const struct wims_sdp *s,
@@ -231,7 +265,7 @@ static int set_remote(struct alg_call *c, int leg, const struct wims_sdp *s,
 {
 	struct wims_media_tconf *t = &c->conf.t[ti];
 	if (t->kind == WIMS_MT_WEBRTC)
-		return remote_webrtc(c, leg, s, m, t, offer, err);
+		return remote_webrtc(c, ti, s, m, offer, err);
 	return remote_plain(c, leg, s, m, t, err);
 }
 
@@ -283,12 +317,15 @@ static unsigned filter_codecs(const struct wims_sdp_codec *in, unsigned n, struc
 	return o;
 }
 
-static void remember_codecs(struct alg_med *md, const struct wims_sdp_codec *k, unsigned n)
+/* k[] as the offerer listed them (orig[]) and as forwarded (k[].pt). */
+static void remember_codecs(struct alg_med *md, const struct wims_sdp_codec *k, const uint8_t *orig,
+			    unsigned n)
 {
 	md->ncodecs = 0;
 	for (unsigned i = 0; i < n && md->ncodecs < ALG_MAX_CODECS; i++) {
 		struct alg_codec *x = &md->codecs[md->ncodecs++];
-		x->pt = k[i].pt;
+		x->pt = orig[i];
+		x->fwd_pt = k[i].pt;
 		x->channels = k[i].channels;
 		x->clock = k[i].clock;
 		if (wims_str_copy(x->enc, sizeof(x->enc), k[i].enc))
@@ -297,27 +334,65 @@ static void remember_codecs(struct alg_med *md, const struct wims_sdp_codec *k, 
 	md->clock = n ? k[0].clock : 0;
 }
 
-/* The offerer's payload type for an answered codec (RFC 3264 §6.1 lets the
- * answerer renumber), or the answered one when nothing matches. */
-static uint8_t offered_pt(const struct alg_med *md, const struct wims_sdp_codec *k)
+static bool same_codec(const struct alg_codec *x, const struct wims_sdp_codec *k)
+{
+	return (!k->enc.l || wims_str_eqic(k->enc, x->enc)) && (!k->clock || k->clock == x->clock);
+}
+
+/* The offerer's payload type for an answered codec: the answerer saw our
+ * forwarded PTs, and RFC 3264 §6.1 lets it renumber, so match the
+ * forwarded PT first, then the name and clock; -1 for a codec that was not
+ * offered (RFC 3264 §6.1 forbids it; browsers refuse such an answer). */
+static int offered_pt(const struct alg_med *md, const struct wims_sdp_codec *k)
 {
 	for (unsigned i = 0; i < md->ncodecs; i++) {
 		const struct alg_codec *x = &md->codecs[i];
-		if (x->pt == k->pt && (!k->enc.l || wims_str_eqic(k->enc, x->enc)))
+		if (x->fwd_pt == k->pt && same_codec(x, k))
 			return x->pt;
 	}
 	for (unsigned i = 0; i < md->ncodecs; i++) {
 		const struct alg_codec *x = &md->codecs[i];
-		if (wims_str_eqic(k->enc, x->enc) && x->clock == k->clock)
+		if (k->enc.l && wims_str_eqic(k->enc, x->enc) && x->clock == k->clock)
 			return x->pt;
 	}
-	return k->pt;
+	return md->ncodecs ? -1 : k->pt;
+}
+
+/* Bundled media share one RTP session toward the browser, and the engine
+ * tells them apart by PT (RFC 8843 §9.1: a PT must map to one m-line).
+ * An IMS offer may use the same dynamic PT in audio and video: renumber
+ * such a PT of medium i to a dynamic PT no bundled medium uses.  Static
+ * PTs that collide cannot be renumbered meaningfully and are kept. */
+static void unbundle_pts(struct alg_call *c, int al, unsigned i, struct wims_sdp_codec *k, unsigned n)
+{
+	bool used[128] = {false}, taken[128] = {false};
+	for (unsigned j = 0; j < i; j++) {
+		const struct alg_med *o = &c->med[j];
+		if (o->rejected || o->tp[al] != c->med[i].tp[al])
+			continue;
+		for (unsigned x = 0; x < o->ncodecs; x++)
+			used[o->codecs[x].fwd_pt & 0x7f] = true;
+	}
+	for (unsigned x = 0; x < n; x++)
+		taken[k[x].pt & 0x7f] = true;
+	for (unsigned x = 0; x < n; x++) {
+		if (!used[k[x].pt & 0x7f] || k[x].pt < 96)
+			continue;
+		unsigned pt = 96;
+		while (pt < 128 && (used[pt] || taken[pt]))
+			pt++;
+		if (pt == 128)
+			continue;
+		taken[pt] = true;
+		k[x].pt = (uint8_t)pt;
+	}
 }
 
 /* ---- writing ---- */
 
-static void fill_session(struct wims_alg *a, struct alg_call *c, enum wims_media_tkind k)
+static void fill_session(struct wims_alg *a, struct alg_call *c, int to)
 {
+	enum wims_media_tkind k = c->leg[to].kind;
 	struct wims_sdp_out *o = &a->st.out;
 	const struct wims_addr *ma = wims_media_addr(a->m);
 	bool v6 = ma->u.sa.sa_family == AF_INET6;
@@ -325,7 +400,8 @@ static void fill_session(struct wims_alg *a, struct alg_call *c, enum wims_media
 		a->host[0] = 0;
 	o->o_user = wims_str_c("-");
 	o->sess_id = c->sess_id;
-	o->sess_version = ++c->sess_version;
+	/* RFC 3264 §8: each SDP sent toward a leg is one version above the last */
+	o->sess_version = ++c->leg[to].sess_version;
 	o->sess_id_s = o->sess_version_s = WIMS_STR_NULL;
 	o->o_addr = (struct wims_sdp_out_addr){v6, wims_str_c(a->host)};
 	o->name = wims_str_c("wims");
@@ -447,6 +523,50 @@ static void stream_conf(struct alg_call *c, unsigned i)
 
 /* ---- offer ---- */
 
+/* The codecs of offered medium i as forwarded toward leg al, and the
+ * engine's PT map for them. */
+static int offer_codecs(struct wims_alg *a, struct alg_call *c, int ol, unsigned i,
+			const struct wims_sdp_media *m, const struct wims_mctl_flags *f, unsigned *keptp,
+			struct wims_mctl_err *err)
+{
+	struct alg_med *md = &c->med[i];
+	int al = 1 - ol;
+	int n = wims_sdp_codecs(m, a->codecs[i], WIMS_SDP_MAX_FMTS);
+	if (n <= 0) {
+		alg__err(err, 488, "no payload types");
+		return -EBADMSG;
+	}
+	unsigned kept = filter_codecs(a->codecs[i], (unsigned)n, a->codecs[i], c->leg[al].kind, md->video, f);
+	if (!kept) {
+		alg__err(err, 488, "no codec left after filtering");
+		return -ENOTSUP;
+	}
+	uint8_t orig[WIMS_SDP_MAX_FMTS];
+	for (unsigned j = 0; j < kept; j++)
+		orig[j] = a->codecs[i][j].pt;
+	if (c->leg[al].kind == WIMS_MT_WEBRTC && c->leg[al].bundle)
+		unbundle_pts(c, al, i, a->codecs[i], kept);
+	remember_codecs(md, a->codecs[i], orig, kept);
+	struct wims_media_sconf *s = &c->conf.s[i];
+	memset(s->pt_map, 0xff, sizeof(s->pt_map));
+	for (unsigned j = 0; j < kept; j++) {
+		uint8_t fwd = a->codecs[i][j].pt;
+		s->pt_map[ol][orig[j]] = fwd;
+		s->pt_map[al][fwd] = orig[j];
+	}
+	*keptp = kept;
+	return 0;
+}
+
+static void offer_rejected(struct alg_call *c, int al, unsigned i, struct wims_sdp_out_media *om,
+			   const struct wims_mctl_flags *f)
+{
+	om->rejected = true;
+	om->proto = wims_str_c(proto_name(c->leg[al].kind, f));
+	om->mid = c->leg[al].kind == WIMS_MT_WEBRTC ? wims_str_c(c->med[i].mid[al]) : WIMS_STR_NULL;
+	stream_conf(c, i); /* a medium rejected in a re-offer stops relaying */
+}
+
 static int offer_media(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,
 		       unsigned i, const struct wims_sdp_group *bundle, const struct wims_mctl_flags *f,
 		       struct wims_mctl_err *err)
@@ -465,39 +585,24 @@ static int offer_media(struct wims_alg *a, struct alg_call *c, int ol, const str
 		snprintf(md->mid[al], sizeof(md->mid[al]), "%s", md->mid[ol][0] ? md->mid[ol] : "");
 	if (!md->mid[al][0])
 		snprintf(md->mid[al], sizeof(md->mid[al]), "%u", i);
-	md->rejected = m->port == 0 || !wims_sdp_proto_is_rtp(m->proto);
+	bool ob = c->leg[ol].kind == WIMS_MT_WEBRTC && bundle && mid.l &&
+		  in_list(mid, bundle->mids, bundle->n);
+	/* RFC 8843 §7.5.3: port 0 with a=bundle-only in the BUNDLE group is
+	 * bundled, not rejected (pitfall 10) */
+	bool bundle_only = ob && m->port == 0 && wims_sdp_has(sdp, m, "bundle-only");
+	md->rejected = (m->port == 0 && !bundle_only) || !wims_sdp_proto_is_rtp(m->proto);
 	if (md->rejected) {
-		om->rejected = true;
-		om->proto = wims_str_c(proto_name(c->leg[al].kind, f));
-		om->mid = c->leg[al].kind == WIMS_MT_WEBRTC ? wims_str_c(md->mid[al]) : WIMS_STR_NULL;
+		offer_rejected(c, al, i, om, f);
 		return 0;
 	}
-	bool ob = c->leg[ol].kind == WIMS_MT_WEBRTC && bundle &&
-		  in_list(mid, bundle->mids, bundle->n) && mid.l;
 	int tio = leg_tp(a, c, ol, i, ob, err);
 	int tia = tio < 0 ? tio : leg_tp(a, c, al, i, c->leg[al].kind == WIMS_MT_WEBRTC, err);
 	if (tio < 0 || tia < 0)
 		return tio < 0 ? tio : tia;
 	int rc = set_remote(c, ol, sdp, m, tio, true, err);
-	if (rc)
+	unsigned kept = 0;
+	if (rc || (rc = offer_codecs(a, c, ol, i, m, f, &kept, err)))
 		return rc;
-	int n = wims_sdp_codecs(m, a->codecs[i], WIMS_SDP_MAX_FMTS);
-	if (n <= 0) {
-		alg__err(err, 488, "no payload types");
-		return -EBADMSG;
-	}
-	unsigned kept = filter_codecs(a->codecs[i], (unsigned)n, a->codecs[i], c->leg[al].kind, md->video, f);
-	if (!kept) {
-		alg__err(err, 488, "no codec left after filtering");
-		return -ENOTSUP;
-	}
-	remember_codecs(md, a->codecs[i], kept);
-	struct wims_media_sconf *s = &c->conf.s[i];
-	memset(s->pt_map, 0xff, sizeof(s->pt_map));
-	for (unsigned j = 0; j < kept; j++) {
-		uint8_t pt = a->codecs[i][j].pt;
-		s->pt_map[0][pt] = s->pt_map[1][pt] = pt;
-	}
 	if (c->leg[al].kind == WIMS_MT_SDES && !c->leg[al].sdes_line[0]) {
 		struct wims_media_tconf *t = &c->conf.t[tia];
 		t->srtp_profile = 1; /* AES_CM_128_HMAC_SHA1_80 */
@@ -528,7 +633,7 @@ int alg__offer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims
 		alg__err(err, 488, "m-lines removed in a new offer (RFC 3264 §8)");
 		return -EBADMSG;
 	}
-	enum wims_media_tkind sk = kind_of(sdp, &sdp->media[0]);
+	enum wims_media_tkind sk = alg__kind_of(sdp, &sdp->media[0]);
 	if (c->leg[ol].kind == WIMS_MT_NONE)
 		c->leg[ol].kind = sk;
 	if (c->leg[al].kind == WIMS_MT_NONE)
@@ -542,8 +647,12 @@ int alg__offer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims
 		bundle = &g;
 		c->leg[ol].bundle = true;
 	}
+	/* toward a browser we always bundle (RFC 8829 max-bundle is what
+	 * browsers are happiest with; 23.228 U.2 wants BUNDLE) */
+	if (c->leg[al].kind == WIMS_MT_WEBRTC)
+		c->leg[al].bundle = true;
 	set_fingerprint(a);
-	fill_session(a, c, c->leg[al].kind);
+	fill_session(a, c, al);
 	unsigned nb = 0;
 	for (unsigned i = 0; i < sdp->n_media; i++) {
 		if ((rc = offer_media(a, c, ol, sdp, i, bundle, f, err)))
@@ -554,7 +663,6 @@ int alg__offer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims
 	c->nmed = sdp->n_media;
 	c->conf.nstreams = c->nmed;
 	if (c->leg[al].kind == WIMS_MT_WEBRTC) {
-		c->leg[al].bundle = true;
 		a->st.out.bundle = a->bundle;
 		a->st.out.n_bundle = nb;
 	}
@@ -589,15 +697,23 @@ static int answer_media(struct wims_alg *a, struct alg_call *c, int ol, const st
 	unsigned kept = filter_codecs(a->codecs[i], (unsigned)n, a->codecs[i], c->leg[ol].kind, md->video, f);
 	struct wims_media_sconf *s = &c->conf.s[i];
 	memset(s->pt_map, 0xff, sizeof(s->pt_map));
+	unsigned o = 0;
 	for (unsigned j = 0; j < kept; j++) {
 		struct wims_sdp_codec *k = &a->codecs[i][j];
-		uint8_t opt = offered_pt(md, k);
-		s->pt_map[al][k->pt] = opt;
+		int opt = offered_pt(md, k);
+		if (opt < 0)
+			continue;
+		s->pt_map[al][k->pt] = (uint8_t)opt;
 		s->pt_map[ol][opt] = k->pt;
-		k->pt = opt;
+		a->codecs[i][o] = *k;
+		a->codecs[i][o++].pt = (uint8_t)opt;
+	}
+	if (!o) {
+		alg__err(err, 488, "the answer has none of the offered codecs");
+		return -ENOTSUP;
 	}
 	om->codecs = a->codecs[i];
-	om->n_codecs = kept;
+	om->n_codecs = o;
 	const struct wims_media_tconf *t = &c->conf.t[md->tp[ol]];
 	fill_media(a, c, i, ol, md->tp[ol], m, om, f,
 		   t->dtls_client ? WIMS_SDP_SETUP_ACTIVE : WIMS_SDP_SETUP_PASSIVE);
@@ -618,7 +734,7 @@ int alg__answer(struct wims_alg *a, struct alg_call *c, int ol, const struct wim
 		return rc;
 	}
 	set_fingerprint(a);
-	fill_session(a, c, c->leg[ol].kind);
+	fill_session(a, c, ol);
 	unsigned nb = 0;
 	for (unsigned i = 0; i < sdp->n_media; i++) {
 		if ((rc = answer_media(a, c, ol, sdp, i, f, err)))

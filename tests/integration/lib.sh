@@ -404,3 +404,13 @@ start_wimsd_agw() {
 }
 # the Kamailio WebSocket front with its rtpengine module on ng 127.0.0.1:2223
 start_wsproxy_rtpengine() { start_wsproxy -A WITH_RTPENGINE "$@"; }
+
+# ------------------------------------------------------------- video media
+# sipp_echo_av_bg NAME N [sipp args]: like sipp_echo_bg, but the phone answers
+# audio and video (uas_echo_av.xml: the offer's first audio codec on media port
+# 6000+10N, its first video codec on that port + 2) and -rtp_echo reflects the
+# RTP of both; an offer without video fails it.  sipp_wait NAME afterwards.
+sipp_echo_av_bg() {
+  local name=$1 n=$2; shift 2
+  sipp_bg "$name" uas_echo_av.xml "$(ue_port "$n")" 127.0.0.1:$PCSCF_PORT -s "ue$n" -rtp_echo "$@"
+}

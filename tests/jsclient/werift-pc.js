@@ -5,12 +5,26 @@
 
 const werift = require('werift');
 
+// configure({ video: true }) (wims-ua --video): offers get a sendrecv video
+// m-line (VP8, H264) bundled with the audio one; set before any peer connection
+const OPTS = { video: false };
+function configure(o) { Object.assign(OPTS, o || {}); }
+
+// video feedback as a browser offers it: NACK, PLI, FIR, REMB (the gateway
+// must keep the first three toward IMS and drop REMB)
+const VIDEO_FB = () => [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }];
+
 const CODECS = () => ({
   audio: [
     new werift.RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 }),
     new werift.RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: 0 }),
     new werift.RTCRtpCodecParameters({ mimeType: 'audio/PCMA', clockRate: 8000, channels: 1, payloadType: 8 }),
   ],
+  video: OPTS.video ? [
+    new werift.RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: VIDEO_FB() }),
+    new werift.RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: VIDEO_FB(),
+      parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1' }),
+  ] : [],
 });
 
 function loopbackOnly(desc) {
@@ -47,16 +61,20 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
   }
 
   // JsSIP passes legacy offerToReceiveAudio constraints and no track: give the
-  // offer an audio m-line the way a browser with a microphone would
+  // offer an audio m-line the way a browser with a microphone would (and, with
+  // configure({ video: true }), a video one after it, as with a camera)
   async createOffer() {
     if (!this.getTransceivers().some((t) => t.kind === 'audio')) this.addTransceiver('audio', { direction: 'sendrecv' });
+    if (OPTS.video && !this.getTransceivers().some((t) => t.kind === 'video')) this.addTransceiver('video', { direction: 'sendrecv' });
     return super.createOffer();
   }
 
   // werift creates the transceiver of a remote offer recvonly; a browser with a
   // microphone answers sendrecv (werift still intersects it with the offer's)
   async createAnswer() {
-    for (const t of this.getTransceivers()) if (t.kind === 'audio' && t.direction === 'recvonly') t.setDirection('sendrecv');
+    for (const t of this.getTransceivers()) {
+      if ((t.kind === 'audio' || (OPTS.video && t.kind === 'video')) && t.direction === 'recvonly') t.setDirection('sendrecv');
+    }
     return super.createAnswer();
   }
 
@@ -97,18 +115,22 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
 }
 
 // ------------------------------------------------------------------ media check
-// The audio transceiver's sender writes RTP packets with recognisable payloads
-// (MAGIC, a run id, the index, a pattern); what comes back on the audio track
-// is compared byte for byte.  The answering side can reflect every payload.
+// Each sending transceiver (audio; video too with configure({ video: true }))
+// writes RTP packets with recognisable payloads (a magic: WIMS for audio, WIMV
+// for video; a run id, the index, a pattern); what comes back is sorted by
+// kind (its payload type among the kind's negotiated codecs) and compared byte
+// for byte with what that kind sent.  The answering side can reflect every payload.
 
-const MAGIC = Buffer.from('WIMS');
+const MAGIC = { audio: Buffer.from('WIMS'), video: Buffer.from('WIMV') };
+const SIZE = { audio: 160, video: 1000 };
 const PROFILES = { 1: 'SRTP_AES128_CM_HMAC_SHA1_80', 2: 'SRTP_AES128_CM_HMAC_SHA1_32', 7: 'SRTP_AEAD_AES_128_GCM', 8: 'SRTP_AEAD_AES_256_GCM' };
 
-function audioTransceiver(pc) { return pc.getTransceivers().find((t) => t.kind === 'audio'); }
+function transceiverOf(pc, kind) { return pc.getTransceivers().find((t) => t.kind === kind); }
+function audioTransceiver(pc) { return transceiverOf(pc, 'audio'); }
 
-// { dtls, srtp, codec } of the audio transceiver once negotiated
-function mediaInfo(pc) {
-  const t = audioTransceiver(pc);
+// { dtls, srtp, codec } of the kind's (default audio) transceiver once negotiated
+function mediaInfo(pc, kind = 'audio') {
+  const t = transceiverOf(pc, kind);
   if (!t) return {};
   const d = t.sender.dtlsTransport || t.dtlsTransport;
   const prof = d && d.dtls && d.dtls.srtp && d.dtls.srtp.srtpProfile;
@@ -116,12 +138,24 @@ function mediaInfo(pc) {
   return {
     dtls: d && d.state,
     srtp: prof ? (PROFILES[prof] || `profile-${prof}`) : undefined,
-    codec: c ? `${c.payloadType}/${c.mimeType.replace(/^audio\//, '')}` : undefined,
+    codec: c ? `${c.payloadType}/${c.mimeType.replace(/^(audio|video)\//, '')}` : undefined,
   };
 }
 
-// call fn(rtp) for every RTP packet received (the lab's calls have one audio m-line)
-function onAudioRtp(pc, fn) { pc.wimsOnRtp(fn); }
+// call fn(rtp) for every RTP packet received, whatever its SSRC or kind
+function onRtp(pc, fn) { pc.wimsOnRtp(fn); }
+
+// the kind of a received packet: its payload type among the negotiated codecs
+// of the audio or video transceiver, else its magic
+function kindOf(pc, rtp) {
+  const pt = rtp.header.payloadType;
+  for (const t of pc.getTransceivers()) {
+    const cs = [].concat(t.codecs || [], t.sender.codec ? [t.sender.codec] : []);
+    if (cs.some((c) => c.payloadType === pt)) return t.kind;
+  }
+  const p = Buffer.from(rtp.payload);
+  return p.length >= 4 && p.subarray(0, 4).equals(MAGIC.video) ? 'video' : 'audio';
+}
 
 // --media-echo: send every received packet back as it came (same SSRC,
 // sequence number, timestamp, payload type, payload), like sipp -rtp_echo
@@ -129,7 +163,7 @@ function onAudioRtp(pc, fn) { pc.wimsOnRtp(fn); }
 // back.  corrupt: flip the last payload byte of each, for the check's self-test
 function startEcho(pc, { corrupt } = {}) {
   let n = 0;
-  onAudioRtp(pc, (rtp) => {
+  onRtp(pc, (rtp) => {
     const t = audioTransceiver(pc);
     const d = t && t.dtlsTransport;
     if (!d || d.state !== 'connected') return;
@@ -142,48 +176,58 @@ function startEcho(pc, { corrupt } = {}) {
   return { get count() { return n; } };
 }
 
-function checkPayload(run, i, size) {
+function checkPayload(kind, run, i, size) {
   const b = Buffer.alloc(Math.max(size, 12));
-  MAGIC.copy(b, 0);
+  MAGIC[kind].copy(b, 0);
   b.writeUInt32BE(run, 4);
   b.writeUInt32BE(i, 8);
-  for (let k = 12; k < b.length; k++) b[k] = (i * 7 + k * 13 + run) & 0xff;
+  for (let k = 12; k < b.length; k++) b[k] = (i * 7 + k * 13 + run + (kind === 'video' ? 101 : 0)) & 0xff;
   return b;
 }
 
-// collect what comes back from now on; then send(count, intervalMs, size)
+function newStats() {
+  return { sent: 0, received: 0, echoed: 0, mismatched: 0, duplicates: 0, firstEchoMs: undefined, t0: 0 };
+}
+
+// collect what comes back from now on; then send(count, intervalMs, size) on
+// the audio sender, sendKind('video', count, ...) on another.  st is the audio
+// check (as before video existed), stats[kind] every kind's
 function mediaCheck(pc) {
   const run = (Date.now() ^ (process.pid << 8)) >>> 0 & 0xffffff;
-  const sent = new Map(); // payload hex -> index
-  const echoed = new Set();
-  const st = { sent: 0, received: 0, echoed: 0, mismatched: 0, duplicates: 0, firstEchoMs: undefined, t0: 0 };
-  onAudioRtp(pc, (rtp) => {
+  const sent = { audio: new Map(), video: new Map() }; // payload hex -> index
+  const echoed = { audio: new Set(), video: new Set() };
+  const stats = { audio: newStats(), video: newStats() };
+  onRtp(pc, (rtp) => {
+    const kind = kindOf(pc, rtp);
+    const st = stats[kind];
     st.received++;
-    const i = sent.get(Buffer.from(rtp.payload).toString('hex'));
+    const i = sent[kind].get(Buffer.from(rtp.payload).toString('hex'));
     if (i === undefined) { st.mismatched++; return; }
-    if (echoed.has(i)) { st.duplicates++; return; }
-    echoed.add(i);
+    if (echoed[kind].has(i)) { st.duplicates++; return; }
+    echoed[kind].add(i);
     st.echoed++;
     if (st.firstEchoMs === undefined) st.firstEchoMs = Date.now() - st.t0;
   });
-  async function send(count, intervalMs = 20, size = 160) {
-    const t = audioTransceiver(pc);
-    if (!t) throw new Error('no audio transceiver');
+  async function sendKind(kind, count, intervalMs = 20, size = SIZE[kind]) {
+    const t = transceiverOf(pc, kind);
+    if (!t) throw new Error(`no ${kind} transceiver`);
+    const st = stats[kind];
     const start = Date.now();
     st.t0 = start;
     const ts0 = Math.floor(Math.random() * 0x7fffffff);
     const clock = t.sender.codec ? t.sender.codec.clockRate : 8000;
     for (let i = 0; i < count; i++) {
-      const payload = checkPayload(run, i, size);
-      sent.set(payload.toString('hex'), i);
-      const h = new werift.RtpHeader({ sequenceNumber: i & 0xffff, timestamp: (ts0 + i * Math.round(clock * intervalMs / 1000)) >>> 0, marker: i === 0, payloadType: t.sender.codec ? t.sender.codec.payloadType : 0 });
+      const payload = checkPayload(kind, run, i, size);
+      sent[kind].set(payload.toString('hex'), i);
+      const h = new werift.RtpHeader({ sequenceNumber: i & 0xffff, timestamp: (ts0 + i * Math.round(clock * intervalMs / 1000)) >>> 0, marker: kind === 'video' || i === 0, payloadType: t.sender.codec ? t.sender.codec.payloadType : 0 });
       await t.sender.sendRtp(new werift.RtpPacket(h, payload));
       st.sent++;
       const wait = start + (i + 1) * intervalMs - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   }
-  return { st, send };
+  const send = (count, intervalMs, size) => sendKind('audio', count, intervalMs, size);
+  return { st: stats.audio, stats, send, sendKind };
 }
 
 function install() {
@@ -193,4 +237,4 @@ function install() {
   global.RTCSessionDescription = function RTCSessionDescription(init) { Object.assign(this, init); };
 }
 
-module.exports = { WeriftRTCPeerConnection, install, mediaInfo, startEcho, mediaCheck };
+module.exports = { WeriftRTCPeerConnection, install, configure, mediaInfo, startEcho, mediaCheck };

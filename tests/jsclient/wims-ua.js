@@ -45,12 +45,17 @@ const USAGE = `usage: wims-ua.js [options]
   --timeout MS             overall deadline (default 20000)
   --pc fake|werift         RTCPeerConnection: fake (default; SDP only, no media) or werift
                            (a real WebRTC stack: ICE, DTLS-SRTP; loopback candidates only)
+  --video                  (werift) offer a sendrecv video m-line (VP8, H264) after the audio
+                           one, both in one BUNDLE group; with --media-send, video is sent too
   --media-send N           (werift) once the call is confirmed and the peer connection
                            connected, send N RTP packets on the audio sender every 20 ms,
-                           each with a unique payload (160 bytes: "WIMS", run id, index, pattern)
+                           each with a unique payload (160 bytes: "WIMS", run id, index, pattern);
+                           with --video also N on the video sender (1000 bytes, "WIMV" ...)
   --media-expect-echo      with --media-send: compare what comes back on the audio track with
                            what was sent, byte for byte (EVENT media, EVENT media-check); the
-                           run fails unless >= 90% came back identical and nothing else came
+                           run fails unless >= 90% came back identical and nothing else came;
+                           with --video the same for video, sorted by payload type (EVENT media
+                           kind=video ...), and the check is ok only if both kinds pass
   --media-wait-ms N        with --media-expect-echo: wait up to N ms after the last packet for
                            the echoes (default 1500)
   --media-echo             (werift) send every RTP payload received on the audio track back on
@@ -66,7 +71,8 @@ Events: connected, disconnected, registered, registration-failed, unregistered, 
   info-received, update-ok, update-received, refer-ok, refer-notify, refer-accepted,
   refer-received, refer-declined, subscribe-accepted, subscribe-notify, subscribe-terminated,
   subscribe-received, notifier-terminated, pc-stats (werift: call dtls srtp codec),
-  media (sent received echoed mismatched first_echo_ms duplicates), media-check ok|fail (reason), done.`;
+  media ([kind=video] sent received echoed mismatched first_echo_ms duplicates),
+  media-check ok|fail (reason), done.`;
 
 function parseArgs(argv) {
   const o = { pc: 'fake', ws: 'ws://127.0.0.1:8080/', uri: 'sip:alice@ims.lab', password: 'wims-lab', timeout: 20000, answer: true, lingerMs: 0 };
@@ -106,6 +112,7 @@ function parseArgs(argv) {
       case '--unregister': o.unregister = true; break;
       case '--timeout': o.timeout = +need(i); i++; break;
       case '--pc': o.pc = need(i); i++; if (!['fake', 'werift'].includes(o.pc)) die('--pc fake|werift'); break;
+      case '--video': o.video = true; break;
       case '--media-send': o.mediaSend = +need(i); i++; if (!(o.mediaSend > 0)) die('--media-send N (N > 0)'); break;
       case '--media-expect-echo': o.mediaExpectEcho = true; break;
       case '--media-wait-ms': o.mediaWaitMs = +need(i); i++; break;
@@ -118,6 +125,7 @@ function parseArgs(argv) {
     }
   }
   if ((o.mediaSend || o.mediaEcho) && o.pc !== 'werift') die('--media-* need --pc werift');
+  if (o.video && o.pc !== 'werift') die('--video needs --pc werift');
   if (o.mediaExpectEcho && !o.mediaSend) die('--media-expect-echo needs --media-send N');
   return o;
 }
@@ -134,7 +142,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const opt = parseArgs(process.argv.slice(2));
 const wpc = opt.pc === 'werift' ? require('./werift-pc') : null;
-if (wpc) wpc.install(); else require('./fake-webrtc').install();
+if (wpc) { wpc.configure({ video: !!opt.video }); wpc.install(); } else require('./fake-webrtc').install();
 const JsSIP = require('jssip');
 const { WsSocket } = require('./ws-socket');
 if (opt.debug) JsSIP.debug.enable('JsSIP:*'); else JsSIP.debug.disable();
@@ -275,21 +283,30 @@ async function mediaPhase(s, tag) {
     const to = sleep(10000).then(() => 'timeout');
     if (await Promise.race([s.wimsPcConnected, to]) === 'timeout') throw new Error(`media: peer connection not connected (${pc.connectionState})`);
   }
-  const info = wpc.mediaInfo(pc);
-  if (info.dtls !== 'connected' || !info.codec) throw new Error(`media: cannot send (dtls=${info.dtls} codec=${info.codec})`);
+  const kinds = opt.video ? ['audio', 'video'] : ['audio'];
+  for (const k of kinds) {
+    const info = wpc.mediaInfo(pc, k);
+    if (info.dtls !== 'connected' || !info.codec) throw new Error(`media: cannot send ${k} (dtls=${info.dtls} codec=${info.codec})`);
+    if (k === 'video') ev('pc-stats', Object.assign({ call: tag, kind: k }, info));
+  }
   const m = s.wimsMedia || wpc.mediaCheck(pc);
-  await m.send(opt.mediaSend);
-  const st = m.st;
+  await Promise.all(kinds.map((k) => m.sendKind(k, opt.mediaSend)));
+  const all = () => kinds.every((k) => m.stats[k].echoed >= m.stats[k].sent);
   if (opt.mediaExpectEcho) {
     const end = Date.now() + (opt.mediaWaitMs === undefined ? 1500 : opt.mediaWaitMs);
-    while (st.echoed < st.sent && Date.now() < end) await sleep(20);
+    while (!all() && Date.now() < end) await sleep(20);
   }
-  ev('media', { sent: st.sent, received: st.received, echoed: st.echoed, mismatched: st.mismatched, first_echo_ms: st.firstEchoMs === undefined ? -1 : st.firstEchoMs, duplicates: st.duplicates, call: tag });
+  const whys = [];
+  for (const k of kinds) {
+    const st = m.stats[k];
+    ev(k === 'audio' ? 'media' : `media kind=${k}`, { sent: st.sent, received: st.received, echoed: st.echoed, mismatched: st.mismatched, first_echo_ms: st.firstEchoMs === undefined ? -1 : st.firstEchoMs, duplicates: st.duplicates, call: tag });
+    const pre = k === 'audio' ? '' : `${k}_`;
+    if (st.mismatched > 0) whys.push(`${pre}${st.mismatched}_received_payloads_match_nothing_sent`);
+    else if (st.echoed * 10 < st.sent * 9) whys.push(`${pre}only_${st.echoed}_of_${st.sent}_echoed`);
+  }
   if (!opt.mediaExpectEcho) return;
-  let why = null;
-  if (st.mismatched > 0) why = `${st.mismatched}_received_payloads_match_nothing_sent`;
-  else if (st.echoed * 10 < st.sent * 9) why = `only_${st.echoed}_of_${st.sent}_echoed`;
-  if (why) {
+  if (whys.length) {
+    const why = whys.join(',');
     ev('media-check fail', { reason: why, call: tag });
     throw new Error(`media check failed: ${why}`);
   }

@@ -114,6 +114,23 @@ SDP_ECHO='''v=0
       a=sendrecv'''
 w('uas_echo.xml','UAS (an RTP echo phone, run with -rtp_echo): answer an INVITE with plain RTP/AVP, only the first codec of the offer (its rtpmap/fmtp copied), ACK, wait for BYE. The received SDP is in the -message_file log. '+NOTE_UAS,
   RECV_INVITE_ECHO+reply(180,'Ringing')+'  <pause variable="answer_delay"/>\n'+reply(200,'OK',sdp=SDP_ECHO,retrans=True)+'  <recv request="ACK" crlf="true"/>\n'+WAIT_BYE)
+# the audio+video echo phone: the echo phone's audio answer plus a video m-line
+# on [media_port+2] (where sipp -rtp_echo also reflects RTP) with the first
+# video codec of the offer (its rtpmap/fmtp copied) and the feedback an IMS
+# video phone offers (nack, nack pli, ccm fir); an offer without video fails
+RECV_INVITE_ECHO_AV=RECV_INVITE_ECHO.replace('      <ereg regexp=".*" search_in="hdr" header="From:"',
+'''      <ereg regexp="m=video [0-9]+ [A-Z/]+ ([0-9]+)" search_in="body" check_it="true" assign_to="vmline,vpt"/>
+      <ereg regexp="m=video [0-9]+ [A-Z/]+ ([0-9]+).*[^[:cntrl:]]([[:cntrl:]]+a=rtpmap:\\1 [^[:cntrl:]]*)" search_in="body" check_it="true" assign_to="vrtpmap_all,vrtpmap_pt,vrtpmap"/>
+      <ereg regexp="m=video [0-9]+ [A-Z/]+ ([0-9]+).*[^[:cntrl:]]([[:cntrl:]]+a=fmtp:\\1 [^[:cntrl:]]*)" search_in="body" check_it="false" assign_to="vfmtp_all,vfmtp_pt,vfmtp"/>
+      <ereg regexp=".*" search_in="hdr" header="From:"''').replace('<Reference variables="mline,','<Reference variables="vmline,vrtpmap_all,vrtpmap_pt,vfmtp_all,vfmtp_pt,mline,')
+SDP_ECHO_AV=SDP_ECHO+'''
+      m=video [media_port+2] RTP/AVP [$vpt][$vrtpmap][$vfmtp]
+      a=rtcp-fb:[$vpt] nack
+      a=rtcp-fb:[$vpt] nack pli
+      a=rtcp-fb:[$vpt] ccm fir
+      a=sendrecv'''
+w('uas_echo_av.xml','UAS (an audio+video RTP echo phone, run with -rtp_echo): answer an INVITE with plain RTP/AVP, audio on the media port with the first audio codec of the offer, video on media port + 2 with the first video codec of the offer (rtpmap/fmtp copied, rtcp-fb nack, nack pli, ccm fir), ACK, wait for BYE. An offer without video fails the scenario. The received SDP is in the -message_file log. '+NOTE_UAS,
+  RECV_INVITE_ECHO_AV+reply(180,'Ringing')+'  <pause variable="answer_delay"/>\n'+reply(200,'OK',sdp=SDP_ECHO_AV,retrans=True)+'  <recv request="ACK" crlf="true"/>\n'+WAIT_BYE)
 w('uas_cancel.xml','UAS: receive an INVITE, send 180, never answer; expect CANCEL, reply 200 to it and 487 to the INVITE, get the ACK.',
   RECV_INVITE+reply(180,'Ringing')+'''  <recv request="CANCEL"/>
 '''+reply(200,'OK',totag=False,rr=False,contact=False).replace('[last_','[last_')+'''  <send>

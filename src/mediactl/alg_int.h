@@ -72,6 +72,7 @@ struct wims_alg {
 	struct wims_str bundle[WIMS_SDP_MAX_MEDIA];
 	char host[WIMS_ADDR_STRLEN];
 	char fpval[WIMS_MEDIA_FP_MAX];
+	char msid[WIMS_SDP_MAX_MEDIA][64];
 };
 
 /* The profile an SDP's m-line speaks. */

@@ -489,6 +489,15 @@ static void fill_media(struct wims_alg *a, struct alg_call *c, unsigned i, int t
 		}
 	}
 	filter_attrs(a, i, m, om, k);
+	/* RFC 8830: without a=msid a browser's track event has no stream
+	 * (e.streams[0] is what most web phones play); one stream per call,
+	 * stable across re-offers.  The SSRC is the IMS phone's and unknown
+	 * here, so no a=ssrc: browsers demux bundled media by PT. */
+	if (k == WIMS_MT_WEBRTC && om->n_attrs < WIMS_SDP_MAX_ATTRS) {
+		snprintf(a->msid[i], sizeof(a->msid[i]), "msid:wims-%016llx %s%u",
+			 (unsigned long long)c->sess_id, c->med[i].video ? "video" : "audio", i);
+		a->attrs[i][om->n_attrs++] = wims_str_c(a->msid[i]);
+	}
 }
 
 static void set_fingerprint(struct wims_alg *a)

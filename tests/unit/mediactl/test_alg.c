@@ -837,6 +837,15 @@ static void test_bundle_pt_collision(void **state)
 	for (unsigned i = 0; i < na; i++)
 		for (unsigned j = 0; j < nv; j++)
 			assert_int_not_equal(ka[i].pt, kv[j].pt);
+	/* one stream, a track per m-line */
+	const struct wims_sdp_attr *ma = mattr(f, 0, "msid"), *mv = mattr(f, 1, "msid");
+	assert_non_null(ma);
+	assert_non_null(mv);
+	struct wims_sdp_msid xa, xv;
+	assert_int_equal(wims_sdp_msid_parse(ma->value, &xa), 0);
+	assert_int_equal(wims_sdp_msid_parse(mv->value, &xv), 0);
+	assert_true(wims_str_eq(xa.stream, xv.stream));
+	assert_false(wims_str_eq(xa.track, xv.track));
 	/* the browser answers with the PTs it was offered; IMS gets its own */
 	char ans[2048];
 	snprintf(ans, sizeof(ans),
@@ -975,6 +984,40 @@ static void test_ims_reoffer_and_offerless_reinvite(void **state)
 	free(ba3);
 }
 
+/* core_sdes: the IMS leg gets RTP/SAVP with an a=crypto of ours */
+static void test_core_sdes(void **state)
+{
+	struct fx *f = *state;
+	struct wims_alg *a1;
+	struct wims_alg_opts o = {.core_sdes = true};
+	assert_int_equal(wims_alg_new(&a1, f->m, &o), 0);
+	struct wims_mediactl *saved = f->ctl;
+	f->ctl = wims_alg_ctl(a1);
+	assert_int_equal(offer(f, "sd", "ft", NULL, firefox_offer), 0);
+	assert_true(wims_str_eqc(f->sdp.media[0].proto, "RTP/SAVP"));
+	const struct wims_sdp_attr *cr = mattr(f, 0, "crypto");
+	assert_non_null(cr);
+	struct wims_sdp_crypto x;
+	assert_int_equal(wims_sdp_crypto_parse(cr->value, &x), 0);
+	assert_true(wims_str_eqc(x.suite, "AES_CM_128_HMAC_SHA1_80"));
+	assert_false(has_any(f, 0, "fingerprint"));
+	const char *ans =
+	    "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+	    "m=audio 40080 RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	    "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+	assert_int_equal(answer(f, "sd", "ft", "tt", ans), 0);
+	check_web_media(f, 0, WIMS_SDP_SETUP_PASSIVE); /* no a=crypto toward the browser (pitfall 5) */
+	/* an SDES answer without a usable key */
+	assert_int_equal(offer(f, "sd", "ft", "tt", firefox_offer), 0);
+	char *bad = subst(ans, "inline:WVNf", "inline:!!!!");
+	assert_int_not_equal(answer(f, "sd", "ft", "tt", bad), 0);
+	assert_int_equal(f->err.sip_status, 488);
+	free(bad);
+	f->ctl = saved;
+	wims_alg_free(a1);
+	(void)uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -993,6 +1036,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bundle_pt_collision, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejected_mlines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bundle_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_core_sdes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_pt_by_clock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ims_reoffer_and_offerless_reinvite, setup, teardown),
 	};

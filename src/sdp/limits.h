@@ -6,8 +6,8 @@
 #define WIMS_SDP_MAX_SIZE 65536	  /* bytes in one SDP body */
 #define WIMS_SDP_MAX_LINE 4096	  /* bytes in one line, without CRLF */
 #define WIMS_SDP_MAX_MEDIA 8	  /* m= sections */
-#define WIMS_SDP_MAX_ATTRS 64	  /* a= lines per section (session or one m=) */
-#define WIMS_SDP_MAX_FMTS 32	  /* fmt tokens on one m= line */
+#define WIMS_SDP_MAX_ATTRS 256  /* a= lines per section: a Chrome video m= has ~150 */
+#define WIMS_SDP_MAX_FMTS 64    /* fmt tokens on one m= line: Chrome video lists ~40 */
 #define WIMS_SDP_MAX_BW 4	  /* b= lines per section */
 #define WIMS_SDP_MAX_RTCP_FB 8	  /* a=rtcp-fb values kept per codec */
 #define WIMS_SDP_MAX_GROUP 16	  /* identification tags in one a=group */

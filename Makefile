@@ -3,14 +3,19 @@ JOBS ?= $(shell nproc)
 MODE ?= pcscf
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan build-fuzz test test-unit run bench bench-quick clean
+.PHONY: all deps web build build-asan build-fuzz test test-unit run bench bench-quick clean
 
 all: build
 
 deps:
 	@scripts/deps.sh
 
-build: deps
+# the browser client (web/src -> web/dist, JsSIP bundled by esbuild), served by wimsd
+web: deps web/dist/app.js
+web/dist/app.js: $(wildcard web/src/*) web/build.js web/package.json | deps
+	node web/build.js
+
+build: deps web
 	cmake -S . -B build -DWIMS_WERROR=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build build -j$(JOBS)
 
@@ -43,4 +48,4 @@ run: build
 	lab/run.sh $(MODE) || [ $$? -eq 130 ]  # Ctrl-C is the way to stop it
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz web/dist

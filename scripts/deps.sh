@@ -8,7 +8,8 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libssl-dev libsrtp2-dev rtpengine-daemon libwslay-dev libhttp-parser-dev libinih-dev
       libc-ares-dev libjansson-dev libhiredis-dev libcmocka-dev
       sip-tester kamailio kamailio-websocket-modules kamailio-tls-modules
-      kamailio-extra-modules iproute2 util-linux openssl nodejs npm procps python3)
+      kamailio-extra-modules iproute2 util-linux openssl nodejs npm procps python3
+      chromium)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -35,5 +36,13 @@ if [ -f tests/package.json ]; then
   if [ ! -d tests/node_modules ] || [ tests/package.json -nt tests/node_modules/.stamp ]; then
     echo "deps: npm install in tests/"
     (cd tests && npm install --no-audit --no-fund --loglevel=error && touch node_modules/.stamp)
+  fi
+fi
+
+# npm packages of the web client (JsSIP, esbuild) and of the browser tests (playwright-core)
+if [ -f web/package.json ]; then
+  if [ ! -d web/node_modules ] || [ web/package.json -nt web/node_modules/.stamp ]; then
+    echo "deps: npm install in web/"
+    (cd web && npm install --no-audit --no-fund --loglevel=error && touch node_modules/.stamp)
   fi
 fi

@@ -534,6 +534,26 @@ static void stream_conf(struct alg_call *c, unsigned i)
 
 /* The codecs of offered medium i as forwarded toward leg al, and the
  * engine's PT map for them. */
+/* RFC 7874 §3 / RFC 7742: what every browser decodes.  Without one of these
+ * an audio offer toward a browser cannot work until transcoding (RFC 7874
+ * leaves AMR/AMR-WB to the gateway). */
+static bool browser_codec(struct wims_str enc)
+{
+	static const char *const known[] = {"opus", "PCMU", "PCMA", "G722", "VP8", "VP9", "H264", "AV1", NULL};
+	for (const char *const *k = known; *k; k++)
+		if (wims_str_eqic(enc, *k))
+			return true;
+	return false;
+}
+
+static bool browser_can_decode(const struct wims_sdp_codec *k, unsigned n)
+{
+	for (unsigned j = 0; j < n; j++)
+		if (browser_codec(k[j].enc))
+			return true;
+	return false;
+}
+
 static int offer_codecs(struct wims_alg *a, struct alg_call *c, int ol, unsigned i,
 			const struct wims_sdp_media *m, const struct wims_mctl_flags *f, unsigned *keptp,
 			struct wims_mctl_err *err)
@@ -548,6 +568,10 @@ static int offer_codecs(struct wims_alg *a, struct alg_call *c, int ol, unsigned
 	unsigned kept = filter_codecs(a->codecs[i], (unsigned)n, a->codecs[i], c->leg[al].kind, md->video, f);
 	if (!kept) {
 		alg__err(err, 488, "no codec left after filtering");
+		return -ENOTSUP;
+	}
+	if (c->leg[al].kind == WIMS_MT_WEBRTC && !md->video && !browser_can_decode(a->codecs[i], kept)) {
+		alg__err(err, 488, "no codec in common with WebRTC (transcoding is not available)");
 		return -ENOTSUP;
 	}
 	uint8_t orig[WIMS_SDP_MAX_FMTS];

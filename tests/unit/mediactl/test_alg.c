@@ -712,6 +712,15 @@ static void test_errors(void **state)
 	assert_int_equal(f->err.sip_status, 488);
 	assert_non_null(strstr(f->err.reason, "ICE"));
 	free(shortuf);
+	/* an IMS offer with AMR-WB only: nothing a browser decodes, and no
+	 * transcoding yet -> 488 (issue: "until then the offer is answered with 488") */
+	const char *amrwb = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+			    "m=audio 40050 RTP/AVP 97 100\r\na=rtpmap:97 AMR-WB/16000\r\n"
+			    "a=rtpmap:100 telephone-event/16000\r\n";
+	assert_int_not_equal(offer(f, "amr", "ims", NULL, amrwb), 0);
+	assert_int_equal(f->err.sip_status, 488);
+	assert_non_null(strstr(f->err.reason, "transcoding"));
+	assert_int_equal(wims_alg_calls(f->a), 0);
 	/* an answer without a pending offer */
 	assert_int_equal(offer(f, "e", "ft", NULL, chrome_offer), 0);
 	assert_int_equal(answer(f, "e", "ft", "tt", ims_answer), 0);

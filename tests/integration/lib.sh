@@ -414,3 +414,41 @@ sipp_echo_av_bg() {
   local name=$1 n=$2; shift 2
   sipp_bg "$name" uas_echo_av.xml "$(ue_port "$n")" 127.0.0.1:$PCSCF_PORT -s "ue$n" -rtp_echo "$@"
 }
+# rtcp_fb_reflector_bg NAME AUDIO_PORT VIDEO_PORT: stands in for a phone's RTCP
+# on 127.0.0.1 (sipp -rtp_echo does not bind the RTCP ports): logs each packet
+# of every compound to NAME.log ("rtcp kind=audio|video pt= fmt= sender=
+# media= from="), and answers a video PLI, FIR or NACK with the same packet
+# (sender SSRC 0x1BADCAFE, media SSRC and FCI as received) to where it came from
+rtcp_fb_reflector_bg() {
+  local name=$1
+  cat >"$T/$name.py" <<'PY'
+import select, socket, struct, sys, time
+log = open(sys.argv[1], "w", buffering=1)
+socks = {}
+for kind, port in (("audio", int(sys.argv[2])), ("video", int(sys.argv[3]))):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    socks[s] = kind
+print("ready", file=log)
+end = time.time() + 60
+while time.time() < end:
+    r, _, _ = select.select(list(socks), [], [], 0.5)
+    for s in r:
+        data, src = s.recvfrom(2048)
+        off = 0
+        while off + 8 <= len(data):
+            fmt, pt = data[off] & 0x1f, data[off + 1]
+            ln = (struct.unpack_from("!H", data, off + 2)[0] + 1) * 4
+            item = data[off:off + ln]
+            media = struct.unpack_from("!I", item, 8)[0] if len(item) >= 12 else 0
+            print("rtcp kind=%s pt=%d fmt=%d sender=%08x media=%08x from=%s:%d" % (
+                socks[s], pt, fmt, struct.unpack_from("!I", item, 4)[0], media, src[0], src[1]), file=log)
+            if socks[s] == "video" and (pt, fmt) in ((206, 1), (206, 4), (205, 1)):
+                s.sendto(item[:4] + struct.pack("!I", 0x1BADCAFE) + item[8:], src)
+                print("reflected pt=%d fmt=%d" % (pt, fmt), file=log)
+            off += ln
+PY
+  python3 "$T/$name.py" "$T/$name.log" "$2" "$3" </dev/null >"$T/$name.out" 2>&1 &
+  track "$name" $!
+  wait_log "$T/$name.log" '^ready' 5
+}

@@ -7,17 +7,30 @@
 # m-lines with their own ports, RTP/AVP, no BUNDLE/ICE/DTLS/extmap, video
 # feedback limited to nack/nack pli/ccm fir; alice's 100 audio and 100 video
 # packets must come back byte for byte, each on its own kind (the gateway
-# demultiplexes the bundled transport by payload type).
+# demultiplexes the bundled transport by payload type).  Then keyframe
+# requests and NACK cross the legs: alice's PLI, FIR and NACK (sent the way
+# werift sends its PLI) must reach ue1's video RTCP port (media port + 3,
+# where sipp does not listen: a reflector stands in for the phone's RTCP) and
+# none its audio RTCP port; the reflector answers each with the same kind of
+# feedback, which must reach alice.
 . "$(dirname "$0")/lib.sh"
 start_iwu_lab
 
+rtcp_fb_reflector_bg rtcp-peer 6011 6013
 sipp_echo_av_bg ue1 1
-js_bg alice $(js_ue alice) --pc werift --video --register --call sip:ue1@ims.lab \
-  --media-send 100 --media-expect-echo --hangup-after 3000 --timeout 30000
+js_bg alice $(js_ue alice) --pc werift --video --video-fb --register --call sip:ue1@ims.lab \
+  --media-send 100 --media-expect-echo --hangup-after 2000 --timeout 30000
+wait_log "$T/alice.log" '^(EVENT (video-fb-check|media-check fail|ended|failed)|ERROR)' 30
+grep -E '^EVENT (pc-stats|media|media-check|video-fb)' "$T/alice.log" >&2
+grep -E ' pt=20[56] ' "$T/rtcp-peer.log" | sort | uniq -c | sed 's/^/  ue1 rtcp: /' >&2
+assert_media_ok alice
+for fb in 'pt=206 fmt=1' 'pt=206 fmt=4' 'pt=205 fmt=1'; do
+  assert_log rtcp-peer.log "^rtcp kind=video $fb " "ue1's video RTCP port got no $fb (PLI 206/1, FIR 206/4, NACK 205/1) from alice"
+  assert_no_log rtcp-peer.log "^rtcp kind=audio $fb " "ue1's AUDIO RTCP port got video feedback $fb"
+done
+assert_log alice.log '^EVENT video-fb-check ok' "the feedback ue1 sent back did not reach alice: $(grep '^EVENT video-fb' "$T/alice.log" | tr '\n' ' ')"
 js_wait alice
 sipp_wait ue1
-grep -E '^EVENT (pc-stats|media|media-check)' "$T/alice.log" >&2
-assert_media_ok alice
 assert_log alice.log '^EVENT media sent=100 .*mismatched=0 ' "alice's audio line is missing or wrong"
 assert_log alice.log '^EVENT media kind=video sent=100 .*mismatched=0 ' "alice's video line is missing or wrong"
 assert_log alice.log '^EVENT pc-stats call=out kind=video dtls=connected' "alice never got a video codec"

@@ -54,6 +54,13 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
       for (const fn of this.wimsRtpFns) fn(rtp);
       try { route(rtp); } catch (e) { /* an SSRC werift cannot route */ }
     };
+    // the same for every RTCP packet (parsed, one of a compound) received
+    this.wimsRtcpFns = [];
+    const routeRtcp = this.router.routeRtcp;
+    this.router.routeRtcp = (pkt) => {
+      for (const fn of this.wimsRtcpFns) { try { fn(pkt); } catch (e) { /* ours: never break werift */ } }
+      try { routeRtcp(pkt); } catch (e) { /* an SSRC werift cannot route */ }
+    };
     this.addEventListener('icecandidate', (e) => {
       const c = e && e.candidate && (e.candidate.candidate || '');
       if (c && / 127\.0\.0\.1 \d+ typ host/.test(c)) this.wimsCands.push(c.replace(/^a=/, ''));
@@ -108,6 +115,9 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
 
   // fn(rtp) for every RTP packet received (decrypted), whatever its SSRC
   wimsOnRtp(fn) { this.wimsRtpFns.push(fn); }
+
+  // fn(rtcp) for every RTCP packet received (decrypted, parsed), whatever its SSRCs
+  wimsOnRtcp(fn) { this.wimsRtcpFns.push(fn); }
 
   get iceGatheringState() { return this.wimsLoopbackReady ? 'complete' : super.iceGatheringState; }
 
@@ -230,6 +240,59 @@ function mediaCheck(pc) {
   return { st: stats.audio, stats, send, sendKind };
 }
 
+// ------------------------------------------------------- video feedback check
+// Keyframe requests and NACK on the video m-line, sent as werift sends its own
+// PLI (RTCRtpReceiver.sendRtcpPLI: a lone PSFB, sender SSRC the video
+// receiver's rtcpSsrc, media SSRC the video stream received), and the ones
+// received counted whatever their SSRCs: for a peer that answers feedback with
+// feedback (the lab's RTCP reflector behind the gateway).
+
+const FB = { pli: [206, 1], fir: [206, 4], nack: [205, 1] };
+
+function rtcpFb(kind, senderSsrc, mediaSsrc, seq) {
+  const [pt, fmt] = FB[kind];
+  const fci = kind === 'pli' ? Buffer.alloc(0) : Buffer.alloc(8);
+  if (kind === 'fir') { fci.writeUInt32BE(mediaSsrc >>> 0, 0); fci[4] = seq & 0xff; }
+  if (kind === 'nack') { fci.writeUInt16BE(seq & 0xffff, 0); fci.writeUInt16BE(0x0005, 2); }
+  const b = Buffer.alloc(12 + fci.length);
+  b[0] = 0x80 | fmt;
+  b[1] = pt;
+  b.writeUInt16BE(b.length / 4 - 1, 2);
+  b.writeUInt32BE(senderSsrc >>> 0, 4);
+  b.writeUInt32BE(kind === 'fir' ? 0 : mediaSsrc >>> 0, 8); // FIR: media SSRC 0 (RFC 5104 §4.3.1.2)
+  fci.copy(b, 12);
+  return { serialize: () => b };
+}
+
+// collect the video feedback received from now on; send() sends each kind
+// `rounds` times; got[kind] counts what came back
+// senderSsrc: the feedback's sender SSRC instead of werift's (e.g. one the
+// gateway never saw in RTP, as from a browser that receives video only)
+function videoFbCheck(pc, { senderSsrc } = {}) {
+  const got = { pli: 0, fir: 0, nack: 0 };
+  const sent = { pli: 0, fir: 0, nack: 0 };
+  let mediaSsrc;
+  onRtp(pc, (rtp) => { if (kindOf(pc, rtp) === 'video') mediaSsrc = rtp.header.ssrc; });
+  pc.wimsOnRtcp((pkt) => {
+    const fmt = pkt.feedback && pkt.feedback.count;
+    for (const [k, [pt, f]] of Object.entries(FB)) if (pkt.type === pt && fmt === f) got[k]++;
+  });
+  async function send(rounds = 3, intervalMs = 200) {
+    const t = transceiverOf(pc, 'video');
+    const d = t && (t.sender.dtlsTransport || t.dtlsTransport);
+    if (!d || d.state !== 'connected') throw new Error('video feedback: no connected video transport');
+    const ms = mediaSsrc !== undefined ? mediaSsrc : t.sender.ssrc;
+    for (let i = 0; i < rounds; i++) {
+      for (const k of Object.keys(FB)) {
+        await d.sendRtcp([rtcpFb(k, senderSsrc !== undefined ? senderSsrc : t.receiver.rtcpSsrc, ms, i + 1)]);
+        sent[k]++;
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+  return { got, sent, send };
+}
+
 function install() {
   if (typeof global.window === 'undefined') global.window = global;
   global.RTCPeerConnection = WeriftRTCPeerConnection;
@@ -237,4 +300,4 @@ function install() {
   global.RTCSessionDescription = function RTCSessionDescription(init) { Object.assign(this, init); };
 }
 
-module.exports = { WeriftRTCPeerConnection, install, configure, mediaInfo, startEcho, mediaCheck };
+module.exports = { WeriftRTCPeerConnection, install, configure, mediaInfo, startEcho, mediaCheck, videoFbCheck };

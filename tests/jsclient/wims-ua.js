@@ -56,6 +56,13 @@ const USAGE = `usage: wims-ua.js [options]
                            run fails unless >= 90% came back identical and nothing else came;
                            with --video the same for video, sorted by payload type (EVENT media
                            kind=video ...), and the check is ok only if both kinds pass
+  --video-fb               with --video --media-send: after the media check, send PLI, FIR and
+                           NACK on the video m-line (3 of each) and expect at least one of each
+                           back (a peer that answers feedback with feedback): EVENT video-fb,
+                           EVENT video-fb-check ok|fail
+  --video-fb-sender-ssrc N with --video-fb: the feedback's sender SSRC (default werift's: the SSRC
+                           of its video sender), e.g. one never sent in RTP, as a browser that
+                           receives video only would use
   --media-wait-ms N        with --media-expect-echo: wait up to N ms after the last packet for
                            the echoes (default 1500)
   --media-echo             (werift) send every RTP payload received on the audio track back on
@@ -72,7 +79,8 @@ Events: connected, disconnected, registered, registration-failed, unregistered, 
   refer-received, refer-declined, subscribe-accepted, subscribe-notify, subscribe-terminated,
   subscribe-received, notifier-terminated, pc-stats (werift: call dtls srtp codec),
   media ([kind=video] sent received echoed mismatched first_echo_ms duplicates),
-  media-check ok|fail (reason), done.`;
+  media-check ok|fail (reason), video-fb (sent_*, got_* for pli fir nack),
+  video-fb-check ok|fail (reason), done.`;
 
 function parseArgs(argv) {
   const o = { pc: 'fake', ws: 'ws://127.0.0.1:8080/', uri: 'sip:alice@ims.lab', password: 'wims-lab', timeout: 20000, answer: true, lingerMs: 0 };
@@ -113,6 +121,8 @@ function parseArgs(argv) {
       case '--timeout': o.timeout = +need(i); i++; break;
       case '--pc': o.pc = need(i); i++; if (!['fake', 'werift'].includes(o.pc)) die('--pc fake|werift'); break;
       case '--video': o.video = true; break;
+      case '--video-fb': o.videoFb = true; break;
+      case '--video-fb-sender-ssrc': o.videoFbSsrc = Number(need(i)) >>> 0; i++; break;
       case '--media-send': o.mediaSend = +need(i); i++; if (!(o.mediaSend > 0)) die('--media-send N (N > 0)'); break;
       case '--media-expect-echo': o.mediaExpectEcho = true; break;
       case '--media-wait-ms': o.mediaWaitMs = +need(i); i++; break;
@@ -126,6 +136,7 @@ function parseArgs(argv) {
   }
   if ((o.mediaSend || o.mediaEcho) && o.pc !== 'werift') die('--media-* need --pc werift');
   if (o.video && o.pc !== 'werift') die('--video needs --pc werift');
+  if (o.videoFb && !(o.video && o.mediaSend)) die('--video-fb needs --video and --media-send N');
   if (o.mediaExpectEcho && !o.mediaSend) die('--media-expect-echo needs --media-send N');
   return o;
 }
@@ -225,6 +236,7 @@ function sessionEvents(s, tag) {
       });
       if (opt.mediaEcho) wpc.startEcho(pc, { corrupt: opt.mediaEcho === 'corrupt' });
       if (opt.mediaExpectEcho) s.wimsMedia = wpc.mediaCheck(pc);
+      if (opt.videoFb) s.wimsVideoFb = wpc.videoFbCheck(pc, { senderSsrc: opt.videoFbSsrc });
     }
   };
   if (opt.mediaSend) s.wimsPcConnected = waitFor('pc-connected:' + tag);
@@ -304,13 +316,34 @@ async function mediaPhase(s, tag) {
     if (st.mismatched > 0) whys.push(`${pre}${st.mismatched}_received_payloads_match_nothing_sent`);
     else if (st.echoed * 10 < st.sent * 9) whys.push(`${pre}only_${st.echoed}_of_${st.sent}_echoed`);
   }
-  if (!opt.mediaExpectEcho) return;
-  if (whys.length) {
-    const why = whys.join(',');
-    ev('media-check fail', { reason: why, call: tag });
-    throw new Error(`media check failed: ${why}`);
+  if (opt.mediaExpectEcho) {
+    if (whys.length) {
+      const why = whys.join(',');
+      ev('media-check fail', { reason: why, call: tag });
+      throw new Error(`media check failed: ${why}`);
+    }
+    ev('media-check ok', { call: tag });
   }
-  ev('media-check ok', { call: tag });
+  if (opt.videoFb) await videoFbPhase(s, tag);
+}
+
+// --video-fb: PLI, FIR, NACK out on the video m-line; at least one of each back
+async function videoFbPhase(s, tag) {
+  const f = s.wimsVideoFb;
+  await f.send();
+  const end = Date.now() + 3000;
+  const kinds = Object.keys(f.got);
+  while (kinds.some((k) => f.got[k] === 0) && Date.now() < end) await sleep(20);
+  const kv = { call: tag };
+  for (const k of kinds) { kv[`sent_${k}`] = f.sent[k]; kv[`got_${k}`] = f.got[k]; }
+  ev('video-fb', kv);
+  const missing = kinds.filter((k) => f.got[k] === 0);
+  if (missing.length) {
+    const why = `no_${missing.join('_')}_came_back`;
+    ev('video-fb-check fail', { reason: why, call: tag });
+    throw new Error(`video feedback check failed: ${why}`);
+  }
+  ev('video-fb-check ok', { call: tag });
 }
 
 async function inCall(s, tag) {

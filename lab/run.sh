@@ -4,7 +4,9 @@
 #   P-CSCF Kamailio, unmodified (iwu mode only)           udp+tcp 127.0.0.1:5070
 #   echo phone  sip:echo@ims.lab   sipp, PCMU/PCMA, RTP echo     127.0.0.1:5091
 #   volte phone sip:volte@ims.lab  sipp, AMR-WB/AMR only, echo   127.0.0.1:5092
-#   wimsd in the foreground: ws://127.0.0.1:8080/, SIP 127.0.0.1:5060
+#   wimsd in the foreground: the web client and WSS on https://127.0.0.1:8443/ (self-signed
+#   certificate made on first run, kept in lab/run/), ws://127.0.0.1:8080/, SIP 127.0.0.1:5060,
+#   media gateway with its ng control on udp 127.0.0.1:2223
 # Users alice, bob, carol (and ue1..ue4), password wims-lab.  Ctrl-C stops all.
 #   lab/run.sh iwu        wimsd as interworking unit in front of the P-CSCF
 #   lab/run.sh pcscf      wimsd as the P-CSCF itself, talking to the S-CSCF
@@ -18,6 +20,7 @@ MODE=${1:-${MODE:-iwu}}
 RUN=$SRC/lab/run
 LAB=$SRC/tests/lab
 WIMSD=${WIMSD:-$SRC/build/wimsd}
+WEB=$SRC/web/dist
 KLOG=${LAB_LOG_LEVEL:-2}
 
 case $MODE in iwu|pcscf|kamailio|core) ;; *) echo "usage: $0 iwu|pcscf|kamailio|core" >&2; exit 2;; esac
@@ -26,11 +29,13 @@ for tool in kamailio sipp ss; do
 done
 if [ "$MODE" = iwu ] || [ "$MODE" = pcscf ]; then
   [ -x "$WIMSD" ] || { echo "lab: no wimsd at $WIMSD: build it first (make build) or set WIMSD=" >&2; exit 1; }
+  [ -f "$WEB/index.html" ] || { echo "lab: no web client in web/dist: build it first (make build, or make web)" >&2; exit 1; }
+  command -v openssl >/dev/null || { echo "lab: 'openssl' is missing: run scripts/deps.sh (make deps)" >&2; exit 1; }
 fi
 
 # refuse to start over something already listening on a lab port
 busy=()
-for p in 5080 5070 5091 5092 5060 8080 8443 5062; do
+for p in 5080 5070 5091 5092 5060 8080 8443 5062 2223; do
   ss -H -ltun "sport = :$p" 2>/dev/null | grep -q . && busy+=("$p")
 done
 if ((${#busy[@]})); then
@@ -91,7 +96,7 @@ phone() { # name scenario port mediaport
 if [ "$MODE" = pcscf ]; then kam scscf "$LAB/kamailio/scscf.cfg" -A WITH_IMS_REG; else kam scscf "$LAB/kamailio/scscf.cfg"; fi
 wait_port udp 5080 scscf
 if [ "$MODE" != pcscf ]; then kam pcscf "$LAB/kamailio/pcscf.cfg"; wait_port udp 5070 pcscf; fi
-phone echo uas.xml 5091 6010;     wait_port udp 5091 echo
+phone echo uas_phone.xml 5091 6010; wait_port udp 5091 echo
 phone volte uas_amr.xml 5092 6020; wait_port udp 5092 volte
 
 case $MODE in
@@ -124,14 +129,41 @@ scscf = sip:127.0.0.1:5080;transport=udp
 INI
   ;;
 esac
+if [ "$MODE" = iwu ] || [ "$MODE" = pcscf ]; then
+  # HTTPS/WSS with a self-signed certificate for 127.0.0.1, made once and kept in lab/run/
+  if [ ! -s "$RUN/wss.crt" ] || [ ! -s "$RUN/wss.key" ]; then
+    echo "lab: making a self-signed certificate for 127.0.0.1 (lab/run/wss.crt)"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+      -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+      -keyout "$RUN/wss.key" -out "$RUN/wss.crt" >"$RUN/openssl.log" 2>&1 ||
+      { echo "lab: openssl failed, see lab/run/openssl.log" >&2; exit 1; }
+  fi
+  cat >>"$RUN/wimsd.ini" <<INI
+[ws]
+listen_tls = 127.0.0.1:8443
+tls_cert = $RUN/wss.crt
+tls_key = $RUN/wss.key
+web_root = $WEB
+[media]
+address = 127.0.0.1
+ng_listen = 127.0.0.1:2223
+INI
+fi
 
 cat <<TXT
 
   wims lab ($MODE) on 127.0.0.1 -- domain ims.lab, users alice bob carol, password wims-lab
     S-CSCF   sip:127.0.0.1:5080   $( [ "$MODE" != pcscf ] && echo "P-CSCF   sip:127.0.0.1:5070" )
     phones   sip:echo@ims.lab (PCMU/PCMA, echo)   sip:volte@ims.lab (AMR-WB/AMR, echo)
-    WebSocket  ws://127.0.0.1:8080/
-  Try:  node tests/jsclient/wims-ua.js --ws ws://127.0.0.1:8080/ --uri sip:alice@ims.lab \\
+    WebSocket  ws://127.0.0.1:8080/$( [ "$MODE" = iwu ] || [ "$MODE" = pcscf ] && echo "   WSS wss://127.0.0.1:8443/   ng udp 127.0.0.1:2223" )
+$( [ "$MODE" = iwu ] || [ "$MODE" = pcscf ] && cat <<OPEN
+
+  >>> Open https://127.0.0.1:8443/ in a browser on this machine (accept the self-signed
+      certificate), register as sip:alice@ims.lab / alice / wims-lab, call "echo".
+      A second tab as bob can call alice, and the other way round.
+OPEN
+)
+  Tools: node tests/jsclient/wims-ua.js --ws ws://127.0.0.1:8080/ --uri sip:alice@ims.lab \\
           --register --call sip:echo@ims.lab --hangup-after 5000
   Logs: lab/run/*.log    Stop: Ctrl-C
 

@@ -121,8 +121,10 @@ async function waitWic(page, pred, what, timeout = 10000) {
 		const fn = new Function(`return (${pred.toString()})(window.wic);`); // eslint-disable-line no-new-func
 		await page.waitForFunction(fn, null, { timeout, polling: 100 });
 	} catch (e) {
-		const st = await page.evaluate(() => ({ reg: wic.reg, call: wic.call, err: wic.lastError, end: wic.lastCallEnd }))
-			.catch(() => ({}));
+		const st = await page.evaluate(() => ({ reg: wic.reg, call: wic.call, err: wic.lastError, end: wic.lastCallEnd,
+			cause: wic.failCause, history: wic.history.join(' ') })).catch(() => ({}));
+		const sdps = await page.evaluate(() => wic.sdps.join('\n')).catch(() => '');
+		if (sdps) log(`${page.wicName}: SDPs of the calls:\n${sdps}`);
 		fail(`${/Timeout/i.test(e.message) ? `timeout (${timeout} ms)` : e.message} waiting for ${what}; page state ${JSON.stringify(st)}`);
 	}
 }

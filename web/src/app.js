@@ -27,6 +27,9 @@ const wic = {
 	session: null,
 	pc: () => (wic.session ? wic.session.connection : null),
 	stats: {},
+	sdps: [],             // the SDPs of the calls (local after filtering, remote as received)
+	failCause: '',
+	history: [],          // every registration and call state, in order (for the tests)
 };
 window.wic = wic;
 
@@ -72,6 +75,7 @@ function showError(msg) {
 }
 function setReg(state, text) {
 	wic.reg = state;
+	wic.history.push('reg:' + state);
 	el.regState.dataset.state = state;
 	el.regState.textContent = text;
 	const active = state !== 'idle' && state !== 'failed';
@@ -233,6 +237,7 @@ function onNewSession(data) {
 	el.peer.textContent = name ? `${name} <${peer}>` : peer;
 	el.call.disabled = true;
 	s.on('sdp', filterSdp);
+	s.on('sdp', (e) => { wic.sdps.push(`${e.originator} ${e.type}:\n${e.sdp}`); });
 	s.on('peerconnection', (e) => attachPc(e.peerconnection));
 	if (s.connection) attachPc(s.connection);
 
@@ -258,11 +263,13 @@ function onNewSession(data) {
 	s.on('unmuted', () => setPressed(el.mute, false, 'Unmute', 'Mute'));
 	s.on('ended', (e) => endCall(`Call ended (${e.originator === 'local' ? 'you hung up' : 'the other party hung up'}).`, 'ended'));
 	s.on('failed', (e) => {
+		wic.failCause = `${e.originator}: ${e.cause} ${reasonOf(e)}`;
 		let msg;
 		if (e.originator === 'local' && e.cause === JsSIP.C.causes.CANCELED) msg = 'Call cancelled.';
 		else if (e.originator === 'local' && e.cause === JsSIP.C.causes.REJECTED) msg = 'Call rejected.';
 		else if (e.cause === JsSIP.C.causes.USER_DENIED_MEDIA_ACCESS) msg = 'Call failed: no access to the microphone/camera.';
-		else msg = `Call failed: ${reasonOf(e)}.`;
+		else if (e.message && e.message.status_code >= 300) msg = `Call failed: ${reasonOf(e)}.`;
+		else msg = `Call failed: ${e.cause}${e.message && e.message.status_code ? ` (after ${reasonOf(e)})` : ''}.`;
 		if (e.originator !== 'local' || e.cause === JsSIP.C.causes.USER_DENIED_MEDIA_ACCESS) showError(msg);
 		endCall(msg, 'failed');
 	});
@@ -297,6 +304,7 @@ function showCallPanel() {
 
 function setCall(state, text) {
 	wic.call = state;
+	wic.history.push('call:' + state);
 	el.callState.textContent = text;
 	if (state === 'held') setPressed(el.hold, true, 'Resume', 'Hold');
 	else if (state === 'connected') setPressed(el.hold, false, 'Resume', 'Hold');

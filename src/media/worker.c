@@ -115,28 +115,63 @@ static void relay_rtp(struct media__worker *w, struct media__tp *t, uint8_t *p, 
 	}
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The SSRC an RTCP item is about (0: none): the media SSRC of feedback
+ * (RFC 4585 §6.1; FIR's is in its FCI, RFC 5104 §4.3.1.1), the first
+ * report block of a report. */
+static uint32_t rtcp_about(const uint8_t *p, const struct wims_rtcp_item *it)
+{
+	const uint8_t *q = p + it->off;
+	switch (it->pt) {
+	case 205:
+	case 206:
+		if (it->pt == 206 && it->count == 4)
+			return it->len >= 16 ? be32(q + 12) : 0;
+		return it->len >= 12 ? be32(q + 8) : 0;
+	case 201: return it->count && it->len >= 12 ? be32(q + 8) : 0;
+	case 200: return it->count && it->len >= 32 ? be32(q + 28) : 0;
+	default: return 0;
+	}
+}
+
 /* Which stream an RTCP compound from a bundled transport belongs to: the
- * sender SSRC of its first report, matched against what that side sent, or
- * the media SSRC of feedback, matched against what we sent to it. */
+ * sender SSRC of an item, matched against what that side sent us, else the
+ * SSRC an item is about, matched against what we sent it (a browser that
+ * only receives video sends its feedback from SSRC 1).  Feedback that
+ * matches nothing goes to a video stream, where it is kept. */
 static int rtcp_stream(struct wims_media_sess *s, struct media__tp *t, const uint8_t *p, size_t len)
 {
 	if (t->stream >= 0)
 		return t->stream;
 	struct wims_rtcp_iter it = {p, len, 0};
 	struct wims_rtcp_item item;
-	int first = -1;
+	int first = -1, video = -1, about = -1;
+	bool feedback = false;
 	while (wims_rtcp_next(&it, &item) == 1) {
+		uint32_t a = rtcp_about(p, &item);
+		feedback |= item.pt == 205 || item.pt == 206;
 		for (unsigned i = 0; i < s->nst; i++) {
 			struct media__stream *st = &s->st[i];
 			if (st->c.t[0] != t->index && st->c.t[1] != t->index)
 				continue;
+			struct media__side *sd = &st->side[side_of(st, t)];
 			if (first < 0)
 				first = (int)i;
-			if (st->side[side_of(st, t)].ssrc_in == item.ssrc)
+			if (video < 0 && st->c.video)
+				video = (int)i;
+			if (sd->ssrc_in == item.ssrc)
 				return (int)i;
+			if (about < 0 && a && sd->ssrc_out == a)
+				about = (int)i;
 		}
 	}
-	return first;
+	if (about >= 0)
+		return about;
+	return feedback && video >= 0 ? video : first;
 }
 
 /* An RTCP compound from side sd: the loss and jitter it reports about what

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libuv1-dev libssl-dev libsrtp2-dev rtpengine-daemon libwslay-dev libhttp-parser-dev libinih-dev
+      libuv1-dev libssl-dev libsrtp2-dev rtpengine-daemon
+      libopus-dev libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev ffmpeg libwslay-dev libhttp-parser-dev libinih-dev
       libc-ares-dev libjansson-dev libhiredis-dev libcmocka-dev
       sip-tester kamailio kamailio-websocket-modules kamailio-tls-modules
       kamailio-extra-modules iproute2 util-linux openssl nodejs npm procps python3

@@ -487,6 +487,11 @@ async function updateStats() {
 	el.st.loss.textContent = dl + dr > 0 ? `${((100 * dl) / (dl + dr)).toFixed(1)} % (${now.lost} lost in all)` : '0 %';
 	el.st.jitter.textContent = now.jitter === null ? '–' : `${(now.jitter * 1000).toFixed(1)} ms`;
 	el.st.rtt.textContent = now.rtt === null ? '–' : `${(now.rtt * 1000).toFixed(0)} ms`;
+	// a call that stays silent (no codec in common, media blocked) says so
+	const silent = wic.call === 'connected' && now.recv === 0 && Date.now() - startedAt > 4000;
+	if (silent && !wic.noMedia) el.callState.textContent = 'Connected — no audio received';
+	else if (!silent && wic.noMedia && wic.call === 'connected') el.callState.textContent = 'Connected';
+	wic.noMedia = silent;
 	wic.stats = { packetsReceived: now.recv, packetsLost: now.lost, bytesSent: now.tx, bytesReceived: now.rx,
 		jitter: now.jitter, rtt: now.rtt, codec: now.codec };
 	prev = now;

@@ -139,7 +139,7 @@ run_load() {
 		echo "{\"label\":\"$gw\",\"streams\":$n,\"error\":true}" >>"$OUT/results.jsonl"
 		log "$gw $n streams: the tool failed (see $OUT/tool.log)"
 	fi
-	if ! kill -0 "$GW_PID" 2>/dev/null; then
+	if [ "$GW_PID" != 0 ] && ! kill -0 "$GW_PID" 2>/dev/null; then
 		log "$gw died during the $n-stream run"
 		echo "{\"label\":\"$gw\",\"streams\":$n,\"crashed\":true}" >>"$OUT/results.jsonl"
 		return 1
@@ -197,6 +197,7 @@ else
 	half=$(((w < r ? w : r) / 2))
 	if [ "$half" -gt 0 ]; then
 		echo "$half" >"$OUT/half-load"
+		GW_PID=0
 		run_load direct 127.0.0.1:9 "$half" --direct >/dev/null 2>&1 || true
 		start_wimsd
 		run_load wimsd $WIMS_NG "$half" || true

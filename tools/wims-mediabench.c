@@ -103,7 +103,7 @@ struct stream {
 	uint16_t seq, rev_seq;
 	uint32_t pkt_no, rev_no;
 	uint64_t next_check_ms, deadline_ms;
-	unsigned checks;
+	unsigned checks, dtls_in, dtls_out;
 };
 
 struct hist {
@@ -548,8 +548,10 @@ static void dtls_flush(struct bench *b, struct stream *s)
 	uint8_t out[WIMS_DTLS_MTU + 100];
 	size_t n;
 
-	while ((n = wims_dtls_output(s->dtls, out, sizeof(out))) > 0)
+	while ((n = wims_dtls_output(s->dtls, out, sizeof(out))) > 0) {
 		send1(b->web[s->sock], &s->gw_web, out, n);
+		s->dtls_out++;
+	}
 }
 
 static void send_check(struct bench *b, unsigned i)
@@ -573,10 +575,25 @@ static void send_check(struct bench *b, unsigned i)
 static void stream_failed(struct bench *b, struct stream *s, const char *why)
 {
 	if (b->failed < 5)
-		fprintf(stderr, "stream %u failed: %s\n", (unsigned)(s - b->st), why);
+		fprintf(stderr, "stream %u failed: %s (ICE %s after %u checks, DTLS %s, %u datagrams in, %u out)\n",
+			(unsigned)(s - b->st), why, s->ice_ok ? "done" : "not done", s->checks,
+			s->dtls_client ? "client" : "server", s->dtls_in, s->dtls_out);
+	if (s->state == ST_ICE || s->state == ST_DTLS)
+		b->inflight--;
 	s->state = ST_FAILED;
 	b->failed++;
-	b->inflight--;
+}
+
+/* The DTLS association exists from the answer on: a full ICE agent as the
+ * DTLS client (rtpengine answers setup:active) may complete ICE with its
+ * own checks and send its ClientHello before we get to this stream. */
+static int dtls_prepare(struct bench *b, struct stream *s)
+{
+	if (wims_dtls_new(&s->dtls, b->dctx, s->dtls_client, wims_str_c(s->rfp)))
+		return -1;
+	if (!s->dtls_client && wims_dtls_start(s->dtls))
+		return -1;
+	return 0;
 }
 
 /* Start ICE (and a DTLS server) for the next streams, up to MAX_INFLIGHT. */
@@ -590,14 +607,6 @@ static void start_more(struct bench *b, uint64_t now)
 		b->inflight++;
 		s->state = ST_ICE;
 		s->deadline_ms = now + 10000;
-		if (wims_dtls_new(&s->dtls, b->dctx, s->dtls_client, wims_str_c(s->rfp))) {
-			stream_failed(b, s, "wims_dtls_new");
-			continue;
-		}
-		if (!s->dtls_client && wims_dtls_start(s->dtls)) {
-			stream_failed(b, s, "wims_dtls_start");
-			continue;
-		}
 		send_check(b, i);
 		s->next_check_ms = now + 100;
 	}
@@ -612,8 +621,9 @@ static void dtls_connected(struct bench *b, struct stream *s)
 		stream_failed(b, s, "SRTP keys (profile not AES_CM_128_HMAC_SHA1_80?)");
 		return;
 	}
+	if (s->state == ST_ICE || s->state == ST_DTLS)
+		b->inflight--;
 	s->state = ST_RUN;
-	b->inflight--;
 	b->running++;
 }
 
@@ -621,6 +631,7 @@ static void on_dtls(struct bench *b, struct stream *s, const uint8_t *p, size_t 
 {
 	if (!s->dtls || s->state == ST_FAILED)
 		return;
+	s->dtls_in++;
 	int rc = wims_dtls_input(s->dtls, p, n);
 	dtls_flush(b, s);
 	if (rc == WIMS_DTLS_CONNECTED && s->state != ST_RUN)
@@ -1084,7 +1095,7 @@ static int setup_streams(struct bench *b)
 			b->running++;
 			continue;
 		}
-		if (ng_setup(b, i)) {
+		if (ng_setup(b, i) || dtls_prepare(b, s)) {
 			s->state = ST_FAILED;
 			b->failed++;
 			continue;

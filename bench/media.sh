@@ -11,8 +11,9 @@
 #
 # Environment: WIMS_BUILD (default build/), WIMSD, WIMS_MEDIABENCH,
 # MEDIA_DUR (seconds per load run, default 10), MEDIA_LADDER (stream counts,
-# default "50 100 200 400 800 1200 1600 2400 3200"), MEDIA_REVERSE=1 (also
-# the plain -> WebRTC direction), MEDIA_CODEC (pcmu|opus), BENCH_OUT
+# default "50 100 200 400 600 800 1000 1200 1600 2400 3200"), MEDIA_REVERSE=1
+# (also the plain -> WebRTC direction), MEDIA_BUSY_POLL=1 (the tool never
+# sleeps), MEDIA_CODEC (pcmu|opus), BENCH_OUT
 # (directory for logs and results, default a new one under /tmp), BENCH_RT=0
 # (no SCHED_RR), RTPENGINE (default rtpengine).
 set -u -o pipefail
@@ -33,10 +34,13 @@ WIMSD=${WIMSD:-$BUILD/wimsd}
 TOOL=${WIMS_MEDIABENCH:-$BUILD/wims-mediabench}
 RTPENGINE=${RTPENGINE:-rtpengine}
 DUR=${MEDIA_DUR:-$([ $QUICK = 1 ] && echo 4 || echo 10)}
-LADDER=${MEDIA_LADDER:-$([ $QUICK = 1 ] && echo 100 || echo 50 100 200 400 800 1200 1600 2400 3200)}
+LADDER=${MEDIA_LADDER:-$([ $QUICK = 1 ] && echo 100 || echo 50 100 200 400 600 800 1000 1200 1600 2400 3200)}
 CODEC=${MEDIA_CODEC:-pcmu}
 EXTRA=()
 [ "${MEDIA_REVERSE:-0}" = 1 ] && EXTRA+=(--reverse)
+# the tool spins on its core instead of sleeping: the gateways then pay no
+# cross-CPU wake-up per packet (a loopback artefact; it starves CPU 1)
+[ "${MEDIA_BUSY_POLL:-0}" = 1 ] && EXTRA+=(--busy-poll)
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/wims-mediabench.XXXXXX)}
 mkdir -p "$OUT"
 GW_CPU=0

@@ -43,8 +43,8 @@ struct wims_amr_params {
 	uint8_t mode_change_period;  /* 0 = absent, else 1 or 2 */
 	bool mode_change_capability; /* 2 when set */
 	bool mode_change_neighbor;
-	uint8_t max_red; /* 0 = absent */
-	uint8_t channels; /* 0/1; >1 -> -ENOTSUP */
+	uint16_t max_red; /* ms; 0 = absent */
+	uint8_t channels; /* from a=rtpmap (not fmtp), set by the caller; >1 unsupported */
 };
 
 /** Bits of speech for frame type ft (AMR-NB: 95,103,118,134,148,159,204,244,
@@ -71,7 +71,7 @@ int wims_amr_pack(const struct wims_amr_params *p, uint8_t cmr, const uint8_t *c
 
 /** Parse the a=fmtp of an AMR/AMR-WB payload type (octet-align, mode-set,
  * mode-change-period, mode-change-capability, mode-change-neighbor, crc,
- * robust-sorting, interleaving, max-red, channels): 0, -ENOTSUP
+ * robust-sorting, interleaving, max-red; unknown ones are ignored): 0, -ENOTSUP
  * (crc/robust-sorting/interleaving requested: we answer without the codec),
  * -EBADMSG.  An empty fmtp gives the defaults (bandwidth-efficient, all
  * modes).  p->kind is set to k. */
@@ -79,7 +79,8 @@ int wims_amr_fmtp_parse(struct wims_str fmtp, enum wims_amr_kind k, struct wims_
 	__attribute__((warn_unused_result));
 
 /** The fmtp an answerer must send back (RFC 4867 §8.3.1: echo octet-align,
- * crc, robust-sorting, interleaving, channels; mode-set as agreed) into buf,
+ * crc, robust-sorting, interleaving; mode-set as agreed; channels is echoed
+ * by the caller in a=rtpmap) into buf,
  * NUL-terminated, without the "a=fmtp:<pt> " prefix.  Returns its length
  * (possibly 0) or -ENOSPC. */
 int wims_amr_fmtp_answer(const struct wims_amr_params *p, char *buf, size_t cap)

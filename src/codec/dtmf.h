@@ -30,10 +30,14 @@ int wims_dtmf_parse(const uint8_t *payload, size_t len, struct wims_dtmf_event *
 /** Build a telephone-event payload: returns 4, or 0 when cap < 4. */
 size_t wims_dtmf_build(const struct wims_dtmf_event *e, uint8_t *out, size_t cap);
 
-/** Rescale a duration/timestamp delta between clocks (8000, 16000, 48000,
- * any nonzero), rounding to nearest, saturating at 0xffff (durations).
- * A zero clock returns units unchanged. */
+/** Rescale a duration between clocks (8000, 16000, 48000, any nonzero),
+ * rounding to nearest, saturating at 0xffff (the duration field is 16 bits).
+ * A zero clock returns units unchanged (saturated). */
 uint32_t wims_dtmf_rescale(uint32_t units, uint32_t from_clock, uint32_t to_clock);
+
+/** The same for a timestamp delta, which may exceed 16 bits: rounds to
+ * nearest, saturates at UINT32_MAX. */
+uint32_t wims_dtmf_rescale_ts(uint32_t units, uint32_t from_clock, uint32_t to_clock);
 
 /** SIP INFO bodies: application/dtmf-relay ("Signal=5\r\nDuration=160\r\n",
  * also Signal=* # A-D, 10=* 11=#) and application/dtmf ("5").  Returns 0 with

@@ -123,12 +123,32 @@ void wims_proxy__via_line(struct wims_proxy *px, struct wims_wbuf *w, enum wims_
  * request unique on a path, so that a request that comes back unchanged is
  * recognised as a loop (and one that comes back with another Request-URI as
  * a spiral). */
+/* An in-dialog request between two browsers of one wimsd passes it twice
+ * with the same Request-URI, tags and CSeq: once from the callee's browser,
+ * once from the S-CSCF toward the caller's.  What differs is our Route entry
+ * on top, whose user part is the flow token of that pass's browser.  (A
+ * request that really loops comes back with the Route we sent, not ours.) */
+static uint64_t own_route_token(const struct wims_proxy *px, const struct wims_sip_msg *m)
+{
+	struct wims_sip_vals it;
+	struct wims_sip_addr a;
+	struct wims_sip_uri u;
+
+	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
+	if (!wims_sip_vals_next(&it) || !wims_proxy__route_is_us(px, it.value) ||
+	    wims_sip_addr_parse(&a, it.value) || wims_sip_uri_parse(&u, a.uri))
+		return 0;
+	return wims_hash_str(u.user);
+}
+
 static uint32_t loop_hash(const struct wims_proxy *px, const struct wims_sip_msg *m)
 {
 	const struct wims_sip_hdr *h;
 	uint64_t x = wims_hash_str(m->ruri);
 
 	x = wims_hash_mix(x, wims_hash_str(wims_sip_msg_tag(m, WIMS_HDR_FROM)));
+	x = wims_hash_mix(x, wims_hash_str(wims_sip_msg_tag(m, WIMS_HDR_TO)));
+	x = wims_hash_mix(x, own_route_token(px, m));
 	if ((h = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID)))
 		x = wims_hash_mix(x, wims_hash_str(h->value));
 	if ((h = wims_sip_msg_hdr(m, WIMS_HDR_CSEQ)))
@@ -202,6 +222,18 @@ bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val)
 		const char *s = i ? px->conf->ws_listen_tls : px->conf->ws_listen;
 		if (s[0] && wims_addr_parse(&l, wims_str_c(s), 0) == 0 && wims_addr_eq(&l, &h))
 			return true;
+	}
+	return false;
+}
+
+bool wims_proxy__pop_own_routes(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_edits *ed)
+{
+	struct wims_sip_vals it;
+	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
+	while (wims_sip_vals_next(&it)) {
+		if (!wims_proxy__route_is_us(px, it.value))
+			return true;
+		wims_sip_edit_remove_val(ed, m, &it);
 	}
 	return false;
 }

@@ -193,7 +193,7 @@ static void release(struct wims_proxy *px, struct px_dialog *d)
 	/* RFC 3326 */
 	wims_wbuf_puts(&w, "Reason: SIP;cause=480;text=\"WebSocket connection lost\"\r\n"
 			   "Content-Length: 0\r\n\r\n");
-	wims_proxy__media_delete(px, wims_str_c(d->call_id));
+	wims_proxy__media_delete(px, wims_str_c(d->call_id), d->flow_id);
 	if (w.err)
 		return;
 	if (wims_proxy__tsx_local(px, &hop, w.p, w.len, branch) == 0)

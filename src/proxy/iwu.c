@@ -244,8 +244,7 @@ static void from_browser(struct px_req *r)
 	const struct wims_sip_msg *m = r->m;
 	uint64_t id = wims_sip_flow_id(r->in);
 	struct px_flow *f = flow_get(px, id, true);
-	struct wims_sip_vals it;
-	bool has_route = false;
+	bool has_route;
 
 	if (!f) {
 		r->reject = 500;
@@ -257,13 +256,7 @@ static void from_browser(struct px_req *r)
 	r->record_route = px->conf->iwu_record_route && wims_proxy__creates_dialog(m);
 	rewrite_contacts(r, f);
 	/* Route entries naming us are ours to consume (RFC 3261 §16.4) */
-	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
-	while (wims_sip_vals_next(&it)) {
-		if (wims_proxy__route_is_us(px, it.value))
-			wims_sip_edit_remove_val(&r->ed, m, &it);
-		else
-			has_route = true;
-	}
+	has_route = wims_proxy__pop_own_routes(px, m, &r->ed);
 	/* An initial request outside a dialog: preload the P-CSCF and the
 	 * Service-Route learnt at registration (TS 24.229 §5.1.2A.1.1) */
 	if (!has_route && m->method_id != WIMS_SIP_REGISTER && m->method_id != WIMS_SIP_ACK &&
@@ -291,7 +284,6 @@ static void from_core(struct px_req *r)
 	struct wims_sip_uri u;
 	struct wims_sip_flow *wf;
 	struct px_flow *f;
-	struct wims_sip_vals it;
 	uint64_t id;
 	bool ob;
 
@@ -320,10 +312,7 @@ static void from_core(struct px_req *r)
 	r->flow_token_id = id;
 	r->flow_outbound = ob;
 	wims_sip_edit_replace(&r->ed, m, m->ruri, wims_str_c(f->contact));
-	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
-	while (wims_sip_vals_next(&it))
-		if (wims_proxy__route_is_us(px, it.value))
-			wims_sip_edit_remove_val(&r->ed, m, &it);
+	(void)wims_proxy__pop_own_routes(px, m, &r->ed);
 	r->record_route = px->conf->iwu_record_route && wims_proxy__creates_dialog(m);
 	r->out.proto = wims_sip_flow_proto(wf);
 	r->out.addr = *wims_sip_flow_peer(wf);

@@ -27,12 +27,27 @@ static bool has_sdp(const struct wims_sip_msg *m)
 	return v.l >= 15 && strncasecmp(v.p, "application/sdp", 15) == 0;
 }
 
-static void fill_req(struct wims_mctl_req *rq, const struct wims_sip_msg *m, enum wims_mctl_op op)
+/* The media of one pass of a call through wims.  A call between two browsers
+ * of the same wimsd passes it twice with the same Call-ID and tags (caller's
+ * side, then callee's side), so the key also names the browser's flow of
+ * this pass: a dialog lives on one flow (wims releases it when the flow is
+ * lost), so the key is stable for the dialog's life. */
+#define MEDIA_KEY_MAX 300
+
+static struct wims_str media_key(char *buf, struct wims_str cid, uint64_t flow_id)
+{
+	int n = snprintf(buf, MEDIA_KEY_MAX, "%.*s;wf=%llx", (int)(cid.l > 256 ? 256 : cid.l), cid.p,
+			 (unsigned long long)flow_id);
+	return wims_str_make(buf, n < 0 ? 0 : (size_t)n);
+}
+
+static void fill_req(struct wims_mctl_req *rq, const struct wims_sip_msg *m, enum wims_mctl_op op,
+		     char *keybuf, uint64_t flow_id)
 {
 	memset(rq, 0, sizeof(*rq));
 	rq->op = op;
 	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
-	rq->call_id = cid ? wims_str_trim(cid->value) : WIMS_STR_NULL;
+	rq->call_id = cid ? media_key(keybuf, wims_str_trim(cid->value), flow_id) : WIMS_STR_NULL;
 	rq->from_tag = wims_sip_msg_tag(m, WIMS_HDR_FROM);
 	rq->to_tag = wims_sip_msg_tag(m, WIMS_HDR_TO);
 	rq->sdp = m->body;
@@ -63,16 +78,17 @@ static int run(struct wims_proxy *px, struct wims_mctl_req *rq, char **memp, str
 	return 0;
 }
 
-void wims_proxy__media_delete(struct wims_proxy *px, struct wims_str call_id)
+void wims_proxy__media_delete(struct wims_proxy *px, struct wims_str call_id, uint64_t flow_id)
 {
 	if (!px->mc || !call_id.l)
 		return;
 	struct wims_mctl_req rq;
 	struct wims_mctl_err err;
+	char key[MEDIA_KEY_MAX];
 	memset(&rq, 0, sizeof(rq));
 	memset(&err, 0, sizeof(err));
 	rq.op = WIMS_MCTL_DELETE;
-	rq.call_id = call_id;
+	rq.call_id = media_key(key, call_id, flow_id);
 	(void)px->mc->ops->del(px->mc->impl, &rq, &err); /* not found is fine */
 }
 
@@ -83,13 +99,17 @@ void wims_proxy__media_request(struct px_req *r)
 	struct wims_mctl_req rq;
 	struct wims_mctl_err err;
 	enum wims_mctl_op op;
+	char key[MEDIA_KEY_MAX];
+	/* the browser of this pass: the sender, or the flow the request goes to */
+	uint64_t flow_id = px_proto_is_ws(wims_sip_flow_proto(r->in)) ? wims_sip_flow_id(r->in) : r->flow_token_id;
+	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
 
 	if (!px->mc)
 		return;
 	switch (m->method_id) {
 	case WIMS_SIP_BYE:
-		fill_req(&rq, m, WIMS_MCTL_DELETE);
-		wims_proxy__media_delete(px, rq.call_id);
+		if (cid)
+			wims_proxy__media_delete(px, wims_str_trim(cid->value), flow_id);
 		return;
 	case WIMS_SIP_INVITE:
 	case WIMS_SIP_UPDATE:
@@ -104,7 +124,7 @@ void wims_proxy__media_request(struct px_req *r)
 	}
 	if (!has_sdp(m))
 		return;
-	fill_req(&rq, m, op);
+	fill_req(&rq, m, op, key, flow_id);
 	memset(&err, 0, sizeof(err));
 	struct wims_str body;
 	int rc = run(px, &rq, &r->media_mem, &body, &err);
@@ -129,20 +149,22 @@ void wims_proxy__media_response(struct wims_proxy *px, struct px_tsx *t, const s
 {
 	struct wims_mctl_req rq;
 	struct wims_mctl_err err;
+	char key[MEDIA_KEY_MAX];
+	bool browser_uac = px_proto_is_ws(t->up.proto);
+	uint64_t flow_id = browser_uac && t->up.flow ? wims_sip_flow_id(t->up.flow) : t->flow_token_id;
 
 	if (!px->mc)
 		return;
 	if (t->method == WIMS_SIP_INVITE && m->status >= 300) {
-		if (t->initial_invite) {
-			fill_req(&rq, m, WIMS_MCTL_DELETE);
-			wims_proxy__media_delete(px, rq.call_id);
-		}
+		const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
+		if (t->initial_invite && cid)
+			wims_proxy__media_delete(px, wims_str_trim(cid->value), flow_id);
 		return;
 	}
 	if (m->status < 180 || m->status >= 300 || !has_sdp(m) ||
 	    (t->method != WIMS_SIP_INVITE && t->method != WIMS_SIP_UPDATE && t->method != WIMS_SIP_PRACK))
 		return;
-	fill_req(&rq, m, t->req_sdp ? WIMS_MCTL_ANSWER : WIMS_MCTL_OFFER);
+	fill_req(&rq, m, t->req_sdp ? WIMS_MCTL_ANSWER : WIMS_MCTL_OFFER, key, flow_id);
 	memset(&err, 0, sizeof(err));
 	struct wims_str body;
 	if (run(px, &rq, memp, &body, &err)) {

@@ -526,10 +526,7 @@ static void from_browser(struct px_req *r)
 		add_charging_vector(r);
 	} else {
 		/* RFC 3261 §16.4: the Route entries naming us are ours */
-		wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
-		while (wims_sip_vals_next(&it))
-			if (wims_proxy__route_is_us(px, it.value))
-				wims_sip_edit_remove_val(&r->ed, m, &it);
+		(void)wims_proxy__pop_own_routes(px, m, &r->ed);
 		remove_all(&r->ed, m, WIMS_HDR_P_PREFERRED_IDENTITY);
 	}
 	if (wims_proxy__creates_dialog(m)) {
@@ -571,7 +568,6 @@ static void from_core(struct px_req *r)
 	struct wims_proxy *px = r->px;
 	const struct wims_sip_msg *m = r->m;
 	struct wims_sip_flow *wf;
-	struct wims_sip_vals it;
 	struct wims_sip_uri u;
 	struct pc_flow *f;
 	uint64_t id;
@@ -600,10 +596,7 @@ static void from_core(struct px_req *r)
 	}
 	r->flow_token_id = id;
 	r->flow_outbound = ob;
-	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
-	while (wims_sip_vals_next(&it))
-		if (wims_proxy__route_is_us(px, it.value))
-			wims_sip_edit_remove_val(&r->ed, m, &it);
+	(void)wims_proxy__pop_own_routes(px, m, &r->ed);
 	/* TS 24.229 §5.2.6.4: charging information stays in the core */
 	remove_all(&r->ed, m, WIMS_HDR_P_CHARGING_VECTOR);
 	remove_all(&r->ed, m, WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES);

@@ -211,13 +211,19 @@ struct px_role {
 	void (*flows_json)(const struct wims_proxy *px, struct wims_wbuf *out);
 };
 
+/** RFC 3261 §16.4: remove the Route entries at the top that name us, and
+ *  only those (a call between two browsers of one wimsd has our entries
+ *  further down, for the other pass).  true when a Route is left. */
+bool wims_proxy__pop_own_routes(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_edits *ed);
+
 /* ---- media.c ---- */
 /** Hand a request's SDP to media control; rejects the request when it fails. */
 void wims_proxy__media_request(struct px_req *r);
 /** The same for a response on its way up; *memp receives a pool block to put back. */
 void wims_proxy__media_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
 				struct wims_sip_edits *ed, char **memp);
-void wims_proxy__media_delete(struct wims_proxy *px, struct wims_str call_id);
+/** Release the media of call_id's pass through wims on the browser flow flow_id. */
+void wims_proxy__media_delete(struct wims_proxy *px, struct wims_str call_id, uint64_t flow_id);
 bool wims_proxy__media_has_sdp(const struct wims_sip_msg *m);
 
 extern const struct px_role wims_proxy__iwu_role;

@@ -53,7 +53,7 @@ uint32_t wims_dtmf_rescale_ts(uint32_t units, uint32_t from_clock, uint32_t to_c
 }
 
 /* RFC 4733 §3.2: 0-9, * = 10, # = 11, A-D = 12-15. */
-static int digit_event(struct wims_str s)
+static int digit_event(struct wims_str s, bool numeric)
 {
 	static const char ev[] = "0123456789*#ABCD";
 	unsigned long long n;
@@ -66,7 +66,7 @@ static int digit_event(struct wims_str s)
 			return (int)(f - ev);
 	}
 	/* dtmf-relay as some phones send it: Signal=10 for '*', 11 for '#'. */
-	if (s.l == 2 && wims_str_to_u64(s, 15, &n) == 0)
+	if (numeric && s.l == 2 && wims_str_to_u64(s, 15, &n) == 0)
 		return (int)n;
 	return -EBADMSG;
 }
@@ -76,6 +76,21 @@ static unsigned clamp_ms(unsigned long long ms)
 	if (ms < WIMS_DTMF_MIN_MS)
 		return WIMS_DTMF_MIN_MS;
 	return ms > WIMS_DTMF_MAX_MS ? WIMS_DTMF_MAX_MS : (unsigned)ms;
+}
+
+/* A decimal number of any length; a huge one saturates (clamped later). */
+static int parse_ms(struct wims_str v, unsigned long long *ms)
+{
+	if (v.l == 0)
+		return -EBADMSG;
+	for (size_t i = 0; i < v.l; i++)
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return -EBADMSG;
+	if (v.l > 9) {
+		*ms = WIMS_DTMF_MAX_MS;
+		return 0;
+	}
+	return wims_str_to_u64(v, UINT32_MAX, ms) ? -EBADMSG : 0;
 }
 
 /* application/dtmf-relay: lines "Signal=<d>" and "Duration=<ms>", any order,
@@ -101,15 +116,11 @@ static int parse_relay(struct wims_str body, uint8_t *event, unsigned *duration_
 		name = wims_str_trim(wims_str_make(line.p, (size_t)(eq - line.p)));
 		val = wims_str_trim(wims_str_make(eq + 1, line.l - (size_t)(eq - line.p) - 1));
 		if (wims_str_eqic(name, "Signal")) {
-			ev = digit_event(val);
+			ev = digit_event(val, true);
 			if (ev < 0)
 				return -EBADMSG;
 		} else if (wims_str_eqic(name, "Duration")) {
-			int rc = wims_str_to_u64(val, UINT32_MAX, &ms);
-
-			if (rc == -ERANGE)
-				ms = WIMS_DTMF_MAX_MS;
-			else if (rc)
+			if (parse_ms(val, &ms))
 				return -EBADMSG;
 		}
 	}
@@ -143,7 +154,7 @@ int wims_dtmf_info_parse(struct wims_str content_type, struct wims_str body, uin
 	body = wims_str_trim(body);
 	while (body.l && (body.p[body.l - 1] == '\r' || body.p[body.l - 1] == '\n'))
 		body = wims_str_trim(wims_str_make(body.p, body.l - 1));
-	ev = digit_event(body);
+	ev = digit_event(body, false);
 	if (ev < 0)
 		return -EBADMSG;
 	*event = (uint8_t)ev;

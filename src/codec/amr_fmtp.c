@@ -14,7 +14,9 @@ static int parse_uint(struct wims_str v, unsigned max, unsigned *out)
 {
 	unsigned long long x;
 
-	if (wims_str_to_u64(wims_str_trim(v), max, &x))
+	/* the range is checked here: wims_str_to_u64 lets a last digit above a
+	 * small max through (its (max - d) wraps) */
+	if (wims_str_to_u64(wims_str_trim(v), UINT32_MAX, &x) || x > max)
 		return -EBADMSG;
 	*out = (unsigned)x;
 	return 0;

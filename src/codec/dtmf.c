@@ -66,7 +66,7 @@ static int digit_event(struct wims_str s, bool numeric)
 			return (int)(f - ev);
 	}
 	/* dtmf-relay as some phones send it: Signal=10 for '*', 11 for '#'. */
-	if (numeric && s.l == 2 && wims_str_to_u64(s, 15, &n) == 0)
+	if (numeric && s.l == 2 && wims_str_to_u64(s, 99, &n) == 0 && n <= 15)
 		return (int)n;
 	return -EBADMSG;
 }

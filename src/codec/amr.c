@@ -183,7 +183,8 @@ static int unpack_oa(enum wims_amr_kind k, const uint8_t *pl, size_t len, uint8_
 }
 
 int wims_amr_unpack(const struct wims_amr_params *p, const uint8_t *payload, size_t len, uint8_t *cmr,
-		    uint8_t *out, size_t cap, size_t off[WIMS_AMR_MAX_FRAMES], size_t flen[WIMS_AMR_MAX_FRAMES])
+		    uint8_t *out, size_t cap, size_t off[WIMS_AMR_MAX_FRAMES],
+		    size_t flen[WIMS_AMR_MAX_FRAMES])
 {
 	if (p->octet_align)
 		return unpack_oa(p->kind, payload, len, cmr, out, cap, off, flen);
@@ -204,8 +205,8 @@ static int pack_tocs(const struct wims_amr_params *p, const uint8_t *const frame
 	return 0;
 }
 
-static int pack_be(const struct toc *toc, uint8_t cmr, const uint8_t *const frames[], unsigned n, uint8_t *out,
-		   size_t cap)
+static int pack_be(const struct toc *toc, uint8_t cmr, const uint8_t *const frames[], unsigned n,
+		   uint8_t *out, size_t cap)
 {
 	struct bitwr w = {out, 0};
 	size_t bits = 4 + 6 * (size_t)n;
@@ -231,8 +232,8 @@ static int pack_be(const struct toc *toc, uint8_t cmr, const uint8_t *const fram
 	return (int)(w.pos / 8);
 }
 
-static int pack_oa(const struct toc *toc, uint8_t cmr, const uint8_t *const frames[], unsigned n, uint8_t *out,
-		   size_t cap)
+static int pack_oa(const struct toc *toc, uint8_t cmr, const uint8_t *const frames[], unsigned n,
+		   uint8_t *out, size_t cap)
 {
 	size_t len = 1 + (size_t)n, at;
 
@@ -254,8 +255,8 @@ static int pack_oa(const struct toc *toc, uint8_t cmr, const uint8_t *const fram
 	return (int)at;
 }
 
-int wims_amr_pack(const struct wims_amr_params *p, uint8_t cmr, const uint8_t *const frames[], const size_t flen[],
-		  unsigned n, uint8_t *out, size_t cap)
+int wims_amr_pack(const struct wims_amr_params *p, uint8_t cmr, const uint8_t *const frames[],
+		  const size_t flen[], unsigned n, uint8_t *out, size_t cap)
 {
 	struct toc toc[WIMS_AMR_MAX_FRAMES];
 	int rc;

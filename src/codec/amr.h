@@ -37,7 +37,7 @@ struct wims_amr_frame {
 struct wims_amr_params {
 	enum wims_amr_kind kind;
 	bool octet_align;
-	uint16_t mode_set; /* bitmask of allowed modes, 0 = all */
+	uint16_t mode_set;			/* bitmask of allowed modes, 0 = all */
 	bool crc, robust_sorting, interleaving; /* not supported -> refuse in SDP */
 	/* Echoed in the answer when the offer had them (RFC 4867 §8.3.1). */
 	uint8_t mode_change_period;  /* 0 = absent, else 1 or 2 */
@@ -57,8 +57,8 @@ int wims_amr_frame_bits(enum wims_amr_kind k, unsigned ft);
  * out and lengths in storage format (NO_DATA frames are 1 octet).  Returns the
  * number of frames (>= 1), or -EBADMSG (truncated, bad FT, ToC chain too
  * long, padding wrong), -ENOSPC (cap too small).  Never reads beyond len. */
-int wims_amr_unpack(const struct wims_amr_params *p, const uint8_t *payload, size_t len,
-		    uint8_t *cmr, uint8_t *out, size_t cap, size_t off[WIMS_AMR_MAX_FRAMES],
+int wims_amr_unpack(const struct wims_amr_params *p, const uint8_t *payload, size_t len, uint8_t *cmr,
+		    uint8_t *out, size_t cap, size_t off[WIMS_AMR_MAX_FRAMES],
 		    size_t flen[WIMS_AMR_MAX_FRAMES]) __attribute__((warn_unused_result));
 
 /** Pack n (1..WIMS_AMR_MAX_FRAMES) storage-format frames (each: header byte +
@@ -67,7 +67,7 @@ int wims_amr_unpack(const struct wims_amr_params *p, const uint8_t *payload, siz
  * payload length or -ENOSPC/-EINVAL (bad FT, short frame, n out of range). */
 int wims_amr_pack(const struct wims_amr_params *p, uint8_t cmr, const uint8_t *const frames[],
 		  const size_t flen[], unsigned n, uint8_t *out, size_t cap)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Parse the a=fmtp of an AMR/AMR-WB payload type (octet-align, mode-set,
  * mode-change-period, mode-change-capability, mode-change-neighbor, crc,
@@ -76,7 +76,7 @@ int wims_amr_pack(const struct wims_amr_params *p, uint8_t cmr, const uint8_t *c
  * -EBADMSG.  An empty fmtp gives the defaults (bandwidth-efficient, all
  * modes).  p->kind is set to k. */
 int wims_amr_fmtp_parse(struct wims_str fmtp, enum wims_amr_kind k, struct wims_amr_params *p)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** The fmtp an answerer must send back (RFC 4867 §8.3.1: echo octet-align,
  * crc, robust-sorting, interleaving; mode-set as agreed; channels is echoed
@@ -84,6 +84,6 @@ int wims_amr_fmtp_parse(struct wims_str fmtp, enum wims_amr_kind k, struct wims_
  * NUL-terminated, without the "a=fmtp:<pt> " prefix.  Returns its length
  * (possibly 0) or -ENOSPC. */
 int wims_amr_fmtp_answer(const struct wims_amr_params *p, char *buf, size_t cap)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -43,7 +43,8 @@ static int parse_mode_set(struct wims_str v, enum wims_amr_kind k, uint16_t *set
 }
 
 /* One name=value pair; the unsupported ones are only recorded here. */
-static int parse_param(struct wims_str name, struct wims_str val, enum wims_amr_kind k, struct wims_amr_params *p)
+static int parse_param(struct wims_str name, struct wims_str val, enum wims_amr_kind k,
+		       struct wims_amr_params *p)
 {
 	unsigned v;
 
@@ -68,8 +69,8 @@ static int parse_param(struct wims_str name, struct wims_str val, enum wims_amr_
 			p->mode_change_capability = v == 2;
 		return 0;
 	}
-	if (wims_str_eqic(name, "octet-align") || wims_str_eqic(name, "crc") || wims_str_eqic(name, "robust-sorting") ||
-	    wims_str_eqic(name, "mode-change-neighbor")) {
+	if (wims_str_eqic(name, "octet-align") || wims_str_eqic(name, "crc") ||
+	    wims_str_eqic(name, "robust-sorting") || wims_str_eqic(name, "mode-change-neighbor")) {
 		if (parse_uint(val, 1, &v))
 			return -EBADMSG;
 		if (wims_str_eqic(name, "octet-align"))
@@ -104,7 +105,8 @@ int wims_amr_fmtp_parse(struct wims_str fmtp, enum wims_amr_kind k, struct wims_
 		if (!eq)
 			return -EBADMSG;
 		if (parse_param(wims_str_trim(wims_str_make(item.p, (size_t)(eq - item.p))),
-				wims_str_trim(wims_str_make(eq + 1, item.l - (size_t)(eq - item.p) - 1)), k, p))
+				wims_str_trim(wims_str_make(eq + 1, item.l - (size_t)(eq - item.p) - 1)), k,
+				p))
 			return -EBADMSG;
 	}
 	if (p->crc || p->robust_sorting || p->interleaving)

@@ -18,14 +18,14 @@
 struct wims_dtmf_event {
 	uint8_t event;
 	bool end;
-	uint8_t volume; /* 0..63, -dBm0 */
+	uint8_t volume;	   /* 0..63, -dBm0 */
 	uint16_t duration; /* in the payload's clock units */
 };
 
 /** Parse a telephone-event payload (first 4 octets; more, e.g. redundancy,
  * ignored): 0 / -EBADMSG (len < 4). */
 int wims_dtmf_parse(const uint8_t *payload, size_t len, struct wims_dtmf_event *e)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Build a telephone-event payload: returns 4, or 0 when cap < 4. */
 size_t wims_dtmf_build(const struct wims_dtmf_event *e, uint8_t *out, size_t cap);
@@ -61,8 +61,8 @@ struct wims_dtmf_tx {
 
 /** Start a sequence (duration clamped to 40..8000 ms; step_ms 0 = 50 ms;
  * total duration saturates at 0xffff units). */
-void wims_dtmf_tx_start(struct wims_dtmf_tx *t, uint8_t event, unsigned duration_ms,
-			uint32_t clock, unsigned step_ms);
+void wims_dtmf_tx_start(struct wims_dtmf_tx *t, uint8_t event, unsigned duration_ms, uint32_t clock,
+			unsigned step_ms);
 
 /** Next packet payload (4 bytes) or 0 when done (or cap < 4); *marker true
  * for the first. */

@@ -8,6 +8,7 @@
  * quantisation interval scaled to 16 bits (G.711 Tables 1a/2a). */
 #include "codec/g711.h"
 
+/* clang-format off */
 static const int16_t ulaw_dec[256] = {
 	-32124, -31100, -30076, -29052, -28028, -27004, -25980, -24956,
 	-23932, -22908, -21884, -20860, -19836, -18812, -17788, -16764,
@@ -77,6 +78,7 @@ static const int16_t alaw_dec[256] = {
 	688, 656, 752, 720, 560, 528, 624, 592,
 	944, 912, 1008, 976, 816, 784, 880, 848,
 };
+/* clang-format on */
 
 #define ULAW_BIAS 0x84
 #define ULAW_CLIP 32635
@@ -107,7 +109,7 @@ static uint8_t ulaw_enc1(int16_t s)
 		x = ULAW_CLIP;
 	mag = (unsigned)x + ULAW_BIAS; /* 132..32767 */
 	seg = top_bit8(mag >> 7);      /* 0..7 */
-	return (uint8_t)~(sign | ((unsigned)seg << 4) | ((mag >> (seg + 3)) & 0x0f));
+	return (uint8_t) ~(sign | ((unsigned)seg << 4) | ((mag >> (seg + 3)) & 0x0f));
 }
 
 static uint8_t alaw_enc1(int16_t s)

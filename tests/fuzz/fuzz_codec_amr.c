@@ -19,10 +19,11 @@ static void check(int cond)
 
 static void fuzz_amr(uint8_t sel, const uint8_t *data, size_t size)
 {
-	struct wims_amr_params p = {.kind = sel & 1 ? WIMS_AMR_WB : WIMS_AMR_NB, .octet_align = (sel & 2) != 0};
+	struct wims_amr_params p = {.kind = sel & 1 ? WIMS_AMR_WB : WIMS_AMR_NB,
+				    .octet_align = (sel & 2) != 0};
 	static uint8_t out[WIMS_AMR_MAX_FRAMES * WIMS_AMR_MAX_STORAGE], out2[sizeof(out)], pkt[2048];
 	size_t off[WIMS_AMR_MAX_FRAMES], flen[WIMS_AMR_MAX_FRAMES], off2[WIMS_AMR_MAX_FRAMES],
-		flen2[WIMS_AMR_MAX_FRAMES];
+	    flen2[WIMS_AMR_MAX_FRAMES];
 	const uint8_t *fr[WIMS_AMR_MAX_FRAMES];
 	uint8_t cmr, cmr2;
 	int n, len;
@@ -52,7 +53,8 @@ static void fuzz_dtmf(const uint8_t *data, size_t size)
 
 	if (wims_dtmf_parse(data, size, &e) == 0) {
 		check(wims_dtmf_build(&e, b, sizeof(b)) == 4);
-		check(b[0] == data[0] && (b[1] & 0xbf) == (data[1] & 0xbf) && b[2] == data[2] && b[3] == data[3]);
+		check(b[0] == data[0] && (b[1] & 0xbf) == (data[1] & 0xbf) && b[2] == data[2] &&
+		      b[3] == data[3]);
 	}
 	struct wims_str body = wims_str_make((const char *)data, size);
 	if (wims_dtmf_info_parse(wims_str_c("application/dtmf-relay"), body, &ev, &ms) == 0)

@@ -433,18 +433,21 @@ static void test_fmtp(void **state)
 	assert_int_equal(wims_amr_fmtp_answer(&p, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "");
 
-	assert_int_equal(fmtp("octet-align=1; mode-set=0,2,5,7; mode-change-period=2; mode-change-capability=2;"
-			      " mode-change-neighbor=1; max-red=0",
-			      WIMS_AMR_NB, &p),
-			 0);
+	assert_int_equal(
+	    fmtp("octet-align=1; mode-set=0,2,5,7; mode-change-period=2; mode-change-capability=2;"
+		 " mode-change-neighbor=1; max-red=0",
+		 WIMS_AMR_NB, &p),
+	    0);
 	assert_true(p.octet_align);
 	assert_int_equal(p.mode_set, 0xa5);
 	assert_int_equal(p.mode_change_period, 2);
 	assert_true(p.mode_change_capability);
 	assert_true(p.mode_change_neighbor);
-	assert_int_equal(wims_amr_fmtp_answer(&p, buf, sizeof(buf)),
-			 (int)strlen("octet-align=1; mode-set=0,2,5,7; mode-change-period=2; mode-change-neighbor=1"));
-	assert_string_equal(buf, "octet-align=1; mode-set=0,2,5,7; mode-change-period=2; mode-change-neighbor=1");
+	assert_int_equal(
+	    wims_amr_fmtp_answer(&p, buf, sizeof(buf)),
+	    (int)strlen("octet-align=1; mode-set=0,2,5,7; mode-change-period=2; mode-change-neighbor=1"));
+	assert_string_equal(buf,
+			    "octet-align=1; mode-set=0,2,5,7; mode-change-period=2; mode-change-neighbor=1");
 	assert_int_equal(wims_amr_fmtp_answer(&p, buf, 20), -ENOSPC);
 	assert_int_equal(wims_amr_fmtp_answer(&p, buf, 0), -ENOSPC);
 
@@ -464,8 +467,17 @@ static void test_fmtp(void **state)
 
 	/* malformed */
 	static const char *const bad[] = {
-		"mode-set=8", "mode-set=", "mode-set=1,,2", "mode-set=a", "octet-align=2", "octet-align",
-		"mode-change-period=3", "mode-change-period=0", "max-red=x", "interleaving=", "crc=yes",
+	    "mode-set=8",
+	    "mode-set=",
+	    "mode-set=1,,2",
+	    "mode-set=a",
+	    "octet-align=2",
+	    "octet-align",
+	    "mode-change-period=3",
+	    "mode-change-period=0",
+	    "max-red=x",
+	    "interleaving=",
+	    "crc=yes",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(fmtp(bad[i], WIMS_AMR_NB, &p), -EBADMSG);
@@ -475,16 +487,16 @@ static void test_fmtp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_frame_bits),
-		cmocka_unit_test(test_nb122_be),
-		cmocka_unit_test(test_nb122_oa),
-		cmocka_unit_test(test_wb1265_be_oa),
-		cmocka_unit_test(test_sid_nodata),
-		cmocka_unit_test(test_bad),
-		cmocka_unit_test(test_roundtrip_all_modes),
-		cmocka_unit_test(test_cross_nb),
-		cmocka_unit_test(test_cross_wb),
-		cmocka_unit_test(test_fmtp),
+	    cmocka_unit_test(test_frame_bits),
+	    cmocka_unit_test(test_nb122_be),
+	    cmocka_unit_test(test_nb122_oa),
+	    cmocka_unit_test(test_wb1265_be_oa),
+	    cmocka_unit_test(test_sid_nodata),
+	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_roundtrip_all_modes),
+	    cmocka_unit_test(test_cross_nb),
+	    cmocka_unit_test(test_cross_wb),
+	    cmocka_unit_test(test_fmtp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

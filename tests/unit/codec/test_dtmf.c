@@ -46,8 +46,8 @@ static void test_rescale(void **state)
 	assert_int_equal(wims_dtmf_rescale(800, 8000, 16000), 1600);
 	assert_int_equal(wims_dtmf_rescale(4800, 48000, 16000), 1600);
 	assert_int_equal(wims_dtmf_rescale(1600, 16000, 48000), 4800);
-	assert_int_equal(wims_dtmf_rescale(7, 48000, 8000), 1);    /* 1.17 -> 1 */
-	assert_int_equal(wims_dtmf_rescale(9, 48000, 8000), 2);    /* 1.5 -> 2 */
+	assert_int_equal(wims_dtmf_rescale(7, 48000, 8000), 1);		 /* 1.17 -> 1 */
+	assert_int_equal(wims_dtmf_rescale(9, 48000, 8000), 2);		 /* 1.5 -> 2 */
 	assert_int_equal(wims_dtmf_rescale(64000, 8000, 48000), 0xffff); /* 8 s saturate */
 	assert_int_equal(wims_dtmf_rescale(123, 8000, 8000), 123);
 	assert_int_equal(wims_dtmf_rescale(123, 0, 8000), 123);
@@ -67,37 +67,37 @@ static void test_info(void **state)
 		int ev;
 		unsigned ms;
 	} ok[] = {
-		{"application/dtmf-relay", "Signal=5\r\nDuration=160\r\n", 5, 160},
-		{"Application/DTMF-Relay; charset=x", "signal = * \r\nduration= 250", 10, 250},
-		{"application/dtmf-relay", "Signal=#\nDuration=100\n", 11, 100},
-		{"application/dtmf-relay", "Signal=10\r\n", 10, 100},
-		{"application/dtmf-relay", "Signal=11\r\n", 11, 100},
-		{"application/dtmf-relay", "Duration=50\r\nSignal=d\r\n", 15, 50},
-		{"application/dtmf-relay", "Signal=A\r\nDuration=1\r\n", 12, 40},
-		{"application/dtmf-relay", "Signal=0\r\nDuration=100000\r\n", 0, 8000},
-		{"application/dtmf-relay", "Signal=9\r\nDuration=99999999999999999999999\r\n", 9, 8000},
-		{"application/dtmf-relay", "Foo=bar\r\nSignal=3\r\n", 3, 100},
-		{"application/dtmf", "7", 7, 100},
-		{"application/dtmf", " * \r\n", 10, 100},
-		{"application/dtmf", "B", 13, 100},
+	    {"application/dtmf-relay", "Signal=5\r\nDuration=160\r\n", 5, 160},
+	    {"Application/DTMF-Relay; charset=x", "signal = * \r\nduration= 250", 10, 250},
+	    {"application/dtmf-relay", "Signal=#\nDuration=100\n", 11, 100},
+	    {"application/dtmf-relay", "Signal=10\r\n", 10, 100},
+	    {"application/dtmf-relay", "Signal=11\r\n", 11, 100},
+	    {"application/dtmf-relay", "Duration=50\r\nSignal=d\r\n", 15, 50},
+	    {"application/dtmf-relay", "Signal=A\r\nDuration=1\r\n", 12, 40},
+	    {"application/dtmf-relay", "Signal=0\r\nDuration=100000\r\n", 0, 8000},
+	    {"application/dtmf-relay", "Signal=9\r\nDuration=99999999999999999999999\r\n", 9, 8000},
+	    {"application/dtmf-relay", "Foo=bar\r\nSignal=3\r\n", 3, 100},
+	    {"application/dtmf", "7", 7, 100},
+	    {"application/dtmf", " * \r\n", 10, 100},
+	    {"application/dtmf", "B", 13, 100},
 	};
 	static const struct {
 		const char *ct, *body;
 	} bad[] = {
-		{"application/dtmf-relay", ""},
-		{"application/dtmf-relay", "Duration=100\r\n"},
-		{"application/dtmf-relay", "Signal=E\r\n"},
-		{"application/dtmf-relay", "Signal=16\r\n"},
-		{"application/dtmf-relay", "Signal=\r\n"},
-		{"application/dtmf-relay", "Signal=55\r\n"},
-		{"application/dtmf-relay", "Signal=5\r\nDuration=abc\r\n"},
-		{"application/dtmf-relay", "Signal=5\r\nDuration=-1\r\n"},
-		{"application/dtmf-relay", "\x01\x02garbage===\n\n\n"},
-		{"application/dtmf", ""},
-		{"application/dtmf", "12"},
-		{"application/dtmf", "x"},
-		{"text/plain", "Signal=5\r\n"},
-		{"application/dtmf-relayx", "Signal=5\r\n"},
+	    {"application/dtmf-relay", ""},
+	    {"application/dtmf-relay", "Duration=100\r\n"},
+	    {"application/dtmf-relay", "Signal=E\r\n"},
+	    {"application/dtmf-relay", "Signal=16\r\n"},
+	    {"application/dtmf-relay", "Signal=\r\n"},
+	    {"application/dtmf-relay", "Signal=55\r\n"},
+	    {"application/dtmf-relay", "Signal=5\r\nDuration=abc\r\n"},
+	    {"application/dtmf-relay", "Signal=5\r\nDuration=-1\r\n"},
+	    {"application/dtmf-relay", "\x01\x02garbage===\n\n\n"},
+	    {"application/dtmf", ""},
+	    {"application/dtmf", "12"},
+	    {"application/dtmf", "x"},
+	    {"text/plain", "Signal=5\r\n"},
+	    {"application/dtmf-relayx", "Signal=5\r\n"},
 	};
 	uint8_t ev;
 	unsigned ms;
@@ -113,8 +113,8 @@ static void test_info(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(info(bad[i].ct, bad[i].body, &ev, &ms), -EBADMSG);
 	/* a body with an embedded NUL: views carry lengths, not C strings */
-	assert_int_equal(wims_dtmf_info_parse(wims_str_c("application/dtmf"), wims_str_make("\0", 1), &ev, &ms),
-			 -EBADMSG);
+	assert_int_equal(
+	    wims_dtmf_info_parse(wims_str_c("application/dtmf"), wims_str_make("\0", 1), &ev, &ms), -EBADMSG);
 }
 
 static void run_tx(uint8_t event, unsigned ms, uint32_t clock, unsigned step_ms, uint32_t want_total)
@@ -160,11 +160,11 @@ static void test_tx(void **state)
 	run_tx(5, 100, 8000, 50, 800);
 	run_tx(11, 250, 16000, 50, 4000);
 	run_tx(1, 160, 48000, 20, 7680);
-	run_tx(0, 10, 8000, 50, 320);    /* clamped up to 40 ms */
-	run_tx(2, 20000, 8000, 50, 64000); /* clamped to 8 s */
+	run_tx(0, 10, 8000, 50, 320);	    /* clamped up to 40 ms */
+	run_tx(2, 20000, 8000, 50, 64000);  /* clamped to 8 s */
 	run_tx(3, 8000, 48000, 50, 0xffff); /* 384000 units saturate */
-	run_tx(4, 100, 8000, 0, 800);     /* default step */
-	run_tx(4, 100, 0, 50, 1);         /* nonsense clock still terminates */
+	run_tx(4, 100, 8000, 0, 800);	    /* default step */
+	run_tx(4, 100, 0, 50, 1);	    /* nonsense clock still terminates */
 
 	/* a 100 ms digit at 8 kHz, 50 ms steps: 400 (M), then the end x3 */
 	wims_dtmf_tx_start(&t, 7, 100, 8000, 50);
@@ -185,10 +185,10 @@ static void test_tx(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_build),
-		cmocka_unit_test(test_rescale),
-		cmocka_unit_test(test_info),
-		cmocka_unit_test(test_tx),
+	    cmocka_unit_test(test_parse_build),
+	    cmocka_unit_test(test_rescale),
+	    cmocka_unit_test(test_info),
+	    cmocka_unit_test(test_tx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,10 +123,10 @@ static void test_decode_encode_fixed_point(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_known),
-		cmocka_unit_test(test_tables),
-		cmocka_unit_test(test_roundtrip_all),
-		cmocka_unit_test(test_decode_encode_fixed_point),
+	    cmocka_unit_test(test_known),
+	    cmocka_unit_test(test_tables),
+	    cmocka_unit_test(test_roundtrip_all),
+	    cmocka_unit_test(test_decode_encode_fixed_point),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,7 +128,9 @@ static int start_media(struct wims_app *app)
 		wims_log(WIMS_LOG_ERR, "[media] cannot start the media engine: %s", strerror(-rc));
 		return rc;
 	}
-	struct wims_alg_opts ao = {.core_sdes = c->media_core_sdes, .max_calls = c->media_max_sessions};
+	struct wims_alg_opts ao = {.core_sdes = c->media_core_sdes,
+				   .max_calls = c->media_max_sessions,
+				   .transcode = c->media_transcode};
 	if ((rc = wims_alg_new(&app->alg, app->media, &ao)))
 		return rc;
 	wims_alg_set_timeout(app->alg, c->media_timeout_s);

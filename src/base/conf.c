@@ -109,6 +109,9 @@ static const struct key keys[] = {
 	S("media", "key", media_key, "", "PEM private key of the DTLS certificate"),
 	{"media", "core_sdes", K_BOOL, offsetof(struct wims_conf, media_core_sdes), sizeof(bool), 0, 0, "no",
 	 "yes: offer RTP/SAVP with SDES keys (RFC 4568) toward IMS instead of RTP/AVP"},
+	{"media", "transcode", K_BOOL, offsetof(struct wims_conf, media_transcode), sizeof(bool), 0, 0, "yes",
+	 "yes: where browser and IMS phone share no audio codec, transcode Opus/G.711 <-> AMR-WB/AMR "
+	 "(AMR-WB and AMR are offered to IMS after the browser's codecs)"},
 	A("media", "ng_listen", media_ng_listen, "",
 	  "UDP address of the rtpengine-compatible ng control protocol (empty: off), e.g. 127.0.0.1:2223"),
 };

@@ -34,7 +34,7 @@ int wims_str_to_u64(struct wims_str s, unsigned long long max, unsigned long lon
 		if (!isdigit((unsigned char)s.p[i]))
 			return -EINVAL;
 		unsigned d = (unsigned)(s.p[i] - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10) /* d > max: max - d would wrap */
 			return -ERANGE;
 		v = v * 10 + d;
 	}

@@ -288,6 +288,7 @@ void wims_media_sess_counters(const struct wims_media_sess *s, unsigned stream, 
 	out->errors = __atomic_load_n(&n->errors, __ATOMIC_RELAXED);
 	out->rtcp_in = __atomic_load_n(&n->rtcp_in, __ATOMIC_RELAXED);
 	out->rtcp_out = __atomic_load_n(&n->rtcp_out, __ATOMIC_RELAXED);
+	out->transcoded = __atomic_load_n(&n->transcoded, __ATOMIC_RELAXED);
 	out->last_in_ms = __atomic_load_n(&n->last_in_ms, __ATOMIC_RELAXED);
 	out->lost = __atomic_load_n(&n->lost, __ATOMIC_RELAXED);
 	out->jitter = __atomic_load_n(&n->jitter, __ATOMIC_RELAXED);
@@ -323,6 +324,10 @@ void media__sess_free(struct wims_media_sess *s)
 		wims_dtls_free(t->dtls);
 		wims_srtp_free(t->srtp_tx);
 		wims_srtp_free(t->srtp_rx);
+	}
+	for (unsigned i = 0; i < WIMS_MEDIA_MAX_STREAMS; i++) {
+		wims_xcode_free(s->st[i].x[0]);
+		wims_xcode_free(s->st[i].x[1]);
 	}
 	atomic_fetch_sub(&s->w->nsess, 1);
 	atomic_fetch_sub(&m->nsess, 1);

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "base/addr.h"
+#include "codec/transcode.h"
 #include "media/ice.h"
 
 #define WIMS_MEDIA_MAX_STREAMS 8
@@ -53,6 +54,15 @@ struct wims_media_tconf {
 	uint8_t tx_key[32], tx_salt[14], rx_key[32], rx_salt[14];
 };
 
+/* Transcoding of the packets that arrive from one side (issue 5): decoded,
+ * re-encoded for the other side with its own SSRC, sequence and timestamps.
+ * RTCP is not relayed across a transcoded stream (its SSRCs and counts
+ * would describe packets the other side never saw). */
+struct wims_media_xc {
+	bool on;
+	struct wims_xcode_cfg cfg;
+};
+
 struct wims_media_sconf {
 	bool active;
 	bool video;
@@ -62,6 +72,7 @@ struct wims_media_sconf {
 	uint8_t pt_map[2][128];
 	bool strip_ext[2];       /* strip RTP header extensions when sending toward side s */
 	bool keep_video_fb;
+	struct wims_media_xc xc[2]; /* packets from side s transcoded (pt_map unused then) */
 };
 
 struct wims_media_sessconf {
@@ -76,6 +87,7 @@ struct wims_media_sessconf {
 struct wims_media_counters {
 	uint64_t packets_in, bytes_in, packets_out, bytes_out, errors;
 	uint64_t rtcp_in, rtcp_out;
+	uint64_t transcoded;      /* packets from that side that went through a transcoder */
 	uint64_t last_in_ms;      /* monotonic ms of the last packet from that side, 0 never */
 	uint32_t lost;            /* cumulative lost that side reported in RTCP */
 	uint32_t jitter;          /* interarrival jitter that side reported, timestamp units */

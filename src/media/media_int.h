@@ -51,6 +51,7 @@ struct media__side {
 struct media__stream {
 	struct wims_media_sconf c;
 	struct media__side side[2];
+	struct wims_xcode *x[2];  /* transcoder of what arrives from side s */
 };
 
 enum { MEDIA__ALIVE, MEDIA__CLOSING };
@@ -106,6 +107,7 @@ struct media__worker {
 	atomic_uint nsess;
 	uint8_t *rxbuf;           /* MEDIA__RXCHUNKS * MEDIA__RXCHUNK, for recvmmsg */
 	uint8_t txbuf[2048];      /* DTLS flights and STUN answers */
+	uint8_t xbuf[2048];       /* transcoded packets (room for the SRTP tag) */
 	bool stopping;
 };
 

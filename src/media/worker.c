@@ -47,10 +47,9 @@ static bool udp_send(uv_udp_t *h, const uint8_t *p, size_t len, const struct wim
 }
 
 /* Send an RTP (rtcp=false) or RTCP packet toward transport t; p has tail room. */
-static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len,
+static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len, size_t cap,
 		    bool rtcp)
 {
-	size_t cap = MEDIA__RXCHUNK;
 	switch (t->c.kind) {
 	case WIMS_MT_WEBRTC: {
 		const struct wims_addr *to = wims_ice_lite_selected(&t->ice);
@@ -81,6 +80,30 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 
 /* ---- relaying ---- */
 
+/* Packets of a transcoded stream: the transcoder takes the packet and gives
+ * back what is ready for the other side (none, one, or several when the
+ * ptimes differ), each sent from the worker's xbuf. */
+static void relay_transcoded(struct media__worker *w, struct media__stream *st, int sd,
+			     struct media__tp *to, const uint8_t *p, size_t len)
+{
+	struct media__side *in = &st->side[sd], *out = &st->side[1 - sd];
+	if (wims_xcode_input(st->x[sd], p, len) < 0) {
+		media__add(&in->n.errors, 1);
+		return;
+	}
+	media__add(&in->n.transcoded, 1);
+	size_t n;
+	while ((n = wims_xcode_output(st->x[sd], w->xbuf, sizeof(w->xbuf) - 64)) > 0) {
+		struct wims_rtp_hdr h;
+		if (wims_rtp_parse(&h, w->xbuf, n) == 0)
+			out->ssrc_out = h.ssrc;
+		if (tp_send(w, to, w->xbuf, n, sizeof(w->xbuf), false)) {
+			media__add(&out->n.packets_out, 1);
+			media__add(&out->n.bytes_out, n);
+		}
+	}
+}
+
 static void relay_rtp(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len)
 {
 	struct wims_media_sess *s = t->sess;
@@ -98,7 +121,7 @@ static void relay_rtp(struct media__worker *w, struct media__tp *t, uint8_t *p, 
 	__atomic_store_n(&in->n.last_in_ms, now_ms(w), __ATOMIC_RELAXED);
 	s->last_media_ms = now_ms(w);
 	in->ssrc_in = h.ssrc;
-	uint8_t pt = st->c.pt_map[sd][h.pt];
+	uint8_t pt = st->x[sd] ? h.pt : st->c.pt_map[sd][h.pt];
 	if (pt == 0xff) {
 		media__add(&in->n.errors, 1);
 		return;
@@ -108,8 +131,12 @@ static void relay_rtp(struct media__worker *w, struct media__tp *t, uint8_t *p, 
 	if (st->c.strip_ext[od] && h.ext)
 		len = wims_rtp_strip_ext(p, len);
 	struct media__tp *to = &s->tp[st->c.t[od]];
+	if (st->x[sd]) {
+		relay_transcoded(w, st, sd, to, p, len);
+		return;
+	}
 	out->ssrc_out = h.ssrc;
-	if (tp_send(w, to, p, len, false)) {
+	if (tp_send(w, to, p, len, MEDIA__RXCHUNK, false)) {
 		media__add(&out->n.packets_out, 1);
 		media__add(&out->n.bytes_out, len);
 	}
@@ -216,6 +243,8 @@ static void relay_rtcp(struct media__worker *w, struct media__tp *t, uint8_t *p,
 	int sd = side_of(st, t), od = 1 - sd;
 	media__add(&st->side[sd].n.rtcp_in, 1);
 	note_report(w, &st->side[sd], p, len);
+	if (st->x[0] || st->x[1])
+		return; /* see struct wims_media_xc */
 	struct media__tp *to = &s->tp[st->c.t[od]];
 	if (to->c.kind != WIMS_MT_WEBRTC) {
 		len = wims_rtcp_filter(p, len, st->c.keep_video_fb);
@@ -223,7 +252,7 @@ static void relay_rtcp(struct media__worker *w, struct media__tp *t, uint8_t *p,
 			return;
 	}
 	note_sr_out(w, &st->side[od], p, len);
-	if (tp_send(w, to, p, len, true))
+	if (tp_send(w, to, p, len, MEDIA__RXCHUNK, true))
 		media__add(&st->side[od].n.rtcp_out, 1);
 }
 
@@ -589,6 +618,25 @@ static void apply_tp(struct media__worker *w, struct media__tp *t, const struct 
 	t->c = *c;
 }
 
+/* (Re)make the transcoders of a stream whose transcoding changed. */
+static void apply_xcode(struct media__stream *st, const struct wims_media_sconf *c)
+{
+	for (int sd = 0; sd < 2; sd++) {
+		const struct wims_media_xc *want = c && c->active ? &c->xc[sd] : NULL;
+		bool on = want && want->on;
+		if (!on && !st->x[sd])
+			continue;
+		if (on && st->x[sd] && !memcmp(&st->c.xc[sd], want, sizeof(*want)))
+			continue;
+		wims_xcode_free(st->x[sd]);
+		st->x[sd] = NULL;
+		if (on && wims_xcode_new(&st->x[sd], &want->cfg) < 0)
+			wims_log(WIMS_LOG_ERR, "media: cannot make a %s -> %s transcoder",
+				 want->cfg.in.codec ? want->cfg.in.codec->name : "?",
+				 want->cfg.out.codec ? want->cfg.out.codec->name : "?");
+	}
+}
+
 static void apply(struct media__worker *w, struct wims_media_sess *s,
 		  const struct wims_media_sessconf *c)
 {
@@ -614,6 +662,8 @@ static void apply(struct media__worker *w, struct wims_media_sess *s,
 		memset(s->tp[i].pt_stream, 0xff, sizeof(s->tp[i].pt_stream));
 	}
 	unsigned users[WIMS_MEDIA_MAX_TRANSPORTS] = {0};
+	for (unsigned i = 0; i < WIMS_MEDIA_MAX_STREAMS; i++)
+		apply_xcode(&s->st[i], i < c->nstreams ? &c->s[i] : NULL);
 	for (unsigned i = 0; i < c->nstreams; i++) {
 		s->st[i].c = c->s[i];
 		if (!c->s[i].active)
@@ -632,6 +682,12 @@ static void apply(struct media__worker *w, struct wims_media_sess *s,
 	for (unsigned i = 0; i < s->ntp; i++)
 		if (users[i] > 1)
 			s->tp[i].stream = -1; /* bundle: demux by payload type */
+	for (unsigned i = 0; i < c->nstreams; i++)
+		for (int sd = 0; sd < 2; sd++) {
+			const struct media__tp *t = &s->tp[c->s[i].t[sd]];
+			if (c->s[i].active && t->c.kind != WIMS_MT_WEBRTC && t->c.has_remote)
+				set_remote_text(&s->st[i].side[sd], &t->c.remote_rtp);
+		}
 	s->nst = c->nstreams;
 	sess_timer_update(s);
 }

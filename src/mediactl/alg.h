@@ -13,6 +13,10 @@ struct wims_alg_opts {
 	 * RTP/SAVP with SDES keys */
 	bool core_sdes;
 	unsigned max_calls;
+	/* transcode Opus/G.711 <-> AMR-WB/AMR where the sides share no audio
+	 * codec: offer AMR-WB and AMR to IMS beside the browser's codecs, and
+	 * browser codecs to a browser for an AMR-only IMS offer */
+	bool transcode;
 };
 
 struct wims_alg;

@@ -36,6 +36,12 @@ struct alg_med {
 	int tp[2];               /* transport index per leg */
 	unsigned ncodecs;        /* what the last offerer listed (answer mapping) */
 	struct alg_codec codecs[ALG_MAX_CODECS];
+	/* transcoding (alg_xcode.c) */
+	uint8_t xc_amrwb_pt, xc_amr_pt, xc_te16_pt; /* appended to an IMS offer (0: none) */
+	bool xc_for_browser;     /* a browser offer made of our codecs for an IMS-only offer */
+	struct alg_codec xc_ims; /* ...and the IMS offer's codec it will be transcoded to */
+	char xc_ims_fmtp[160];
+	int xc_ims_te;           /* its telephone-event PT with the same clock, -1 none */
 };
 
 struct alg_call {
@@ -78,6 +84,16 @@ struct wims_alg {
 /* The profile an SDP's m-line speaks. */
 enum wims_media_tkind alg__kind_of(const struct wims_sdp *s, const struct wims_sdp_media *m);
 void alg__err(struct wims_mctl_err *err, int status, const char *reason);
+
+/* alg_xcode.c: transcoding where the two sides share no audio codec */
+unsigned alg__xc_offer_ims(struct wims_alg *a, struct alg_call *c, int ol, unsigned i,
+			   struct wims_sdp_codec *k, unsigned kept, unsigned cap,
+			   const struct wims_mctl_flags *f);
+int alg__xc_offer_browser(struct wims_alg *a, struct alg_call *c, int ol, unsigned i,
+			  struct wims_sdp_codec *k, unsigned n, unsigned cap, const struct wims_mctl_flags *f);
+int alg__xc_answer(struct wims_alg *a, struct alg_call *c, int ol, unsigned i,
+		   const struct wims_sdp_media *m, struct wims_sdp_codec *k, unsigned n, unsigned *out_n,
+		   struct wims_mctl_err *err);
 int alg__offer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,
 	       const struct wims_mctl_flags *f, struct wims_wbuf *out, struct wims_mctl_err *err);
 int alg__answer(struct wims_alg *a, struct alg_call *c, int ol, const struct wims_sdp *sdp,

@@ -570,9 +570,21 @@ static int offer_codecs(struct wims_alg *a, struct alg_call *c, int ol, unsigned
 		alg__err(err, 488, "no codec left after filtering");
 		return -ENOTSUP;
 	}
+	md->xc_for_browser = false;
 	if (c->leg[al].kind == WIMS_MT_WEBRTC && !md->video && !browser_can_decode(a->codecs[i], kept)) {
-		alg__err(err, 488, "no codec in common with WebRTC (transcoding is not available)");
-		return -ENOTSUP;
+		int x = alg__xc_offer_browser(a, c, ol, i, a->codecs[i], kept, WIMS_SDP_MAX_FMTS, f);
+		if (x <= 0) {
+			alg__err(err, 488, "no codec in common with WebRTC (transcoding is not available)");
+			return -ENOTSUP;
+		}
+		/* the browser is offered our codecs: nothing passes through */
+		uint8_t pts[8];
+		for (int j = 0; j < x && j < 8; j++)
+			pts[j] = a->codecs[i][j].pt;
+		memset(c->conf.s[i].pt_map, 0xff, sizeof(c->conf.s[i].pt_map));
+		remember_codecs(md, a->codecs[i], pts, (unsigned)(x < 8 ? x : 8));
+		*keptp = (unsigned)x;
+		return 0;
 	}
 	uint8_t orig[WIMS_SDP_MAX_FMTS];
 	for (unsigned j = 0; j < kept; j++)
@@ -587,7 +599,8 @@ static int offer_codecs(struct wims_alg *a, struct alg_call *c, int ol, unsigned
 		s->pt_map[ol][orig[j]] = fwd;
 		s->pt_map[al][fwd] = orig[j];
 	}
-	*keptp = kept;
+	/* toward IMS, AMR-WB/AMR after the browser's codecs: transcoded if chosen */
+	*keptp = alg__xc_offer_ims(a, c, ol, i, a->codecs[i], kept, WIMS_SDP_MAX_FMTS, f);
 	return 0;
 }
 
@@ -727,10 +740,17 @@ static int answer_media(struct wims_alg *a, struct alg_call *c, int ol, const st
 		alg__err(err, 488, "no payload types in the answer");
 		return -EBADMSG;
 	}
-	unsigned kept = filter_codecs(a->codecs[i], (unsigned)n, a->codecs[i], c->leg[ol].kind, md->video, f);
 	struct wims_media_sconf *s = &c->conf.s[i];
-	memset(s->pt_map, 0xff, sizeof(s->pt_map));
 	unsigned o = 0;
+	int x = alg__xc_answer(a, c, ol, i, m, a->codecs[i], (unsigned)n, &o, err);
+	if (x < 0)
+		return x;
+	if (x > 0) { /* transcoded: nothing passes through */
+		memset(s->pt_map, 0xff, sizeof(s->pt_map));
+		goto write;
+	}
+	unsigned kept = filter_codecs(a->codecs[i], (unsigned)n, a->codecs[i], c->leg[ol].kind, md->video, f);
+	memset(s->pt_map, 0xff, sizeof(s->pt_map));
 	for (unsigned j = 0; j < kept; j++) {
 		struct wims_sdp_codec *k = &a->codecs[i][j];
 		int opt = offered_pt(md, k);
@@ -745,6 +765,7 @@ static int answer_media(struct wims_alg *a, struct alg_call *c, int ol, const st
 		alg__err(err, 488, "the answer has none of the offered codecs");
 		return -ENOTSUP;
 	}
+write:
 	om->codecs = a->codecs[i];
 	om->n_codecs = o;
 	const struct wims_media_tconf *t = &c->conf.t[md->tp[ol]];

@@ -61,6 +61,7 @@ struct wims_mctl_flags {
 	struct wims_str codec_offer[WIMS_MCTL_MAX_CODEC_LIST]; /* transcode/offer */
 	unsigned n_codec_offer;
 	struct wims_str media_address; /* media-address=... */
+	bool transcode_auto;           /* the roles of this wimsd: transcode without being asked */
 };
 
 struct wims_mctl_req {

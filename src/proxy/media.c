@@ -51,6 +51,7 @@ static void fill_req(struct wims_mctl_req *rq, const struct wims_sip_msg *m, enu
 	rq->from_tag = wims_sip_msg_tag(m, WIMS_HDR_FROM);
 	rq->to_tag = wims_sip_msg_tag(m, WIMS_HDR_TO);
 	rq->sdp = m->body;
+	rq->flags.transcode_auto = true; /* the roles of this wimsd transcode when needed */
 }
 
 static int run(struct wims_proxy *px, struct wims_mctl_req *rq, char **memp, struct wims_str *body,

@@ -68,6 +68,8 @@ const USAGE = `usage: wims-ua.js [options]
   --media-echo             (werift) send every RTP payload received on the audio track back on
                            our audio sender (an echoing peer for werift-to-werift tests)
   --media-echo-corrupt     like --media-echo, but flip the last byte of every echoed payload
+  --media-expect-received N  like --media-expect-echo, but only count: at least N RTP packets
+                           back (a transcoded echo is re-encoded, never byte for byte)
   --mangle-fingerprint     change a=fingerprint in the SDP we send (a DTLS peer the gateway must refuse)
                            (a peer that makes the check fail: its self-test)
   --trace                  print every SIP message sent and received (to stderr)
@@ -125,6 +127,7 @@ function parseArgs(argv) {
       case '--video-fb-sender-ssrc': o.videoFbSsrc = Number(need(i)) >>> 0; i++; break;
       case '--media-send': o.mediaSend = +need(i); i++; if (!(o.mediaSend > 0)) die('--media-send N (N > 0)'); break;
       case '--media-expect-echo': o.mediaExpectEcho = true; break;
+      case '--media-expect-received': o.mediaExpectReceived = +need(i); i++; o.mediaExpectEcho = true; break;
       case '--media-wait-ms': o.mediaWaitMs = +need(i); i++; break;
       case '--media-echo': o.mediaEcho = 'echo'; break;
       case '--media-echo-corrupt': o.mediaEcho = 'corrupt'; break;
@@ -303,7 +306,8 @@ async function mediaPhase(s, tag) {
   }
   const m = s.wimsMedia || wpc.mediaCheck(pc);
   await Promise.all(kinds.map((k) => m.sendKind(k, opt.mediaSend)));
-  const all = () => kinds.every((k) => m.stats[k].echoed >= m.stats[k].sent);
+  const all = () => kinds.every((k) => (opt.mediaExpectReceived ? m.stats[k].received >= opt.mediaExpectReceived
+    : m.stats[k].echoed >= m.stats[k].sent));
   if (opt.mediaExpectEcho) {
     const end = Date.now() + (opt.mediaWaitMs === undefined ? 1500 : opt.mediaWaitMs);
     while (!all() && Date.now() < end) await sleep(20);
@@ -313,7 +317,9 @@ async function mediaPhase(s, tag) {
     const st = m.stats[k];
     ev(k === 'audio' ? 'media' : `media kind=${k}`, { sent: st.sent, received: st.received, echoed: st.echoed, mismatched: st.mismatched, first_echo_ms: st.firstEchoMs === undefined ? -1 : st.firstEchoMs, duplicates: st.duplicates, call: tag });
     const pre = k === 'audio' ? '' : `${k}_`;
-    if (st.mismatched > 0) whys.push(`${pre}${st.mismatched}_received_payloads_match_nothing_sent`);
+    if (opt.mediaExpectReceived) { // transcoded: what comes back is re-encoded, count it
+      if (st.received < opt.mediaExpectReceived) whys.push(`${pre}only_${st.received}_received`);
+    } else if (st.mismatched > 0) whys.push(`${pre}${st.mismatched}_received_payloads_match_nothing_sent`);
     else if (st.echoed * 10 < st.sent * 9) whys.push(`${pre}only_${st.echoed}_of_${st.sent}_echoed`);
   }
   if (opt.mediaExpectEcho) {

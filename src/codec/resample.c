@@ -27,7 +27,7 @@ void wims_resampler_init(struct wims_resampler *r, int up)
 	/* Normalise so DC gain is exactly 1 (h[0] + odd taps = 1). */
 	for (int i = 0; i < L; i++)
 		r->c[i] = (float)(r->c[i] * 0.5 / sum);
-	r->nhist = up ? 2 * L : 4 * L - 1;
+	r->nhist = up ? 2 * L - 1 : 4 * L - 3;
 }
 
 static int16_t sat(float v)
@@ -39,48 +39,57 @@ static int16_t sat(float v)
 	return (int16_t)lrintf(v);
 }
 
-/* hist holds 2L samples: hist[L-1] is the sample being emitted, hist[L] the
- * next one; the new sample enters at the end. */
-static void up1(struct wims_resampler *r, int16_t x, int16_t *out)
+/* Upsampling: window work[j .. j+2L-1], work[j+L-1] is the sample emitted
+ * as is, the odd phase sits between it and work[j+L]. */
+static void up_chunk(struct wims_resampler *r, const int16_t *in, size_t n, int16_t *out)
 {
-	float *h = r->hist;
+	float *w = r->work;
 
-	memmove(h, h + 1, (2 * L - 1) * sizeof(*h));
-	h[2 * L - 1] = x;
-	float acc = 0;
-	for (int i = 0; i < L; i++)
-		acc += r->c[i] * (h[L - 1 - i] + h[L + i]);
-	out[0] = sat(h[L - 1]);
-	out[1] = sat(2 * acc);
+	for (size_t i = 0; i < n; i++)
+		w[r->nhist + i] = in[i];
+	for (size_t j = 0; j < n; j++) {
+		const float *h = w + j;
+		float acc = 0;
+		for (int i = 0; i < L; i++)
+			acc += r->c[i] * (h[L - 1 - i] + h[L + i]);
+		out[2 * j] = sat(h[L - 1]);
+		out[2 * j + 1] = sat(2 * acc);
+	}
+	memmove(w, w + n, r->nhist * sizeof(*w));
 }
 
-/* hist holds 4L-1 samples centred on hist[2L-1]; two samples enter per output. */
-static int16_t down1(struct wims_resampler *r, int16_t a, int16_t b)
+/* Downsampling: window work[2k .. 2k+4L-2] centred on work[2k+2L-1]. */
+static void down_chunk(struct wims_resampler *r, const int16_t *in, size_t n, int16_t *out)
 {
-	float *h = r->hist;
-	const int n = 4 * L - 1, c = 2 * L - 1;
+	float *w = r->work;
 
-	memmove(h, h + 2, (size_t)(n - 2) * sizeof(*h));
-	h[n - 2] = a;
-	h[n - 1] = b;
-	float acc = 0.5f * h[c];
-	for (int i = 0; i < L; i++)
-		acc += r->c[i] * (h[c - 1 - 2 * i] + h[c + 1 + 2 * i]);
-	return sat(acc);
+	for (size_t i = 0; i < n; i++)
+		w[r->nhist + i] = in[i];
+	for (size_t k = 0; k < n / 2; k++) {
+		const float *h = w + 2 * k + 2 * L - 1;
+		float acc = 0.5f * h[0];
+		for (int i = 0; i < L; i++)
+			acc += r->c[i] * (h[-1 - 2 * i] + h[1 + 2 * i]);
+		out[k] = sat(acc);
+	}
+	memmove(w, w + n, r->nhist * sizeof(*w));
 }
 
 int wims_resample(struct wims_resampler *r, const int16_t *in, size_t n, int16_t *out, size_t cap)
 {
-	if (r->up) {
-		if (cap < 2 * n)
-			return -EINVAL;
-		for (size_t i = 0; i < n; i++)
-			up1(r, in[i], out + 2 * i);
-		return (int)(2 * n);
-	}
-	if (n % 2 || cap < n / 2)
+	size_t made = 0;
+
+	if (r->up ? cap < 2 * n : (n % 2 || cap < n / 2))
 		return -EINVAL;
-	for (size_t i = 0; i < n / 2; i++)
-		out[i] = down1(r, in[2 * i], in[2 * i + 1]);
-	return (int)(n / 2);
+	for (size_t off = 0; off < n; off += WIMS_RS_CHUNK) {
+		size_t k = n - off < WIMS_RS_CHUNK ? n - off : WIMS_RS_CHUNK;
+		if (r->up) {
+			up_chunk(r, in + off, k, out + made);
+			made += 2 * k;
+		} else {
+			down_chunk(r, in + off, k, out + made);
+			made += k / 2;
+		}
+	}
+	return (int)made;
 }

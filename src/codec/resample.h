@@ -9,12 +9,14 @@
 #include <stdint.h>
 
 #define WIMS_RS_HALF 12 /* nonzero odd taps per side */
+#define WIMS_RS_CHUNK 480 /* input samples filtered per pass */
 
 struct wims_resampler {
 	int up; /* 1: 8->16 kHz, 0: 16->8 kHz */
 	float c[WIMS_RS_HALF];
-	float hist[4 * WIMS_RS_HALF]; /* last input samples, oldest first */
-	unsigned nhist;
+	unsigned nhist; /* input samples kept between calls */
+	/* History (nhist samples, oldest first) then the chunk being filtered. */
+	float work[4 * WIMS_RS_HALF + WIMS_RS_CHUNK];
 };
 
 /** Initialise a 2x upsampler (up != 0) or downsampler (up == 0). */

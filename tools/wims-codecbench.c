@@ -180,6 +180,33 @@ struct pair {
 	uint32_t rate_a, rate_b; /* PCM rates the pipeline runs the codecs at */
 };
 
+/* Best of three: the machine may be shared. */
+static int measure(const struct pair *p, unsigned frames, struct raw *ra, struct raw *rb,
+		   double *ab, double *ba)
+{
+	*ra = *rb = (struct raw){1e9, 1e9};
+	*ab = *ba = 1e9;
+	for (int run = 0; run < 3; run++) {
+		struct raw a, b;
+		if (bench_raw(p->a, p->rate_a, frames, &a) || bench_raw(p->b, p->rate_b, frames, &b)) {
+			fprintf(stderr, "%s: raw codec run failed\n", p->name);
+			return -1;
+		}
+		double x = bench_pipe(p->a, p->b, frames), y = bench_pipe(p->b, p->a, frames);
+		if (x < 0 || y < 0) {
+			fprintf(stderr, "%s: pipeline run failed\n", p->name);
+			return -1;
+		}
+		ra->enc_us = fmin(ra->enc_us, a.enc_us);
+		ra->dec_us = fmin(ra->dec_us, a.dec_us);
+		rb->enc_us = fmin(rb->enc_us, b.enc_us);
+		rb->dec_us = fmin(rb->dec_us, b.dec_us);
+		*ab = fmin(*ab, x);
+		*ba = fmin(*ba, y);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -218,28 +245,10 @@ int main(int argc, char **argv)
 		       "gw A->B", "gw B->A", "raw calls", "gw calls", "gw/raw");
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
 		const struct pair *p = &pairs[i];
-		struct raw ra = {1e9, 1e9}, rb = {1e9, 1e9};
-		double ab = 1e9, ba = 1e9;
-		/* Best of three: the machine may be shared. */
-		for (int run = 0; run < 3; run++) {
-			struct raw a, b;
-			if (bench_raw(p->a, p->rate_a, frames, &a) ||
-			    bench_raw(p->b, p->rate_b, frames, &b)) {
-				fprintf(stderr, "%s: raw codec run failed\n", p->name);
-				return 1;
-			}
-			double x = bench_pipe(p->a, p->b, frames), y = bench_pipe(p->b, p->a, frames);
-			if (x < 0 || y < 0) {
-				fprintf(stderr, "%s: pipeline run failed\n", p->name);
-				return 1;
-			}
-			ra.enc_us = fmin(ra.enc_us, a.enc_us);
-			ra.dec_us = fmin(ra.dec_us, a.dec_us);
-			rb.enc_us = fmin(rb.enc_us, b.enc_us);
-			rb.dec_us = fmin(rb.dec_us, b.dec_us);
-			ab = fmin(ab, x);
-			ba = fmin(ba, y);
-		}
+		struct raw ra, rb;
+		double ab, ba;
+		if (measure(p, frames, &ra, &rb, &ab, &ba))
+			return 1;
 		double raw_ab = ra.dec_us + rb.enc_us, raw_ba = rb.dec_us + ra.enc_us;
 		double raw_calls = 20000 / (raw_ab + raw_ba), gw_calls = 20000 / (ab + ba);
 		if (json)

@@ -20,9 +20,6 @@ static void nb_dec_free(struct wims_dec *d)
 	Decoder_Interface_exit(d->st);
 }
 
-/* opencore reads as many bits as the header's FT says: check they are there
- * before handing it the buffer. */
-int wims__amr_storage_check(enum wims_amr_kind k, const uint8_t *in, size_t len);
 int wims__amr_storage_check(enum wims_amr_kind k, const uint8_t *in, size_t len)
 {
 	if (len < 1)

@@ -9,8 +9,6 @@
 
 #define WB_FRAME 320
 
-int wims__amr_storage_check(enum wims_amr_kind k, const uint8_t *in, size_t len);
-
 static int wb_dec_new(struct wims_dec *d, const struct wims_codec_params *p)
 {
 	d->st = D_IF_init();

@@ -2,6 +2,7 @@
 #ifndef WIMS_CODEC_CODEC_INT_H
 #define WIMS_CODEC_CODEC_INT_H
 
+#include "codec/amr.h"
 #include "codec/codec.h"
 
 struct wims_dec {
@@ -45,5 +46,9 @@ extern const struct wims_codec_ops wims__codec_opus_ops;
 
 /** Highest mode allowed by set at or below want (lowest allowed when none is). */
 int wims__amr_pick_mode(uint16_t set, int want, unsigned max_mode);
+
+/** The FT of a storage-format AMR frame whose length covers the bits its FT
+ * says (opencore reads that many without checking), or -EBADMSG. */
+int wims__amr_storage_check(enum wims_amr_kind k, const uint8_t *in, size_t len);
 
 #endif

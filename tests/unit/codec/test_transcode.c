@@ -343,6 +343,79 @@ static void test_header_forms(void **state)
 	wims_xcode_free(x);
 }
 
+/* CMR received is reported; CMR we send is in the first four bits (BE). */
+static void test_cmr(void **state)
+{
+	struct wims_xcode_cfg cfg;
+	struct wims_xcode *x;
+	struct wims_xcode_stats st;
+	struct sender tx;
+	uint8_t pk[1500];
+	size_t n;
+
+	cfg_init(&cfg, WIMS_CODEC_AMR, WIMS_CODEC_AMRWB, 20);
+	assert_int_equal(wims_xcode_new(&x, &cfg), 0);
+	assert_int_equal(sender_init(&tx, WIMS_CODEC_AMR, PT_IN, 20, 1000, AMP), 0);
+	n = sender_next(&tx, pk, sizeof(pk));
+	pk[12] = (uint8_t)((5 << 4) | (pk[12] & 0x0f)); /* CMR 5 (7.95) */
+	wims_xcode_set_cmr(x, 2);
+	assert_int_equal(wims_xcode_set_out_mode(x, 1), 0);
+	assert_int_equal(wims_xcode_input(x, pk, n), 0);
+	wims_xcode_stats(x, &st);
+	assert_int_equal(st.last_cmr, 5);
+	n = wims_xcode_output(x, pk, sizeof(pk));
+	assert_true(n > 12);
+	assert_int_equal(pk[12] >> 4, 2);
+	assert_int_equal((pk[12] >> 3) & 1, 0);			  /* F: last frame */
+	assert_int_equal((pk[12] & 0x07) << 1 | pk[13] >> 7, 1); /* FT 1: AMR-WB 8.85 as set */
+	wims_xcode_free(x);
+	wims_enc_free(tx.enc);
+	cfg_init(&cfg, WIMS_CODEC_AMR, WIMS_CODEC_PCMU, 20);
+	assert_int_equal(wims_xcode_new(&x, &cfg), 0);
+	assert_int_equal(wims_xcode_set_out_mode(x, 3), -ENOTSUP);
+	wims_xcode_free(x);
+}
+
+/* A timestamp jump with no sequence gap (DTX): filled, output continuous;
+ * a jump of seconds restarts the timeline with the marker set. */
+static void test_ts_jump(void **state)
+{
+	struct wims_xcode_cfg cfg;
+	struct wims_xcode *x;
+	struct wims_xcode_stats st;
+	struct sender tx;
+	struct receiver rx;
+	uint8_t pk[1500];
+	size_t n;
+	unsigned markers = 0;
+
+	cfg_init(&cfg, WIMS_CODEC_AMRWB, WIMS_CODEC_OPUS, 20);
+	assert_int_equal(wims_xcode_new(&x, &cfg), 0);
+	assert_int_equal(sender_init(&tx, WIMS_CODEC_AMRWB, PT_IN, 20, 1000, AMP), 0);
+	assert_int_equal(receiver_init(&rx, WIMS_CODEC_OPUS, PT_OUT, 48000 * 4), 0);
+	for (unsigned i = 0; i < 60; i++) {
+		if (i == 20)
+			tx.ts += 16000 / 10; /* 100 ms pause */
+		if (i == 40)
+			tx.ts += 16000 * 3; /* 3 s */
+		n = sender_next(&tx, pk, sizeof(pk));
+		assert_int_equal(wims_xcode_input(x, pk, n), 0);
+		while ((n = wims_xcode_output(x, pk, sizeof(pk))) > 0) {
+			markers += !!(pk[1] & 0x80);
+			assert_true(receiver_put(&rx, pk, n) > 0);
+		}
+	}
+	wims_xcode_stats(x, &st);
+	assert_int_equal(st.resync, 1);
+	assert_int_equal(st.plc_samples, 1600);
+	assert_int_equal(markers, 2);
+	assert_int_equal(rx.ts_breaks, 0);
+	assert_int_equal(rx.packets, 60 + 5);
+	wims_xcode_free(x);
+	wims_enc_free(tx.enc);
+	receiver_free(&rx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +434,8 @@ int main(void)
 		cmocka_unit_test(test_dtmf_rescaled),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_header_forms),
+		cmocka_unit_test(test_cmr),
+		cmocka_unit_test(test_ts_jump),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -244,7 +244,9 @@ static uint64_t in_to_dec(const struct wims_xcode *x, uint32_t units)
 static void conceal(struct wims_xcode *x, uint32_t units, const uint8_t *next, size_t next_len)
 {
 	size_t frame = x->dec_rate / 1000 * x->cfg.in.codec->frame_ms;
-	uint64_t want = in_to_dec(x, units) / frame * frame;
+	/* Opus conceals any multiple of 2.5 ms, the others whole frames. */
+	size_t unit = x->cfg.in.codec->id == WIMS_CODEC_OPUS ? x->dec_rate / 400 : frame;
+	uint64_t want = in_to_dec(x, units) / unit * unit;
 
 	while (want > 0) {
 		size_t n = want > frame ? frame : (size_t)want;

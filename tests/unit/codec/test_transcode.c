@@ -26,6 +26,7 @@ struct run {
 	unsigned seconds;
 	unsigned drop_every; /* 0 = none */
 	bool swap;	     /* swap each pair of packets */
+	bool fec;	     /* the sender adds Opus in-band FEC */
 };
 
 static void cfg_init(struct wims_xcode_cfg *c, enum wims_codec_id in, enum wims_codec_id out,
@@ -72,6 +73,14 @@ static void pipeline(const struct run *r)
 	cfg_init(&cfg, r->in, r->out, r->out_ptime);
 	assert_int_equal(wims_xcode_new(&x, &cfg), 0);
 	assert_int_equal(sender_init(&tx, r->in, PT_IN, r->in_ptime, r->freq, AMP), 0);
+	if (r->fec) {
+		struct wims_codec_params p;
+		wims_codec_params_init(&p);
+		p.useinbandfec = true;
+		p.loss_pct = 10;
+		wims_enc_free(tx.enc);
+		assert_int_equal(wims_enc_new(&tx.enc, tx.c, &p), 0);
+	}
 	assert_int_equal(receiver_init(&rx, r->out, PT_OUT, 48000 * (r->seconds + 1)), 0);
 	unsigned npk = r->seconds * 1000 / r->in_ptime;
 	for (unsigned i = 0; i < npk; i++) {
@@ -178,6 +187,10 @@ static void test_loss(void **state)
 	pipeline(&(struct run){.in = WIMS_CODEC_AMRWB, .out = WIMS_CODEC_OPUS, .in_ptime = 20, .out_ptime = 20, .freq = 1000, .seconds = 4, .drop_every = 20});
 	pipeline(&(struct run){.in = WIMS_CODEC_PCMA, .out = WIMS_CODEC_AMRWB, .in_ptime = 20, .out_ptime = 60, .freq = 440, .seconds = 4, .drop_every = 20});
 	pipeline(&(struct run){.in = WIMS_CODEC_AMR, .out = WIMS_CODEC_PCMU, .in_ptime = 20, .out_ptime = 20, .freq = 440, .seconds = 4, .drop_every = 20, .swap = true});
+	pipeline(&(struct run){.in = WIMS_CODEC_OPUS, .out = WIMS_CODEC_AMRWB, .in_ptime = 20,
+			       .out_ptime = 20, .freq = 1000, .seconds = 4, .drop_every = 20, .fec = true});
+	pipeline(&(struct run){.in = WIMS_CODEC_OPUS, .out = WIMS_CODEC_AMR, .in_ptime = 10,
+			       .out_ptime = 20, .freq = 440, .seconds = 4, .drop_every = 20});
 }
 
 static void test_bad_cfg(void **state)

@@ -109,7 +109,17 @@ static int start_media(struct wims_app *app)
 	struct wims_media_opts mo = {0};
 	int rc;
 
-	if (!c->media_anchor && !c->media_ng_listen[0])
+	if (c->media_anchor && c->media_agw[0]) {
+		struct wims_addr ra;
+		if (wims_addr_parse(&ra, wims_str_c(c->media_agw), 2223) ||
+		    (rc = wims_ng_client_new(&app->agw, app->loop, &ra))) {
+			wims_log(WIMS_LOG_ERR, "[media] agw: cannot use %s", c->media_agw);
+			return -EINVAL;
+		}
+		wims_proxy_set_agw(app->px, app->agw);
+		wims_log(WIMS_LOG_NOTICE, "media anchored in the external AGW at udp:%s (ng)", c->media_agw);
+	}
+	if (!(c->media_anchor && !c->media_agw[0]) && !c->media_ng_listen[0])
 		return 0;
 	if (wims_addr_parse(&mo.addr, wims_str_c(c->media_address), 0) ||
 	    c->media_port_max <= c->media_port_min + 4) {
@@ -134,7 +144,7 @@ static int start_media(struct wims_app *app)
 	if ((rc = wims_alg_new(&app->alg, app->media, &ao)))
 		return rc;
 	wims_alg_set_timeout(app->alg, c->media_timeout_s);
-	if (c->media_anchor)
+	if (c->media_anchor && !c->media_agw[0])
 		wims_proxy_set_mediactl(app->px, wims_alg_ctl(app->alg));
 	if (c->media_ng_listen[0]) {
 		struct wims_addr a;
@@ -150,6 +160,9 @@ static int start_media(struct wims_app *app)
 
 static void stop_media(struct wims_app *app)
 {
+	if (app->agw)
+		wims_ng_client_free(app->agw);
+	app->agw = NULL;
 	if (app->ng)
 		wims_ng_server_stop(app->ng);
 	app->ng = NULL;

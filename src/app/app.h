@@ -24,6 +24,7 @@ struct wims_app {
 	struct wims_media *media;      /* the AGW engine and its workers */
 	struct wims_alg *alg;          /* the in-process IMS-ALG over it */
 	struct wims_ng_server *ng;     /* ng control for Kamailio/OpenSIPS */
+	struct wims_ng_client *agw;    /* or an external AGW the roles drive over ng */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t drain_timer;
 	uv_timer_t trim_timer; /* gives freed heap back to the system after bursts */

@@ -112,6 +112,9 @@ static const struct key keys[] = {
 	{"media", "transcode", K_BOOL, offsetof(struct wims_conf, media_transcode), sizeof(bool), 0, 0, "yes",
 	 "yes: where browser and IMS phone share no audio codec, transcode Opus/G.711 <-> AMR-WB/AMR "
 	 "(AMR-WB and AMR are offered to IMS after the browser's codecs)"},
+	A("media", "agw", media_agw, "",
+	  "address of an external AGW driven over ng, e.g. a stock rtpengine at 127.0.0.1:2224 (empty: "
+	  "wims's own gateway); with it the roles anchor media there"),
 	A("media", "ng_listen", media_ng_listen, "",
 	  "UDP address of the rtpengine-compatible ng control protocol (empty: off), e.g. 127.0.0.1:2223"),
 };

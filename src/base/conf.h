@@ -71,6 +71,7 @@ struct wims_conf {
 	bool media_core_sdes;
 	bool media_transcode;
 	char media_ng_listen[WIMS_CONF_STR];
+	char media_agw[WIMS_CONF_STR];
 };
 
 /** Fill c with every key's default. */

@@ -52,6 +52,7 @@ struct wims_mctl_flags {
 	bool strip_extmap;             /* strip-extmap, or always toward plain RTP */
 	bool generate_mid;
 	bool trust_address;
+	bool no_rtcp_attribute;        /* no a=rtcp (some WebRTC stacks refuse it beside rtcp-mux) */
 	bool symmetric, asymmetric;
 	struct wims_str direction[2];  /* interface names; informational */
 	struct wims_str codec_strip[WIMS_MCTL_MAX_CODEC_LIST];

@@ -537,6 +537,8 @@ static void enc_flags_list(struct wims_wbuf *b, const struct wims_mctl_flags *f)
 		names[n++] = "asymmetric";
 	if (f->generate_mid)
 		names[n++] = "generate-mid";
+	if (f->no_rtcp_attribute)
+		names[n++] = "no-rtcp-attribute";
 	if (f->strip_extmap)
 		names[n++] = "strip-extmap";
 	if (f->symmetric)

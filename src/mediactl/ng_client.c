@@ -165,9 +165,16 @@ int wims_ng_client_new(struct wims_ng_client **cp, uv_loop_t *loop, const struct
 		return rc;
 	}
 	c->udp.data = c;
-	/* an ephemeral port of the remote's family, on any address */
+	/* an ephemeral port of the remote's family, on any address -- on the
+	 * loopback address when the AGW is there (nothing listens wider than
+	 * it needs to) */
 	memset(&any, 0, sizeof(any));
 	any.u.sa.sa_family = remote->u.sa.sa_family;
+	if (remote->u.sa.sa_family == AF_INET &&
+	    (ntohl(remote->u.in.sin_addr.s_addr) >> 24) == 127)
+		any.u.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (remote->u.sa.sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&remote->u.in6.sin6_addr))
+		any.u.in6.sin6_addr = in6addr_loopback;
 	rc = uv_udp_bind(&c->udp, &any.u.sa, 0);
 	if (!rc)
 		rc = uv_udp_recv_start(&c->udp, on_alloc, on_recv);

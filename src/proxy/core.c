@@ -454,7 +454,9 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 	px->role->request(r);
 	if (!r->reject)
 		wims_proxy__media_request(r);
-	if (r->reject) {
+	if (r->deferred) {
+		/* comes back through wims_proxy_recv once the AGW answered */
+	} else if (r->reject) {
 		if (m->method_id != WIMS_SIP_ACK) /* an ACK is never answered (RFC 3261 §17.1.1.3) */
 			wims_proxy__reply(px, m, in, r->reject, r->reject_reason, r->reject_hdrs);
 	} else if (wims_proxy__tsx_new_request(r)) {
@@ -652,6 +654,7 @@ void wims_proxy_free(struct wims_proxy *px)
 {
 	if (!px)
 		return;
+	wims_proxy__media_free(px);
 	wims_proxy__tsx_free_all(px);
 	wims_proxy__dlg_free_all(px);
 	px->role->free(px);
@@ -687,6 +690,11 @@ void wims_proxy__json_str(struct wims_wbuf *w, const char *s)
 void wims_proxy_set_mediactl(struct wims_proxy *px, struct wims_mediactl *mc)
 {
 	px->mc = mc;
+}
+
+void wims_proxy_set_agw(struct wims_proxy *px, struct wims_ng_client *ng)
+{
+	px->agw = ng;
 }
 
 const struct wims_proxy_stats *wims_proxy_stats(const struct wims_proxy *px)

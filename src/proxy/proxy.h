@@ -52,6 +52,11 @@ struct wims_mediactl;
 /** Anchor media through mc (NULL: SDP passes untouched).  mc outlives px. */
 void wims_proxy_set_mediactl(struct wims_proxy *px, struct wims_mediactl *mc);
 
+struct wims_ng_client;
+/** Anchor media in an external AGW (a stock rtpengine) over ng instead:
+ *  requests and responses with SDP wait for its answer.  ng outlives px. */
+void wims_proxy_set_agw(struct wims_proxy *px, struct wims_ng_client *ng);
+
 const struct wims_proxy_stats *wims_proxy_stats(const struct wims_proxy *px);
 
 /** The browsers' flows as a JSON array: id, Contact, outbound, instance, binding expiry. */

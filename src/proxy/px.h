@@ -59,6 +59,7 @@ struct px_req {
 	uint64_t flow_token_id;     /* flow the request is delivered to (core→browser), 0 otherwise */
 	bool flow_outbound;         /* that flow registered with RFC 5626 outbound (430 when lost) */
 	char *media_mem;            /* pool block holding the SDP media control gave back */
+	bool deferred;              /* waits for the external AGW: comes back through recv */
 };
 
 /* ---- core.c ---- */
@@ -73,6 +74,9 @@ struct wims_proxy {
 	struct wims_hash dialogs;  /* struct px_dialog by Call-ID hash */
 	uint64_t seq;
 	struct wims_mediactl *mc;  /* media anchoring; NULL: SDP passes untouched */
+	struct wims_ng_client *agw; /* or an external AGW over ng (rtpengine) */
+	struct px_mwait *mwait;    /* messages waiting for the external AGW's answer */
+	struct wims_sip_flow *resp_in; /* the flow of the response being handled */
 	unsigned char secret[32];
 	bool draining;
 	/* our sent-by toward the core: host and port as written in Via/Contact */
@@ -220,8 +224,10 @@ bool wims_proxy__pop_own_routes(struct wims_proxy *px, const struct wims_sip_msg
 /** Hand a request's SDP to media control; rejects the request when it fails. */
 void wims_proxy__media_request(struct px_req *r);
 /** The same for a response on its way up; *memp receives a pool block to put back. */
-void wims_proxy__media_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+/** ...returns true when the response waits for the external AGW (not forwarded now). */
+bool wims_proxy__media_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
 				struct wims_sip_edits *ed, char **memp);
+void wims_proxy__media_free(struct wims_proxy *px);
 /** Release the media of call_id's pass through wims on the browser flow flow_id. */
 void wims_proxy__media_delete(struct wims_proxy *px, struct wims_str call_id, uint64_t flow_id);
 bool wims_proxy__media_has_sdp(const struct wims_sip_msg *m);

@@ -536,9 +536,9 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	wims_sip_edit_remove_val(&ed, m, top); /* after the insertion at the same offset */
 	px->role->response(px, t, m, &ed, &scratch);
 	char *sdp_mem = NULL;
-	wims_proxy__media_response(px, t, m, &ed, &sdp_mem);
+	bool waits = wims_proxy__media_response(px, t, m, &ed, &sdp_mem);
 	wims_wbuf_init(&w, mem, WIMS_SIP_MAX_MESSAGE);
-	if (!scratch.err && wims_sip_msg_write(m, &ed, &w) == 0)
+	if (!waits && !scratch.err && wims_sip_msg_write(m, &ed, &w) == 0)
 		send_up(t, w.p, w.len, m->status);
 	if (sdp_mem)
 		wims_proxy__mem_put(px, sdp_mem);
@@ -560,6 +560,7 @@ static void ack_non2xx(struct px_tsx *t, const struct wims_sip_msg *m)
 
 bool wims_proxy__tsx_response(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_flow *in)
 {
+	px->resp_in = in; /* for a response that must wait for the external AGW */
 	struct wims_sip_vals it;
 	struct wims_sip_via v;
 	struct wims_sip_cseq cs;

@@ -132,6 +132,21 @@ static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
 	wims_sip__deliver(&pf, buf->base, (size_t)nread);
 }
 
+void wims_sip_tport_udp_inject(struct wims_sip_tport *tp, const struct wims_addr *peer, const char *buf,
+			       size_t len)
+{
+	struct wims_sip_flow pf;
+
+	memset(&pf, 0, sizeof(pf));
+	pf.peer = *peer;
+	pf.tp = tp;
+	pf.kind = FLOW_UDP;
+	pf.proto = WIMS_SIP_UDP;
+	pf.alive = true;
+	pf.local = tp->udp_local;
+	wims_sip__deliver(&pf, buf, len);
+}
+
 static void on_udp_close(uv_handle_t *h)
 {
 	wims_sip__tport_deref(h->data);

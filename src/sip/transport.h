@@ -102,6 +102,10 @@ int wims_sip_flow_external(struct wims_sip_tport *tp, struct wims_sip_flow **f, 
 			   const struct wims_addr *peer) __attribute__((warn_unused_result));
 /** A whole message arrived on an external flow: passed to the recv handler. */
 void wims_sip_flow_input(struct wims_sip_flow *f, const char *msg, size_t len);
+/** Deliver buf to the receive handler again as if it had just arrived over
+ *  UDP from peer (a message whose processing waited for something). */
+void wims_sip_tport_udp_inject(struct wims_sip_tport *tp, const struct wims_addr *peer, const char *buf,
+			       size_t len);
 /** The external connection is gone: the closed handler runs, the flow is
  *  marked dead and the owner's reference is dropped (f may be freed). */
 void wims_sip_flow_gone(struct wims_sip_flow *f);

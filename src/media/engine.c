@@ -187,6 +187,10 @@ static int bind_port(const struct wims_media *m, uint16_t port, int *fdp)
 		return -errno;
 	int tos = 0xb8; /* EF, RFC 4594 for telephony */
 	(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+	/* a small receive queue: an overloaded worker drops packets instead of
+	 * delaying a call's media by seconds (docs/media-performance.md) */
+	int rcvbuf = 64 * 1024;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, &a.u.sa, wims_addr_len(&a)) < 0) {
 		int err = -errno;
 		close(fd);

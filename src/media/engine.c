@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -304,6 +305,26 @@ void wims_media_sess_counters(const struct wims_media_sess *s, unsigned stream, 
 		if (!ch)
 			break;
 	}
+}
+
+int wims_media_sess_dtmf(struct wims_media_sess *s, unsigned stream, unsigned to_side, uint8_t event,
+			 unsigned duration_ms, uint8_t pt, uint32_t clock)
+{
+	if (stream >= WIMS_MEDIA_MAX_STREAMS || to_side > 1 || event > 15 || pt > 127 || !clock)
+		return -EINVAL;
+	struct media__cmd *cmd = calloc(1, sizeof(*cmd)); /* rare: the full size is fine */
+	if (!cmd)
+		return -ENOMEM;
+	cmd->kind = MEDIA__CMD_DTMF;
+	cmd->s = s;
+	cmd->dtmf.stream = stream;
+	cmd->dtmf.side = to_side;
+	cmd->dtmf.event = event;
+	cmd->dtmf.duration_ms = duration_ms;
+	cmd->dtmf.pt = pt;
+	cmd->dtmf.clock = clock;
+	post(s->w, cmd);
+	return 0;
 }
 
 void wims_media_sess_delete(struct wims_media_sess *s)

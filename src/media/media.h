@@ -143,6 +143,12 @@ int wims_media_sess_apply(struct wims_media_sess *s, const struct wims_media_ses
 /** Read a stream side's counters (lock-free snapshot). */
 void wims_media_sess_counters(const struct wims_media_sess *s, unsigned stream, unsigned side,
 			      struct wims_media_counters *out);
+/** Send an RFC 4733 telephone-event toward side to_side of stream (a DTMF
+ *  digit the browser sent as SIP INFO): payload type pt at clock, blended
+ *  into the RTP stream wims sends that side (same SSRC, sequence numbers
+ *  shifted after it).  0, -EINVAL, -ENOMEM. */
+int wims_media_sess_dtmf(struct wims_media_sess *s, unsigned stream, unsigned to_side, uint8_t event,
+			 unsigned duration_ms, uint8_t pt, uint32_t clock) __attribute__((warn_unused_result));
 /** End the session: its sockets close and its memory goes on its worker.
  * s must not be used afterwards. */
 void wims_media_sess_delete(struct wims_media_sess *s);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "codec/dtmf.h"
 #include "media/dtls.h"
 #include "media/ice.h"
 #include "media/media.h"
@@ -45,6 +46,15 @@ struct media__side {
 	uint32_t sr_mid[4];
 	uint64_t sr_ms[4];
 	unsigned sr_next;
+	/* what we last sent this side, for telephone-events blended in */
+	uint16_t out_seq, seq_shift;
+	uint32_t out_ts;
+	uint64_t out_ms;
+	bool sent_any;
+	bool dtmf_on;
+	struct wims_dtmf_tx dtmf;
+	uint8_t dtmf_pt;
+	uint32_t dtmf_ts;
 	struct wims_media_counters n; /* written by the worker with relaxed atomics */
 };
 
@@ -68,19 +78,21 @@ struct wims_media_sess {
 	unsigned nst;
 	uv_timer_t timer;         /* DTLS retransmission */
 	bool timer_open;
+	uv_timer_t dtmf_timer;    /* telephone-events being sent */
 	bool deleted;             /* control side: delete requested; no more events */
 	uint64_t created_ms, last_media_ms;
 	bool timeout_sent;
 	struct wims_media_sess *wnext, *wprev; /* the worker's list */
 };
 
-enum media__cmd_kind { MEDIA__CMD_APPLY, MEDIA__CMD_DELETE, MEDIA__CMD_STOP };
+enum media__cmd_kind { MEDIA__CMD_APPLY, MEDIA__CMD_DELETE, MEDIA__CMD_STOP, MEDIA__CMD_DTMF };
 
 struct media__cmd {
 	enum media__cmd_kind kind;
 	struct wims_media_sess *s;
 	struct media__cmd *next;
-	struct wims_media_sessconf conf; /* APPLY */
+	struct { unsigned stream, side, duration_ms; uint8_t event, pt; uint32_t clock; } dtmf; /* DTMF */
+	struct wims_media_sessconf conf; /* APPLY (only allocated for APPLY) */
 };
 
 #define MEDIA__EV_FREED ((enum wims_media_event)100)

@@ -14,7 +14,7 @@
 #include "media/rtp.h"
 #include "media/stun.h"
 
-static struct wims_ratelimit rl_drop = {0};
+static struct wims_ratelimit rl_drop = WIMS_RATELIMIT_INIT(10000, 10);
 
 static uint64_t now_ms(struct media__worker *w)
 {
@@ -80,6 +80,21 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 
 /* ---- relaying ---- */
 
+/* An RTP packet about to go to side `out`: sequence numbers move up by the
+ * telephone-events wims blended into the stream; what was sent is noted. */
+static void stamp_out(struct media__worker *w, struct media__side *out, uint8_t *p, size_t len)
+{
+	if (len < 12)
+		return;
+	uint16_t seq = (uint16_t)((p[2] << 8 | p[3]) + out->seq_shift);
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	out->out_seq = seq;
+	out->out_ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+	out->out_ms = now_ms(w);
+	out->sent_any = true;
+}
+
 /* Packets of a transcoded stream: the transcoder takes the packet and gives
  * back what is ready for the other side (none, one, or several when the
  * ptimes differ), each sent from the worker's xbuf. */
@@ -97,6 +112,7 @@ static void relay_transcoded(struct media__worker *w, struct media__stream *st, 
 		struct wims_rtp_hdr h;
 		if (wims_rtp_parse(&h, w->xbuf, n) == 0)
 			out->ssrc_out = h.ssrc;
+		stamp_out(w, out, w->xbuf, n);
 		if (tp_send(w, to, w->xbuf, n, sizeof(w->xbuf), false)) {
 			media__add(&out->n.packets_out, 1);
 			media__add(&out->n.bytes_out, n);
@@ -136,6 +152,7 @@ static void relay_rtp(struct media__worker *w, struct media__tp *t, uint8_t *p, 
 		return;
 	}
 	out->ssrc_out = h.ssrc;
+	stamp_out(w, out, p, len);
 	if (tp_send(w, to, p, len, MEDIA__RXCHUNK, false)) {
 		media__add(&out->n.packets_out, 1);
 		media__add(&out->n.bytes_out, len);
@@ -430,6 +447,67 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct so
 	on_packet(t->sess->w, t, (uint8_t *)buf->base, (size_t)n, &from, h == &t->rtcp);
 }
 
+/* ---- telephone-events blended into a stream (SIP INFO DTMF) ---- */
+
+static bool dtmf_send_one(struct media__worker *w, struct wims_media_sess *s, unsigned i, int sd)
+{
+	struct media__stream *st = &s->st[i];
+	struct media__side *out = &st->side[sd];
+	uint8_t *p = w->xbuf;
+	bool marker = false;
+	size_t n = wims_dtmf_tx_next(&out->dtmf, p + 12, 16, &marker);
+	if (!n) {
+		out->dtmf_on = false;
+		return false;
+	}
+	uint16_t seq = (uint16_t)(out->out_seq + 1);
+	out->out_seq = seq;
+	out->seq_shift++;
+	p[0] = 0x80;
+	p[1] = (uint8_t)((marker ? 0x80 : 0) | out->dtmf_pt);
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	for (int b = 0; b < 4; b++) {
+		p[4 + b] = (uint8_t)(out->dtmf_ts >> (24 - 8 * b));
+		p[8 + b] = (uint8_t)(out->ssrc_out >> (24 - 8 * b));
+	}
+	if (tp_send(w, &s->tp[st->c.t[sd]], p, 12 + n, sizeof(w->xbuf), false)) {
+		media__add(&out->n.packets_out, 1);
+		media__add(&out->n.bytes_out, 12 + n);
+	}
+	return true;
+}
+
+static void on_dtmf_timer(uv_timer_t *tm)
+{
+	struct wims_media_sess *s = tm->data;
+	bool more = false;
+	for (unsigned i = 0; i < s->nst; i++)
+		for (int sd = 0; sd < 2; sd++)
+			if (s->st[i].side[sd].dtmf_on)
+				more |= dtmf_send_one(s->w, s, i, sd);
+	if (!more)
+		uv_timer_stop(tm);
+}
+
+static void dtmf_start(struct media__worker *w, struct wims_media_sess *s, const struct media__cmd *c)
+{
+	if (s->state != MEDIA__ALIVE || !s->timer_open || c->dtmf.stream >= s->nst)
+		return;
+	struct media__side *out = &s->st[c->dtmf.stream].side[c->dtmf.side];
+	if (!out->sent_any) {
+		wims_log(WIMS_LOG_INFO, "media: DTMF before any media toward that side: not sent");
+		return;
+	}
+	/* the event starts now, in the stream's own timeline (RFC 4733 §2.5.1.1) */
+	out->dtmf_ts = out->out_ts + (uint32_t)((now_ms(w) - out->out_ms) * c->dtmf.clock / 1000);
+	out->dtmf_pt = c->dtmf.pt;
+	wims_dtmf_tx_start(&out->dtmf, c->dtmf.event, c->dtmf.duration_ms, c->dtmf.clock, 50);
+	out->dtmf_on = true;
+	dtmf_send_one(w, s, c->dtmf.stream, (int)c->dtmf.side);
+	uv_timer_start(&s->dtmf_timer, on_dtmf_timer, 50, 50);
+}
+
 /* ---- timers ---- */
 
 static void on_sess_timer(uv_timer_t *tm)
@@ -645,6 +723,8 @@ static void apply(struct media__worker *w, struct wims_media_sess *s,
 	if (!s->timer_open) {
 		uv_timer_init(&w->loop, &s->timer);
 		s->timer.data = s;
+		uv_timer_init(&w->loop, &s->dtmf_timer);
+		s->dtmf_timer.data = s;
 		s->timer_open = true;
 		s->created_ms = now_ms(w);
 		s->wnext = w->sessions;
@@ -708,8 +788,10 @@ static void sess_close(struct media__worker *w, struct wims_media_sess *s)
 	s->pending_close++; /* held across the loop below */
 	for (unsigned i = 0; i < WIMS_MEDIA_MAX_TRANSPORTS; i++)
 		tp_close(&s->tp[i]);
-	if (s->timer_open)
+	if (s->timer_open) {
 		close_handle(s, (uv_handle_t *)&s->timer);
+		close_handle(s, (uv_handle_t *)&s->dtmf_timer);
+	}
 	if (--s->pending_close == 0)
 		media__sess_free(s);
 }
@@ -743,6 +825,8 @@ void media__worker_wake(uv_async_t *a)
 					c->s->state = MEDIA__CLOSING;
 					media__sess_free(c->s);
 				}
+			} else if (c->kind == MEDIA__CMD_DTMF) {
+				dtmf_start(w, c->s, c);
 			} else if (c->kind == MEDIA__CMD_STOP)
 				stop_worker(w);
 		}

@@ -345,7 +345,59 @@ static int op_list(void *impl, unsigned limit, wims_mctl_list_h *h, void *arg)
 	return 0;
 }
 
+/* The telephone-event payload type and clock toward leg `to` on stream i:
+ * the transcoder's output when transcoding, else the negotiated one. */
+static int te_toward(const struct alg_call *c, unsigned i, int to, uint8_t *pt, uint32_t *clock)
+{
+	const struct wims_media_xc *x = &c->conf.s[i].xc[1 - to];
+	if (x->on) {
+		if (x->cfg.out.te_pt < 0)
+			return -ENOENT;
+		*pt = (uint8_t)x->cfg.out.te_pt;
+		*clock = x->cfg.out.clock ? x->cfg.out.clock : x->cfg.out.codec->rtp_clock;
+		return 0;
+	}
+	const struct alg_med *md = &c->med[i];
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned j = 0; j < md->ncodecs; j++) {
+			const struct alg_codec *k = &md->codecs[j];
+			if (strcasecmp(k->enc, "telephone-event") || (pass == 0 && k->clock != md->clock))
+				continue;
+			/* the list is the offerer's: its numbers toward it, the forwarded ones beyond */
+			uint8_t p = to == c->answered_leg ? k->pt : k->fwd_pt;
+			if (c->conf.s[i].pt_map[to][p] == 0xff)
+				continue; /* that side did not accept it */
+			*pt = p;
+			*clock = k->clock;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int op_dtmf(void *impl, const struct wims_mctl_req *rq, uint8_t event, unsigned duration_ms,
+		   struct wims_mctl_err *err)
+{
+	struct wims_alg *a = impl;
+	struct alg_call *c = call_find(a, rq->call_id);
+	int from = c ? leg_of(c, rq->from_tag) : -1;
+	if (!c || from < 0) {
+		alg__err(err, 481, "Unknown call-id");
+		return -ENOENT;
+	}
+	for (unsigned i = 0; i < c->nmed; i++) {
+		uint8_t pt;
+		uint32_t clock;
+		if (c->med[i].video || c->med[i].rejected || !c->conf.s[i].active ||
+		    te_toward(c, i, 1 - from, &pt, &clock))
+			continue;
+		return wims_media_sess_dtmf(c->sess, i, (unsigned)(1 - from), event, duration_ms, pt, clock);
+	}
+	alg__err(err, 488, "no telephone-event toward the other side");
+	return -ENOENT;
+}
+
 static const struct wims_mctl_ops alg_ops = {
+	.dtmf = op_dtmf,
 	.offer = op_offer,
 	.answer = op_answer,
 	.del = op_delete,

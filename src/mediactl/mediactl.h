@@ -118,6 +118,11 @@ struct wims_mctl_ops {
 		     struct wims_mctl_err *err);
 	/* list: up to `limit` call-ids */
 	int (*list)(void *impl, unsigned limit, wims_mctl_list_h *h, void *arg);
+	/* a DTMF digit (0-15) the leg with rq->from_tag sent out of band (SIP
+	 * INFO): played toward the other leg as RFC 4733 telephone-events.
+	 * NULL when the AGW cannot. */
+	int (*dtmf)(void *impl, const struct wims_mctl_req *rq, uint8_t event, unsigned duration_ms,
+		    struct wims_mctl_err *err);
 };
 
 struct wims_mediactl {

@@ -14,10 +14,11 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "codec/dtmf.h"
 #include "mediactl/ng.h"
 #include "proxy/px.h"
 
-static struct wims_ratelimit rl_media = {0};
+static struct wims_ratelimit rl_media = WIMS_RATELIMIT_INIT(10000, 10);
 
 static bool has_sdp(const struct wims_sip_msg *m)
 {
@@ -289,6 +290,39 @@ void wims_proxy__media_delete(struct wims_proxy *px, struct wims_str call_id, ui
 	(void)px->mc->ops->del(px->mc->impl, &rq, &err); /* not found is fine */
 }
 
+/* A DTMF digit a browser sent as SIP INFO (JsSIP's default: application/
+ * dtmf-relay) leaves toward IMS as RFC 4733 telephone-events in the media,
+ * which is what IMS phones and media servers listen to; the INFO is
+ * answered here.  Anything else in an INFO passes through. */
+static void info_dtmf(struct px_req *r, uint64_t flow_id)
+{
+	struct wims_proxy *px = r->px;
+	const struct wims_sip_msg *m = r->m;
+	const struct wims_sip_hdr *ct = wims_sip_msg_hdr(m, WIMS_HDR_CONTENT_TYPE);
+	uint8_t event;
+	unsigned ms;
+	char key[MEDIA_KEY_MAX];
+	struct wims_mctl_req rq;
+	struct wims_mctl_err err;
+
+	if (!px->mc || !px->mc->ops->dtmf || !ct || !px_proto_is_ws(wims_sip_flow_proto(r->in)))
+		return;
+	int prc = wims_dtmf_info_parse(wims_str_trim(ct->value), m->body, &event, &ms);
+	if (prc) {
+		wims_log(WIMS_LOG_DEBUG, "media: INFO body not DTMF (%d): %.*s", prc, (int)m->body.l, m->body.p);
+		return;
+	}
+	fill_req(&rq, m, WIMS_MCTL_QUERY, key, flow_id);
+	memset(&err, 0, sizeof(err));
+	if (px->mc->ops->dtmf(px->mc->impl, &rq, event, ms, &err)) {
+		wims_log_rl(&rl_media, WIMS_LOG_INFO, "media: INFO DTMF passed on as is: %s", err.reason);
+		return;
+	}
+	px->st.dtmf_info++;
+	r->reject = 200;
+	r->reject_reason = "OK";
+}
+
 void wims_proxy__media_request(struct px_req *r)
 {
 	struct wims_proxy *px = r->px;
@@ -307,6 +341,9 @@ void wims_proxy__media_request(struct px_req *r)
 	case WIMS_SIP_BYE:
 		if (cid)
 			wims_proxy__media_delete(px, wims_str_trim(cid->value), flow_id);
+		return;
+	case WIMS_SIP_INFO:
+		info_dtmf(r, flow_id);
 		return;
 	case WIMS_SIP_INVITE:
 	case WIMS_SIP_UPDATE:

@@ -22,6 +22,7 @@ struct wims_proxy_stats {
 	uint64_t tsx_created, tsx_timeouts, dialogs_released;
 	uint64_t tsx_open, dialogs_open, flows_open, bindings_open;
 	uint64_t media_sdp, media_failed; /* SDP bodies anchored / refused by media control */
+	uint64_t dtmf_info;               /* SIP INFO DTMF turned into RFC 4733 */
 };
 
 /**

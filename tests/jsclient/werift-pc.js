@@ -7,7 +7,7 @@ const werift = require('werift');
 
 // configure({ video: true }) (wims-ua --video): offers get a sendrecv video
 // m-line (VP8, H264) bundled with the audio one; set before any peer connection
-const OPTS = { video: false };
+const OPTS = { video: false, dtmf: false };
 function configure(o) { Object.assign(OPTS, o || {}); }
 
 // video feedback as a browser offers it: NACK, PLI, FIR, REMB (the gateway
@@ -19,6 +19,11 @@ const CODECS = () => ({
     new werift.RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 }),
     new werift.RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: 0 }),
     new werift.RTCRtpCodecParameters({ mimeType: 'audio/PCMA', clockRate: 8000, channels: 1, payloadType: 8 }),
+    // configure({ dtmf: true }): telephone-event as Chrome offers it (RFC 4733)
+    ...(OPTS.dtmf ? [
+      new werift.RTCRtpCodecParameters({ mimeType: 'audio/telephone-event', clockRate: 48000, channels: 1, payloadType: 110 }),
+      new werift.RTCRtpCodecParameters({ mimeType: 'audio/telephone-event', clockRate: 8000, channels: 1, payloadType: 126 }),
+    ] : []),
   ],
   video: OPTS.video ? [
     new werift.RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: VIDEO_FB() }),

@@ -70,6 +70,9 @@ const USAGE = `usage: wims-ua.js [options]
   --media-echo-corrupt     like --media-echo, but flip the last byte of every echoed payload
   --media-expect-received N  like --media-expect-echo, but only count: at least N RTP packets
                            back (a transcoded echo is re-encoded, never byte for byte)
+  --dtmf-info DIGITS       (werift) once connected, send each digit as SIP INFO (dtmf-relay)
+  --expect-dtmf-back DIGITS  the RFC 4733 telephone-events that come back in the RTP (an echo
+                           phone reflecting what the gateway made of the INFO): these digits
   --mangle-fingerprint     change a=fingerprint in the SDP we send (a DTLS peer the gateway must refuse)
                            (a peer that makes the check fail: its self-test)
   --trace                  print every SIP message sent and received (to stderr)
@@ -132,6 +135,8 @@ function parseArgs(argv) {
       case '--media-echo': o.mediaEcho = 'echo'; break;
       case '--media-echo-corrupt': o.mediaEcho = 'corrupt'; break;
       case '--mangle-fingerprint': o.mangleFp = true; break;
+      case '--dtmf-info': o.dtmfInfo = need(i); i++; break;
+      case '--expect-dtmf-back': o.expectDtmfBack = need(i); i++; break;
       case '--trace': o.trace = true; break;
       case '--debug': o.debug = true; break;
       default: die(`unknown option ${a}\n${USAGE}`);
@@ -156,7 +161,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const opt = parseArgs(process.argv.slice(2));
 const wpc = opt.pc === 'werift' ? require('./werift-pc') : null;
-if (wpc) { wpc.configure({ video: !!opt.video }); wpc.install(); } else require('./fake-webrtc').install();
+if (wpc) { wpc.configure({ video: !!opt.video, dtmf: !!opt.dtmfInfo }); wpc.install(); } else require('./fake-webrtc').install();
 const JsSIP = require('jssip');
 const { WsSocket } = require('./ws-socket');
 if (opt.debug) JsSIP.debug.enable('JsSIP:*'); else JsSIP.debug.disable();
@@ -352,8 +357,45 @@ async function videoFbPhase(s, tag) {
   ev('video-fb-check ok', { call: tag });
 }
 
+// --dtmf-info / --expect-dtmf-back: digits out as SIP INFO, RFC 4733 events
+// back in the RTP (the gateway turned the INFO into telephone-events; an echo
+// phone reflects them)
+async function dtmfPhase(s, tag) {
+  const pc = s.connection;
+  const te = {};
+  for (const m of (pc.remoteDescription && pc.remoteDescription.sdp || '').matchAll(/a=rtpmap:(\d+) telephone-event\/(\d+)/gi)) te[+m[1]] = +m[2];
+  const seen = new Map(); // RTP timestamp -> {event, end, duration, pt}
+  pc.wimsOnRtp((rtp) => {
+    const pt = rtp.header.payloadType;
+    if (te[pt] === undefined) return;
+    const p = Buffer.from(rtp.payload);
+    if (p.length < 4) return;
+    const e = seen.get(rtp.header.timestamp) || { event: p[0], end: false, duration: 0, pt, packets: 0 };
+    e.packets++;
+    e.end = e.end || (p[1] & 0x80) !== 0;
+    e.duration = Math.max(e.duration, p.readUInt16BE(2));
+    seen.set(rtp.header.timestamp, e);
+  });
+  const names = '0123456789*#ABCD';
+  for (const d of opt.dtmfInfo || '') {
+    s.sendDTMF(d, { transportType: 'INFO', duration: 160 });
+    await sleep(400);
+  }
+  await sleep(800);
+  const got = [...seen.values()];
+  const digits = got.map((e) => names[e.event] || '?').join('');
+  ev('dtmf-back', { digits: digits || '-', clocks: got.map((e) => te[e.pt]).join(',') || '-',
+    durations_ms: got.map((e) => Math.round(e.duration * 1000 / te[e.pt])).join(',') || '-',
+    ended: got.every((e) => e.end) ? 'yes' : 'no', call: tag });
+  if (opt.expectDtmfBack !== undefined) {
+    if (digits !== opt.expectDtmfBack || !got.every((e) => e.end)) throw new Error(`dtmf back: got '${digits}', expected '${opt.expectDtmfBack}'`);
+    ev('dtmf-check ok', { call: tag });
+  }
+}
+
 async function inCall(s, tag) {
   if (opt.mediaSend) await mediaPhase(s, tag);
+  if (opt.dtmfInfo) await dtmfPhase(s, tag);
   if (opt.dropAfter !== undefined) {
     await sleep(opt.dropAfter);
     ev('ws-dropped', { call: tag });

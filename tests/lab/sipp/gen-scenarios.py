@@ -114,6 +114,15 @@ SDP_ECHO='''v=0
       a=sendrecv'''
 w('uas_echo.xml','UAS (an RTP echo phone, run with -rtp_echo): answer an INVITE with plain RTP/AVP, only the first codec of the offer (its rtpmap/fmtp copied), ACK, wait for BYE. The received SDP is in the -message_file log. '+NOTE_UAS,
   RECV_INVITE_ECHO+reply(180,'Ringing')+'  <pause variable="answer_delay"/>\n'+reply(200,'OK',sdp=SDP_ECHO,retrans=True)+'  <recv request="ACK" crlf="true"/>\n'+WAIT_BYE)
+# the echo phone with DTMF: also the offer's telephone-event/48000 (the clock of
+# Opus, which the werift client offers first), for RFC 4733 echo tests
+RECV_INVITE_ECHO_TE=RECV_INVITE_ECHO.replace('      <ereg regexp=".*" search_in="hdr" header="From:"',
+'''      <ereg regexp="([[:cntrl:]]+a=rtpmap:([0-9]+) telephone-event/48000)" search_in="body" check_it="true" assign_to="te_all,te_map,te_pt"/>
+      <ereg regexp=".*" search_in="hdr" header="From:"''').replace('<Reference variables="mline,','<Reference variables="te_all,mline,')
+SDP_ECHO_TE=SDP_ECHO.replace('m=audio [media_port] RTP/AVP [$pt][$rtpmap][$fmtp]','m=audio [media_port] RTP/AVP [$pt] [$te_pt][$rtpmap][$fmtp][$te_map]')
+w('uas_echo_te.xml','UAS (an RTP echo phone with telephone-event, run with -rtp_echo): like uas_echo.xml, and the offer\'s telephone-event/48000 answered too (the offer must have one). '+NOTE_UAS,
+  RECV_INVITE_ECHO_TE+reply(180,'Ringing')+'  <pause variable="answer_delay"/>\n'+reply(200,'OK',sdp=SDP_ECHO_TE,retrans=True)+'  <recv request="ACK" crlf="true"/>\n'+WAIT_BYE)
+
 # the audio+video echo phone: the echo phone's audio answer plus a video m-line
 # on [media_port+2] (where sipp -rtp_echo also reflects RTP) with the first
 # video codec of the offer (its rtpmap/fmtp copied) and the feedback an IMS

@@ -148,7 +148,9 @@ run_load() {
 		echo "{\"label\":\"$gw\",\"streams\":$n,\"crashed\":true}" >>"$OUT/results.jsonl"
 		return 1
 	fi
-	# go on up the ladder while loss < 0.1%, every stream set up and the gateway below 95% of its core
+	# go on up the ladder while loss < 0.1% and every stream is set up (a
+	# saturated gateway may still lose nothing, queueing instead: the report
+	# also gives the highest count with p99 < 10 ms)
 	python3 - "$f" <<'PY'
 import json, sys
 try:
@@ -156,7 +158,7 @@ try:
 except Exception:
     sys.exit(1)
 ok = (j["fwd"]["loss_pct"] < 0.1 and (not j["rev"] or j["rev"]["loss_pct"] < 0.1)
-      and j["established"] == j["streams"] and j["gw_cpu_pct"] < 95)
+      and j["established"] == j["streams"])
 sys.exit(0 if ok else 1)
 PY
 }

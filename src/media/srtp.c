@@ -1,35 +1,23 @@
-/* SRTP/SRTCP through libsrtp2, and SDES key lines (RFC 4568).
- *
- * libsrtp2 wants the master key and salt contiguous (key || salt); each
- * wims_srtp is one srtp_t with a single ssrc_any_{in,out}bound stream
- * template, so a session follows SSRC changes without reconfiguration. */
+/* SRTP profiles and SDES key lines (RFC 4568).  The SRTP/SRTCP transform
+ * itself (wims_srtp_new .. wims_srtp_unprotect_rtcp) is in srtp_evp.c, on
+ * OpenSSL EVP; libsrtp2 is only the test oracle. */
 #include "media/srtp.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <srtp2/srtp.h>
 
 #include "base/log.h"
-
-struct wims_srtp {
-	srtp_t ctx;
-	size_t tag_len;	     /* RTP tag (10, 4 or 16) */
-	size_t rtcp_tag_len; /* SRTCP tag (10 or 16; _32 uses an 80-bit SRTCP tag) */
-	bool outbound;
-};
 
 static pthread_once_t srtp_once = PTHREAD_ONCE_INIT;
 static int srtp_init_rc; /* written once under srtp_once */
 
 static void srtp_global_init_once(void)
 {
-	srtp_init_rc = srtp_init() == srtp_err_status_ok ? 0 : -EIO;
+	srtp_init_rc = OPENSSL_init_crypto(0, NULL) == 1 ? 0 : -EIO;
 }
 
 int wims_srtp_global_init(void)
@@ -67,167 +55,6 @@ const char *wims_srtp_profile_name(int profile)
 	default:
 		return NULL;
 	}
-}
-
-/* RFC 5764 §4.1.2: SRTP_AES128_CM_HMAC_SHA1_32 keeps an 80-bit SRTCP tag. */
-static int set_policy(srtp_policy_t *pol, int profile, struct wims_srtp *s)
-{
-	switch (profile) {
-	case WIMS_SRTP_AES_CM_128_HMAC_SHA1_80:
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtcp);
-		s->tag_len = 10;
-		s->rtcp_tag_len = 10;
-		return 0;
-	case WIMS_SRTP_AES_CM_128_HMAC_SHA1_32:
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&pol->rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtcp);
-		s->tag_len = 4;
-		s->rtcp_tag_len = 10;
-		return 0;
-	case WIMS_SRTP_AEAD_AES_128_GCM:
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtp);
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtcp);
-		s->tag_len = 16;
-		s->rtcp_tag_len = 16;
-		return 0;
-	default:
-		return -EINVAL;
-	}
-}
-
-int wims_srtp_new(struct wims_srtp **sp, int profile, const uint8_t *key, const uint8_t *salt, bool outbound)
-{
-	uint8_t master[WIMS_SRTP_MAX_KEY + WIMS_SRTP_MAX_SALT];
-	srtp_policy_t pol;
-	struct wims_srtp *s;
-	size_t kl, sl;
-	int rc;
-
-	*sp = NULL;
-	if (!key || !salt || wims_srtp_key_len(profile, &kl, &sl) != 0)
-		return -EINVAL;
-	rc = wims_srtp_global_init();
-	if (rc)
-		return rc;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	memset(&pol, 0, sizeof(pol));
-	(void)set_policy(&pol, profile, s);
-	memcpy(master, key, kl);
-	memcpy(master + kl, salt, sl);
-	pol.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
-	pol.key = master;
-	pol.window_size = 1024;
-	pol.allow_repeat_tx = 0;
-	pol.next = NULL;
-	s->outbound = outbound;
-	rc = srtp_create(&s->ctx, &pol) == srtp_err_status_ok ? 0 : -EINVAL;
-	OPENSSL_cleanse(master, sizeof(master));
-	if (rc) {
-		free(s);
-		return rc;
-	}
-	*sp = s;
-	return 0;
-}
-
-void wims_srtp_free(struct wims_srtp *s)
-{
-	if (!s)
-		return;
-	srtp_dealloc(s->ctx);
-	free(s);
-}
-
-static int map_err(srtp_err_status_t st)
-{
-	switch (st) {
-	case srtp_err_status_ok:
-		return 0;
-	case srtp_err_status_auth_fail:
-		return -EPERM;
-	case srtp_err_status_replay_fail:
-	case srtp_err_status_replay_old:
-		return -EALREADY;
-	case srtp_err_status_bad_param:
-	case srtp_err_status_parse_err:
-	case srtp_err_status_no_ctx:
-		return -EBADMSG;
-	default:
-		return -EIO;
-	}
-}
-
-/* libsrtp takes an int length; refuse anything that would not fit. */
-static int check_len(size_t len, size_t min, size_t room, size_t cap)
-{
-	if (len < min || len > INT_MAX / 2)
-		return -EBADMSG;
-	if (cap < len || cap - len < room)
-		return -ENOSPC;
-	return 0;
-}
-
-int wims_srtp_protect_rtp(struct wims_srtp *s, uint8_t *pkt, size_t *len, size_t cap)
-{
-	int n, rc = check_len(*len, 12, s->tag_len, cap);
-
-	if (rc)
-		return rc;
-	if (!s->outbound)
-		return -EINVAL;
-	n = (int)*len;
-	rc = map_err(srtp_protect(s->ctx, pkt, &n));
-	if (rc == 0)
-		*len = (size_t)n;
-	return rc;
-}
-
-int wims_srtp_unprotect_rtp(struct wims_srtp *s, uint8_t *pkt, size_t *len)
-{
-	int n, rc = check_len(*len, 12 + s->tag_len, 0, *len);
-
-	if (rc)
-		return rc;
-	if (s->outbound)
-		return -EINVAL;
-	n = (int)*len;
-	rc = map_err(srtp_unprotect(s->ctx, pkt, &n));
-	if (rc == 0)
-		*len = (size_t)n;
-	return rc;
-}
-
-int wims_srtp_protect_rtcp(struct wims_srtp *s, uint8_t *pkt, size_t *len, size_t cap)
-{
-	int n, rc = check_len(*len, 8, s->rtcp_tag_len + 4, cap);
-
-	if (rc)
-		return rc;
-	if (!s->outbound)
-		return -EINVAL;
-	n = (int)*len;
-	rc = map_err(srtp_protect_rtcp(s->ctx, pkt, &n));
-	if (rc == 0)
-		*len = (size_t)n;
-	return rc;
-}
-
-int wims_srtp_unprotect_rtcp(struct wims_srtp *s, uint8_t *pkt, size_t *len)
-{
-	int n, rc = check_len(*len, 8 + 4 + s->rtcp_tag_len, 0, *len);
-
-	if (rc)
-		return rc;
-	if (s->outbound)
-		return -EINVAL;
-	n = (int)*len;
-	rc = map_err(srtp_unprotect_rtcp(s->ctx, pkt, &n));
-	if (rc == 0)
-		*len = (size_t)n;
-	return rc;
 }
 
 /* --- SDES --------------------------------------------------------------- */

@@ -106,7 +106,7 @@ static int mock_list(void *impl, unsigned limit, wims_mctl_list_h *h, void *arg)
 	return 0;
 }
 
-static const struct wims_mctl_ops mock_ops = {mock_offer, mock_answer, mock_del, mock_query, mock_list};
+static const struct wims_mctl_ops mock_ops = {mock_offer, mock_answer, mock_del, mock_query, mock_list, NULL};
 
 static struct mock mk;
 static struct wims_mediactl mc = {&mock_ops, &mk};

@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 MODE ?= pcscf
 CMAKE_FLAGS ?=
 
-.PHONY: all deps web build build-asan build-fuzz test test-unit run bench bench-quick clean
+.PHONY: all deps web build build-asan build-fuzz test test-unit run bench bench-quick bench-media bench-media-quick clean
 
 all: build
 
@@ -43,6 +43,13 @@ bench: build
 
 bench-quick: build
 	bench/run.sh --quick
+
+# wimsd's media gateway against rtpengine, same load (docs/media-performance.md)
+bench-media: build
+	bench/media.sh
+
+bench-media-quick: build
+	bench/media.sh --quick
 
 run: build
 	lab/run.sh $(MODE) || [ $$? -eq 130 ]  # Ctrl-C is the way to stop it

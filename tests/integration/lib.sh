@@ -452,3 +452,52 @@ PY
   track "$name" $!
   wait_log "$T/$name.log" '^ready' 5
 }
+
+# ------------------------------------------------------------- tone tests (issue 5)
+# The IMS phone of the tone tests is three programs: sipp (uas_amr.xml on 5092, the lab's
+# volte, WITHOUT -rtp_echo) does the signalling, and its answer announces TONE_PHONE_PORT
+# instead of sipp's own media port, where wims-rtptone sends from (AMR/AMR-WB tone) and
+# wims-rtptone --receive or ffmpeg listens (decoding what the gateway sends).
+RTPTONE=${RTPTONE:-$(dirname "${WIMSD:-${WIMS_BUILD:-$WIMS_SRC/build}/wimsd}")/wims-rtptone}
+TONE_PHONE_PORT=6030
+# tone_phone_start NAME VARIANT: VARIANT wb (AMR-WB bandwidth-efficient, + AMR), wb-oa
+# (AMR-WB octet-aligned, + AMR), nb (AMR only, bandwidth-efficient, without uas_amr.xml's
+# b=AS:41) or nb-as (the same with b=AS:41: wimsd copies it into the browser's answer beside
+# PCMA and Chromium refuses a 64 kbit/s codec capped at 41); messages in NAME-msgs.log
+tone_phone_start() {
+  local name=$1 variant=$2 scen=$T/uas_amr_$2.xml
+  local -a ed=(-e "s/m=audio \[media_port\] /m=audio $TONE_PHONE_PORT /")
+  case $variant in
+    wb) ;;
+    wb-oa) ed+=(-e 's/a=fmtp:104 mode-change-capability/a=fmtp:104 octet-align=1;mode-change-capability/') ;;
+    nb|nb-as) ed+=(-e 's/RTP\/AVP 104 102 105 100/RTP\/AVP 102 100/' -e '/a=rtpmap:104 \|a=fmtp:104 \|a=rtpmap:105 \|a=fmtp:105 /d')
+      [ "$variant" = nb ] && ed+=(-e '/^ *b=AS:/d') ;;
+    *) fail "tone_phone_start: unknown variant $variant" ;;
+  esac
+  sed "${ed[@]}" "$LAB/sipp/uas_amr.xml" >"$scen"
+  grep -q "m=audio $TONE_PHONE_PORT " "$scen" || fail "tone_phone_start: could not rewrite uas_amr.xml"
+  [ -x "$RTPTONE" ] || fail "no wims-rtptone at $RTPTONE (cmake --build ... --target wims-rtptone)"
+  sipp -sf "$scen" -i 127.0.0.1 -p 5092 -mi 127.0.0.1 -mp 6020 -m 1 \
+    -s volte -ci 127.0.0.1 -cp 8092 -set answer_delay 300 -nostdin \
+    -trace_err -error_file "$T/$name-errors.log" -trace_msg -message_file "$T/$name-msgs.log" \
+    </dev/null >"$T/$name.log" 2>&1 &
+  track "$name" $!
+  wait_port udp 5092 5 "$name"
+}
+# tone_gw_addr NAME: "HOST PORT" of the gateway's audio in the INVITE the phone NAME received
+tone_gw_addr() {
+  awk '/message received/ { rx = 1; inv = 0; next } /message sent/ { rx = 0; inv = 0; next }
+       rx && /^INVITE / { inv = 1; c = ""; m = "" }
+       rx && inv && /^c=IN IP[46] / { c = $3 } rx && inv && /^m=audio / { m = $2 }
+       END { if (c != "" && m != "") print c, m }' "$T/$1-msgs.log" | tr -d '\r'
+}
+# tone_check WAV FREQ DBFS LABEL [tone_check.py options]: frequency/level check of a WAV
+tone_check() {
+  local wav=$1 f=$2 l=$3 label=$4; shift 4
+  [ -s "$wav" ] || fail "$label: no $wav"
+  python3 "$WIMS_SRC/tests/integration/tone_check.py" "$wav" "$f" "$l" --label "$label" "$@" \
+    >>"$T/tone-check.log" 2>&1
+  local rc=$?
+  tail -2 "$T/tone-check.log" | sed 's/^/    /' >&2
+  [ $rc -eq 0 ] || fail "$label: $(tail -1 "$T/tone-check.log")"
+}

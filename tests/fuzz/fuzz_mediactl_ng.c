@@ -63,7 +63,7 @@ static int f_list(void *impl, unsigned limit, wims_mctl_list_h *h, void *arg)
 	return 0;
 }
 
-static const struct wims_mctl_ops ops = {f_sdp, f_sdp, f_del, f_query, f_list};
+static const struct wims_mctl_ops ops = {f_sdp, f_sdp, f_del, f_query, f_list, NULL};
 static struct wims_ng_scratch scratch;
 static struct wims_bc_node nodes[WIMS_NG_MAX_NODES];
 static char reply[WIMS_NG_MAX_DGRAM];

@@ -9,8 +9,9 @@
  *
  * Per-SSRC state follows libsrtp's ssrc_any_{in,out}bound: the first
  * packet of an SSRC makes its stream (inbound: once the packet
- * authenticates).  At most WIMS_SRTP__STREAMS SSRCs are kept; the least
- * recently used one is replaced.  Replay windows: 1024 RTP indices
+ * authenticates).  At most WIMS_SRTP__STREAMS SSRCs are kept: inbound, the
+ * least recently used one is replaced; outbound, a new SSRC beyond them is
+ * refused (-EIO) rather than risk reusing an index of a replaced one.  Replay windows: 1024 RTP indices
  * (libsrtp's rdbx as wims_srtp_new always configured it), 128 SRTCP
  * indices (libsrtp's rdb). */
 #ifndef OPENSSL_SUPPRESS_DEPRECATED
@@ -250,7 +251,10 @@ static struct srtp_stream *stream_find(struct wims_srtp *s, uint32_t ssrc)
 	return NULL;
 }
 
-/* A fresh stream for ssrc in a free slot or in the least recently used one. */
+/* A fresh stream for ssrc in a free slot or, inbound, in the least recently
+ * used one.  An outbound stream is never replaced: its SSRC coming back
+ * would restart at index 0 and reuse keystream (or, with GCM, a nonce), so
+ * a sender with all slots taken refuses new SSRCs (NULL). */
 static struct srtp_stream *stream_add(struct wims_srtp *s, uint32_t ssrc)
 {
 	struct srtp_stream *v = NULL;
@@ -263,6 +267,8 @@ static struct srtp_stream *stream_add(struct wims_srtp *s, uint32_t ssrc)
 		if (!v || s->st[i].last_use < v->last_use)
 			v = &s->st[i];
 	}
+	if (v->used && s->outbound)
+		return NULL;
 	stream_reset(v, ssrc);
 	v->last_use = ++s->clock;
 	return v;
@@ -465,8 +471,8 @@ int wims_srtp_protect_rtp(struct wims_srtp *s, uint8_t *pkt, size_t *len, size_t
 		return rc;
 	ssrc = get32(pkt + 8);
 	st = stream_find(s, ssrc);
-	if (!st)
-		st = stream_add(s, ssrc);
+	if (!st && !(st = stream_add(s, ssrc)))
+		return -EIO; /* a ninth SSRC */
 	delta = rtp_estimate(st, get16(pkt + 2), &est);
 	if ((rc = rtp_check(st, delta)) != 0)
 		return rc;
@@ -551,8 +557,8 @@ int wims_srtp_protect_rtcp(struct wims_srtp *s, uint8_t *pkt, size_t *len, size_
 		return -EINVAL;
 	ssrc = get32(pkt + 4);
 	st = stream_find(s, ssrc);
-	if (!st)
-		st = stream_add(s, ssrc);
+	if (!st && !(st = stream_add(s, ssrc)))
+		return -EIO; /* a ninth SSRC */
 	if (st->rtcp_index >= SRTCP_INDEX_MAX)
 		return -EIO; /* libsrtp: key expired */
 	st->rtcp_index++;

@@ -354,6 +354,7 @@ static int raw_err(srtp_err_status_t st)
 /* Ours and libsrtp's sender and receiver on one key. */
 struct quad {
 	int prof;
+	uint8_t key[16], salt[14];
 	struct wims_srtp *tx, *rx;
 	srtp_t rtx, rrx;
 };
@@ -398,6 +399,8 @@ static void quad_new(struct quad *q, int prof, unsigned seed)
 	for (size_t i = 0; i < sizeof(salt); i++)
 		salt[i] = (uint8_t)(seed * 7 + 0x51 * i);
 	q->prof = prof;
+	memcpy(q->key, key, sizeof(key));
+	memcpy(q->salt, salt, sizeof(salt));
 	assert_int_equal(wims_srtp_new(&q->tx, prof, key, salt, true), 0);
 	assert_int_equal(wims_srtp_new(&q->rx, prof, key, salt, false), 0);
 	raw_new(&q->rtx, prof, key, salt, true, false);
@@ -863,7 +866,8 @@ static void test_rtcp_unencrypted(void **state)
 	}
 }
 
-/* More SSRCs than slots: each is served; an SSRC pushed out starts afresh. */
+/* Eight SSRCs per direction as libsrtp; a sender refuses a ninth, a
+ * receiver replaces the least recently used. */
 static void test_many_ssrcs(void **state)
 {
 	for (size_t k = 0; k < sizeof(profiles) / sizeof(profiles[0]); k++) {
@@ -877,16 +881,32 @@ static void test_many_ssrcs(void **state)
 
 				both_ways(&q, p, n, false);
 			}
-		for (uint32_t j = 0; j < 12; j++) { /* 12 SSRCs: round trip through ours */
-			uint8_t p[200], ref[200];
-			size_t n = make_rtp(p, (uint16_t)j, 40), l = n;
+		{ /* a sender keeps its 8 SSRCs: a ninth is refused */
+			uint8_t p[200];
+			size_t n = build_rtp(p, 0x2000, 1, 50, 0, -1);
 
-			p[11] = (uint8_t)j;
-			memcpy(ref, p, n);
-			assert_int_equal(wims_srtp_protect_rtp(q.tx, p, &l, sizeof(p)), 0);
-			assert_int_equal(wims_srtp_unprotect_rtp(q.rx, p, &l), 0);
-			assert_memory_equal(p, ref, n);
+			assert_int_equal(wims_srtp_protect_rtp(q.tx, p, &n, sizeof(p)), -EIO);
+			n = build_rtcp(p, 0x2000, 3, 0);
+			assert_int_equal(wims_srtp_protect_rtcp(q.tx, p, &n, sizeof(p)), -EIO);
 		}
+		/* a receiver replaces the least recently used of its 8: 12 more
+		 * SSRCs (from two senders) in turn all pass */
+		struct wims_srtp *t[2];
+
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(wims_srtp_new(&t[i], profiles[k], q.key, q.salt, true), 0);
+		for (uint32_t round = 0; round < 3; round++)
+			for (uint32_t j = 0; j < 12; j++) {
+				uint8_t p[200], ref[200];
+				size_t n = build_rtp(p, 0x3000 + j, (uint16_t)(round + 1), 40, 0, -1), l = n;
+
+				memcpy(ref, p, n);
+				assert_int_equal(wims_srtp_protect_rtp(t[j / 8], p, &l, sizeof(p)), 0);
+				assert_int_equal(wims_srtp_unprotect_rtp(q.rx, p, &l), 0);
+				assert_memory_equal(p, ref, n);
+			}
+		wims_srtp_free(t[0]);
+		wims_srtp_free(t[1]);
 		quad_free(&q);
 	}
 }

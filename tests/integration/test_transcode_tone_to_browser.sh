@@ -28,8 +28,15 @@ for i in "${!VARIANTS[@]}"; do
   log "call $i ($v): the gateway's IMS leg is $gw_host:$gw_port; $codec ${oa[*]} tone from 127.0.0.1:$TONE_PHONE_PORT"
   touch "$T/tone-$i.go"
   "$RTPTONE" --to "$gw_host:$gw_port" --from "127.0.0.1:$TONE_PHONE_PORT" --codec $codec --pt $pt "${oa[@]}" \
-    --seconds 6 --freq $FREQ --dbfs $LEVEL --loss 3 --reorder 3 --seed $((7 + i)) >>"$T/rtptone.log" 2>&1 \
-    || fail "wims-rtptone failed (see rtptone.log)"
+    --seconds 6 --freq $FREQ --dbfs $LEVEL --loss "${TONE_LOSS:-3}" --reorder "${TONE_REORDER:-3}" --seed $((7 + i)) >>"$T/rtptone.log" 2>&1 &
+  tone=$!
+  # the gateway's view of the call while the page records (for the log; not asserted)
+  sleep 4
+  ng=$(dirname "$RTPTONE")/wims-ng
+  for cid in $("$ng" -s 127.0.0.1:2223 list 2>/dev/null | grep -o '"[^"]*;wf=[0-9]*"' | tr -d '"'); do
+    "$ng" -s 127.0.0.1:2223 query --call-id "$cid" >"$T/ng-query-$i.log" 2>&1
+  done
+  wait $tone || fail "wims-rtptone failed (see rtptone.log)"
   tail -1 "$T/rtptone.log" | sed 's/^/    /' >&2
   wait_log "$T/alice.log" "call $i: codec toward" 15
   wait_log "$T/volte$i-msgs.log" '^BYE ' 10

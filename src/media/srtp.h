@@ -1,4 +1,4 @@
-/* SRTP and SRTCP (RFC 3711, RFC 7714) on libsrtp2: one object per
+/* SRTP and SRTCP (RFC 3711, RFC 7714) on OpenSSL EVP (srtp_evp.c; byte for byte equal to libsrtp2, which the tests use as the oracle): one object per
  * direction, SDES key lines (RFC 4568).  No allocation per packet. */
 #ifndef WIMS_MEDIA_SRTP_H
 #define WIMS_MEDIA_SRTP_H
@@ -22,7 +22,7 @@ enum wims_srtp_profile {
 #define WIMS_SRTP_MAX_KEY 16
 #define WIMS_SRTP_MAX_SALT 14
 
-/** srtp_init once per process; idempotent and thread-safe.  0 or -EIO. */
+/** One-time initialisation (OpenSSL); idempotent and thread-safe.  0 or -EIO. */
 int wims_srtp_global_init(void) __attribute__((warn_unused_result));
 
 /** Master key / salt lengths of a profile (16/14 for AES-CM, 16/12 for GCM); -EINVAL if unknown. */

@@ -22,27 +22,35 @@ static void on_events(uv_async_t *a)
 	pthread_mutex_unlock(&m->evlock);
 	while (e) {
 		struct media__event *next = e->next;
-		if (e->ev == MEDIA__EV_FREED)
-			free(e->s);
-		else if (m->evh && !e->s->deleted)
-			m->evh(e->s, e->ev, m->evarg);
-		free(e);
+		if (e->ev == MEDIA__EV_FREED) {
+			free(e->s); /* the event is part of the session */
+		} else {
+			if (m->evh && !e->s->deleted)
+				m->evh(e->s, e->ev, m->evarg);
+			free(e);
+		}
 		e = next;
 	}
 }
 
-void media__post_event(struct wims_media *m, struct wims_media_sess *s, enum wims_media_event ev)
+static void post_locked_event(struct wims_media *m, struct media__event *e)
 {
-	struct media__event *e = calloc(1, sizeof(*e));
-	if (!e)
-		return;
-	e->s = s;
-	e->ev = ev;
+	e->next = NULL;
 	pthread_mutex_lock(&m->evlock);
 	*m->evs_tail = e;
 	m->evs_tail = &e->next;
 	pthread_mutex_unlock(&m->evlock);
 	uv_async_send(&m->evasync);
+}
+
+void media__post_event(struct wims_media *m, struct wims_media_sess *s, enum wims_media_event ev)
+{
+	struct media__event *e = ev == MEDIA__EV_FREED ? &s->freed_ev : calloc(1, sizeof(*e));
+	if (!e)
+		return;
+	e->s = s;
+	e->ev = ev;
+	post_locked_event(m, e);
 }
 
 static void post(struct media__worker *w, struct media__cmd *c)
@@ -64,14 +72,25 @@ static int start_worker(struct wims_media *m, unsigned i)
 	w->rxbuf = malloc((size_t)MEDIA__RXCHUNKS * MEDIA__RXCHUNK);
 	if (!w->rxbuf)
 		return -ENOMEM;
-	pthread_mutex_init(&w->lock, NULL);
 	int err = uv_loop_init(&w->loop);
-	if (err)
+	if (err) {
+		free(w->rxbuf);
 		return err;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	w->rl_drop = (struct wims_ratelimit)WIMS_RATELIMIT_INIT(10000, 10);
 	uv_async_init(&w->loop, &w->async, media__worker_wake);
 	w->async.data = w;
 	err = pthread_create(&w->thread, NULL, media__worker_main, w);
-	return err ? -err : 0;
+	if (err) { /* not counted in nworkers: undo here */
+		uv_close((uv_handle_t *)&w->async, NULL);
+		(void)uv_run(&w->loop, UV_RUN_DEFAULT);
+		(void)uv_loop_close(&w->loop);
+		pthread_mutex_destroy(&w->lock);
+		free(w->rxbuf);
+		return -err;
+	}
+	return 0;
 }
 
 int wims_media_new(struct wims_media **mp, uv_loop_t *ctl_loop, const struct wims_media_opts *o,
@@ -109,6 +128,7 @@ int wims_media_new(struct wims_media **mp, uv_loop_t *ctl_loop, const struct wim
 		m->nworkers = 64;
 	m->w = calloc(m->nworkers, sizeof(*m->w));
 	if (!m->w) {
+		m->nworkers = 0;
 		wims_media_free(m);
 		return -ENOMEM;
 	}
@@ -133,8 +153,9 @@ static void free_evasync(uv_handle_t *h)
 	while (e) {
 		struct media__event *n = e->next;
 		if (e->ev == MEDIA__EV_FREED)
-			free(e->s);
-		free(e);
+			free(e->s); /* the event is part of the session */
+		else
+			free(e);
 		e = n;
 	}
 	pthread_mutex_destroy(&m->evlock);
@@ -147,13 +168,14 @@ void wims_media_free(struct wims_media *m)
 		return;
 	on_events(&m->evasync); /* deliver what is queued while the handler's owner is alive */
 	m->evh = NULL;
+	/* sessions the control side left: deleted as usual, never-applied ones
+	 * included (no worker knows of them) */
+	while (m->csessions)
+		wims_media_sess_delete(m->csessions);
 	for (unsigned i = 0; i < m->nworkers; i++) {
 		struct media__worker *w = &m->w[i];
-		struct media__cmd *c = calloc(1, sizeof(*c));
-		if (c) {
-			c->kind = MEDIA__CMD_STOP;
-			post(w, c);
-		}
+		w->stopcmd.kind = MEDIA__CMD_STOP;
+		post(w, &w->stopcmd);
 		pthread_join(w->thread, NULL);
 		uv_loop_close(&w->loop);
 		pthread_mutex_destroy(&w->lock);
@@ -249,6 +271,10 @@ int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void 
 	s->m = m;
 	s->w = best;
 	s->user = user;
+	s->cnext = m->csessions;
+	if (m->csessions)
+		m->csessions->cprev = s;
+	m->csessions = s;
 	for (unsigned i = 0; i < WIMS_MEDIA_MAX_TRANSPORTS; i++) {
 		s->tp[i].sess = s;
 		s->tp[i].index = (uint8_t)i;
@@ -265,16 +291,42 @@ void *wims_media_sess_user(const struct wims_media_sess *s)
 	return s->user;
 }
 
-int wims_media_sess_apply(struct wims_media_sess *s, const struct wims_media_sessconf *c)
+/* The worker indexes its transports with the streams' t[] and compares the
+ * text fields with strcmp: both are checked or terminated here. */
+static int conf_check(const struct wims_media_sessconf *c)
 {
 	if (c->ntransports > WIMS_MEDIA_MAX_TRANSPORTS || c->nstreams > WIMS_MEDIA_MAX_STREAMS)
 		return -EINVAL;
-	struct media__cmd *cmd = malloc(sizeof(*cmd));
+	for (unsigned i = 0; i < c->nstreams; i++)
+		if (c->s[i].active && (c->s[i].t[0] >= c->ntransports || c->s[i].t[1] >= c->ntransports ||
+				       c->s[i].t[0] == c->s[i].t[1]))
+			return -EINVAL;
+	return 0;
+}
+
+static void conf_terminate(struct wims_media_sessconf *c)
+{
+	for (unsigned i = 0; i < c->ntransports; i++) {
+		struct wims_media_tconf *t = &c->t[i];
+		t->lufrag[sizeof(t->lufrag) - 1] = t->rufrag[sizeof(t->rufrag) - 1] = '\0';
+		t->lpwd[sizeof(t->lpwd) - 1] = t->rpwd[sizeof(t->rpwd) - 1] = '\0';
+		t->rfp[sizeof(t->rfp) - 1] = '\0';
+	}
+}
+
+int wims_media_sess_apply(struct wims_media_sess *s, const struct wims_media_sessconf *c)
+{
+	int err = conf_check(c);
+	if (err)
+		return err;
+	struct media__cmd *cmd = calloc(1, sizeof(*cmd) + sizeof(*c));
 	if (!cmd)
 		return -ENOMEM;
 	cmd->kind = MEDIA__CMD_APPLY;
 	cmd->s = s;
-	cmd->conf = *c;
+	cmd->conf = (struct wims_media_sessconf *)(cmd + 1);
+	*cmd->conf = *c;
+	conf_terminate(cmd->conf);
 	post(s->w, cmd);
 	return 0;
 }
@@ -312,7 +364,7 @@ int wims_media_sess_dtmf(struct wims_media_sess *s, unsigned stream, unsigned to
 {
 	if (stream >= WIMS_MEDIA_MAX_STREAMS || to_side > 1 || event > 15 || pt > 127 || !clock)
 		return -EINVAL;
-	struct media__cmd *cmd = calloc(1, sizeof(*cmd)); /* rare: the full size is fine */
+	struct media__cmd *cmd = calloc(1, sizeof(*cmd));
 	if (!cmd)
 		return -ENOMEM;
 	cmd->kind = MEDIA__CMD_DTMF;
@@ -329,15 +381,19 @@ int wims_media_sess_dtmf(struct wims_media_sess *s, unsigned stream, unsigned to
 
 void wims_media_sess_delete(struct wims_media_sess *s)
 {
-	struct media__cmd *cmd = calloc(1, sizeof(*cmd));
-	if (!cmd) {
-		wims_log(WIMS_LOG_ERR, "media: out of memory deleting a session");
+	struct wims_media *m = s->m;
+	if (s->deleted)
 		return;
-	}
-	cmd->kind = MEDIA__CMD_DELETE;
-	cmd->s = s;
 	s->deleted = true;
-	post(s->w, cmd);
+	if (s->cprev)
+		s->cprev->cnext = s->cnext;
+	else
+		m->csessions = s->cnext;
+	if (s->cnext)
+		s->cnext->cprev = s->cprev;
+	s->delcmd.kind = MEDIA__CMD_DELETE;
+	s->delcmd.s = s;
+	post(s->w, &s->delcmd);
 }
 
 /* worker-callable: the last handle of a deleted session closed */

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "base/log.h"
 #include "codec/dtmf.h"
 #include "media/dtls.h"
 #include "media/ice.h"
@@ -19,8 +20,11 @@ struct media__tp {
 	struct wims_media_sess *sess;
 	uint8_t index;
 	struct wims_media_tconf c;
-	uv_udp_t rtp, rtcp;
-	bool rtp_open, rtcp_open;
+	/* open handles, NULL when closed.  Allocated apart from the transport:
+	 * a transport removed and added back before the loop ran the close
+	 * callbacks gets new handles while the old ones are still closing
+	 * (libuv forbids re-initialising a handle before its close callback). */
+	uv_udp_t *rtp, *rtcp;
 	/* WebRTC */
 	struct wims_ice_lite ice;
 	bool ice_ready;
@@ -64,6 +68,28 @@ struct media__stream {
 	struct wims_xcode *x[2];  /* transcoder of what arrives from side s */
 };
 
+enum media__cmd_kind { MEDIA__CMD_APPLY, MEDIA__CMD_DELETE, MEDIA__CMD_STOP, MEDIA__CMD_DTMF };
+
+/* A command to a worker.  APPLY and DTMF are allocated (an APPLY with its
+ * configuration in the same block); DELETE and STOP are embedded in the
+ * session and the worker, so that ending a session or the engine cannot
+ * fail for want of memory. */
+struct media__cmd {
+	enum media__cmd_kind kind;
+	struct wims_media_sess *s;
+	struct media__cmd *next;
+	struct { unsigned stream, side, duration_ms; uint8_t event, pt; uint32_t clock; } dtmf; /* DTMF */
+	struct wims_media_sessconf *conf; /* APPLY: right after the command */
+};
+
+#define MEDIA__EV_FREED ((enum wims_media_event)100)
+
+struct media__event {
+	struct wims_media_sess *s;
+	enum wims_media_event ev;
+	struct media__event *next;
+};
+
 enum { MEDIA__ALIVE, MEDIA__CLOSING };
 
 struct wims_media_sess {
@@ -83,24 +109,11 @@ struct wims_media_sess {
 	uint64_t created_ms, last_media_ms;
 	bool timeout_sent;
 	struct wims_media_sess *wnext, *wprev; /* the worker's list */
-};
-
-enum media__cmd_kind { MEDIA__CMD_APPLY, MEDIA__CMD_DELETE, MEDIA__CMD_STOP, MEDIA__CMD_DTMF };
-
-struct media__cmd {
-	enum media__cmd_kind kind;
-	struct wims_media_sess *s;
-	struct media__cmd *next;
-	struct { unsigned stream, side, duration_ms; uint8_t event, pt; uint32_t clock; } dtmf; /* DTMF */
-	struct wims_media_sessconf conf; /* APPLY (only allocated for APPLY) */
-};
-
-#define MEDIA__EV_FREED ((enum wims_media_event)100)
-
-struct media__event {
-	struct wims_media_sess *s;
-	enum wims_media_event ev;
-	struct media__event *next;
+	/* control thread only: the engine's list of sessions not deleted yet
+	 * (wims_media_free deletes those, applied or not) */
+	struct wims_media_sess *cnext, *cprev;
+	struct media__cmd delcmd;       /* DELETE, posted once */
+	struct media__event freed_ev;   /* MEDIA__EV_FREED, posted once by the worker */
 };
 
 #define MEDIA__RXCHUNK 65536u
@@ -121,6 +134,8 @@ struct media__worker {
 	uint8_t txbuf[2048];      /* DTLS flights and STUN answers */
 	uint8_t xbuf[2048];       /* transcoded packets (room for the SRTP tag) */
 	bool stopping;
+	struct media__cmd stopcmd;
+	struct wims_ratelimit rl_drop; /* per worker: a rate limiter is not thread-safe */
 };
 
 struct wims_media {
@@ -136,6 +151,7 @@ struct wims_media {
 	struct media__worker *w;
 	atomic_uint nsess;
 	uint16_t next_port;
+	struct wims_media_sess *csessions; /* control thread only, see cnext */
 };
 
 /* worker.c */

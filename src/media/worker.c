@@ -14,8 +14,6 @@
 #include "media/rtp.h"
 #include "media/stun.h"
 
-static struct wims_ratelimit rl_drop = WIMS_RATELIMIT_INIT(10000, 10);
-
 static uint64_t now_ms(struct media__worker *w)
 {
 	return uv_now(&w->loop);
@@ -53,12 +51,12 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 	switch (t->c.kind) {
 	case WIMS_MT_WEBRTC: {
 		const struct wims_addr *to = wims_ice_lite_selected(&t->ice);
-		if (!to || !t->srtp_tx || !t->rtp_open ||
+		if (!to || !t->srtp_tx || !t->rtp ||
 		    !wims_ice_lite_can_send(&t->ice, now_ms(w), (uint64_t)w->m->o.consent_s * 1000))
 			return false;
 		int err = rtcp ? wims_srtp_protect_rtcp(t->srtp_tx, p, &len, cap)
 			       : wims_srtp_protect_rtp(t->srtp_tx, p, &len, cap);
-		return err == 0 && udp_send(&t->rtp, p, len, to);
+		return err == 0 && udp_send(t->rtp, p, len, to);
 	}
 	case WIMS_MT_SDES:
 		if (!t->srtp_tx)
@@ -71,8 +69,8 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 		if (!t->c.has_remote)
 			return false;
 		if (!rtcp || t->c.rtcp_mux)
-			return t->rtp_open && udp_send(&t->rtp, p, len, rtcp ? &t->rtcp_to : &t->rtp_to);
-		return t->rtcp_open && udp_send(&t->rtcp, p, len, &t->rtcp_to);
+			return t->rtp && udp_send(t->rtp, p, len, rtcp ? &t->rtcp_to : &t->rtp_to);
+		return t->rtcp && udp_send(t->rtcp, p, len, &t->rtcp_to);
 	default:
 		return false;
 	}
@@ -200,7 +198,7 @@ static int rtcp_stream(struct wims_media_sess *s, struct media__tp *t, const uin
 		feedback |= item.pt == 205 || item.pt == 206;
 		for (unsigned i = 0; i < s->nst; i++) {
 			struct media__stream *st = &s->st[i];
-			if (st->c.t[0] != t->index && st->c.t[1] != t->index)
+			if (!st->c.active || (st->c.t[0] != t->index && st->c.t[1] != t->index))
 				continue;
 			struct media__side *sd = &st->side[side_of(st, t)];
 			if (first < 0)
@@ -279,8 +277,8 @@ static void dtls_flush(struct media__worker *w, struct media__tp *t, const struc
 {
 	size_t n;
 	while ((n = wims_dtls_output(t->dtls, w->txbuf, sizeof(w->txbuf))) > 0)
-		if (to && t->rtp_open)
-			(void)udp_send(&t->rtp, w->txbuf, n, to);
+		if (to && t->rtp)
+			(void)udp_send(t->rtp, w->txbuf, n, to);
 }
 
 static void sess_timer_update(struct wims_media_sess *s);
@@ -309,8 +307,8 @@ static void on_stun(struct media__worker *w, struct media__tp *t, const uint8_t 
 						      &rlen, sizeof(w->txbuf));
 	if (v == WIMS_ICE_DROP)
 		return;
-	if (rlen)
-		(void)udp_send(&t->rtp, w->txbuf, rlen, from);
+	if (rlen && t->rtp)
+		(void)udp_send(t->rtp, w->txbuf, rlen, from);
 	if (v == WIMS_ICE_RESPOND_SELECTED) {
 		for (unsigned i = 0; i < t->sess->nst; i++) {
 			struct media__stream *st = &t->sess->st[i];
@@ -327,10 +325,15 @@ static void on_stun(struct media__worker *w, struct media__tp *t, const uint8_t 
 static void dtls_connected(struct media__tp *t)
 {
 	struct wims_srtp_keys k;
+	wims_srtp_free(t->srtp_tx);
+	wims_srtp_free(t->srtp_rx);
+	t->srtp_tx = t->srtp_rx = NULL;
 	if (wims_dtls_srtp_keys(t->dtls, &k) < 0 ||
 	    wims_srtp_new(&t->srtp_tx, k.profile, k.tx_key, k.tx_salt, true) < 0 ||
 	    wims_srtp_new(&t->srtp_rx, k.profile, k.rx_key, k.rx_salt, false) < 0) {
 		wims_log(WIMS_LOG_ERR, "media: SRTP keys from DTLS failed");
+		wims_srtp_free(t->srtp_tx); /* half a pair would send what nobody can read */
+		t->srtp_tx = NULL;
 		t->dtls_failed = true;
 		return;
 	}
@@ -344,7 +347,7 @@ static void on_dtls(struct media__worker *w, struct media__tp *t, const uint8_t 
 	if (!t->dtls || t->dtls_failed)
 		return;
 	if (!wims_ice_lite_addr_valid(&t->ice, from)) {
-		wims_log_rl(&rl_drop, WIMS_LOG_INFO, "media: DTLS from an unchecked address dropped");
+		wims_log_rl(&w->rl_drop, WIMS_LOG_INFO, "media: DTLS from an unchecked address dropped");
 		return;
 	}
 	t->dtls_peer = *from;
@@ -396,7 +399,7 @@ static void on_plain(struct media__worker *w, struct media__tp *t, uint8_t *p, s
 	bool ok = rtcp_port ? from_peer(&t->c.remote_rtcp, from) || from_peer(&t->c.remote_rtp, from)
 			    : from_peer(&t->c.remote_rtp, from);
 	if (!ok) {
-		wims_log_rl(&rl_drop, WIMS_LOG_INFO, "media: packet from an unexpected address dropped");
+		wims_log_rl(&w->rl_drop, WIMS_LOG_INFO, "media: packet from an unexpected address dropped");
 		return;
 	}
 	if (t->c.kind == WIMS_MT_SDES) {
@@ -444,7 +447,7 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct so
 	struct wims_addr from;
 	if (wims_addr_from_sa(&from, sa) < 0)
 		return;
-	on_packet(t->sess->w, t, (uint8_t *)buf->base, (size_t)n, &from, h == &t->rtcp);
+	on_packet(t->sess->w, t, (uint8_t *)buf->base, (size_t)n, &from, h == t->rtcp);
 }
 
 /* ---- telephone-events blended into a stream (SIP INFO DTMF) ---- */
@@ -562,25 +565,15 @@ static void on_tick(uv_timer_t *tm)
 
 /* ---- applying a configuration ---- */
 
-static int open_udp(struct media__worker *w, uv_udp_t *h, int fd, struct media__tp *t)
-{
-	int err = uv_udp_init_ex(&w->loop, h, AF_UNSPEC | UV_UDP_RECVMMSG);
-	if (err)
-		return err;
-	h->data = t;
-	err = uv_udp_open(h, fd);
-	if (!err)
-		err = uv_udp_recv_start(h, on_alloc, on_recv);
-	return err;
-}
-
 static void on_handle_closed(uv_handle_t *h)
 {
 	struct wims_media_sess *s;
-	if (h->type == UV_TIMER)
+	if (h->type == UV_TIMER) {
 		s = h->data;
-	else
+	} else {
 		s = ((struct media__tp *)h->data)->sess;
+		free(h);
+	}
 	if (--s->pending_close == 0 && s->state == MEDIA__CLOSING)
 		media__sess_free(s);
 }
@@ -591,18 +584,42 @@ static void close_handle(struct wims_media_sess *s, uv_handle_t *h)
 	uv_close(h, on_handle_closed);
 }
 
+/* A receiving handle on fd, NULL on failure.  The fd is the handle's once
+ * it is returned, and is closed here otherwise. */
+static uv_udp_t *open_udp(struct media__worker *w, int fd, struct media__tp *t)
+{
+	uv_udp_t *h = malloc(sizeof(*h));
+	if (!h || uv_udp_init_ex(&w->loop, h, AF_UNSPEC | UV_UDP_RECVMMSG) != 0) {
+		free(h);
+		close(fd);
+		return NULL;
+	}
+	h->data = t;
+	int err = uv_udp_open(h, fd);
+	if (err)
+		close(fd); /* not taken by the handle */
+	else
+		err = uv_udp_recv_start(h, on_alloc, on_recv);
+	if (err) {
+		wims_log(WIMS_LOG_ERR, "media: cannot receive on port %u: %s", t->c.lport_rtp, uv_strerror(err));
+		close_handle(t->sess, (uv_handle_t *)h); /* closes fd when uv_udp_open took it */
+		return NULL;
+	}
+	return h;
+}
+
 static void tp_close(struct media__tp *t)
 {
 	struct wims_media_sess *s = t->sess;
-	if (t->rtp_open)
-		close_handle(s, (uv_handle_t *)&t->rtp);
+	if (t->rtp)
+		close_handle(s, (uv_handle_t *)t->rtp);
 	else if (t->c.fd_rtp >= 0)
 		close(t->c.fd_rtp);
-	if (t->rtcp_open)
-		close_handle(s, (uv_handle_t *)&t->rtcp);
+	if (t->rtcp)
+		close_handle(s, (uv_handle_t *)t->rtcp);
 	else if (t->c.fd_rtcp >= 0)
 		close(t->c.fd_rtcp);
-	t->rtp_open = t->rtcp_open = false;
+	t->rtp = t->rtcp = NULL;
 	t->c.fd_rtp = t->c.fd_rtcp = -1;
 }
 
@@ -660,40 +677,58 @@ static void apply_sdes(struct media__tp *t, const struct wims_media_tconf *c)
 		wims_log(WIMS_LOG_ERR, "media: SDES keys rejected by SRTP");
 }
 
+/* The sockets of a configuration: owned by the engine once applied, so
+ * every fd in c is either kept by the transport or closed here. */
+static void apply_fds(struct media__worker *w, struct media__tp *t, const struct wims_media_tconf *c)
+{
+	int rtp = c->fd_rtp, rtcp = c->fd_rtcp;
+	if (t->rtp && rtp != t->c.fd_rtp) {
+		wims_log(WIMS_LOG_ERR, "media: transport %u changed sockets; ignored", t->index);
+		if (rtp >= 0)
+			close(rtp);
+		rtp = t->c.fd_rtp;
+	}
+	if (!t->rtp && rtp >= 0) {
+		t->rtp = open_udp(w, rtp, t);
+		if (!t->rtp)
+			rtp = -1;
+	}
+	if (rtcp != t->c.fd_rtcp && (t->rtcp || !t->rtp)) {
+		/* the RTCP socket of an open transport stays; a lone one goes */
+		if (rtcp >= 0)
+			close(rtcp);
+		rtcp = t->c.fd_rtcp;
+	} else if (!t->rtcp && rtcp >= 0) {
+		t->rtcp = open_udp(w, rtcp, t);
+		if (!t->rtcp)
+			rtcp = -1;
+	}
+	t->c.fd_rtp = rtp;
+	t->c.fd_rtcp = rtcp;
+}
+
 static void apply_tp(struct media__worker *w, struct media__tp *t, const struct wims_media_tconf *c)
 {
 	if (c->kind == WIMS_MT_NONE) {
+		if (c->fd_rtp >= 0 && c->fd_rtp != t->c.fd_rtp)
+			close(c->fd_rtp);
+		if (c->fd_rtcp >= 0 && c->fd_rtcp != t->c.fd_rtcp)
+			close(c->fd_rtcp);
 		tp_close(t);
 		t->c.kind = WIMS_MT_NONE;
 		return;
 	}
-	if (t->rtp_open && c->fd_rtp != t->c.fd_rtp) {
-		wims_log(WIMS_LOG_ERR, "media: transport %u changed sockets; ignored", t->index);
-		if (c->fd_rtp >= 0)
-			close(c->fd_rtp);
-		if (c->fd_rtcp >= 0 && c->fd_rtcp != t->c.fd_rtcp)
-			close(c->fd_rtcp);
-		return;
-	}
-	if (!t->rtp_open && c->fd_rtp >= 0) {
-		if (open_udp(w, &t->rtp, c->fd_rtp, t) == 0)
-			t->rtp_open = true;
-		else
-			close(c->fd_rtp);
-		if (c->fd_rtcp >= 0) {
-			if (open_udp(w, &t->rtcp, c->fd_rtcp, t) == 0)
-				t->rtcp_open = true;
-			else
-				close(c->fd_rtcp);
-		}
-	}
+	apply_fds(w, t, c);
 	if (c->kind == WIMS_MT_WEBRTC)
 		apply_webrtc(w, t, c);
 	else if (c->kind == WIMS_MT_SDES)
 		apply_sdes(t, c);
 	t->rtp_to = c->remote_rtp;
 	t->rtcp_to = c->remote_rtcp;
+	int fd_rtp = t->c.fd_rtp, fd_rtcp = t->c.fd_rtcp;
 	t->c = *c;
+	t->c.fd_rtp = fd_rtp;
+	t->c.fd_rtcp = fd_rtcp;
 }
 
 /* (Re)make the transcoders of a stream whose transcoding changed. */
@@ -715,11 +750,24 @@ static void apply_xcode(struct media__stream *st, const struct wims_media_sconf 
 	}
 }
 
+/* A configuration that is not applied still hands its sockets over. */
+static void conf_close_fds(const struct wims_media_sessconf *c)
+{
+	for (unsigned i = 0; i < c->ntransports; i++) {
+		if (c->t[i].fd_rtp >= 0)
+			close(c->t[i].fd_rtp);
+		if (c->t[i].fd_rtcp >= 0)
+			close(c->t[i].fd_rtcp);
+	}
+}
+
 static void apply(struct media__worker *w, struct wims_media_sess *s,
 		  const struct wims_media_sessconf *c)
 {
-	if (s->state != MEDIA__ALIVE)
+	if (s->state != MEDIA__ALIVE || w->stopping) {
+		conf_close_fds(c);
 		return;
+	}
 	if (!s->timer_open) {
 		uv_timer_init(&w->loop, &s->timer);
 		s->timer.data = s;
@@ -815,10 +863,14 @@ void media__worker_wake(uv_async_t *a)
 	pthread_mutex_unlock(&w->lock);
 	while (c) {
 		struct media__cmd *next = c->next;
-		if (!w->stopping) {
-			if (c->kind == MEDIA__CMD_APPLY)
-				apply(w, c->s, &c->conf);
-			else if (c->kind == MEDIA__CMD_DELETE) {
+		/* DELETE and STOP are embedded, and a DELETE's session (with the
+		 * command) may be freed by the control thread as soon as it is
+		 * processed: nothing of c is read after the dispatch */
+		bool allocated = c->kind == MEDIA__CMD_APPLY || c->kind == MEDIA__CMD_DTMF;
+		if (c->kind == MEDIA__CMD_APPLY)
+			apply(w, c->s, c->conf);
+		else if (!w->stopping) {
+			if (c->kind == MEDIA__CMD_DELETE) {
 				if (c->s->timer_open)
 					sess_close(w, c->s);
 				else { /* never applied: nothing of it is on this loop */
@@ -830,7 +882,8 @@ void media__worker_wake(uv_async_t *a)
 			} else if (c->kind == MEDIA__CMD_STOP)
 				stop_worker(w);
 		}
-		free(c);
+		if (allocated)
+			free(c);
 		c = next;
 	}
 }

@@ -45,7 +45,7 @@ for i in "${!VARIANTS[@]}"; do
   if [ "$v" = wb-oa-ffmpeg ]; then
     tol=(--tol-db 12)
     phone_sdp "$T/phone-$i.sdp" $codec $pt
-    ffmpeg -nostdin -hide_banner -loglevel warning -protocol_whitelist file,udp,rtp \
+    timeout 25 ffmpeg -nostdin -hide_banner -loglevel warning -protocol_whitelist file,udp,rtp \
       -i "$T/phone-$i.sdp" -t 4 -ar 16000 -ac 1 -y "$wav" >"$T/ffmpeg-$i.log" 2>&1 &
     rx=$! rxname="ffmpeg ($codec octet-aligned)"
   else
@@ -57,9 +57,7 @@ for i in "${!VARIANTS[@]}"; do
   touch "$T/phone-$i.ready"
   wait_log "$T/volte$i-msgs.log" '^ACK ' 20
   log "call $i ($v): $rxname decodes what the gateway sends to 127.0.0.1:$TONE_PHONE_PORT"
-  ( sleep 25; kill $rx 2>/dev/null ) & guard=$!
   wait $rx || { cat "$T/ffmpeg-$i.log" "$T/rtptone-$i.log" 2>/dev/null | sed 's/^/    /' >&2; fail "call $i: $rxname failed"; }
-  kill $guard 2>/dev/null
   cat "$T/rtptone-$i.log" 2>/dev/null | sed 's/^/    /' >&2
   touch "$T/done-$i"
   wait_log "$T/alice.log" "call $i: codec toward" 15

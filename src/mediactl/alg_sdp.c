@@ -662,6 +662,8 @@ static int offer_media(struct wims_alg *a, struct alg_call *c, int ol, const str
 	}
 	om->codecs = a->codecs[i];
 	om->n_codecs = kept;
+	if (md->xc_for_browser)
+		om->n_bw = 0; /* the IMS offer's b=AS is about AMR, not the browser's codecs */
 	fill_media(a, c, i, al, tia, m, om, f, WIMS_SDP_SETUP_ACTPASS);
 	stream_conf(c, i);
 	return 0;
@@ -747,6 +749,9 @@ static int answer_media(struct wims_alg *a, struct alg_call *c, int ol, const st
 		return x;
 	if (x > 0) { /* transcoded: nothing passes through */
 		memset(s->pt_map, 0xff, sizeof(s->pt_map));
+		/* the other side's b=AS is about its codec: Chromium refuses
+		 * G.711 (64 kbit/s) capped at an AMR 41 */
+		om->n_bw = 0;
 		goto write;
 	}
 	unsigned kept = filter_codecs(a->codecs[i], (unsigned)n, a->codecs[i], c->leg[ol].kind, md->video, f);

@@ -7,7 +7,7 @@
 # WebAudio and tone_check.py wants 1 kHz within 2 % and -20 dBFS within 3 dB.
 . "$(dirname "$0")/browser-lib.sh"
 FREQ=1000 LEVEL=-20
-read -r -a VARIANTS <<<"${TONE_VARIANTS:-wb wb-oa nb}"
+read -r -a VARIANTS <<<"${TONE_VARIANTS:-wb wb-oa nb-as}"
 browser_prereq
 start_scscf -A WITH_IMS_REG
 start_wimsd "$(wimsd_browser_ini pcscf)"

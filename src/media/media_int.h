@@ -43,6 +43,7 @@ struct media__tp {
 };
 
 struct media__side {
+	int cmr_applied;    /* 1 + the AMR CMR from this side applied to the other direction, 0 none */
 	uint32_t ssrc_in;   /* last SSRC received from this side */
 	uint32_t ssrc_out;  /* last SSRC sent toward this side */
 	/* RTT (RFC 3550 §6.4.1) between wims and this side: the SRs we passed

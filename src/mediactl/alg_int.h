@@ -52,6 +52,7 @@ struct alg_call {
 	struct wims_media_sessconf conf;
 	unsigned applied_tp;     /* transports the engine owns (their fds) */
 	char tls_id[WIMS_MEDIA_MAX_TRANSPORTS][80]; /* the peer's a=tls-id per transport */
+	char our_tls_id[WIMS_MEDIA_MAX_TRANSPORTS][24]; /* ours (RFC 8842), new with each association */
 	struct alg_leg leg[2];
 	unsigned nmed;
 	struct alg_med med[WIMS_MEDIA_MAX_STREAMS];
@@ -80,6 +81,9 @@ struct wims_alg {
 	char fpval[WIMS_MEDIA_FP_MAX];
 	char msid[WIMS_SDP_MAX_MEDIA][64];
 };
+
+/* A fresh a=tls-id value for transport ti (RFC 8842 §4: random, at least 120 bits). */
+void alg__new_tls_id(struct alg_call *c, unsigned ti);
 
 /* The profile an SDP's m-line speaks. */
 enum wims_media_tkind alg__kind_of(const struct wims_sdp *s, const struct wims_sdp_media *m);

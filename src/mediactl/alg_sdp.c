@@ -11,9 +11,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "base/log.h"
 #include "mediactl/alg_int.h"
 #include "media/srtp.h"
+
+void alg__new_tls_id(struct alg_call *c, unsigned ti)
+{
+	unsigned char r[10];
+	static const char hex[] = "0123456789abcdef";
+	if (ti >= WIMS_MEDIA_MAX_TRANSPORTS || RAND_bytes(r, sizeof(r)) != 1) {
+		if (ti < WIMS_MEDIA_MAX_TRANSPORTS)
+			c->our_tls_id[ti][0] = 0;
+		return;
+	}
+	for (unsigned i = 0; i < sizeof(r); i++) {
+		c->our_tls_id[ti][2 * i] = hex[r[i] >> 4];
+		c->our_tls_id[ti][2 * i + 1] = hex[r[i] & 15];
+	}
+	c->our_tls_id[ti][2 * sizeof(r)] = 0;
+}
 
 enum wims_media_tkind alg__kind_of(const struct wims_sdp *s, const struct wims_sdp_media *m)
 {
@@ -84,6 +102,8 @@ static int tp_alloc(struct wims_alg *a, struct alg_call *c, enum wims_media_tkin
 		memcpy(t->lufrag, tmp.lufrag, sizeof(t->lufrag));
 		memcpy(t->lpwd, tmp.lpwd, sizeof(t->lpwd));
 	}
+	if (kind == WIMS_MT_WEBRTC)
+		alg__new_tls_id(c, c->conf.ntransports);
 	*idx = (int)c->conf.ntransports++;
 	return 0;
 }
@@ -249,8 +269,10 @@ static int remote_webrtc(struct alg_call *c, int ti, const struct wims_sdp *s,
 		new_assoc = true; /* RFC 8842 §5: a new tls-id is a new association */
 	if (tls[0])
 		memcpy(c->tls_id[ti], tls, sizeof(tls));
-	if (new_assoc)
+	if (new_assoc) {
 		t->dtls_gen++;
+		alg__new_tls_id(c, (unsigned)ti);
+	}
 	memcpy(t->rufrag, rufrag, sizeof(rufrag));
 	if (wims_str_copy(t->rpwd, sizeof(t->rpwd), pw->value)) {
 		alg__err(err, 488, "ice-pwd too long");
@@ -455,7 +477,7 @@ static void fill_media(struct wims_alg *a, struct alg_call *c, unsigned i, int t
 	om->end_of_candidates = false;
 	om->n_fps = 0;
 	om->setup = WIMS_SDP_SETUP_NONE;
-	om->tls_id = WIMS_STR_NULL;
+	om->tls_id = k == WIMS_MT_WEBRTC && c->our_tls_id[ti][0] ? wims_str_c(c->our_tls_id[ti]) : WIMS_STR_NULL;
 	om->n_cryptos = 0;
 	om->ice_ufrag = om->ice_pwd = WIMS_STR_NULL;
 	if (k == WIMS_MT_WEBRTC) {

@@ -407,6 +407,10 @@ static void check_web_media(const struct fx *f, unsigned i, enum wims_sdp_setup 
 	assert_true(wims_str_eqic(fp->value, want));
 	int s = wims_sdp_setup(&f->sdp, m);
 	assert_int_equal(s, setup);
+	/* RFC 8842 §4: our tls-id, 120 bits or more */
+	const struct wims_sdp_attr *tid = mattr(f, i, "tls-id");
+	assert_non_null(tid);
+	assert_true(tid->value.l >= 20);
 }
 
 /* ---- browser offer -> IMS offer, IMS answer -> browser answer ---- */

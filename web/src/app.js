@@ -287,6 +287,8 @@ function attachPc(pc) {
 			el.remoteVideo.srcObject = stream;
 			el.remoteVideo.hidden = false;
 			el.remoteVideo.play().catch(() => {});
+			ev.track.addEventListener('mute', () => { el.remoteVideo.hidden = true; });
+			ev.track.addEventListener('unmute', () => { if (wic.session) el.remoteVideo.hidden = false; });
 		}
 	});
 }
@@ -329,6 +331,7 @@ function endCall(msg, state) {
 	el.remoteAudio.srcObject = null;
 	el.remoteVideo.srcObject = null;
 	el.remoteVideo.hidden = true;
+	if (el.localVideo.srcObject) el.localVideo.srcObject.getVideoTracks().forEach((t) => t.stop());
 	el.localVideo.srcObject = null;
 	el.localVideo.hidden = true;
 	el.call.disabled = wic.reg !== 'registered';
@@ -371,27 +374,53 @@ function toggleMute() {
 	else s.mute({ audio: true });
 }
 
+// the call's video transceiver (one at most: the client offers one video m-line)
+function videoTransceiver(pc) {
+	return pc.getTransceivers().find((t) => !t.stopped && t.receiver.track && t.receiver.track.kind === 'video');
+}
+
+function renegotiateVideo(s) {
+	if (!s.renegotiate({ rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: true } }))
+		showError('Cannot change the video now (another negotiation is in progress); try again.');
+}
+
+// Video on: a camera track on the video transceiver (a new one when the call has none), and a
+// re-INVITE when the video m-line does not send yet. Video off: the track is taken off the sender
+// and stopped (nothing is sent, the camera is released); the m-line stays sendrecv, with no
+// re-INVITE: making it recvonly made the far side's Chromium stop demuxing our audio when the call
+// passes wimsd's gateway (Chromium 156: "Failed to demux RTP packet: PT=111"), and the other
+// side's video keeps coming either way.
 async function toggleVideo() {
 	const s = wic.session;
 	const pc = wic.pc();
 	if (!s || !pc || !s.isEstablished()) return;
-	const sender = pc.getSenders().find((x) => x.track && x.track.kind === 'video');
-	if (sender) {
-		const on = !sender.track.enabled;
-		sender.track.enabled = on;
-		setPressed(el.video, on, 'Video off', 'Video on');
-		el.localVideo.hidden = !on;
+	const tr = videoTransceiver(pc);
+	const track = tr && tr.sender.track;
+	if (track && track.readyState === 'live') {
+		await tr.sender.replaceTrack(null);
+		track.stop();
+		el.localVideo.srcObject = null;
+		el.localVideo.hidden = true;
+		setPressed(el.video, false, 'Video off', 'Video on');
 		return;
 	}
-	try { // no camera track yet: add one and renegotiate (re-INVITE)
+	try {
 		const stream = await navigator.mediaDevices.getUserMedia({ video: mediaConstraints(true).video });
-		const track = stream.getVideoTracks()[0];
-		pc.addTrack(track, stream);
+		const cam = stream.getVideoTracks()[0];
+		if (wic.session !== s) { cam.stop(); return; } // the call ended meanwhile
+		let renegotiate = true;
+		if (tr) {
+			await tr.sender.replaceTrack(cam);
+			if (tr.sender.setStreams) tr.sender.setStreams(stream);
+			renegotiate = !/send/.test(tr.currentDirection || '');
+			tr.direction = 'sendrecv';
+		} else {
+			pc.addTrack(cam, stream);
+		}
 		el.localVideo.srcObject = stream;
 		el.localVideo.hidden = false;
 		setPressed(el.video, true, 'Video off', 'Video on');
-		if (!s.renegotiate({ rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: true } }))
-			showError('Cannot add video now (another negotiation is in progress); try again.');
+		if (renegotiate) renegotiateVideo(s);
 	} catch (e) {
 		showError(`Cannot start the camera: ${e.message}`);
 	}

@@ -29,11 +29,14 @@ static void dlg_free(struct wims_proxy *px, struct px_dialog *d)
 	free(d);
 }
 
-static struct px_dialog *dlg_find(struct wims_proxy *px, struct wims_str cid, struct wims_str t1, struct wims_str t2)
+/* The dialog cid/t1/t2 as seen on the browser flow flow_id (0: any flow: a
+ * call between two browsers of one wimsd has a record per pass). */
+static struct px_dialog *dlg_find(struct wims_proxy *px, struct wims_str cid, struct wims_str t1, struct wims_str t2,
+				  uint64_t flow_id)
 {
 	for (struct wims_hnode *n = wims_hash_find(&px->dialogs, wims_hash_str(cid)); n; n = wims_hash_next_same(n)) {
 		struct px_dialog *d = wims_container_of(n, struct px_dialog, hn);
-		if (!wims_str_eqc(cid, d->call_id))
+		if (!wims_str_eqc(cid, d->call_id) || (flow_id && d->flow_id != flow_id))
 			continue;
 		if ((wims_str_eqc(t1, d->tag_a) && wims_str_eqc(t2, d->tag_b)) ||
 		    (wims_str_eqc(t1, d->tag_b) && wims_str_eqc(t2, d->tag_a)))
@@ -121,7 +124,7 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 	wims_wbuf_printf(&w, "Call-ID: %.*s\r\n", (int)cid->value.l, cid->value.p);
 	if (w.err)
 		goto out;
-	d = dlg_find(px, cid->value, ftag, ttag);
+	d = dlg_find(px, cid->value, ftag, ttag, flow_id);
 	if (!d) {
 		d = calloc(1, sizeof(*d));
 		if (!d || wims_str_copy(d->call_id, sizeof(d->call_id), cid->value) ||
@@ -153,7 +156,18 @@ out:
 	free(req);
 }
 
-void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg *m, bool from_browser)
+bool wims_proxy__dlg_party(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id)
+{
+	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
+	struct wims_str ftag = wims_sip_msg_tag(m, WIMS_HDR_FROM), ttag = wims_sip_msg_tag(m, WIMS_HDR_TO);
+
+	if (!cid || !ttag.l || px->dialogs.n == 0 || !dlg_find(px, cid->value, ftag, ttag, 0))
+		return true; /* not a dialog wims saw being made */
+	return dlg_find(px, cid->value, ftag, ttag, flow_id) != NULL;
+}
+
+void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg *m, bool from_browser,
+				uint64_t flow_id)
 {
 	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
 	struct wims_str ttag = wims_sip_msg_tag(m, WIMS_HDR_TO);
@@ -161,7 +175,7 @@ void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg
 
 	if (!cid || !ttag.l || px->dialogs.n == 0)
 		return;
-	d = dlg_find(px, cid->value, wims_sip_msg_tag(m, WIMS_HDR_FROM), ttag);
+	d = dlg_find(px, cid->value, wims_sip_msg_tag(m, WIMS_HDR_FROM), ttag, flow_id);
 	if (!d)
 		return;
 	if (m->method_id == WIMS_SIP_BYE) {

@@ -513,6 +513,15 @@ static void from_browser(struct px_req *r)
 		reject(r, 403, "Not Registered");
 		return;
 	}
+	/* §5.2.6.3.5: requests in a dialog (target refreshes among them) only
+	 * from the party that dialog was made with */
+	if (!initial && m->method_id != WIMS_SIP_ACK && m->method_id != WIMS_SIP_CANCEL &&
+	    !wims_proxy__dlg_party(px, m, id)) {
+		wims_log_rl(&rl_403, WIMS_LOG_INFO, "%.*s from flow %llu refused: not a party of that dialog",
+			    (int)m->method.l, m->method.p, (unsigned long long)id);
+		reject(r, 403, "Not A Party Of This Dialog");
+		return;
+	}
 	strip_untrusted(&r->ed, m);
 	if (initial) {
 		/* TS 24.229 §5.2.6.3.3: the route is the Service-Route, not what the UE preloaded */

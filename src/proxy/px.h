@@ -247,7 +247,11 @@ int wims_proxy__token_parse(const struct wims_proxy *px, struct wims_str s, uint
 
 /* ---- dialog.c: dialogs that ran over a browser's flow ---- */
 void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *resp);
-void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg *m, bool from_browser);
+void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg *m, bool from_browser,
+				uint64_t flow_id);
+/** TS 24.229 §5.2.6.3.5: may browser flow flow_id send in-dialog request m?
+ *  false when wims saw that dialog made on another flow only. */
+bool wims_proxy__dlg_party(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id);
 /** Release every dialog of flow id toward the core with BYE. */
 void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id);
 void wims_proxy__dlg_free_all(struct wims_proxy *px);

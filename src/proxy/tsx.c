@@ -450,7 +450,9 @@ int wims_proxy__tsx_new_request(struct px_req *r)
 
 	if (t->method == WIMS_SIP_INVITE) /* RFC 3261 §16.2: 100 Trying at once */
 		wims_proxy__tsx_reply(t, 100, NULL);
-	wims_proxy__dlg_on_request(px, m, px_proto_is_ws(t->up.proto));
+	wims_proxy__dlg_on_request(px, m, px_proto_is_ws(t->up.proto),
+				   px_proto_is_ws(t->up.proto) && t->up.flow ? wims_sip_flow_id(t->up.flow)
+									      : t->flow_token_id);
 	if (wims_proxy__send(px, &t->down, t->out, t->out_len, true)) {
 		wims_proxy__tsx_reply(t, px_proto_is_ws(t->down.proto) ? 480 : 503,
 				      px_proto_is_ws(t->down.proto) ? NULL : "Next Hop Unreachable");

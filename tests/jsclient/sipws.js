@@ -19,13 +19,14 @@ const crypto = require('crypto');
 const WebSocket = require('ws');
 
 const args = process.argv.slice(2);
-const o = { mode: args[0], ws: 'ws://127.0.0.1:8080/', from: 'sip:alice@ims.lab', to: 'sip:ue1@ims.lab', password: 'wims-lab', timeout: 10000 };
+const o = { mode: args[0], ws: 'ws://127.0.0.1:8080/', from: 'sip:alice@ims.lab', to: 'sip:ue1@ims.lab', password: 'wims-lab', timeout: 10000,
+  'call-id': '', 'from-tag': '', 'to-tag': '', 'dialog-from': '', expect: '403' };
 for (let i = 1; i < args.length; i++) {
   const k = args[i].replace(/^--/, ''), v = args[++i];
   if (!(k in o) && k !== 'trace') { console.log(`ERROR unknown option --${k}`); process.exit(2); }
   if (k === 'trace') { o.trace = true; i--; } else o[k] = k === 'timeout' ? +v : v;
 }
-if (!['publish', 'prack-call', 'prack-uas'].includes(o.mode)) { console.log('ERROR usage: sipws.js publish|prack-call|prack-uas [--to URI] [--ws URL] [--from URI] [--password PW] [--trace]'); process.exit(2); }
+if (!['publish', 'prack-call', 'prack-uas', 'spoof-bye'].includes(o.mode)) { console.log('ERROR usage: sipws.js publish|prack-call|prack-uas|spoof-bye [--to URI] [--ws URL] [--from URI] [--password PW] [--trace]'); process.exit(2); }
 
 const rnd = (n) => crypto.randomBytes(n).toString('hex');
 const host = `${rnd(4)}.invalid`;
@@ -180,9 +181,23 @@ async function prackUas() {
   await new Promise((r) => setTimeout(r, 200));
 }
 
+//   node sipws.js spoof-bye --from sip:bob@ims.lab --call-id C --from-tag F --to-tag T
+//        --dialog-from sip:alice@ims.lab --to sip:ue1@ims.lab [--expect 403]
+//        REGISTER (digest) as --from, then a BYE inside a dialog made by another
+//        connection (its Call-ID and tags, its caller's identity): expect the code
+async function spoofBye() {
+  await register();
+  cseq++;
+  send([`BYE ${o.to} SIP/2.0`, via(), 'Max-Forwards: 70', `From: <${o['dialog-from']}>;tag=${o['from-tag']}`,
+    `To: <${o.to}>;tag=${o['to-tag']}`, `Call-ID: ${o['call-id']}`, `CSeq: 9999 BYE`]);
+  const r = await next((m) => m.code >= 200 && m.get('cseq') === '9999 BYE');
+  ev('spoof-response', { code: r.code, reason: r.first });
+  if (String(r.code) !== o.expect) fail(`spoofed BYE got ${r.first}, expected ${o.expect}`);
+}
+
 ws.on('open', () => {
   ev('connected', { url: o.ws });
-  ({ publish, 'prack-call': prackCall, 'prack-uas': prackUas })[o.mode]().then(() => {
+  ({ publish, 'prack-call': prackCall, 'prack-uas': prackUas, 'spoof-bye': spoofBye })[o.mode]().then(() => {
     done = true;
     ev('done');
     ws.close(1000);

@@ -91,6 +91,13 @@ static const struct key keys[] = {
 	  "first characters of every icid-value wims generates (letters and digits)"),
 	S("pcscf", "flow_secret", pcscf_flow_secret, "",
 	  "secret that authenticates the flow tokens of Path and Record-Route (empty: random at start)"),
+	S("pcscf", "token_secret", pcscf_token_secret, "",
+	  "token registration (TS 24.371 §6.1): HS256 secret of the WAF's JSON Web Tokens; with it (or "
+	  "token_pubkey) a REGISTER must carry Authorization: Bearer, and goes on as auth-done"),
+	S("pcscf", "token_pubkey", pcscf_token_pubkey, "",
+	  "token registration: PEM file of the WAF's P-256 public key (ES256 tokens)"),
+	S("pcscf", "token_audience", pcscf_token_audience, "",
+	  "token registration: the aud claim required (empty: any)"),
 	{"media", "anchor", K_BOOL, offsetof(struct wims_conf, media_anchor), sizeof(bool), 0, 0, "yes",
 	 "yes: both roles anchor every call's media in wims's gateway (WebRTC toward the browser, "
 	 "plain RTP toward IMS); no: SDP passes untouched"},

@@ -57,6 +57,9 @@ struct wims_conf {
 	char pcscf_visited_network_id[WIMS_CONF_STR];
 	char pcscf_icid_prefix[32];
 	char pcscf_flow_secret[WIMS_CONF_STR];
+	char pcscf_token_secret[WIMS_CONF_STR];
+	char pcscf_token_pubkey[WIMS_CONF_STR];
+	char pcscf_token_audience[WIMS_CONF_STR];
 	/* [media] */
 	bool media_anchor;
 	char media_address[WIMS_CONF_STR];

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "proxy/jwt.h"
 #include "proxy/px.h"
 
 #define PC_MAX_IMPU 8
@@ -71,6 +73,9 @@ static const char *pstr(const char *s)
 struct pc_state {
 	uint32_t epoch; /* start time: icids stay unique across restarts */
 	uint64_t icid_seq;
+	bool token_mode;            /* REGISTER needs a WAF token (TS 24.371 §6.1) */
+	struct wims_jwt_keys keys;
+	EVP_PKEY *pub;
 };
 
 static uint64_t now_ms(const struct wims_proxy *px)
@@ -81,6 +86,29 @@ static uint64_t now_ms(const struct wims_proxy *px)
 static bool registered(const struct wims_proxy *px, const struct pc_flow *f)
 {
 	return f && f->reg_expires > now_ms(px);
+}
+
+static int token_init(struct wims_proxy *px, struct pc_state *st, char *err, size_t errlen)
+{
+	const struct wims_conf *c = px->conf;
+	if (c->pcscf_token_pubkey[0]) {
+		FILE *fp = fopen(c->pcscf_token_pubkey, "r");
+		st->pub = fp ? PEM_read_PUBKEY(fp, NULL, NULL, NULL) : NULL;
+		if (fp)
+			fclose(fp);
+		if (!st->pub || EVP_PKEY_get_base_id(st->pub) != EVP_PKEY_EC) {
+			snprintf(err, errlen, "[pcscf] token_pubkey '%s': not a PEM P-256 public key",
+				 c->pcscf_token_pubkey);
+			return -EINVAL;
+		}
+	}
+	st->token_mode = c->pcscf_token_secret[0] || st->pub;
+	st->keys.hs256 = c->pcscf_token_secret[0] ? (const unsigned char *)c->pcscf_token_secret : NULL;
+	st->keys.hs256_len = strlen(c->pcscf_token_secret);
+	st->keys.es256 = st->pub;
+	st->keys.audience = c->pcscf_token_audience[0] ? c->pcscf_token_audience : NULL;
+	st->keys.leeway_s = 30;
+	return 0;
 }
 
 static int pcscf_init(struct wims_proxy *px, char *err, size_t errlen)
@@ -102,7 +130,7 @@ static int pcscf_init(struct wims_proxy *px, char *err, size_t errlen)
 		return -ENOMEM;
 	st->epoch = (uint32_t)time(NULL);
 	px->role_priv = st;
-	return 0;
+	return token_init(px, st, err, errlen);
 }
 
 /* ---- per-flow state ---- */
@@ -355,7 +383,7 @@ static void visited_network(struct px_req *r)
 	add_hdr(r, token ? "P-Visited-Network-ID: %s\r\n" : "P-Visited-Network-ID: \"%s\"\r\n", v);
 }
 
-static void register_out(struct px_req *r, struct pc_flow *f)
+static void register_out(struct px_req *r, struct pc_flow *f, bool token)
 {
 	struct wims_proxy *px = r->px;
 	const struct wims_sip_msg *m = r->m;
@@ -371,7 +399,8 @@ static void register_out(struct px_req *r, struct pc_flow *f)
 	strip_tag(&r->ed, m, WIMS_HDR_REQUIRE, "sec-agree");
 	strip_tag(&r->ed, m, WIMS_HDR_PROXY_REQUIRE, "sec-agree");
 	strip_tag(&r->ed, m, WIMS_HDR_SUPPORTED, "sec-agree");
-	mark_integrity(r, f);
+	if (!token)
+		mark_integrity(r, f);
 	/* RFC 3327 §5, TS 24.229 §5.2.2.1: our Path, and the registrar must support it */
 	start = r->scratch.len;
 	wims_wbuf_puts(&r->scratch, "Path: ");
@@ -480,6 +509,58 @@ static void reject(struct px_req *r, unsigned code, const char *reason)
 	r->reject_reason = reason;
 }
 
+/* Token registration (TS 24.371 §6.1 variants 2 and 3; RFC 8898 Bearer):
+ * the WAF's JSON Web Token replaces digest; a valid one goes on as
+ * trusted-node authentication (integrity-protected="auth-done", TS 24.229
+ * §5.4.1.2.2), anything else is refused here and nothing is forwarded.
+ * Returns true when r was refused. */
+static bool token_register(struct px_req *r)
+{
+	struct wims_proxy *px = r->px;
+	const struct wims_sip_msg *m = r->m;
+	struct pc_state *st = px->role_priv;
+	const struct wims_sip_hdr *az = wims_sip_msg_hdr(m, WIMS_HDR_AUTHORIZATION);
+	const struct wims_sip_hdr *to = wims_sip_msg_hdr(m, WIMS_HDR_TO);
+	struct wims_sip_uri ru;
+	struct wims_sip_addr ta;
+	struct wims_jwt_claims cl;
+	const char *why = "no token";
+	struct wims_str v = az ? wims_str_trim(az->value) : WIMS_STR_NULL;
+	size_t start;
+
+	if (wims_sip_uri_parse(&ru, m->ruri) || !to || wims_sip_addr_parse(&ta, to->value)) {
+		reject(r, 400, "Bad REGISTER");
+		return true;
+	}
+	if (v.l < 7 || strncasecmp(v.p, "Bearer ", 7)) {
+		start = r->scratch.len;
+		wims_wbuf_printf(&r->scratch, "WWW-Authenticate: Bearer realm=\"%.*s\"\r\n", (int)ru.host.l, ru.host.p);
+		r->reject_hdrs = wims_str_make(r->scratch.p + start, r->scratch.len - start);
+		reject(r, 401, "Token Required");
+		return true;
+	}
+	int rc = wims_jwt_verify(&st->keys, wims_str_trim(wims_str_make(v.p + 7, v.l - 7)), (int64_t)time(NULL), &cl,
+				 &why);
+	if (rc == 0 && !wims_str_eqic(ta.uri, cl.sub)) {
+		rc = -EACCES;
+		why = "the token's sub is not the To of the REGISTER";
+	}
+	if (rc) {
+		wims_log_rl(&rl_403, WIMS_LOG_NOTICE, "REGISTER for %.*s refused: token %s", (int)ta.uri.l, ta.uri.p, why);
+		reject(r, 403, "Invalid Token");
+		return true;
+	}
+	remove_all(&r->ed, m, WIMS_HDR_AUTHORIZATION);
+	start = r->scratch.len;
+	wims_wbuf_printf(&r->scratch,
+			 "Authorization: Digest username=\"%s\", realm=\"%.*s\", uri=\"%.*s\", nonce=\"\", "
+			 "response=\"\", integrity-protected=\"auth-done\"\r\n",
+			 cl.impi, (int)ru.host.l, ru.host.p, (int)m->ruri.l, m->ruri.p);
+	if (!r->scratch.err)
+		wims_sip_edit_append_hdr(&r->ed, m, wims_str_make(r->scratch.p + start, r->scratch.len - start));
+	return false;
+}
+
 static void from_browser(struct px_req *r)
 {
 	struct wims_proxy *px = r->px;
@@ -500,7 +581,10 @@ static void from_browser(struct px_req *r)
 		while (wims_sip_vals_next(&it))
 			if (wims_proxy__route_is_us(px, it.value))
 				wims_sip_edit_remove_val(&r->ed, m, &it);
-		register_out(r, f);
+		bool token = ((struct pc_state *)px->role_priv)->token_mode;
+		if (token && token_register(r))
+			return; /* refused */
+		register_out(r, f, token);
 		goto out;
 	}
 	/* TS 24.229 §5.2.6.3.1: only a registered UE, on the flow it registered
@@ -685,7 +769,10 @@ static void free_rec(struct wims_hnode *n)
 
 static void pcscf_free(struct wims_proxy *px)
 {
+	struct pc_state *st = px->role_priv;
 	wims_proxy__flows_clear(px, free_rec);
+	if (st)
+		EVP_PKEY_free(st->pub);
 	free(px->role_priv);
 	px->role_priv = NULL;
 }

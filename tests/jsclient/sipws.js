@@ -20,13 +20,13 @@ const WebSocket = require('ws');
 
 const args = process.argv.slice(2);
 const o = { mode: args[0], ws: 'ws://127.0.0.1:8080/', from: 'sip:alice@ims.lab', to: 'sip:ue1@ims.lab', password: 'wims-lab', timeout: 10000,
-  'call-id': '', 'from-tag': '', 'to-tag': '', 'dialog-from': '', expect: '403' };
+  'call-id': '', 'from-tag': '', 'to-tag': '', 'dialog-from': '', expect: '403', bearer: '' };
 for (let i = 1; i < args.length; i++) {
   const k = args[i].replace(/^--/, ''), v = args[++i];
   if (!(k in o) && k !== 'trace') { console.log(`ERROR unknown option --${k}`); process.exit(2); }
   if (k === 'trace') { o.trace = true; i--; } else o[k] = k === 'timeout' ? +v : v;
 }
-if (!['publish', 'prack-call', 'prack-uas', 'spoof-bye'].includes(o.mode)) { console.log('ERROR usage: sipws.js publish|prack-call|prack-uas|spoof-bye [--to URI] [--ws URL] [--from URI] [--password PW] [--trace]'); process.exit(2); }
+if (!['publish', 'prack-call', 'prack-uas', 'spoof-bye', 'token-register'].includes(o.mode)) { console.log('ERROR usage: sipws.js publish|prack-call|prack-uas|spoof-bye [--to URI] [--ws URL] [--from URI] [--password PW] [--trace]'); process.exit(2); }
 
 const rnd = (n) => crypto.randomBytes(n).toString('hex');
 const host = `${rnd(4)}.invalid`;
@@ -195,9 +195,22 @@ async function spoofBye() {
   if (String(r.code) !== o.expect) fail(`spoofed BYE got ${r.first}, expected ${o.expect}`);
 }
 
+//   node sipws.js token-register --from sip:alice@ims.lab [--bearer JWT] --expect 200|401|403
+//        REGISTER with "Authorization: Bearer JWT" (none without --bearer): expect the code
+async function tokenRegister() {
+  const user = /^sip:([^@]+)@(.+)$/.exec(o.from);
+  send([`REGISTER sip:${user[2]} SIP/2.0`, via(), 'Max-Forwards: 70', `From: <${o.from}>;tag=${fromTag}`,
+    `To: <${o.from}>`, `Call-ID: ${callId}`, `CSeq: ${cseq} REGISTER`,
+    `${contact};reg-id=1;+sip.instance="<urn:uuid:${crypto.randomUUID()}>"`, 'Expires: 600', 'Supported: path, outbound',
+    o.bearer ? `Authorization: Bearer ${o.bearer}` : '']);
+  const r = await next((m) => m.code >= 200 && m.get('cseq') === `${cseq} REGISTER`);
+  ev('register-response', { code: r.code, reason: r.first, www: r.get('www-authenticate') || '-' });
+  if (String(r.code) !== o.expect) fail(`REGISTER got ${r.first}, expected ${o.expect}`);
+}
+
 ws.on('open', () => {
   ev('connected', { url: o.ws });
-  ({ publish, 'prack-call': prackCall, 'prack-uas': prackUas, 'spoof-bye': spoofBye })[o.mode]().then(() => {
+  ({ publish, 'prack-call': prackCall, 'prack-uas': prackUas, 'spoof-bye': spoofBye, 'token-register': tokenRegister })[o.mode]().then(() => {
     done = true;
     ev('done');
     ws.close(1000);

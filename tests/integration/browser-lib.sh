@@ -33,6 +33,8 @@ wimsd_browser_ini() {
   local role=${1:-pcscf}
   make_cert "$T"
   if [ "$role" = iwu ]; then wimsd_iwu_ini; else wimsd_pcscf_ini; fi
+  # pcscf-token: registration with a WAF token instead of digest
+  if [ "$role" = pcscf-token ]; then printf '[pcscf]\ntoken_secret = wims-lab-waf-secret\ntoken_audience = wims-lab\n'; fi
   cat <<INI
 [ws]
 listen_tls = 127.0.0.1:$WIMSD_WSS_PORT
@@ -62,7 +64,9 @@ start_phone() {
 start_browser_lab() {
   local role=${1:-pcscf}
   browser_prereq
-  if [ "$role" = iwu ]; then start_core; else start_scscf -A WITH_IMS_REG; fi
+  if [ "$role" = iwu ]; then start_core
+  elif [ "$role" = pcscf-token ]; then start_scscf -A WITH_IMS_REG -A WITH_TOKEN
+  else start_scscf -A WITH_IMS_REG; fi
   start_phone echo uas_phone.xml 5091 6010
   start_phone volte uas_amr.xml 5092 6020
   start_wimsd "$(wimsd_browser_ini "$role")"

@@ -6,7 +6,7 @@ import * as JsSIP from 'jssip';
 const $ = (id) => document.getElementById(id);
 const el = {
 	regState: $('reg-state'), error: $('error'), settings: $('settings'), settingsBox: $('settings-box'),
-	ws: $('ws-url'), impu: $('impu'), impi: $('impi'), password: $('password'), audioProc: $('audio-proc'),
+	ws: $('ws-url'), impu: $('impu'), impi: $('impi'), password: $('password'), token: $('token'), audioProc: $('audio-proc'),
 	register: $('register'), unregister: $('unregister'),
 	target: $('target'), backspace: $('backspace'), keypad: $('keypad'), withVideo: $('with-video'), call: $('call'),
 	incoming: $('incoming'), incomingFrom: $('incoming-from'), answer: $('answer'), reject: $('reject'),
@@ -47,6 +47,7 @@ function loadSettings() {
 	el.impu.value = q.get('impu') || saved.impu || '';
 	el.impi.value = q.get('impi') || saved.impi || '';
 	el.password.value = q.get('password') || '';
+	el.token.value = q.get('token') || '';
 	if (q.get('audioproc') === '0') el.audioProc.checked = false;
 	else if (saved.audioProc === false) el.audioProc.checked = false;
 }
@@ -82,7 +83,7 @@ function setReg(state, text) {
 	el.register.disabled = active;
 	el.unregister.disabled = !active;
 	el.call.disabled = state !== 'registered' || wic.session !== null;
-	for (const i of [el.ws, el.impu, el.impi, el.password]) i.disabled = active;
+	for (const i of [el.ws, el.impu, el.impi, el.password, el.token]) i.disabled = active;
 }
 function reasonOf(data) {
 	const r = data && data.message;
@@ -122,6 +123,10 @@ function start() {
 		user_agent: 'wims-wic/0.1 JsSIP/' + JsSIP.version,
 	});
 	wic.ua = ua;
+	/* a web-credentials token (RFC 8898 Bearer) instead of digest: the P-CSCF
+	 * checks it and registers us as an authenticated user */
+	const token = el.token.value.trim();
+	if (token) ua.registrator().setExtraHeaders([`Authorization: Bearer ${token}`]);
 	setReg('connecting', `Connecting to ${el.ws.value.trim()}…`);
 
 	ua.on('connecting', () => {

@@ -636,3 +636,8 @@ void wims_xcode_stats(const struct wims_xcode *x, struct wims_xcode_stats *st)
 {
 	*st = x->st;
 }
+
+int wims_xcode_last_cmr(const struct wims_xcode *x)
+{
+	return x->st.last_cmr;
+}

@@ -90,6 +90,10 @@ int wims_xcode_set_out_mode(struct wims_xcode *x, unsigned mode);
 /** CMR to send in this direction's AMR packets (15 = none, the default). */
 void wims_xcode_set_cmr(struct wims_xcode *x, uint8_t cmr);
 
+/** The last CMR an AMR peer sent on this direction's input, -1 none (cheap:
+ *  for the packet path, where copying the counters is not). */
+int wims_xcode_last_cmr(const struct wims_xcode *x);
+
 /** Counters so far. */
 void wims_xcode_stats(const struct wims_xcode *x, struct wims_xcode_stats *st);
 

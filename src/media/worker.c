@@ -107,12 +107,10 @@ static void relay_transcoded(struct media__worker *w, struct media__stream *st, 
 	media__add(&in->n.transcoded, 1);
 	/* RFC 4867 §4.3.1: a CMR from an AMR phone asks for the mode of what we
 	 * send it, i.e. of the other direction's encoder */
-	struct wims_xcode_stats xs;
-	wims_xcode_stats(st->x[sd], &xs);
-	if (xs.last_cmr >= 0 && xs.last_cmr != 15 && xs.last_cmr + 1 != in->cmr_applied && st->x[1 - sd]) {
-		if (wims_xcode_set_out_mode(st->x[1 - sd], (unsigned)xs.last_cmr) == 0)
-			in->cmr_applied = xs.last_cmr + 1;
-	}
+	int cmr = wims_xcode_last_cmr(st->x[sd]);
+	if (cmr >= 0 && cmr != 15 && cmr + 1 != in->cmr_applied && st->x[1 - sd] &&
+	    wims_xcode_set_out_mode(st->x[1 - sd], (unsigned)cmr) == 0)
+		in->cmr_applied = cmr + 1;
 	size_t n;
 	while ((n = wims_xcode_output(st->x[sd], w->xbuf, sizeof(w->xbuf) - 64)) > 0) {
 		struct wims_rtp_hdr h;

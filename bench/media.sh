@@ -19,13 +19,8 @@
 set -u -o pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ "${WIMS_IN_NETNS:-}" != 1 ]; then
-	[ "$(id -u)" = 0 ] || { echo "bench/media.sh: needs root (unshare --net)" >&2; exit 1; }
-	export WIMS_IN_NETNS=1
-	# the whole run is bounded: 20 minutes, then everything is killed
-	exec timeout -k 5 1200 unshare --net -- bash -c 'ip link set lo up || exit 1; exec bash "$0" "$@"' \
-		"${BASH_SOURCE[0]}" "$@"
-fi
+. "$SRC/bench/netns.sh"
+bench_netns 1200 "$@" # the whole run is bounded
 
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1

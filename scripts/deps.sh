@@ -9,7 +9,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libopus-dev libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev ffmpeg libwslay-dev libhttp-parser-dev libinih-dev
       libc-ares-dev libjansson-dev libhiredis-dev libcmocka-dev
       sip-tester kamailio kamailio-websocket-modules kamailio-tls-modules
-      kamailio-extra-modules iproute2 util-linux openssl nodejs npm procps python3
+      kamailio-extra-modules kamailio-presence-modules dnsmasq-base iproute2 util-linux openssl nodejs npm procps python3
       chromium)
 
 missing=()

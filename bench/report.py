@@ -95,3 +95,21 @@ if h:
     print(f'  memory per idle registered WSS connection <= 20 KiB: {"MET" if kib <= 20 else "MISSED"} ({kib:.1f} KiB)')
     print(f'  10,000 registered WSS connections held: {"MET" if h["held"] >= 10000 and h["conns"] >= 10000 else "MISSED"}'
           f' ({h["held"]} held of {h["conns"]})')
+
+# (c) the P-CSCF role against the IWU role (wimsd's own CPU per transaction)
+roles = [(s, get("wimsd-iwu", s, False), get("wimsd-pcscf", s, False),
+          get("wimsd-iwu", s, True), get("wimsd-pcscf", s, True))
+         for s in ["register-dereg", "call-registered"]]
+roles = [r for r in roles if r[1] and r[2]]
+if roles:
+    print("\nP-CSCF role against the IWU role (wimsd alone on CPU 1; target: CPU per registration <= 1.25x)")
+    print(f'{"scenario":16} {"IWU us/tx":>10} {"P-CSCF us/tx":>13} {"CPU ratio":>10} {"tps IWU":>8} {"tps P-CSCF":>11} '
+          f'{"p99 IWU":>8} {"p99 P-CSCF":>11} (p99 at equal load, ms)')
+    for s, wi, wp, fi, fp in roles:
+        ratio = num(wp, "gw_cpu_us/tx") / num(wi, "gw_cpu_us/tx") if num(wi, "gw_cpu_us/tx") else float("nan")
+        p99i = fi["p99_ms"] if fi else "-"
+        p99p = fp["p99_ms"] if fp else "-"
+        print(f'{s:16} {wi["gw_cpu_us/tx"]:>10} {wp["gw_cpu_us/tx"]:>13} {ratio:10.2f} {wi["tps"]:>8} {wp["tps"]:>11} '
+              f'{p99i:>8} {p99p:>11}')
+        if s == "register-dereg":
+            print(f'  target P-CSCF CPU per registration <= 1.25x IWU: {"MET" if ratio <= 1.25 else "MISSED"} ({ratio:.2f}x)')

@@ -123,10 +123,14 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-keyout "$OUT/key.pem" -out "$OUT/cert.pem" >/dev/null 2>&1 || { echo "openssl failed" >&2; exit 1; }
 
 # ---------------------------------------------------------------- gateways
-start_wimsd() {
+start_wimsd() { # [pcscf]: the P-CSCF role toward the second S-CSCF (5081)
+	local role=${1:-iwu} next="[iwu]
+pcscf = sip:127.0.0.1:5070;transport=udp"
+	[ "$role" = pcscf ] && next="[pcscf]
+scscf = sip:127.0.0.1:5081;transport=udp"
 	cat >"$OUT/wimsd.ini" <<INI
 [general]
-role = iwu
+role = $role
 log_level = warn
 [ws]
 listen = 127.0.0.1:8080
@@ -138,8 +142,7 @@ max_connections = 30000
 [sip]
 listen_udp = 127.0.0.1:5060
 listen_tcp = 127.0.0.1:5060
-[iwu]
-pcscf = sip:127.0.0.1:5070;transport=udp
+$next
 INI
 	taskset -c $GW_CPU "${RT[@]}" "$WIMSD" -c "$OUT/wimsd.ini" </dev/null >>"$OUT/wimsd.log" 2>&1 &
 	GW_PID=$!
@@ -170,13 +173,19 @@ run_load() {
 	# P-CSCF itself, so that the core's share of the work stays small
 	[ "$scen" = call ] && extra=(--target sip:echo@ims.lab)
 	[ "$scen" = options ] && extra=(--target sip:pcscf.ims.lab)
+	# the role comparison: every register round an initial registration and
+	# a de-registration; calls from registered users (the P-CSCF role
+	# refuses the others)
+	[ "$scen" = register-dereg ] && extra=(--dereg) && scen=register
+	[ "$scen" = call-registered ] && extra=(--target sip:echo@ims.lab --register-first) && scen=call
+	local name=$2
 	c0=$(cpu_ticks "$GW_PID")
 	taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --url ws://127.0.0.1:8080/ --scenario "$scen" --conns "$CONNS" \
 		--window "$WINDOW" --rate "$rate" --duration "$DUR" --timeout 5000 --json "${extra[@]}" \
-		>"$OUT/$gw-$scen-$rate.json" 2>>"$OUT/bench.log"
+		>"$OUT/$gw-$name-$rate.json" 2>>"$OUT/bench.log"
 	c1=$(cpu_ticks "$GW_PID")
 	hz=$(getconf CLK_TCK)
-	python3 - "$OUT/$gw-$scen-$rate.json" "$gw" "$scen" "$rate" $((c1 - c0)) "$hz" >>"$OUT/results.tsv" <<'PY'
+	python3 - "$OUT/$gw-$name-$rate.json" "$gw" "$name" "$rate" $((c1 - c0)) "$hz" >>"$OUT/results.tsv" <<'PY'
 import json, sys
 f, gw, scen, rate, ticks, hz = sys.argv[1:]
 try:
@@ -244,6 +253,36 @@ stop_pid "$GW_PID"
 start_wimsd
 while read -r s r; do run_load wimsd "$s" "$r"; done <"$OUT/fixed-rates"
 stop_pid "$GW_PID"
+
+# ------------------------------------------- (c) the P-CSCF role against the IWU role
+# wimsd as the P-CSCF talks to an S-CSCF with the IMS registrar behaviour
+# (Service-Route, P-Associated-URI; the reg event package when the lab's
+# S-CSCF has it) on 5081; the IWU role relays through the Kamailio P-CSCF to
+# the S-CSCF on 5080.  Same load: register + de-register rounds (each an
+# initial registration, with the reg-event subscription the P-CSCF makes and
+# ends), calls from registered users.  BENCH_PCSCF=0 skips this part.
+if [ "${BENCH_PCSCF:-1}" = 1 ]; then
+	ims=(-A WITH_IMS_REG -A SCSCF_PORT=5081)
+	grep -q WITH_REGINFO "$LAB/kamailio/scscf.cfg" && ims+=(-A WITH_REGINFO)
+	kam scscf-ims "$OUT/scscf-bench.cfg" $LOAD_CPU -m 2048 -M 32 "${ims[@]}"
+	wait_port udp 5081
+	log "(c) wimsd in the P-CSCF role (S-CSCF 5081: ${ims[*]}) against the IWU role"
+	ROLE_SCEN="register-dereg call-registered"
+	for role in iwu pcscf; do
+		start_wimsd $role
+		for s in $ROLE_SCEN; do run_load wimsd-$role "$s" 0; done
+		stop_pid "$GW_PID"
+	done
+	for s in $ROLE_SCEN; do
+		r=$(awk -F'\t' -v s="$s" '$2==s && $3==0 && $4+0>0 {if (m==""||$4+0<m) m=$4+0} END {printf "%d", m/2}' "$OUT/results.tsv")
+		[ "${r:-0}" -gt 0 ] && echo "$s $r" >>"$OUT/role-rates"
+	done
+	for role in iwu pcscf; do
+		start_wimsd $role
+		[ -f "$OUT/role-rates" ] && while read -r s r; do run_load wimsd-$role "$s" "$r"; done <"$OUT/role-rates"
+		stop_pid "$GW_PID"
+	done
+fi
 
 # ---------------------------------------------------------------- report
 python3 "$SRC/bench/report.py" "$OUT" | tee "$OUT/report.txt"

@@ -4,7 +4,8 @@
  * with its own identity, run one scenario:
  *
  *   register  REGISTER → 401 → REGISTER with Authorization → 200 (one round
- *             = one transaction, latency from the first REGISTER sent)
+ *             = one transaction, latency from the first REGISTER sent;
+ *             with --dereg the round goes on with a de-REGISTER, 401, 200)
  *   options   OPTIONS to --target, any final response counts
  *   call      INVITE (WebRTC SDP) → [401/407 → INVITE with credentials] → 200,
  *             ACK, BYE → 200 (one call = one transaction)
@@ -53,6 +54,7 @@ enum ustate { UA_IDLE, UA_CONNECTING, UA_HANDSHAKE, UA_OPEN, UA_CLOSED };
 struct tsx {
 	enum tkind kind;
 	bool warm;    /* a registration before the measured load */
+	bool dereg;   /* --dereg: the de-REGISTER of this round is out */
 	uint8_t auth; /* challenges answered */
 	uint32_t cseq;
 	uint64_t t0, t_setup, t_bye; /* ns */
@@ -305,6 +307,7 @@ static void req_base(struct ua *u, struct tsx *t, struct bsip_req *r, const char
 static void send_register(struct ua *u, struct tsx *t, const struct bsip_chal *c)
 {
 	const struct opts *o = &u->b->o;
+	unsigned expires = t->dereg ? 0 : o->expires;
 	char buf[4096], to[160], ruri[80], extra[1536], cn[17];
 	struct wims_wbuf wb, xb;
 	struct bsip_req r;
@@ -321,7 +324,7 @@ static void send_register(struct ua *u, struct tsx *t, const struct bsip_chal *c
 			 "+sip.instance=\"<urn:uuid:%s>\";expires=%u\r\nExpires: %u\r\n"
 			 "Allow: INVITE,ACK,CANCEL,BYE,UPDATE,MESSAGE,OPTIONS,REFER,INFO,NOTIFY\r\n"
 			 "Supported: path,gruu,outbound\r\n",
-			 u->cuser, u->host, u->inst, o->expires, o->expires);
+			 u->cuser, u->host, u->inst, expires, expires);
 	req_base(u, t, &r, "REGISTER", ruri);
 	r.to = to;
 	r.extra = extra;
@@ -544,6 +547,18 @@ static void on_response(struct ua *u, const struct wims_sip_msg *m)
 		 * behind the ACK it can overtake it in the core's worker processes */
 		t->bye_at = uv_now(u->b->loop) + (u->b->o.talk_ms ? u->b->o.talk_ms : 1);
 		t->deadline += u->b->o.talk_ms;
+		return;
+	case TK_REGISTER:
+		if (u->b->o.dereg && !t->warm && !t->dereg && status_ok(m->status)) {
+			/* --dereg: the same round removes the binding again */
+			t->dereg = true;
+			t->auth = 0;
+			rnd_hex(u->b, t->branch, 16);
+			t->cseq = ++u->reg_cseq;
+			send_register(u, t, NULL);
+			return;
+		}
+		tsx_done(u, t, m->status);
 		return;
 	default:
 		tsx_done(u, t, m->status);

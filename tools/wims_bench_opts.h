@@ -27,7 +27,7 @@ struct opts {
 	double rate, duration;
 	enum scen scen;
 	char user_prefix[32], password[64], domain[64], target[160];
-	bool json, register_first, verbose;
+	bool json, register_first, verbose, dereg;
 	int expect;
 	int watch[MAX_WATCH];
 	unsigned nwatch;
@@ -147,6 +147,9 @@ static void usage(void)
 	    "  --keepalive K         hold: seconds between keep-alives per connection (default 20)\n"
 	    "  --ka-mode M           hold: crlf | ping | both (default both)\n"
 	    "  --expires E           REGISTER Expires (default 600)\n"
+	    "  --dereg               register: each round also de-registers (Expires: 0) after the 200,\n"
+	    "                        so that every round is an initial registration (P-CSCF: with its\n"
+	    "                        reg-event subscription)\n"
 	    "  --talk-ms MS          call: time between ACK and BYE (default 10; not in the latency)\n"
 	    "  --timeout MS          per-transaction timeout (default 10000)\n"
 	    "  --parallel P          connections / registrations being set up at once (default 200)\n"
@@ -224,6 +227,7 @@ static const struct opt_def opt_defs[] = {
     OD("domain", OK_STR, domain),
     OD("target", OK_STR, target),
     OD("register-first", OK_FLAG, register_first),
+    OD("dereg", OK_FLAG, dereg),
     OD("keepalive", OK_UINT, keepalive_s),
     OD("ka-mode", OK_STR, ka_mode),
     OD("expires", OK_UINT, expires),

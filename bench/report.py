@@ -83,6 +83,34 @@ for gw in ["wimsd", "kamailio"]:
           f'memory {h["rss_kib"][0]} -> {h["rss_kib"][2]} KiB Rss = {rss:.1f} KiB/connection '
           f'(Pss {pss:.1f})')
 
+
+
+def transit(gw, scen):
+    """The gateway's own transit times (bench/transit.py) of the fixed-rate run."""
+    r = get(gw, scen, True)
+    if not r:
+        return None
+    try:
+        return json.load(open(os.path.join(out, f'{gw}-{scen}-{r["rate"]}.transit.json')))
+    except Exception:
+        return None
+
+
+tr_rows = [(s, transit("wimsd", s), transit("kamailio", s)) for s in ["register", "options", "call"]]
+tr_rows = [t for t in tr_rows if t[1] and t[2]]
+if tr_rows:
+    print("\nTime inside the gateway per message at equal load (loopback capture, bench/transit.py)")
+    print(f'{"scenario":9} {"messages":>9} {"wimsd p50/p99/max us":>22} {"Kamailio p50/p99/max us":>25} {"p99 ratio":>10}')
+    for s, w, k in tr_rows:
+        ratio = w["p99_us"] / k["p99_us"] if k["p99_us"] else float("nan")
+        print(f'{s:9} {w["messages"]:>9} {w["p50_us"]:8.0f}/{w["p99_us"]:.0f}/{w["max_us"]:.0f} '
+              f'{k["p50_us"]:11.0f}/{k["p99_us"]:.0f}/{k["max_us"]:.0f} {ratio:10.2f}')
+        for kind in sorted(set(w["by_kind"]) | set(k["by_kind"])):
+            a, b = w["by_kind"].get(kind), k["by_kind"].get(kind)
+            if a and b:
+                print(f'    {kind:14} {a["n"]:>7}  wimsd {a["p50_us"]:6.0f}/{a["p99_us"]:<6.0f} '
+                      f'Kamailio {b["p50_us"]:6.0f}/{b["p99_us"]:<6.0f}')
+
 print("\nTargets")
 for scen, tr, cr, pr in verdict:
     print(f'  {scen:9} tps >= 1.5x Kamailio: measured {"MET" if tr >= 1.5 else "MISSED"} ({tr:.2f}x), '

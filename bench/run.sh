@@ -178,7 +178,16 @@ run_load() {
 	# refuses the others)
 	[ "$scen" = register-dereg ] && extra=(--dereg) && scen=register
 	[ "$scen" = call-registered ] && extra=(--target sip:echo@ims.lab --register-first) && scen=call
-	local name=$2
+	local name=$2 cap=
+	# fixed-rate runs: a loopback capture of the gateway's two sides, for the
+	# time each message spends inside it (bench/transit.py); BENCH_TRANSIT=0: none
+	if [ "$rate" != 0 ] && [ "${BENCH_TRANSIT:-1}" = 1 ] && command -v tcpdump >/dev/null; then
+		cap=$OUT/$gw-$name-$rate.pcap
+		taskset -c $LOAD_CPU tcpdump -i lo -s 0 -B 131072 --time-stamp-precision=nano -w "$cap" \
+			'port 8080 or port 5060 or (port 5070 and not port 5080)' 2>"$OUT/tcpdump.log" &
+		CAP_PID=$!
+		sleep 1
+	fi
 	c0=$(cpu_ticks "$GW_PID")
 	taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --url ws://127.0.0.1:8080/ --scenario "$scen" --conns "$CONNS" \
 		--window "$WINDOW" --rate "$rate" --duration "$DUR" --timeout 5000 --json "${extra[@]}" \
@@ -200,6 +209,12 @@ print(f'{gw}\t{scen}\t{rate}\t{j["rate"]:.0f}\t{j["ok"]}\t{j["failed"]}\t{j["lat
       f'{json.dumps(j["failures"], separators=(",", ":"))}')
 PY
 	tail -n 1 "$OUT/results.tsv" >&2
+	if [ -n "$cap" ]; then
+		sleep 0.5
+		stop_pid "$CAP_PID"
+		python3 "$SRC/bench/transit.py" "$cap" --json >"$OUT/$gw-$name-$rate.transit.json" 2>>"$OUT/bench.log" &&
+			rm -f "$cap"
+	fi
 }
 
 run_hold() { # GW

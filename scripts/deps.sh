@@ -10,7 +10,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libc-ares-dev libjansson-dev libhiredis-dev libcmocka-dev
       sip-tester kamailio kamailio-websocket-modules kamailio-tls-modules
       kamailio-extra-modules kamailio-presence-modules dnsmasq-base iproute2 util-linux openssl nodejs npm procps python3
-      chromium)
+      chromium tcpdump)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -117,4 +117,35 @@ int wims_enc_set_mode(struct wims_enc *e, unsigned mode) __attribute__((warn_unu
 /** Current AMR encoder mode, or -1 for non-AMR encoders. */
 int wims_enc_mode(const struct wims_enc *e);
 
+/* ---- codec preference (issue 5: [media] codec_prefer, ng codec -> transcode) ---- */
+
+/* An ordered list of distinct codecs, most preferred first. */
+struct wims_codec_pref {
+	uint8_t n;
+	enum wims_codec_id id[WIMS_CODEC__COUNT];
+};
+
+/** Parse a comma- or space-separated list of SDP encoding names
+ * ("opus, AMR-WB, PCMA, PCMU, AMR"; case-insensitive; empty entries skipped)
+ * into p.  0, or -EINVAL (unknown name or one listed twice: its view in
+ * *bad when bad is not NULL). */
+int wims_codec_pref_parse(struct wims_codec_pref *p, struct wims_str s, struct wims_str *bad)
+	__attribute__((warn_unused_result));
+
+/** Position of id in p (0 = first), or -1 when p does not list it. */
+int wims_codec_pref_rank(const struct wims_codec_pref *p, enum wims_codec_id id);
+
+/** True for the codecs of the IMS side of a transcoded call (AMR, AMR-WB). */
+bool wims_codec_is_amr(enum wims_codec_id id);
+
+/** Apply an Opus a=fmtp (RFC 7587 §6.1) of the side that receives what we
+ * encode to encoder parameters p: useinbandfec, usedtx, maxplaybackrate,
+ * maxaveragebitrate (6000..510000, else ignored); stereo and sprop-stereo are
+ * accepted and ignored (the encoder is mono: what it encodes comes from a mono
+ * AMR/G.711 decoder, and mono is always acceptable to a stereo=1 receiver).
+ * Parameters absent from fmtp are set to RFC 7587's defaults (FEC and DTX off,
+ * 48000, codec's bitrate); malformed values are ignored.  Returns the number of
+ * parameters taken. */
+int wims_opus_fmtp_apply(struct wims_str fmtp, struct wims_codec_params *p);
+
 #endif

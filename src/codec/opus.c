@@ -83,6 +83,7 @@ static int op_enc_new(struct wims_enc *e, const struct wims_codec_params *p)
 	}
 	if (p->usedtx)
 		opus_encoder_ctl(st, OPUS_SET_DTX(1));
+	e->dtx = p->usedtx;
 	e->st = st;
 	return 0;
 }
@@ -103,7 +104,10 @@ static int op_enc(struct wims_enc *e, const int16_t *pcm, size_t n, uint8_t *out
 	opus_int32 r = opus_encode(e->st, pcm, (int)n, out, (opus_int32)cap);
 	if (r == OPUS_BUFFER_TOO_SMALL)
 		return -ENOSPC;
-	return r < 0 ? -EIO : (int)r;
+	if (r < 0)
+		return -EIO;
+	/* libopus: a packet of 2 octets or less need not be sent (DTX) */
+	return r <= 2 && e->dtx ? 0 : (int)r;
 }
 
 const struct wims_codec_ops wims__codec_opus_ops = {

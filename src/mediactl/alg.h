@@ -17,6 +17,9 @@ struct wims_alg_opts {
 	 * codec: offer AMR-WB and AMR to IMS beside the browser's codecs, and
 	 * browser codecs to a browser for an AMR-only IMS offer */
 	bool transcode;
+	/* [media] codec_prefer: the order of the transcoding pairs and of the
+	 * codecs added to an offer (n == 0: opus, AMR-WB, PCMA, PCMU, AMR) */
+	struct wims_codec_pref prefer;
 };
 
 struct wims_alg;
@@ -32,6 +35,13 @@ struct wims_mediactl *wims_alg_ctl(struct wims_alg *a);
 void wims_alg_set_timeout(struct wims_alg *a, unsigned timeout_s);
 /** Number of calls. */
 unsigned wims_alg_calls(const struct wims_alg *a);
+/** The transcoder configuration of stream `stream` (0-based m-line) for
+ * the packets arriving from side `side` (0: the leg that made the call's first
+ * offer, 1: the other): what the offer/answer decided (for tests and
+ * diagnostics).  0, -ENOENT (no such call or stream), -ENODATA (that direction
+ * is not transcoded). */
+int wims_alg_xcode_cfg(struct wims_alg *a, struct wims_str call_id, unsigned stream, unsigned side,
+		       struct wims_xcode_cfg *cfg) __attribute__((warn_unused_result));
 /** The engine reports a session event (a timeout): call from the engine's event handler. */
 void wims_alg_media_event(struct wims_alg *a, struct wims_media_sess *s, enum wims_media_event ev);
 

@@ -42,6 +42,8 @@ struct alg_med {
 	struct alg_codec xc_ims; /* ...and the IMS offer's codec it will be transcoded to */
 	char xc_ims_fmtp[160];
 	int xc_ims_te;           /* its telephone-event PT with the same clock, -1 none */
+	struct wims_codec_pref xc_bpref; /* the browser codecs to pair with, preferred first */
+	char xc_opus_fmtp[160];  /* a browser offer's Opus fmtp: drives our Opus encoder */
 };
 
 struct alg_call {

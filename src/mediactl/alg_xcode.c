@@ -2,18 +2,28 @@
  * IMS phone share no audio codec the gateway decodes and re-encodes.
  *
  *  browser offer -> IMS   the browser's codecs are offered as they are, and
- *                         AMR-WB and AMR (+ telephone-event/16000) after
- *                         them; the IMS answer picks.  A shared codec passes
- *                         through; AMR-WB/AMR is paired with Opus (wideband
- *                         first) or G.711.
+ *                         the IMS codecs of the preference after them, in
+ *                         its order (+ telephone-event/16000 with AMR-WB);
+ *                         the IMS answer picks.  A shared codec passes
+ *                         through; AMR-WB/AMR is paired with the browser
+ *                         codec the preference puts first among those of the
+ *                         same band (Opus wideband, G.711 narrowband), or
+ *                         else with the first the browser has.
  *  IMS offer -> browser   with an audio codec a browser decodes, passed
- *                         through; with AMR-WB/AMR only, the browser is
- *                         offered Opus, PCMU, PCMA and telephone-event and
- *                         its answer is paired with the IMS codec.
+ *                         through; with AMR-WB/AMR only, the IMS codec the
+ *                         preference puts first is kept and the browser is
+ *                         offered the browser codecs of the preference (and
+ *                         telephone-event); its answer is paired likewise.
+ *
+ * The preference is [media] codec_prefer (wims_alg_opts.prefer), or per call
+ * the ng codec -> transcode/offer list: its IMS codecs are exactly those
+ * added to an offer toward IMS, in its order, and its browser codecs, if any,
+ * order the pairing and the browser offer.
  *
  * The AMR parameters of the answer toward IMS echo the offer's (RFC 4867
  * §8.3.1); telephone-event keeps the clock of the audio codec on each side
- * (RFC 4733 §2.1). */
+ * (RFC 4733 §2.1); the browser's Opus fmtp drives the Opus encoder that
+ * sends to it (RFC 7587 §6.1). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +43,27 @@ static bool wants_transcoding(const struct wims_alg *a, const struct wims_mctl_f
 	return a->o.transcode && f->transcode_auto;
 }
 
-static bool offered(const struct wims_mctl_flags *f, const char *name)
+static const struct wims_codec_pref default_pref = {
+	5, {WIMS_CODEC_OPUS, WIMS_CODEC_AMRWB, WIMS_CODEC_PCMA, WIMS_CODEC_PCMU, WIMS_CODEC_AMR}};
+
+/* The call's order of one side's codecs (amr: the IMS side): the codecs of
+ * that side on the ng codec -> transcode/offer list, in its order, else the
+ * configuration's.  strict: an ng list without codecs of that side gives none. */
+static void side_pref(const struct wims_alg *a, const struct wims_mctl_flags *f, bool amr, bool strict,
+		      struct wims_codec_pref *out)
 {
-	if (!f->n_codec_offer)
-		return true;
-	for (unsigned i = 0; i < f->n_codec_offer; i++)
-		if (wims_str_eqic(f->codec_offer[i], name))
-			return true;
-	return false;
+	out->n = 0;
+	for (unsigned i = 0; i < f->n_codec_offer && out->n < WIMS_CODEC__COUNT; i++) {
+		const struct wims_codec_desc *d = wims_codec_find(f->codec_offer[i]);
+		if (d && wims_codec_is_amr(d->id) == amr && wims_codec_pref_rank(out, d->id) < 0)
+			out->id[out->n++] = d->id;
+	}
+	if (out->n || (strict && f->n_codec_offer))
+		return;
+	const struct wims_codec_pref *p = a->o.prefer.n ? &a->o.prefer : &default_pref;
+	for (unsigned i = 0; i < p->n && i < WIMS_CODEC__COUNT; i++)
+		if (wims_codec_is_amr(p->id[i]) == amr)
+			out->id[out->n++] = p->id[i];
 }
 
 static bool has_enc(const struct wims_sdp_codec *k, unsigned n, const char *enc, uint32_t clock)
@@ -74,6 +97,15 @@ static void set_codec(struct wims_sdp_codec *k, uint8_t pt, const char *enc, uin
 	k->fmtp = fmtp ? wims_str_c(fmtp) : WIMS_STR_NULL;
 }
 
+static void keep_opus_fmtp(struct alg_med *md, const struct wims_sdp_codec *k, unsigned n)
+{
+	md->xc_opus_fmtp[0] = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (wims_str_eqic(k[i].enc, "opus") &&
+		    wims_str_copy(md->xc_opus_fmtp, sizeof(md->xc_opus_fmtp), k[i].fmtp))
+			md->xc_opus_fmtp[0] = 0;
+}
+
 unsigned alg__xc_offer_ims(struct wims_alg *a, struct alg_call *c, int ol, unsigned i,
 			   struct wims_sdp_codec *k, unsigned kept, unsigned cap,
 			   const struct wims_mctl_flags *f)
@@ -84,33 +116,43 @@ unsigned alg__xc_offer_ims(struct wims_alg *a, struct alg_call *c, int ol, unsig
 		return kept;
 	if (has_enc(k, kept, "AMR-WB", 0) || has_enc(k, kept, "AMR", 0))
 		return kept; /* the offerer speaks AMR itself */
-	static const struct {
-		const char *enc;
-		uint32_t clock;
-		const char *fmtp;
-	} extra[] = {{"AMR-WB", 16000, AMR_FMTP}, {"AMR", 8000, AMR_FMTP}, {"telephone-event", 16000, "0-15"}};
-	for (unsigned x = 0; x < 3 && kept < cap; x++) {
-		uint8_t *slot = x == 0 ? &md->xc_amrwb_pt : x == 1 ? &md->xc_amr_pt : &md->xc_te16_pt;
-		if (x < 2 && !offered(f, extra[x].enc))
-			continue;
-		if (x == 2 && (!has_enc(k, kept, "telephone-event", 0) || !md->xc_amrwb_pt))
-			continue;
+	struct wims_codec_pref ims;
+	side_pref(a, f, true, true, &ims);
+	side_pref(a, f, false, false, &md->xc_bpref);
+	keep_opus_fmtp(md, k, kept);
+	bool wb_added = false, te = has_enc(k, kept, "telephone-event", 0);
+	for (unsigned x = 0; x < ims.n && kept < cap; x++) {
+		bool wb = ims.id[x] == WIMS_CODEC_AMRWB;
+		uint8_t *slot = wb ? &md->xc_amrwb_pt : &md->xc_amr_pt;
 		uint8_t pt = *slot ? *slot : free_pt(k, kept);
 		if (!pt)
 			break;
-		set_codec(&k[kept++], pt, extra[x].enc, extra[x].clock, 1, extra[x].fmtp);
+		set_codec(&k[kept++], pt, wb ? "AMR-WB" : "AMR", wb ? 16000 : 8000, 1, AMR_FMTP);
 		*slot = pt;
+		wb_added |= wb;
+	}
+	if (te && wb_added && kept < cap) {
+		uint8_t pt = md->xc_te16_pt ? md->xc_te16_pt : free_pt(k, kept);
+		if (pt) {
+			set_codec(&k[kept++], pt, "telephone-event", 16000, 1, "0-15");
+			md->xc_te16_pt = pt;
+		}
 	}
 	return kept;
 }
 
-/* The best IMS codec of an offer a browser cannot decode: AMR-WB, then AMR. */
-static const struct wims_sdp_codec *ims_codec(const struct wims_sdp_codec *k, unsigned n)
+/* The IMS codec of an offer a browser cannot decode: the first of pref the
+ * offer has, else AMR-WB, then AMR. */
+static const struct wims_sdp_codec *ims_codec(const struct wims_sdp_codec *k, unsigned n,
+					      const struct wims_codec_pref *pref)
 {
-	for (int pass = 0; pass < 2; pass++)
-		for (unsigned i = 0; i < n; i++)
-			if (wims_str_eqic(k[i].enc, pass ? "AMR" : "AMR-WB"))
+	for (unsigned p = 0; p < pref->n + 2u; p++) {
+		enum wims_codec_id id = p < pref->n ? pref->id[p] : p == pref->n ? WIMS_CODEC_AMRWB : WIMS_CODEC_AMR;
+		const struct wims_codec_desc *d = wims_codec_get(id);
+		for (unsigned i = 0; d && i < n; i++)
+			if (wims_str_eqic(k[i].enc, d->name))
 				return &k[i];
+	}
 	return NULL;
 }
 
@@ -126,9 +168,13 @@ int alg__xc_offer_browser(struct wims_alg *a, struct alg_call *c, int ol, unsign
 			  struct wims_sdp_codec *k, unsigned n, unsigned cap, const struct wims_mctl_flags *f)
 {
 	struct alg_med *md = &c->med[i];
-	const struct wims_sdp_codec *ims = ims_codec(k, n);
+	struct wims_codec_pref ip;
 	(void)ol;
-	if (!ims || cap < 5 || !wants_transcoding(a, f))
+	if (!wants_transcoding(a, f))
+		return 0;
+	side_pref(a, f, true, false, &ip);
+	const struct wims_sdp_codec *ims = ims_codec(k, n, &ip);
+	if (!ims || cap < 5)
 		return 0;
 	md->xc_for_browser = true;
 	md->xc_ims.pt = ims->pt;
@@ -138,13 +184,26 @@ int alg__xc_offer_browser(struct wims_alg *a, struct alg_call *c, int ol, unsign
 	    wims_str_copy(md->xc_ims_fmtp, sizeof(md->xc_ims_fmtp), ims->fmtp))
 		md->xc_ims_fmtp[0] = 0;
 	md->xc_ims_te = te_of(k, n, ims->clock);
-	/* what every browser decodes (RFC 7874), numbered as Chrome does */
-	set_codec(&k[0], 111, "opus", 48000, 2, OPUS_FMTP);
-	set_codec(&k[1], 0, "PCMU", 8000, 1, NULL);
-	set_codec(&k[2], 8, "PCMA", 8000, 1, NULL);
-	set_codec(&k[3], 110, "telephone-event", 48000, 1, "0-15");
-	set_codec(&k[4], 126, "telephone-event", 8000, 1, "0-15");
-	return 5;
+	side_pref(a, f, false, false, &md->xc_bpref);
+	/* what every browser decodes (RFC 7874) in the preference's order,
+	 * numbered as Chrome does, then telephone-event for their clocks */
+	unsigned o = 0;
+	bool wb = false, nb = false;
+	for (unsigned p = 0; p < md->xc_bpref.n; p++) {
+		enum wims_codec_id id = md->xc_bpref.id[p];
+		if (id == WIMS_CODEC_OPUS)
+			set_codec(&k[o++], 111, "opus", 48000, 2, OPUS_FMTP);
+		else
+			set_codec(&k[o++], id == WIMS_CODEC_PCMU ? 0 : 8, id == WIMS_CODEC_PCMU ? "PCMU" : "PCMA",
+				  8000, 1, NULL);
+		wb |= id == WIMS_CODEC_OPUS;
+		nb |= id != WIMS_CODEC_OPUS;
+	}
+	if (wb)
+		set_codec(&k[o++], 110, "telephone-event", 48000, 1, "0-15");
+	if (nb)
+		set_codec(&k[o++], 126, "telephone-event", 8000, 1, "0-15");
+	return (int)o;
 }
 
 /* ---- the answer: configure both directions ---- */
@@ -166,7 +225,7 @@ static int side_cfg(struct wims_xcode_side *s, const char *enc, uint8_t pt, int 
 			return -ENOTSUP; /* crc, robust-sorting, interleaving */
 		s->params.mode_set = s->amr.mode_set;
 	} else if (s->codec->id == WIMS_CODEC_OPUS) {
-		s->params.useinbandfec = true;
+		(void)wims_opus_fmtp_apply(fmtp, &s->params); /* of the browser, that decodes it */
 	}
 	return 0;
 }
@@ -185,26 +244,35 @@ static void xc_set(struct alg_call *c, unsigned i, int from, const struct wims_x
 	x->cfg.reorder_depth = 4;
 }
 
-/* The browser's codec to pair with an IMS codec of this clock: Opus for
- * wideband, G.711 for narrowband, whichever the browser has otherwise. */
-static const struct alg_codec *browser_pick(const struct alg_med *md, const struct wims_sdp_codec *k,
-					    unsigned n, uint32_t ims_clock, struct alg_codec *tmp)
+static bool wideband(enum wims_codec_id id)
 {
-	static const char *const wb[] = {"opus", "PCMA", "PCMU"}, *const nb[] = {"PCMA", "PCMU", "opus"};
-	const char *const *pref = ims_clock >= 16000 ? wb : nb;
-	for (unsigned p = 0; p < 3; p++) {
-		if (k) { /* from an answer */
-			for (unsigned j = 0; j < n; j++)
-				if (wims_str_eqic(k[j].enc, pref[p])) {
-					tmp->pt = k[j].pt;
-					tmp->clock = k[j].clock;
-					snprintf(tmp->enc, sizeof(tmp->enc), "%s", pref[p]);
-					return tmp;
-				}
+	return id == WIMS_CODEC_OPUS || id == WIMS_CODEC_AMRWB;
+}
+
+/* The browser's codec to pair with IMS codec ims: the first of the call's
+ * browser preference of the same band, else the first of it; from a
+ * browser's answer k (its Opus fmtp in *fmtp) or from its offer (md). */
+static const struct alg_codec *browser_pick(const struct alg_med *md, const struct wims_sdp_codec *k,
+					    unsigned n, enum wims_codec_id ims, struct alg_codec *tmp,
+					    struct wims_str *fmtp)
+{
+	const struct wims_codec_pref *pref = &md->xc_bpref;
+	*fmtp = wims_str_c(md->xc_opus_fmtp);
+	for (unsigned p = 0; p < 2u * pref->n; p++) {
+		enum wims_codec_id id = pref->id[p % pref->n];
+		if (p < pref->n && wideband(id) != wideband(ims))
 			continue;
-		}
-		for (unsigned j = 0; j < md->ncodecs; j++)
-			if (!strcasecmp(md->codecs[j].enc, pref[p]))
+		const char *name = wims_codec_get(id)->name;
+		for (unsigned j = 0; k && j < n; j++) /* from an answer */
+			if (wims_str_eqic(k[j].enc, name)) {
+				tmp->pt = k[j].pt;
+				tmp->clock = k[j].clock;
+				snprintf(tmp->enc, sizeof(tmp->enc), "%s", name);
+				*fmtp = k[j].fmtp;
+				return tmp;
+			}
+		for (unsigned j = 0; !k && j < md->ncodecs; j++)
+			if (!strcasecmp(md->codecs[j].enc, name))
 				return &md->codecs[j];
 	}
 	return NULL;
@@ -232,7 +300,10 @@ static int answer_from_ims(struct alg_call *c, int ol, unsigned i, const struct 
 	if (!ims || (n && !wims_str_eqi(k[0].enc, ims->enc)))
 		return 0; /* a shared codec came first: pass it through */
 	struct alg_codec tmp;
-	const struct alg_codec *b = browser_pick(md, NULL, 0, ims->clock, &tmp);
+	struct wims_str bfmtp;
+	const struct alg_codec *b = browser_pick(md, NULL, 0, wims_str_eqic(ims->enc, "AMR") ? WIMS_CODEC_AMR
+											   : WIMS_CODEC_AMRWB,
+						 &tmp, &bfmtp);
 	if (!b) {
 		alg__err(err, 488, "no browser codec to transcode to");
 		return -ENOTSUP;
@@ -243,7 +314,7 @@ static int answer_from_ims(struct alg_call *c, int ol, unsigned i, const struct 
 		ptime = 0;
 	struct wims_xcode_side bs, is;
 	int bte = browser_te(md, b->clock), ite = te_of(k, n, ims->clock);
-	if (side_cfg(&bs, b->enc, b->pt, bte, wims_str_c(!strcasecmp(b->enc, "opus") ? OPUS_FMTP : ""), 20) ||
+	if (side_cfg(&bs, b->enc, b->pt, bte, bfmtp, 20) ||
 	    side_cfg(&is, wims_str_eqic(ims->enc, "AMR") ? "AMR" : "AMR-WB", ims->pt, ite, ims->fmtp,
 		     ptime && ptime % 20 == 0 ? (unsigned)ptime : 20)) {
 		alg__err(err, 488, "AMR parameters the gateway cannot serve (crc, robust-sorting, interleaving)");
@@ -267,14 +338,17 @@ static int answer_from_browser(struct alg_call *c, int ol, unsigned i, struct wi
 {
 	struct alg_med *md = &c->med[i];
 	struct alg_codec tmp;
-	const struct alg_codec *b = browser_pick(md, k, n, md->xc_ims.clock, &tmp);
+	struct wims_str bfmtp;
+	const struct alg_codec *b = browser_pick(md, k, n, !strcasecmp(md->xc_ims.enc, "AMR") ? WIMS_CODEC_AMR
+											       : WIMS_CODEC_AMRWB,
+						 &tmp, &bfmtp);
 	if (!b) {
 		alg__err(err, 488, "the browser answered no codec the gateway transcodes");
 		return -ENOTSUP;
 	}
 	int bte = te_of(k, n, b->clock);
 	struct wims_xcode_side bs, is;
-	if (side_cfg(&bs, b->enc, b->pt, bte, wims_str_c(""), 20) ||
+	if (side_cfg(&bs, b->enc, b->pt, bte, bfmtp, 20) ||
 	    side_cfg(&is, md->xc_ims.enc, md->xc_ims.pt, md->xc_ims_te, wims_str_c(md->xc_ims_fmtp), 20)) {
 		alg__err(err, 488, "AMR parameters the gateway cannot serve (crc, robust-sorting, interleaving)");
 		return -ENOTSUP;
@@ -309,4 +383,23 @@ int alg__xc_answer(struct wims_alg *a, struct alg_call *c, int ol, unsigned i,
 	if (md->xc_amrwb_pt || md->xc_amr_pt)
 		return answer_from_ims(c, ol, i, m, k, n, out_n, err);
 	return 0;
+}
+
+int wims_alg_xcode_cfg(struct wims_alg *a, struct wims_str call_id, unsigned stream, unsigned side,
+		       struct wims_xcode_cfg *cfg)
+{
+	for (struct wims_hnode *n = wims_hash_find(&a->calls, wims_hash_str(call_id)); n;
+	     n = wims_hash_next_same(n)) {
+		const struct alg_call *c = (const struct alg_call *)n;
+		if (!wims_str_eqc(call_id, c->call_id))
+			continue;
+		if (stream >= c->nmed || side > 1)
+			return -ENOENT;
+		const struct wims_media_xc *x = &c->conf.s[stream].xc[side];
+		if (!x->on)
+			return -ENODATA;
+		*cfg = x->cfg;
+		return 0;
+	}
+	return -ENOENT;
 }

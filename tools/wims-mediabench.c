@@ -5,6 +5,7 @@
  *                   [--warmup S] [--pps 50] [--codec pcmu|opus] [--reverse]
  *                   [--pid PID] [--sockets K] [--setup-timeout S]
  *                   [--label NAME] [--direct] [--busy-poll] [--selftest]
+ *                   [--xcode PAIR [--xcode-force]] [--raw PAIR]
  *
  * For each of N streams: ng "offer" with a WebRTC SDP (UDP/TLS/RTP/SAVPF,
  * ICE, our DTLS fingerprint, setup:actpass, rtcp-mux, one audio m-line) and
@@ -37,6 +38,16 @@
  * /proc/PID/stat, CPU per 1,000 packets and streams per core).  Progress
  * and errors go to stderr.  Exit 0 when the run completed (whatever the
  * loss), 1 on setup failure or bad options.
+ *
+ * --xcode PAIR (opus-amrwb, pcmu-amr, opus-pcmu, pcma-pcmu): transcoded
+ * calls.  The offer carries the WebRTC codec of the pair and codec:
+ * {transcode: [plain codec]}; the answer names the plain codec only, with
+ * the payload type the gateway's offer gave it (--xcode-force: answer with
+ * it even when the offer lacks it, to see what the gateway does).  Both
+ * directions then carry real encoded frames (wims_mediabench_xcode.h: a
+ * tone encoded once at start, replayed), each stream's packets placed by
+ * their RTP timestamp; the report adds the UDP receive-buffer drops of the
+ * namespace.  --raw PAIR prints the raw codec cost of a call of the pair.
  *
  * Everything is one thread: pin it with taskset to its own core. */
 #ifndef _GNU_SOURCE
@@ -71,6 +82,7 @@
 #include "mediactl/bencode.h"
 #include "sdp/sdp.h"
 #include "wims_mediabench_srtp.h"
+#include "wims_mediabench_xcode.h"
 
 #define MAX_STREAMS 20000
 #define MAX_SOCKS 64
@@ -114,8 +126,9 @@ struct opts {
 	unsigned streams, pps, sockets;
 	double duration, warmup, setup_timeout;
 	int pid;
-	bool opus, reverse, direct, selftest, busy_poll;
+	bool opus, reverse, direct, selftest, busy_poll, xc_force;
 	const char *label;
+	const struct xc_pair *xc, *raw; /* --xcode, --raw */
 };
 
 struct bench {
@@ -133,6 +146,11 @@ struct bench {
 	struct dir_stats fwd, rev;
 	unsigned payload_len;
 	uint8_t pt;
+	/* --xcode */
+	struct xc_stream *xs;
+	struct xc_media xm_web, xm_plain;
+	int32_t by_plain_port[65536]; /* gateway plain-side port -> stream */
+	long long udp0, udp1;
 };
 
 /* ------------------------------------------------------------------ clock */
@@ -233,6 +251,11 @@ static void call_id(char *out, size_t cap, unsigned i)
 
 static const char *codec_line(const struct bench *b)
 {
+	static char line[80];
+	if (b->o.xc) {
+		snprintf(line, sizeof(line), "a=rtpmap:%u %s\r\n", b->o.xc->web_pt, b->o.xc->web_rtpmap);
+		return line;
+	}
 	return b->o.opus ? "a=rtpmap:111 opus/48000/2\r\n" : "a=rtpmap:0 PCMU/8000\r\n";
 }
 
@@ -256,6 +279,19 @@ static void answer_sdp(struct bench *b, unsigned i, struct wims_wbuf *w)
 {
 	struct stream *s = &b->st[i];
 
+	if (b->o.xc) {
+		const struct xc_pair *x = b->o.xc;
+		unsigned pt = b->xs[i].plain_pt;
+		wims_wbuf_printf(w,
+				 "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+				 "m=audio %u RTP/AVP %u\r\na=rtpmap:%u %s\r\n",
+				 2000 + i, wims_addr_port(&b->sink_addr[s->sock]), pt, pt, x->plain_rtpmap);
+		if (x->plain_fmtp)
+			wims_wbuf_printf(w, "a=fmtp:%u %s\r\n", pt, x->plain_fmtp);
+		wims_wbuf_printf(w, "a=ptime:20\r\na=sendrecv\r\na=rtcp-mux\r\na=ssrc:%u cname:sink%u\r\n",
+				 s->rev_ssrc, i);
+		return;
+	}
 	wims_wbuf_printf(w,
 			 "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
 			 "m=audio %u RTP/AVP %u\r\n%sa=sendrecv\r\na=rtcp-mux\r\na=ssrc:%u cname:sink%u\r\n",
@@ -308,13 +344,39 @@ static int parse_webrtc_reply(struct stream *s, const char *sdp)
 	return 0;
 }
 
-static int parse_plain_reply(struct stream *s, const char *sdp)
+/* --xcode: the payload type of the plain codec in the gateway's offer. */
+static int xc_plain_pt(struct bench *b, unsigned i, const struct wims_sdp_media *m, const char *sdp)
+{
+	static struct wims_sdp_codec k[32];
+	int n = wims_sdp_codecs(m, k, 32);
+	const struct wims_sdp_codec *c = n > 0 ? wims_sdp_codec_find(k, (unsigned)n, b->o.xc->plain_enc, 0) : NULL;
+
+	if (c) {
+		b->xs[i].plain_pt = c->pt;
+		return 0;
+	}
+	if (i == 0)
+		fprintf(stderr, "[%s] the gateway's offer has no %s: it cannot transcode to it%s\n%s\n", b->o.label,
+			b->o.xc->plain_enc, b->o.xc_force ? " (--xcode-force: answering with it anyway)" : "",
+			sdp);
+	if (!b->o.xc_force)
+		return -1;
+	b->xs[i].plain_pt = wims_codec_get(b->o.xc->plain)->static_pt >= 0
+				? (uint8_t)wims_codec_get(b->o.xc->plain)->static_pt
+				: 96;
+	return 0;
+}
+
+static int parse_plain_reply(struct bench *b, unsigned i, const char *sdp)
 {
 	static struct wims_sdp sd;
+	struct stream *s = &b->st[i];
 	if (wims_sdp_parse(&sd, sdp, strlen(sdp)) || sd.n_media < 1 || sdp_target(&sd, &sd.media[0], &s->gw_plain)) {
 		fprintf(stderr, "offer reply SDP unusable:\n%s\n", sdp);
 		return -1;
 	}
+	if (b->o.xc && xc_plain_pt(b, i, &sd.media[0], sdp))
+		return -1;
 	return 0;
 }
 
@@ -333,12 +395,21 @@ static int ng_setup(struct bench *b, unsigned i)
 	wims_bc_dict(&w);
 	wims_bc_kvc(&w, "ICE", "remove");
 	wims_bc_kvc(&w, "call-id", cid);
+	if (b->o.xc) { /* codec: {transcode: [X]} */
+		wims_bc_cstr(&w, "codec");
+		wims_bc_dict(&w);
+		wims_bc_cstr(&w, "transcode");
+		wims_bc_list(&w);
+		wims_bc_cstr(&w, b->o.xc->plain_enc);
+		wims_bc_end(&w);
+		wims_bc_end(&w);
+	}
 	wims_bc_kvc(&w, "command", "offer");
 	wims_bc_kvc(&w, "from-tag", "wmbA");
 	wims_bc_kv(&w, "sdp", wims_wbuf_str(&sw));
 	wims_bc_kvc(&w, "transport-protocol", "RTP/AVP");
 	wims_bc_end(&w);
-	if (sw.err || w.err || ng_call(b, body, w.len, reply, sizeof(reply)) || parse_plain_reply(s, reply))
+	if (sw.err || w.err || ng_call(b, body, w.len, reply, sizeof(reply)) || parse_plain_reply(b, i, reply))
 		return -1;
 	wims_wbuf_init(&sw, sdp, sizeof(sdp));
 	answer_sdp(b, i, &sw);
@@ -581,11 +652,22 @@ static void queue_pkt(struct bench *b, int fd, struct sbatch *sb, unsigned i, bo
 	p[2] = (uint8_t)((rev ? s->rev_seq : s->seq) >> 8), p[3] = (uint8_t)(rev ? s->rev_seq : s->seq);
 	put32(p + 4, no * (b->o.opus ? 960 : 160));
 	put32(p + 8, rev ? s->rev_ssrc : s->ssrc);
-	memcpy(p + 12, MAGIC, 4);
-	put32(p + 16, i);
-	put32(p + 20, no);
-	put64(p + 24, t);
-	memset(p + 32, 0xd5, len - 32);
+	if (b->o.xc) { /* a pre-encoded frame; its send time kept for placing it */
+		const struct xc_media *m = rev ? &b->xm_plain : &b->xm_web;
+		struct xc_dir *xd = &b->xs[i].d[rev];
+		if (rev)
+			p[1] = b->xs[i].plain_pt;
+		put32(p + 4, no * m->step);
+		len = WIMS_RTP_HDR_MIN + m->len[no % XC_PREP];
+		memcpy(p + WIMS_RTP_HDR_MIN, m->pl[no % XC_PREP], m->len[no % XC_PREP]);
+		xd->sent_ns[no % XC_RING] = t;
+	} else {
+		memcpy(p + 12, MAGIC, 4);
+		put32(p + 16, i);
+		put32(p + 20, no);
+		put64(p + 24, t);
+		memset(p + 32, 0xd5, len - 32);
+	}
 	if (rev)
 		s->rev_seq++;
 	else
@@ -656,6 +738,31 @@ static void on_media(struct bench *b, struct dir_stats *d, const uint8_t *p, siz
 	hist_add(&d->h, rx_ns > t ? rx_ns - t : 0);
 }
 
+/* --xcode: a transcoded packet of stream i in direction dir (0: at a sink,
+ * 1: at a WebRTC socket, decrypted), placed by its timestamp. */
+static void xc_on_media(struct bench *b, int dir, int32_t i, const uint8_t *p, size_t n, uint64_t rx_ns)
+{
+	struct dir_stats *d = dir ? &b->rev : &b->fwd;
+	struct wims_rtp_hdr h;
+	uint64_t t;
+
+	if (i < 0 || (unsigned)i >= b->o.streams || wims_rtp_parse(&h, p, n)) {
+		d->bad++;
+		return;
+	}
+	uint8_t want = dir ? b->pt : b->xs[i].plain_pt;
+	if ((p[1] & 0x7f) != want)
+		return; /* RTCP, comfort noise, events: not audio of the pair */
+	struct stream *s = &b->st[i];
+	const struct xc_media *m = dir ? &b->xm_web : &b->xm_plain; /* what comes out */
+	if (xc_place(&b->xs[i].d[dir], get32(p + 4), m->step, dir ? s->rev_no : s->pkt_no, rx_ns, &t) < 0)
+		return;
+	if (!b->measuring || t < b->win_start_ns || t >= b->win_end_ns)
+		return;
+	d->recv++;
+	hist_add(&d->h, rx_ns > t ? rx_ns - t : 0);
+}
+
 static uint64_t rx_stamp(struct msghdr *mh)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
@@ -687,7 +794,9 @@ static void on_web_pkt(struct bench *b, unsigned sock, uint8_t *p, size_t n, con
 			on_media(b, &b->fwd, p, n, rx);
 		} else if (i >= 0 && b->st[i].state == ST_RUN) {
 			size_t m = fast_unprotect(&b->st[i].rx, p, n);
-			if (m)
+			if (m && b->o.xc)
+				xc_on_media(b, 1, i, p, m, rx);
+			else if (m)
 				on_media(b, &b->rev, p, m, rx);
 			else
 				b->rev.bad++;
@@ -721,7 +830,9 @@ static void drain_sock(struct bench *b, int fd, unsigned sock, bool is_sink)
 			struct wims_addr from;
 			if (wims_addr_from_sa(&from, (struct sockaddr *)&names[k]))
 				continue;
-			if (is_sink)
+			if (is_sink && b->o.xc)
+				xc_on_media(b, 0, b->by_plain_port[wims_addr_port(&from)], bufs[k], h[k].msg_len, rx);
+			else if (is_sink)
 				on_media(b, &b->fwd, bufs[k], h[k].msg_len, rx);
 			else
 				on_web_pkt(b, sock, bufs[k], h[k].msg_len, &from, rx);
@@ -805,6 +916,9 @@ static void report(struct bench *b, double elapsed, long long ticks, double tool
 		print_dir("rev", &b->rev);
 	else
 		printf("\"rev\":null");
+	if (b->o.xc)
+		printf(",\"xcode\":\"%s\",\"udp_drops\":%lld", b->o.xc->name,
+		       b->udp0 >= 0 && b->udp1 >= 0 ? b->udp1 - b->udp0 : -1);
 	printf(",\"gw_pid\":%d,\"gw_cpu_s\":%.2f,\"gw_cpu_pct\":%.1f,\"gw_cpu_ms_per_1000_pkts\":%.4f,"
 	       "\"streams_per_core\":%.0f,\"tool_cpu_pct\":%.1f}\n",
 	       b->o.pid, gw_cpu, cpu_frac >= 0 ? 100 * cpu_frac : -1,
@@ -819,7 +933,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: wims-mediabench [--ng ADDR:PORT] [--streams N] [--duration S] [--warmup S]\n"
 			"       [--pps N] [--codec pcmu|opus] [--reverse] [--pid PID] [--sockets K]\n"
-			"       [--setup-timeout S] [--label NAME] [--direct] [--busy-poll] [--selftest]\n");
+			"       [--setup-timeout S] [--label NAME] [--direct] [--busy-poll] [--selftest]\n"
+			"       [--xcode opus-amrwb|pcmu-amr|opus-pcmu|pcma-pcmu [--xcode-force]] [--raw PAIR]\n");
 }
 
 static int parse_opts(struct opts *o, int argc, char **argv)
@@ -828,7 +943,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	    {"ng", 1, 0, 'n'},	  {"streams", 1, 0, 's'}, {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
 	    {"pps", 1, 0, 'p'},	  {"codec", 1, 0, 'c'},	  {"reverse", 0, 0, 'r'},  {"pid", 1, 0, 'P'},
 	    {"sockets", 1, 0, 'k'}, {"setup-timeout", 1, 0, 't'}, {"label", 1, 0, 'l'}, {"direct", 0, 0, 'D'},
-	    {"selftest", 0, 0, 'T'}, {"busy-poll", 0, 0, 'B'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+	    {"selftest", 0, 0, 'T'}, {"busy-poll", 0, 0, 'B'}, {"help", 0, 0, 'h'}, {"xcode", 1, 0, 'X'},
+	    {"xcode-force", 0, 0, 'F'}, {"raw", 1, 0, 'R'}, {0, 0, 0, 0}};
 	int c;
 
 	*o = (struct opts){.streams = 10, .pps = 50, .sockets = 8, .duration = 10, .warmup = 1,
@@ -852,14 +968,19 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'D': o->direct = true; break;
 		case 'T': o->selftest = true; break;
 		case 'B': o->busy_poll = true; break;
+		case 'X': if (!(o->xc = xc_pair_find(optarg))) return -1; break;
+		case 'F': o->xc_force = true; break;
+		case 'R': if (!(o->raw = xc_pair_find(optarg))) return -1; break;
 		default: return -1;
 		}
 		if (end && *end)
 			return -1;
 	}
 	if (!o->streams || o->streams > MAX_STREAMS || !o->pps || o->pps > 1000 || 1000 % o->pps ||
-	    !o->sockets || o->sockets > MAX_SOCKS || o->duration <= 0)
+	    !o->sockets || o->sockets > MAX_SOCKS || o->duration <= 0 || (o->xc && (o->direct || o->pps != 50)))
 		return -1;
+	if (o->xc)
+		o->reverse = true; /* a call: both directions */
 	return 0;
 }
 
@@ -932,6 +1053,8 @@ static int setup_streams(struct bench *b)
 			b->failed++;
 			continue;
 		}
+		if (b->o.xc)
+			b->by_plain_port[wims_addr_port(&s->gw_plain)] = (int32_t)i;
 		uint16_t port = wims_addr_port(&s->gw_web);
 		if (b->by_port[port] >= 0)
 			fprintf(stderr, "warning: gateway port %u used by streams %d and %u\n", port,
@@ -976,6 +1099,7 @@ static bool window_step(struct bench *b, struct window *w)
 		return false;
 	if (!w->started && now >= b->win_start_ns) {
 		w->started = true;
+		b->udp0 = xc_udp_drops();
 		w->cpu0 = proc_cpu_ticks(b->o.pid);
 		w->tool0 = self_cpu_s();
 	}
@@ -983,10 +1107,16 @@ static bool window_step(struct bench *b, struct window *w)
 		w->ended = true;
 		w->cpu1 = proc_cpu_ticks(b->o.pid);
 		w->tool1 = self_cpu_s();
-		b->sending = false;
+		/* --xcode: packets are placed by timestamp, so the streams go on
+		 * (the next ones are not counted) */
+		b->sending = b->o.xc != NULL;
 		w->drain_until = now + 300000000u; /* late packets still count */
 	}
-	return w->ended && now >= w->drain_until;
+	if (w->ended && now >= w->drain_until) {
+		b->udp1 = xc_udp_drops();
+		return true;
+	}
+	return false;
 }
 
 static bool setup_done(const struct bench *b)
@@ -1045,9 +1175,23 @@ int main(int argc, char **argv)
 	}
 	if (b->o.selftest)
 		return selftest();
+	if (b->o.raw) /* the PCM rates each gateway runs the pair's codecs at */
+		return xc_raw(b->o.raw, b->o.raw->web == WIMS_CODEC_OPUS && b->o.raw->plain == WIMS_CODEC_AMRWB ? 16000
+				   : b->o.raw->web == WIMS_CODEC_OPUS ? 48000 : 8000,
+			      0, (unsigned)b->o.duration);
 	b->pt = b->o.opus ? 111 : 0;
 	b->payload_len = b->o.opus ? 80 : 160; /* opus ~32 kb/s, PCMU 64 kb/s: 20 ms each */
 	memset(b->by_port, 0xff, sizeof(b->by_port));
+	memset(b->by_plain_port, 0xff, sizeof(b->by_plain_port));
+	b->udp0 = b->udp1 = -1;
+	if (b->o.xc) {
+		b->pt = b->o.xc->web_pt;
+		b->xs = calloc(b->o.streams, sizeof(*b->xs));
+		if (!b->xs || xc_prepare(b->o.xc->web, &b->xm_web) || xc_prepare(b->o.xc->plain, &b->xm_plain)) {
+			fprintf(stderr, "wims-mediabench: encoding the %s frames failed\n", b->o.xc->name);
+			return 1;
+		}
+	}
 	b->st = calloc(b->o.streams, sizeof(*b->st));
 	if (!b->st || open_all(b)) {
 		fprintf(stderr, "wims-mediabench: set-up failed: %s\n", strerror(errno));
@@ -1072,5 +1216,6 @@ int main(int argc, char **argv)
 	}
 	wims_dtls_ctx_free(b->dctx);
 	free(b->st);
+	free(b->xs);
 	return rc;
 }

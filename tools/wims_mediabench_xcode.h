@@ -1,0 +1,287 @@
+/* wims-mediabench helpers for --xcode PAIR: transcoded calls.
+ *
+ * A pair names the WebRTC side's codec and the plain (IMS) side's codec the
+ * gateway has to transcode between.  At start a few seconds of a two-tone
+ * signal are encoded once per side (libopus, opencore AMR, vo-amrwbenc, G.711
+ * through src/codec), so that the load costs a table look-up per packet; the
+ * packets are replayed with fresh sequence numbers and timestamps.
+ *
+ * What comes out of a transcoder carries its own payload, SSRC, sequence and
+ * timestamps, so the tool's marker payload cannot be used: a received packet
+ * is placed by its RTP timestamp instead.  The gateway's output timeline is
+ * continuous (one output packet per 20 ms input packet), so packet k of a
+ * direction has timestamp first + k * step; its send time is kept in a ring
+ * per stream and direction.  If the first packets were dropped before the
+ * gateway was ready, the placement would give a negative latency: the base
+ * is moved on until it does not.
+ *
+ * A gateway that conceals a lost input packet (wimsd does, RFC 3550 style
+ * PLC) still emits a packet for it, so the count cannot show such a loss; the
+ * tool therefore also reads the UDP receive-buffer drops of the network
+ * namespace (/proc/net/snmp), in which only the gateway and the tool run.
+ * Included by tools/wims-mediabench.c only. */
+#ifndef WIMS_TOOLS_MEDIABENCH_XCODE_H
+#define WIMS_TOOLS_MEDIABENCH_XCODE_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec/amr.h"
+#include "codec/codec.h"
+
+#define XC_PREP 150 /* pre-encoded packets per side: 3 s */
+#define XC_PAYLOAD 400
+#define XC_RING 128 /* send times kept per stream and direction: 2.56 s */
+
+struct xc_pair {
+	const char *name;	  /* --xcode NAME */
+	enum wims_codec_id web;	  /* WebRTC side */
+	uint8_t web_pt;		  /* its payload type in the offer */
+	const char *web_rtpmap;	  /* a=rtpmap value after the payload type */
+	enum wims_codec_id plain; /* plain RTP side, named in codec: transcode */
+	const char *plain_enc;	  /* encoding name, as ng and a=rtpmap spell it */
+	const char *plain_rtpmap;
+	const char *plain_fmtp; /* NULL: none */
+};
+
+static const struct xc_pair xc_pairs[] = {
+    {"opus-amrwb", WIMS_CODEC_OPUS, 111, "opus/48000/2", WIMS_CODEC_AMRWB, "AMR-WB", "AMR-WB/16000",
+     "mode-change-capability=2;max-red=0"},
+    {"pcmu-amr", WIMS_CODEC_PCMU, 0, "PCMU/8000", WIMS_CODEC_AMR, "AMR", "AMR/8000",
+     "mode-change-capability=2;max-red=0"},
+    {"opus-pcmu", WIMS_CODEC_OPUS, 111, "opus/48000/2", WIMS_CODEC_PCMU, "PCMU", "PCMU/8000", NULL},
+    {"pcma-pcmu", WIMS_CODEC_PCMA, 8, "PCMA/8000", WIMS_CODEC_PCMU, "PCMU", "PCMU/8000", NULL},
+};
+
+static const struct xc_pair *xc_pair_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(xc_pairs) / sizeof(xc_pairs[0]); i++)
+		if (strcmp(xc_pairs[i].name, name) == 0)
+			return &xc_pairs[i];
+	return NULL;
+}
+
+/* 20 ms packets of one codec, RTP payload only. */
+struct xc_media {
+	uint8_t pl[XC_PREP][XC_PAYLOAD];
+	uint16_t len[XC_PREP];
+	uint32_t step; /* RTP timestamp units per packet */
+};
+
+/* One direction of one stream, as the receiving end sees it. */
+struct xc_dir {
+	uint64_t sent_ns[XC_RING]; /* by packet number % XC_RING */
+	uint32_t first_ts;
+	int64_t base; /* packet number of the first packet received */
+	bool have_first;
+	uint64_t placed, unplaced;
+};
+
+struct xc_stream {
+	struct xc_dir d[2]; /* 0: WebRTC -> plain, 1: plain -> WebRTC */
+	uint8_t plain_pt;	/* from the offer's reply */
+};
+
+static void xc_tone(int16_t *pcm, size_t n, uint32_t rate, size_t *t)
+{
+	for (size_t i = 0; i < n; i++, (*t)++)
+		pcm[i] = (int16_t)(6000 * sin(2 * 3.14159265358979 * 440 * (double)*t / rate) +
+				   2000 * sin(2 * 3.14159265358979 * 1230 * (double)*t / rate));
+}
+
+/** Encode XC_PREP packets of 20 ms of the tone with codec id at its native
+ * rate (AMR in RFC 4867 bandwidth-efficient form, no CMR).  0 or -1. */
+static int xc_prepare(enum wims_codec_id id, struct xc_media *m)
+{
+	const struct wims_codec_desc *c = wims_codec_get(id);
+	struct wims_amr_params amr = {.kind = id == WIMS_CODEC_AMRWB ? WIMS_AMR_WB : WIMS_AMR_NB};
+	struct wims_enc *e;
+	int16_t pcm[960];
+	uint8_t fr[WIMS_CODEC_MAX_ENC];
+	size_t t = 0, fs;
+	int rc = 0;
+
+	if (!c || wims_enc_new(&e, c, NULL))
+		return -1;
+	fs = c->pcm_rate / 50;
+	m->step = c->rtp_clock / 50;
+	for (unsigned i = 0; i < XC_PREP && !rc; i++) {
+		int r;
+		xc_tone(pcm, fs, c->pcm_rate, &t);
+		if (id == WIMS_CODEC_AMR || id == WIMS_CODEC_AMRWB) {
+			r = wims_enc_frame(e, pcm, fs, fr, sizeof(fr));
+			const uint8_t *f[1] = {fr};
+			size_t fl[1] = {r > 0 ? (size_t)r : 0};
+			if (r > 0)
+				r = wims_amr_pack(&amr, 15, f, fl, 1, m->pl[i], XC_PAYLOAD);
+		} else {
+			r = wims_enc_frame(e, pcm, fs, m->pl[i], XC_PAYLOAD);
+		}
+		if (r <= 0)
+			rc = -1;
+		else
+			m->len[i] = (uint16_t)r;
+	}
+	wims_enc_free(e);
+	return rc;
+}
+
+/** Packet number of a received packet with RTP timestamp ts and receive time
+ * rx_ns in direction x, whose sender has sent `sent` packets, each step
+ * units apart; its send time in *sent_ns.  -1 when it cannot be placed
+ * (older than the ring, not sent yet, or off the 20 ms grid). */
+static int64_t xc_place(struct xc_dir *x, uint32_t ts, uint32_t step, uint64_t sent, uint64_t rx_ns,
+			uint64_t *sent_ns)
+{
+	if (!x->have_first) {
+		x->have_first = true;
+		x->first_ts = ts;
+		x->base = 0;
+	}
+	int32_t d = (int32_t)(ts - x->first_ts);
+	if (d < 0 || !step || (uint32_t)d % step) {
+		x->unplaced++;
+		return -1;
+	}
+	int64_t k = x->base + d / (int32_t)step;
+	/* the first packets never came out: move the base until the latency is not negative */
+	while (k < (int64_t)sent && k + XC_RING > (int64_t)sent && x->sent_ns[k % XC_RING] > rx_ns && x->base < 50) {
+		x->base++;
+		k++;
+	}
+	if (k >= (int64_t)sent || k + XC_RING <= (int64_t)sent) {
+		x->unplaced++;
+		return -1;
+	}
+	x->placed++;
+	*sent_ns = x->sent_ns[k % XC_RING];
+	return k;
+}
+
+/** UDP datagrams the kernel dropped in this network namespace (receive
+ * buffer full, or other input errors): Udp RcvbufErrors + InErrors of
+ * /proc/net/snmp (InErrors includes RcvbufErrors on Linux, so the larger
+ * of the two).  -1 when unreadable. */
+static long long xc_udp_drops(void)
+{
+	char line[1024], head[1024] = "";
+	long long best = -1;
+	FILE *f = fopen("/proc/net/snmp", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Udp: ", 5) != 0)
+			continue;
+		if (!head[0]) {
+			memcpy(head, line, sizeof(head));
+			continue;
+		}
+		/* the value line: walk both lines column by column */
+		char *hs = NULL, *vs = NULL;
+		char *h = strtok_r(head, " \n", &hs), *v = strtok_r(line, " \n", &vs);
+		while (h && v) {
+			if (!strcmp(h, "InErrors") || !strcmp(h, "RcvbufErrors")) {
+				long long n = strtoll(v, NULL, 10);
+				best = n > best ? n : best;
+			}
+			h = strtok_r(NULL, " \n", &hs);
+			v = strtok_r(NULL, " \n", &vs);
+		}
+		break;
+	}
+	fclose(f);
+	return best;
+}
+
+static double xc_thread_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Raw cost per 20 ms of one codec at its native rate (or rate): encoder on
+ * the tone, decoder on packets the far end encoded at its native rate. */
+static int xc_raw_codec(enum wims_codec_id id, uint32_t rate, unsigned frames, double *enc_us, double *dec_us)
+{
+	static struct xc_media m;
+	const struct wims_codec_desc *c = wims_codec_get(id);
+	struct wims_codec_params p;
+	struct wims_enc *e;
+	struct wims_dec *d;
+	static int16_t pcm[XC_PREP][960], out[WIMS_CODEC_MAX_PCM];
+	uint8_t tmp[WIMS_CODEC_MAX_ENC], fr[WIMS_CODEC_MAX_ENC];
+	size_t t = 0;
+
+	wims_codec_params_init(&p);
+	p.pcm_rate = rate;
+	if (xc_prepare(id, &m) || wims_enc_new(&e, c, &p))
+		return -1;
+	if (wims_dec_new(&d, c, &p)) {
+		wims_enc_free(e);
+		return -1;
+	}
+	size_t fs = wims_enc_rate(e) / 50;
+	struct wims_amr_params amr = {.kind = id == WIMS_CODEC_AMRWB ? WIMS_AMR_WB : WIMS_AMR_NB};
+	bool is_amr = id == WIMS_CODEC_AMR || id == WIMS_CODEC_AMRWB;
+	int bad = 0;
+	for (unsigned i = 0; i < XC_PREP; i++)
+		xc_tone(pcm[i], fs, wims_enc_rate(e), &t);
+	double t0 = xc_thread_us();
+	for (unsigned i = 0; i < frames; i++)
+		bad |= wims_enc_frame(e, pcm[i % XC_PREP], fs, tmp, sizeof(tmp)) < 0;
+	double t1 = xc_thread_us();
+	for (unsigned i = 0; i < frames; i++) {
+		const uint8_t *in = m.pl[i % XC_PREP];
+		size_t len = m.len[i % XC_PREP];
+		if (is_amr) { /* the payload unpack is part of the decoder's job */
+			uint8_t cmr;
+			size_t off[WIMS_AMR_MAX_FRAMES], fl[WIMS_AMR_MAX_FRAMES];
+			if (wims_amr_unpack(&amr, in, len, &cmr, fr, sizeof(fr), off, fl) < 1) {
+				bad = 1;
+				continue;
+			}
+			in = fr + off[0], len = fl[0];
+		}
+		bad |= wims_dec_frame(d, in, len, out, WIMS_CODEC_MAX_PCM) < 0;
+	}
+	double t2 = xc_thread_us();
+	*enc_us = (t1 - t0) / frames;
+	*dec_us = (t2 - t1) / frames;
+	wims_enc_free(e);
+	wims_dec_free(d);
+	return bad ? -1 : 0;
+}
+
+/** --raw PAIR: the raw codec cost of a call of the pair (both directions:
+ * decoder + encoder of each side, per 20 ms, best of three) and the calls
+ * per core it allows, as one JSON line.  rate_web: the PCM rate the Opus side
+ * runs at (48000 as rtpengine does, 16000 beside AMR-WB in wimsd). */
+static int xc_raw(const struct xc_pair *p, uint32_t rate_web, uint32_t rate_plain, unsigned seconds)
+{
+	double ew = 1e9, dw = 1e9, ep = 1e9, dp = 1e9;
+
+	for (int run = 0; run < 3; run++) {
+		double a, b, c, d;
+		if (xc_raw_codec(p->web, rate_web, seconds * 50, &a, &b) ||
+		    xc_raw_codec(p->plain, rate_plain, seconds * 50, &c, &d)) {
+			fprintf(stderr, "wims-mediabench: raw codec run of %s failed\n", p->name);
+			return 1;
+		}
+		ew = fmin(ew, a), dw = fmin(dw, b), ep = fmin(ep, c), dp = fmin(dp, d);
+	}
+	double call = ew + dw + ep + dp;
+	printf("{\"pair\":\"%s\",\"rate_web\":%u,\"rate_plain\":%u,\"enc_web_us\":%.2f,\"dec_web_us\":%.2f,"
+	       "\"enc_plain_us\":%.2f,\"dec_plain_us\":%.2f,\"raw_call_us\":%.2f,\"raw_calls_per_core\":%.0f}\n",
+	       p->name, rate_web, rate_plain, ew, dw, ep, dp, call, 20000.0 / call);
+	return 0;
+}
+
+#endif

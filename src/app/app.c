@@ -141,6 +141,11 @@ static int start_media(struct wims_app *app)
 	struct wims_alg_opts ao = {.core_sdes = c->media_core_sdes,
 				   .max_calls = c->media_max_sessions,
 				   .transcode = c->media_transcode};
+	struct wims_str bad = WIMS_STR_NULL;
+	if (wims_codec_pref_parse(&ao.prefer, wims_str_c(c->media_codec_prefer), &bad)) {
+		wims_log(WIMS_LOG_ERR, "[media] codec_prefer: unknown codec '%.*s'", (int)bad.l, bad.p);
+		return -EINVAL;
+	}
 	if ((rc = wims_alg_new(&app->alg, app->media, &ao)))
 		return rc;
 	wims_alg_set_timeout(app->alg, c->media_timeout_s);

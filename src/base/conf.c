@@ -10,7 +10,7 @@
 #include "base/log.h"
 #include "base/str.h"
 
-enum ktype { K_STR, K_UINT, K_BOOL, K_ROLE, K_LEVEL, K_TARGET, K_ADDR };
+enum ktype { K_STR, K_UINT, K_BOOL, K_ROLE, K_LEVEL, K_TARGET, K_ADDR, K_CODECS };
 
 struct key {
 	const char *section, *name;
@@ -119,12 +119,54 @@ static const struct key keys[] = {
 	{"media", "transcode", K_BOOL, offsetof(struct wims_conf, media_transcode), sizeof(bool), 0, 0, "yes",
 	 "yes: where browser and IMS phone share no audio codec, transcode Opus/G.711 <-> AMR-WB/AMR "
 	 "(AMR-WB and AMR are offered to IMS after the browser's codecs)"},
+	{"media", "codec_prefer", K_CODECS, offsetof(struct wims_conf, media_codec_prefer),
+	 sizeof(((struct wims_conf *)0)->media_codec_prefer), 0, 0, "opus, amr-wb, pcma, pcmu, amr",
+	 "transcoding preference, most preferred first: the IMS codecs (amr-wb, amr) listed are added to a "
+	 "browser's offer toward IMS in this order, the browser codecs (opus, pcma, pcmu) listed are offered "
+	 "to a browser for an AMR-only IMS offer in this order, and an IMS codec is paired with the first "
+	 "browser codec listed of its band (opus, amr-wb wideband; pcma, pcmu, amr narrowband), else the "
+	 "first listed"},
 	A("media", "agw", media_agw, "",
 	  "address of an external AGW driven over ng, e.g. a stock rtpengine at 127.0.0.1:2224 (empty: "
 	  "wims's own gateway); with it the roles anchor media there"),
 	A("media", "ng_listen", media_ng_listen, "",
 	  "UDP address of the rtpengine-compatible ng control protocol (empty: off), e.g. 127.0.0.1:2223"),
 };
+
+/* [media] codec_prefer: distinct names of the transcoder's codecs, one of
+ * each side at least (the codec module parses it again at start) */
+static int check_codecs(const char *v, char *why, size_t wl)
+{
+	static const char *const names[] = {"opus", "pcma", "pcmu", "amr-wb", "amr"};
+	unsigned seen = 0;
+	struct wims_str s = wims_str_c(v);
+	size_t i = 0;
+
+	while (i < s.l) {
+		size_t b;
+		for (; i < s.l && (s.p[i] == ',' || s.p[i] == ' ' || s.p[i] == '\t'); i++)
+			;
+		for (b = i; i < s.l && s.p[i] != ',' && s.p[i] != ' ' && s.p[i] != '\t'; i++)
+			;
+		if (i == b)
+			break;
+		struct wims_str n = wims_str_make(s.p + b, i - b);
+		unsigned j = 0;
+		while (j < 5 && !wims_str_eqic(n, names[j]))
+			j++;
+		if (j == 5 || (seen & (1u << j))) {
+			snprintf(why, wl, "'%.*s' is %s", (int)n.l, n.p,
+				 j == 5 ? "not one of opus, pcma, pcmu, amr-wb, amr" : "listed twice");
+			return -EINVAL;
+		}
+		seen |= 1u << j;
+	}
+	if (!(seen & 7u) || !(seen & 24u)) {
+		snprintf(why, wl, "'%s' needs one of opus, pcma, pcmu and one of amr-wb, amr", v);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static int set_key(struct wims_conf *c, const struct key *k, const char *v, char *why, size_t wl)
 {
@@ -185,6 +227,14 @@ static int set_key(struct wims_conf *c, const struct key *k, const char *v, char
 			return -EINVAL;
 		}
 		return wims_str_copy(dst, k->size, wims_str_c(v));
+	case K_CODECS:
+		if (check_codecs(v, why, wl))
+			return -EINVAL;
+		if (wims_str_copy(dst, k->size, wims_str_c(v))) {
+			snprintf(why, wl, "value too long");
+			return -EINVAL;
+		}
+		return 0;
 	case K_TARGET:
 		if (strcasecmp(v, "stderr") && strcasecmp(v, "syslog")) {
 			snprintf(why, wl, "'%s' is not stderr or syslog", v);

@@ -73,6 +73,7 @@ struct wims_conf {
 	char media_key[WIMS_CONF_STR];
 	bool media_core_sdes;
 	bool media_transcode;
+	char media_codec_prefer[WIMS_CONF_STR];
 	char media_ng_listen[WIMS_CONF_STR];
 	char media_agw[WIMS_CONF_STR];
 };

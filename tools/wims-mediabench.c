@@ -47,7 +47,8 @@
  * directions then carry real encoded frames (wims_mediabench_xcode.h: a
  * tone encoded once at start, replayed), each stream's packets placed by
  * their RTP timestamp; the report adds the UDP receive-buffer drops of the
- * namespace.  --raw PAIR prints the raw codec cost of a call of the pair.
+ * namespace.  --raw PAIR prints the raw codec cost of a call of the pair
+ * (--streams N: its frames go round N codec states instead of one).
  *
  * Everything is one thread: pin it with taskset to its own core. */
 #ifndef _GNU_SOURCE
@@ -126,7 +127,7 @@ struct opts {
 	unsigned streams, pps, sockets;
 	double duration, warmup, setup_timeout;
 	int pid;
-	bool opus, reverse, direct, selftest, busy_poll, xc_force;
+	bool opus, reverse, direct, selftest, busy_poll, xc_force, streams_set;
 	const char *label;
 	const struct xc_pair *xc, *raw; /* --xcode, --raw */
 };
@@ -955,7 +956,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		char *end = NULL;
 		switch (c) {
 		case 'n': if (wims_addr_parse(&o->ng, wims_str_c(optarg), 2223)) return -1; break;
-		case 's': o->streams = (unsigned)strtoul(optarg, &end, 10); break;
+		case 's': o->streams = (unsigned)strtoul(optarg, &end, 10), o->streams_set = true; break;
 		case 'd': o->duration = strtod(optarg, &end); break;
 		case 'w': o->warmup = strtod(optarg, &end); break;
 		case 'p': o->pps = (unsigned)strtoul(optarg, &end, 10); break;
@@ -1178,7 +1179,7 @@ int main(int argc, char **argv)
 	if (b->o.raw) /* the PCM rates each gateway runs the pair's codecs at */
 		return xc_raw(b->o.raw, b->o.raw->web == WIMS_CODEC_OPUS && b->o.raw->plain == WIMS_CODEC_AMRWB ? 16000
 				   : b->o.raw->web == WIMS_CODEC_OPUS ? 48000 : 8000,
-			      0, (unsigned)b->o.duration);
+			      0, (unsigned)b->o.duration, b->o.streams_set ? b->o.streams : 1);
 	b->pt = b->o.opus ? 111 : 0;
 	b->payload_len = b->o.opus ? 80 : 160; /* opus ~32 kb/s, PCMU 64 kb/s: 20 ms each */
 	memset(b->by_port, 0xff, sizeof(b->by_port));

@@ -207,40 +207,75 @@ static double xc_thread_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-/* Raw cost per 20 ms of one codec at its native rate (or rate): encoder on
- * the tone, decoder on packets the far end encoded at its native rate. */
-static int xc_raw_codec(enum wims_codec_id id, uint32_t rate, unsigned frames, double *enc_us, double *dec_us)
+#define XC_RAW_MAX_STATES 512
+
+struct xc_raw_states {
+	struct wims_enc *e[XC_RAW_MAX_STATES];
+	struct wims_dec *d[XC_RAW_MAX_STATES];
+	unsigned n;
+};
+
+static void xc_raw_free(struct xc_raw_states *r)
 {
-	static struct xc_media m;
-	const struct wims_codec_desc *c = wims_codec_get(id);
+	for (unsigned i = 0; i < r->n; i++) {
+		wims_enc_free(r->e[i]);
+		wims_dec_free(r->d[i]);
+	}
+	r->n = 0;
+}
+
+static int xc_raw_new(struct xc_raw_states *r, const struct wims_codec_desc *c, uint32_t rate, unsigned n)
+{
 	struct wims_codec_params p;
-	struct wims_enc *e;
-	struct wims_dec *d;
-	static int16_t pcm[XC_PREP][960], out[WIMS_CODEC_MAX_PCM];
-	uint8_t tmp[WIMS_CODEC_MAX_ENC], fr[WIMS_CODEC_MAX_ENC];
-	size_t t = 0;
 
 	wims_codec_params_init(&p);
 	p.pcm_rate = rate;
-	if (xc_prepare(id, &m) || wims_enc_new(&e, c, &p))
-		return -1;
-	if (wims_dec_new(&d, c, &p)) {
-		wims_enc_free(e);
-		return -1;
+	r->n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (wims_enc_new(&r->e[i], c, &p))
+			break;
+		if (wims_dec_new(&r->d[i], c, &p)) {
+			wims_enc_free(r->e[i]);
+			break;
+		}
+		r->n++;
 	}
-	size_t fs = wims_enc_rate(e) / 50;
+	if (r->n == n)
+		return 0;
+	xc_raw_free(r);
+	return -1;
+}
+
+/* Raw cost per 20 ms of one codec at rate (0 = native): encoders on the
+ * tone, decoders on packets the far end encoded at the native rate; the
+ * frames go round nstates encoder and decoder states, as a gateway's calls
+ * do (one state in a loop stays in the CPU's caches, many do not). */
+static int xc_raw_codec(enum wims_codec_id id, uint32_t rate, unsigned frames, unsigned nstates,
+			double *enc_us, double *dec_us)
+{
+	static struct xc_media m;
+	static struct xc_raw_states st;
+	static int16_t pcm[XC_PREP][960], out[WIMS_CODEC_MAX_PCM];
+	const struct wims_codec_desc *c = wims_codec_get(id);
+	uint8_t tmp[WIMS_CODEC_MAX_ENC], fr[WIMS_CODEC_MAX_ENC];
 	struct wims_amr_params amr = {.kind = id == WIMS_CODEC_AMRWB ? WIMS_AMR_WB : WIMS_AMR_NB};
 	bool is_amr = id == WIMS_CODEC_AMR || id == WIMS_CODEC_AMRWB;
+	size_t t = 0;
 	int bad = 0;
+
+	if (!c || !nstates || nstates > XC_RAW_MAX_STATES || xc_prepare(id, &m) ||
+	    xc_raw_new(&st, c, rate, nstates))
+		return -1;
+	size_t fs = wims_enc_rate(st.e[0]) / 50;
 	for (unsigned i = 0; i < XC_PREP; i++)
-		xc_tone(pcm[i], fs, wims_enc_rate(e), &t);
+		xc_tone(pcm[i], fs, wims_enc_rate(st.e[0]), &t);
 	double t0 = xc_thread_us();
 	for (unsigned i = 0; i < frames; i++)
-		bad |= wims_enc_frame(e, pcm[i % XC_PREP], fs, tmp, sizeof(tmp)) < 0;
+		bad |= wims_enc_frame(st.e[i % nstates], pcm[(i / nstates) % XC_PREP], fs, tmp, sizeof(tmp)) < 0;
 	double t1 = xc_thread_us();
 	for (unsigned i = 0; i < frames; i++) {
-		const uint8_t *in = m.pl[i % XC_PREP];
-		size_t len = m.len[i % XC_PREP];
+		const uint8_t *in = m.pl[(i / nstates) % XC_PREP];
+		size_t len = m.len[(i / nstates) % XC_PREP];
 		if (is_amr) { /* the payload unpack is part of the decoder's job */
 			uint8_t cmr;
 			size_t off[WIMS_AMR_MAX_FRAMES], fl[WIMS_AMR_MAX_FRAMES];
@@ -250,37 +285,40 @@ static int xc_raw_codec(enum wims_codec_id id, uint32_t rate, unsigned frames, d
 			}
 			in = fr + off[0], len = fl[0];
 		}
-		bad |= wims_dec_frame(d, in, len, out, WIMS_CODEC_MAX_PCM) < 0;
+		bad |= wims_dec_frame(st.d[i % nstates], in, len, out, WIMS_CODEC_MAX_PCM) < 0;
 	}
 	double t2 = xc_thread_us();
 	*enc_us = (t1 - t0) / frames;
 	*dec_us = (t2 - t1) / frames;
-	wims_enc_free(e);
-	wims_dec_free(d);
+	xc_raw_free(&st);
 	return bad ? -1 : 0;
 }
 
 /** --raw PAIR: the raw codec cost of a call of the pair (both directions:
  * decoder + encoder of each side, per 20 ms, best of three) and the calls
  * per core it allows, as one JSON line.  rate_web: the PCM rate the Opus side
- * runs at (48000 as rtpengine does, 16000 beside AMR-WB in wimsd). */
-static int xc_raw(const struct xc_pair *p, uint32_t rate_web, uint32_t rate_plain, unsigned seconds)
+ * runs at (48000 as rtpengine does, 16000 beside AMR-WB in wimsd); nstates:
+ * codec states the frames go round (--streams).  0, or 1 on failure. */
+static int xc_raw(const struct xc_pair *p, uint32_t rate_web, uint32_t rate_plain, unsigned seconds,
+		  unsigned nstates)
 {
 	double ew = 1e9, dw = 1e9, ep = 1e9, dp = 1e9;
+	unsigned frames = seconds * 50 > nstates * 10 ? seconds * 50 : nstates * 10;
 
 	for (int run = 0; run < 3; run++) {
 		double a, b, c, d;
-		if (xc_raw_codec(p->web, rate_web, seconds * 50, &a, &b) ||
-		    xc_raw_codec(p->plain, rate_plain, seconds * 50, &c, &d)) {
+		if (xc_raw_codec(p->web, rate_web, frames, nstates, &a, &b) ||
+		    xc_raw_codec(p->plain, rate_plain, frames, nstates, &c, &d)) {
 			fprintf(stderr, "wims-mediabench: raw codec run of %s failed\n", p->name);
 			return 1;
 		}
 		ew = fmin(ew, a), dw = fmin(dw, b), ep = fmin(ep, c), dp = fmin(dp, d);
 	}
 	double call = ew + dw + ep + dp;
-	printf("{\"pair\":\"%s\",\"rate_web\":%u,\"rate_plain\":%u,\"enc_web_us\":%.2f,\"dec_web_us\":%.2f,"
-	       "\"enc_plain_us\":%.2f,\"dec_plain_us\":%.2f,\"raw_call_us\":%.2f,\"raw_calls_per_core\":%.0f}\n",
-	       p->name, rate_web, rate_plain, ew, dw, ep, dp, call, 20000.0 / call);
+	printf("{\"pair\":\"%s\",\"states\":%u,\"rate_web\":%u,\"rate_plain\":%u,\"enc_web_us\":%.2f,"
+	       "\"dec_web_us\":%.2f,\"enc_plain_us\":%.2f,\"dec_plain_us\":%.2f,\"raw_call_us\":%.2f,"
+	       "\"raw_calls_per_core\":%.0f}\n",
+	       p->name, nstates, rate_web, rate_plain, ew, dw, ep, dp, call, 20000.0 / call);
 	return 0;
 }
 

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# wims transcoding benchmark (issue 5): transcoded calls per core at real
+# time without loss, for the gateway as a whole, beside the raw cost of the
+# same codecs (tools/wims-codecbench and wims-mediabench --raw, same run) and
+# beside rtpengine transcoding in the same run.
+#
+#   bench/xcode.sh            # about 6-9 minutes
+#   bench/xcode.sh --quick    # two small loads per gateway and pair, under 2 minutes
+#
+# The gateway under test runs on CPU 0 (taskset, SCHED_RR), the load tool
+# (wims-mediabench --xcode PAIR: each call an ng offer with the WebRTC codec
+# and codec: {transcode: [plain codec]}, an answer with the plain codec only,
+# ICE + DTLS-SRTP on the WebRTC side, real encoded 20 ms frames both ways) on
+# CPU 1, in a network namespace of its own (bench/netns.sh).
+#   wimsd:     opus-amrwb (Opus <-> AMR-WB) and pcmu-amr (PCMU <-> AMR)
+#   rtpengine: opus-amrwb once (Debian's rtpengine cannot encode AMR: the
+#              probe keeps what it says), then opus-pcmu (Opus <-> PCMU)
+# Each ladder climbs in fractions of the pair's raw capacity (calls per core
+# the codecs alone allow) and stops at the first run with any loss, a UDP
+# drop in the namespace, or a call not set up.
+#
+# Environment: WIMS_BUILD (default build/), WIMSD, WIMS_MEDIABENCH,
+# WIMS_CODECBENCH, RTPENGINE, XCODE_DUR (seconds per run), XCODE_STEPS
+# (fractions of the raw capacity), BENCH_OUT, BENCH_RT=0 (no SCHED_RR).
+set -u -o pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$SRC/bench/netns.sh"
+if [ "${1:-}" = --quick ]; then bench_netns 150 "$@"; else bench_netns 600 "$@"; fi
+
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
+BUILD=${WIMS_BUILD:-$SRC/build}
+WIMSD=${WIMSD:-$BUILD/wimsd}
+TOOL=${WIMS_MEDIABENCH:-$BUILD/wims-mediabench}
+CODECBENCH=${WIMS_CODECBENCH:-$BUILD/wims-codecbench}
+RTPENGINE=${RTPENGINE:-rtpengine}
+DUR=${XCODE_DUR:-$([ $QUICK = 1 ] && echo 3 || echo 8)}
+STEPS=${XCODE_STEPS:-$([ $QUICK = 1 ] && echo 0.3 0.45 0.6 || echo 0.2 0.3 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8 0.85 0.9 0.95 1.0 1.1 1.2)}
+RAW_S=$([ $QUICK = 1 ] && echo 1 || echo 4)
+OUT=${BENCH_OUT:-$(mktemp -d /tmp/wims-xcodebench.XXXXXX)}
+mkdir -p "$OUT"
+GW_CPU=0
+LOAD_CPU=1
+WIMS_NG=127.0.0.1:2223
+RTPE_NG=127.0.0.1:2224
+RT=(chrt -r 10)
+[ "${BENCH_RT:-1}" = 0 ] && RT=()
+
+for f in "$WIMSD" "$TOOL" "$CODECBENCH"; do
+	[ -x "$f" ] || { echo "bench/xcode.sh: $f not built (cmake --build build)" >&2; exit 1; }
+done
+for t in "$RTPENGINE" taskset python3; do
+	command -v "$t" >/dev/null || { echo "bench/xcode.sh: $t not installed (apt-get install rtpengine-daemon)" >&2; exit 1; }
+done
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+"$TOOL" --selftest || { echo "bench/xcode.sh: the tool's SRTP disagrees with libsrtp2" >&2; exit 1; }
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+declare -a PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.5
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+wait_udp() { # PORT
+	local i
+	for i in $(seq 100); do
+		ss -H -lun "sport = :$1" | grep -q . && return 0
+		sleep 0.1
+	done
+	echo "bench/xcode.sh: nothing listens on udp $1" >&2
+	exit 1
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+start_wimsd() {
+	cat >"$OUT/wimsd.ini" <<INI
+[general]
+role = iwu
+log_level = warn
+[ws]
+listen = 127.0.0.1:8080
+[sip]
+listen_udp = 127.0.0.1:5060
+[iwu]
+pcscf = sip:127.0.0.1:5070;transport=udp
+[media]
+anchor = no
+ng_listen = $WIMS_NG
+address = 127.0.0.1
+port_min = 20000
+port_max = 39999
+workers = 1
+max_sessions = 20000
+INI
+	taskset -c $GW_CPU "${RT[@]}" "$WIMSD" -c "$OUT/wimsd.ini" </dev/null >>"$OUT/wimsd.log" 2>&1 &
+	GW_PID=$!
+	PIDS+=("$GW_PID")
+	wait_udp "${WIMS_NG##*:}"
+}
+
+start_rtpengine() { # LOG_LEVEL
+	taskset -c $GW_CPU "${RT[@]}" "$RTPENGINE" --foreground --log-stderr --log-level="$1" --interface=127.0.0.1 \
+		--listen-ng=$RTPE_NG --port-min=40000 --port-max=59999 --no-fallback --table=-1 \
+		</dev/null >>"$OUT/rtpengine.log" 2>&1 &
+	GW_PID=$!
+	PIDS+=("$GW_PID")
+	wait_udp "${RTPE_NG##*:}"
+}
+
+# one load run: GW NG PAIR CALLS [tool args] -> $OUT/GW-PAIR-CALLS.json + results.jsonl;
+# 0 when it passed (every call set up, no loss either way, no UDP drop)
+run_load() {
+	local gw=$1 ng=$2 pair=$3 n=$4 f
+	shift 4
+	f="$OUT/$gw-$pair-$n.json"
+	taskset -c $LOAD_CPU "${RT[@]}" "$TOOL" --ng "$ng" --streams "$n" --duration "$DUR" --xcode "$pair" \
+		--pid "$GW_PID" --label "$gw" "$@" >"$f" 2>>"$OUT/tool.log"
+	if [ -s "$f" ]; then
+		cat "$f" >>"$OUT/results.jsonl"
+		python3 "$SRC/bench/xcode_report.py" --line "$f" >&2
+	else
+		echo "{\"label\":\"$gw\",\"xcode\":\"$pair\",\"streams\":$n,\"error\":true}" >>"$OUT/results.jsonl"
+		log "$gw $pair $n calls: the tool failed (see $OUT/tool.log)"
+		return 1
+	fi
+	if ! kill -0 "$GW_PID" 2>/dev/null; then
+		log "$gw died during the $n-call run"
+		echo "{\"label\":\"$gw\",\"xcode\":\"$pair\",\"streams\":$n,\"crashed\":true}" >>"$OUT/results.jsonl"
+		return 1
+	fi
+	python3 "$SRC/bench/xcode_report.py" --pass "$f"
+}
+
+ladder() { # GW NG PAIR RAW_CALLS_PER_CORE
+	local n last=0 s
+	for s in $STEPS; do
+		n=$(python3 -c "import sys; print(max(1, round($4 * $s)))")
+		[ "$n" -le "$last" ] && continue
+		last=$n
+		run_load "$1" "$2" "$3" "$n" || break
+	done
+}
+
+: >"$OUT/results.jsonl"
+log "results in $OUT; gateways on CPU $GW_CPU, load on CPU $LOAD_CPU, $DUR s per run"
+
+log "(0) raw codec cost on CPU $GW_CPU: wims-codecbench (wimsd's pairs) and wims-mediabench --raw"
+taskset -c $GW_CPU "${RT[@]}" "$CODECBENCH" --json --seconds "$RAW_S" >"$OUT/codecbench.json" 2>>"$OUT/tool.log" ||
+	{ log "wims-codecbench failed"; exit 1; }
+for p in opus-amrwb pcmu-amr opus-pcmu; do
+	taskset -c $GW_CPU "${RT[@]}" "$TOOL" --raw $p --duration "$RAW_S" >"$OUT/raw-$p.json" 2>>"$OUT/tool.log" ||
+		{ log "wims-mediabench --raw $p failed"; exit 1; }
+done
+raw() { python3 "$SRC/bench/xcode_report.py" --raw "$1" "$OUT"; }
+
+log "(a) wimsd $("$WIMSD" -V 2>/dev/null | head -1), 1 media worker"
+start_wimsd
+ladder wimsd $WIMS_NG opus-amrwb "$(raw opus-amrwb)"
+ladder wimsd $WIMS_NG pcmu-amr "$(raw pcmu-amr)"
+stop_pid "$GW_PID"
+
+RTPE_VER=$("$RTPENGINE" --version 2>&1 | head -1 | sed 's/Version: /rtpengine /')
+log "(b) $RTPE_VER: can it transcode Opus <-> AMR-WB? (one call, answered with AMR-WB regardless)"
+start_rtpengine 7
+run_load rtpengine $RTPE_NG opus-amrwb 1 --xcode-force --setup-timeout 10 >/dev/null 2>&1 || true
+stop_pid "$GW_PID"
+{
+	echo "# $RTPE_VER"
+	grep -E "Codec AMR(-WB)? is only supported" "$OUT/rtpengine.log"
+	grep -E "AMR-WB not present|Usage error" "$OUT/rtpengine.log" | sed 's/^\[[0-9.]*\] //' | sort -u
+	grep -A14 "the gateway's offer has no AMR-WB" "$OUT/tool.log" | head -15
+} >"$OUT/rtpengine-amr.txt"
+mv "$OUT/rtpengine.log" "$OUT/rtpengine-amr-probe.log"
+
+log "(c) $RTPE_VER transcoding Opus <-> PCMU (a pair it can encode both ways)"
+start_rtpengine 4
+ladder rtpengine $RTPE_NG opus-pcmu "$(raw opus-pcmu)"
+stop_pid "$GW_PID"
+
+python3 "$SRC/bench/xcode_report.py" "$OUT" | tee "$OUT/report.txt"

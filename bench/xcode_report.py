@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Report of bench/xcode.sh (transcoded calls per core).
+
+  xcode_report.py DIR            the table and the ratios of a run
+  xcode_report.py --line FILE    one run as a table row
+  xcode_report.py --pass FILE    exit 0 when the run passed: every call set
+                                 up, nothing lost either way, no UDP drop
+  xcode_report.py --raw PAIR DIR the raw calls per core of a pair (the
+                                 codecs alone, on the gateway's core)
+"""
+import json
+import os
+import sys
+
+# wims-codecbench's names of the pairs wimsd transcodes
+CODECBENCH = {"opus-amrwb": "opus<->AMR-WB", "pcmu-amr": "PCMU<->AMR"}
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+# real time: a gateway that keeps up adds far less; one that queues instead
+# of dropping (a saturated one) grows past it at once
+P99_MAX_US = 50000
+
+
+def passed(j):
+    if not j or j.get("error") or j.get("crashed"):
+        return False
+    dirs = [j["fwd"], j["rev"]] if j.get("rev") else [j["fwd"]]
+    return (j["established"] == j["streams"] and j.get("udp_drops", 0) == 0
+            and all(d["sent"] > 0 and d["recv"] >= d["sent"]
+                    and 0 <= d["lat_us"]["p99"] < P99_MAX_US for d in dirs))
+
+
+def us_per_call(j):
+    """Gateway CPU per call per 20 ms (µs), both directions."""
+    if j.get("gw_cpu_pct", -1) < 0 or not j["established"]:
+        return None
+    return j["gw_cpu_pct"] / 100 * 20000 / j["established"]
+
+
+def row(j):
+    if j.get("error") or j.get("crashed"):
+        return "%-10s %-11s %6d  %s" % (j["label"], j.get("xcode", "?"), j["streams"],
+                                        "CRASHED" if j.get("crashed") else "tool failed")
+    f, r = j["fwd"], j["rev"] or j["fwd"]
+    p50 = max(f["lat_us"]["p50"], r["lat_us"]["p50"])
+    p99 = max(f["lat_us"]["p99"], r["lat_us"]["p99"])
+    upc = us_per_call(j)
+    cpc = j["streams_per_core"]
+    return "%-10s %-11s %6d %6d %7.0f %8.3f %8.3f %6d %9.1f %9.1f %7.1f %9s %8s %6.1f%s" % (
+        j["label"], j["xcode"], j["streams"], j["established"], j["pps"], f["loss_pct"],
+        r["loss_pct"], j.get("udp_drops", -1), p50, p99, j["gw_cpu_pct"],
+        "%.1f" % upc if upc else "-", "%.0f" % cpc if cpc > 0 else "-", j["tool_cpu_pct"],
+        "" if passed(j) else "  FAIL")
+
+
+HEAD = ("%-10s %-11s %6s %6s %7s %8s %8s %6s %9s %9s %7s %9s %8s %6s" %
+        ("gateway", "pair", "calls", "up", "pps", "loss->%", "loss<-%", "drops", "p50 us",
+         "p99 us", "gw CPU%", "us/call", "calls/c", "tool%"))
+
+
+def raw_calls(pair, d):
+    cb = load(os.path.join(d, "codecbench.json"))
+    if pair in CODECBENCH and cb:
+        for p in cb["pairs"]:
+            if p["pair"] == CODECBENCH[pair]:
+                return p["raw_calls_per_core"], p["gw_calls_per_core"], "wims-codecbench"
+    r = load(os.path.join(d, "raw-%s.json" % pair))
+    if r:
+        return r["raw_calls_per_core"], None, "wims-mediabench --raw"
+    return None, None, None
+
+
+def raw_call_us(pair, d):
+    r = load(os.path.join(d, "raw-%s.json" % pair))
+    return r["raw_call_us"] if r else None
+
+
+def summary(runs, d):
+    out = []
+    best = {}
+    for j in runs:
+        key = (j["label"], j.get("xcode"))
+        if passed(j) and j["streams"] > best.get(key, {"streams": 0})["streams"]:
+            best[key] = j
+    keys = []
+    for j in runs:
+        k = (j["label"], j.get("xcode"))
+        if k not in keys and not (k[0] == "rtpengine" and k[1] == "opus-amrwb"):
+            keys.append(k)
+    out.append("")
+    out.append("%-10s %-11s %9s %7s %9s %11s %9s %10s %9s" %
+               ("gateway", "pair", "max calls", "gw CPU%", "us/call", "calls/core", "raw calls",
+                "max/raw", "pipe/raw"))
+    eff = {}
+    for k in keys:
+        rc, pc, src = raw_calls(k[1], d)
+        j = best.get(k)
+        if not j:
+            out.append("%-10s %-11s %9s   (no passing run)" % (k[0], k[1], 0))
+            continue
+        upc = us_per_call(j)
+        e = j["streams"] / rc if rc else None
+        eff[k] = (j, e, upc)
+        out.append("%-10s %-11s %9d %7.1f %9.1f %11.0f %9.0f %9.0f%% %9s" % (
+            k[0], k[1], j["streams"], j["gw_cpu_pct"], upc or -1, j["streams_per_core"],
+            rc or -1, 100 * e if e else -1, "%.0f%%" % (100 * pc / rc) if pc and rc else "-"))
+    out.append("(max calls: the most calls with every packet through both ways, no UDP drop in the"
+               " namespace and p99 < %d ms; us/call" % (P99_MAX_US // 1000) + ": gateway CPU per call per 20 ms at that load; calls/core: max calls"
+               " / CPU fraction; raw calls: 20 ms / (both decoders + both encoders), same run, same"
+               " core; pipe/raw: wims-codecbench's pipeline in a loop against raw)")
+    w = eff.get(("wimsd", "opus-amrwb"))
+    r = eff.get(("rtpengine", "opus-pcmu"))
+    out.append("")
+    for k, (j, e, upc) in sorted(eff.items()):
+        if e is not None:
+            out.append("%s %s: %.0f%% of the raw codec capacity (target >= 90%%: %s)" % (
+                k[0], k[1], 100 * e, "met" if e >= 0.9 else "NOT met"))
+    if w and r and w[1] and r[1]:
+        out.append("no common pair: wimsd transcodes only to AMR/AMR-WB, Debian's rtpengine cannot"
+                   " encode AMR/AMR-WB (rtpengine-amr.txt)")
+        out.append("efficiency ratio (wimsd opus-amrwb max/raw) / (rtpengine opus-pcmu max/raw):"
+                   " %.2f" % (w[1] / r[1]))
+        ow = w[2] - (20000 / raw_calls("opus-amrwb", d)[0]) if w[2] else None
+        rr = raw_call_us("opus-pcmu", d)
+        orr = r[2] - rr if r[2] and rr else None
+        if ow is not None and orr is not None:
+            out.append("gateway CPU beyond the codecs, per call per 20 ms: wimsd %.1f us, rtpengine"
+                       " %.1f us (ratio %.2f)" % (ow, orr, orr / ow if ow > 0 else float("inf")))
+    return out
+
+
+def raw_lines(d):
+    cb = load(os.path.join(d, "codecbench.json"))
+    out = ["raw codec cost on the gateway's core (us per 20 ms; decoder + encoder of both sides):"]
+    for p in (cb or {}).get("pairs", []):
+        out.append("  wims-codecbench       %-14s enc/dec A %6.1f/%5.1f  B %6.1f/%5.1f  raw %4.0f calls/core,"
+                   " wims pipeline in a loop %4.0f" % (p["pair"], p["enc_a_us"], p["dec_a_us"],
+                                                      p["enc_b_us"], p["dec_b_us"],
+                                                      p["raw_calls_per_core"], p["gw_calls_per_core"]))
+    for pair in ("opus-amrwb", "pcmu-amr", "opus-pcmu"):
+        r = load(os.path.join(d, "raw-%s.json" % pair))
+        if r:
+            out.append("  wims-mediabench --raw %-14s enc/dec web %6.1f/%5.1f (PCM %5d Hz)  plain %6.1f/%5.1f"
+                       "  raw %4.0f calls/core" % (pair, r["enc_web_us"], r["dec_web_us"], r["rate_web"],
+                                                   r["enc_plain_us"], r["dec_plain_us"],
+                                                   r["raw_calls_per_core"]))
+    return out
+
+
+def report(d):
+    runs = [json.loads(line) for line in open(os.path.join(d, "results.jsonl")) if line.strip()]
+    for line in raw_lines(d):
+        print(line)
+    print()
+    print(HEAD)
+    for j in runs:
+        print(row(j))
+    for line in summary(runs, d):
+        print(line)
+    amr = os.path.join(d, "rtpengine-amr.txt")
+    if os.path.exists(amr):
+        print("\nrtpengine and AMR-WB (%s):" % amr)
+        with open(amr) as f:
+            for line in f:
+                if line.strip() and not line.startswith(("v=", "o=", "s=", "t=", "c=", "a=")):
+                    print("  " + line.rstrip()[:200])
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "--line":
+        j = load(argv[2])
+        print(row(j) if j else "unreadable: " + argv[2])
+        return 0
+    if len(argv) == 3 and argv[1] == "--pass":
+        return 0 if passed(load(argv[2])) else 1
+    if len(argv) == 4 and argv[1] == "--raw":
+        rc = raw_calls(argv[2], argv[3])[0]
+        if not rc:
+            return 1
+        print("%.0f" % rc)
+        return 0
+    if len(argv) == 2:
+        report(argv[1])
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -60,6 +60,8 @@ struct wims_conf {
 	char pcscf_token_secret[WIMS_CONF_STR];
 	char pcscf_token_pubkey[WIMS_CONF_STR];
 	char pcscf_token_audience[WIMS_CONF_STR];
+	bool pcscf_reg_subscribe;
+	unsigned pcscf_reg_subscribe_expires;
 	/* [media] */
 	bool media_anchor;
 	char media_address[WIMS_CONF_STR];

@@ -18,6 +18,10 @@ struct px_dialog {
 	uint32_t cseq;        /* the browser's last CSeq in this dialog */
 	char *reqline;        /* "BYE <remote target> SIP/2.0\r\n" */
 	char *rest;           /* Route, From, To, Call-ID lines */
+	/* the same toward the browser (network de-registration, TS 24.229 §5.2.5.2) */
+	uint32_t cseq_core;   /* the core side's last CSeq in this dialog */
+	char *b_reqline;      /* "BYE <browser's Contact> SIP/2.0\r\n" */
+	char *b_rest;         /* From (core party), To (browser), Call-ID lines */
 };
 
 static void dlg_free(struct wims_proxy *px, struct px_dialog *d)
@@ -26,6 +30,8 @@ static void dlg_free(struct wims_proxy *px, struct px_dialog *d)
 	px->st.dialogs_open = px->dialogs.n;
 	free(d->reqline);
 	free(d->rest);
+	free(d->b_reqline);
+	free(d->b_rest);
 	free(d);
 }
 
@@ -86,6 +92,46 @@ static void route_set(struct wims_proxy *px, struct wims_wbuf *w, const struct w
 		struct wims_str r = v[reverse ? n - 1 - i : i];
 		wims_wbuf_printf(w, "Route: %.*s\r\n", (int)r.l, r.p);
 	}
+}
+
+/* What a BYE toward the browser needs: its Contact (in its INVITE, or in
+ * its 2xx), the core party as From and the browser as To. */
+static void browser_side(struct px_dialog *d, struct px_tsx *t, const struct wims_sip_msg *resp, bool browser_uac)
+{
+	const struct wims_sip_hdr *from = wims_sip_msg_hdr(resp, WIMS_HDR_FROM);
+	const struct wims_sip_hdr *to = wims_sip_msg_hdr(resp, WIMS_HDR_TO);
+	const struct wims_sip_hdr *ch = wims_sip_msg_hdr(resp, WIMS_HDR_CSEQ);
+	struct wims_sip_msg *req = NULL;
+	struct wims_sip_cseq cs;
+	struct wims_str target;
+	const char *why;
+	char mem[2048];
+	struct wims_wbuf w;
+
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	if (browser_uac) {
+		req = malloc(sizeof(*req));
+		if (!req || !t->req || wims_sip_msg_parse(req, t->req, t->req_len, &why) || contact_uri(req, &target))
+			goto out;
+		wims_wbuf_printf(&w, "From: %.*s\r\nTo: %.*s\r\n", (int)to->value.l, to->value.p, (int)from->value.l,
+				 from->value.p);
+	} else {
+		if (contact_uri(resp, &target))
+			goto out;
+		wims_wbuf_printf(&w, "From: %.*s\r\nTo: %.*s\r\n", (int)from->value.l, from->value.p,
+				 (int)to->value.l, to->value.p);
+		if (ch && wims_sip_cseq_parse(&cs, ch->value) == 0)
+			d->cseq_core = cs.num;
+	}
+	wims_wbuf_printf(&w, "Call-ID: %s\r\n", d->call_id);
+	if (w.err || target.l > 1024)
+		goto out;
+	char line[1200];
+	snprintf(line, sizeof(line), "BYE %.*s SIP/2.0\r\n", (int)target.l, target.p);
+	d->b_reqline = dup_str(wims_str_c(line));
+	d->b_rest = dup_str(wims_wbuf_str(&w));
+out:
+	free(req);
 }
 
 void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *resp)
@@ -150,6 +196,8 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 	 * remote target only; the route set is the one the dialog began with */
 	if (!d->rest)
 		d->rest = dup_str(wims_wbuf_str(&w));
+	if (!d->b_rest)
+		browser_side(d, t, resp, browser_uac);
 	if (!d->reqline || !d->rest)
 		dlg_free(px, d);
 out:
@@ -182,15 +230,44 @@ void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg
 		dlg_free(px, d);
 		return;
 	}
-	if (from_browser) {
-		struct wims_sip_cseq cs;
-		const struct wims_sip_hdr *ch = wims_sip_msg_hdr(m, WIMS_HDR_CSEQ);
-		if (ch && wims_sip_cseq_parse(&cs, ch->value) == 0 && cs.num > d->cseq)
-			d->cseq = cs.num;
+	struct wims_sip_cseq cs;
+	const struct wims_sip_hdr *ch = wims_sip_msg_hdr(m, WIMS_HDR_CSEQ);
+	if (ch && wims_sip_cseq_parse(&cs, ch->value) == 0) {
+		uint32_t *last = from_browser ? &d->cseq : &d->cseq_core;
+		if (cs.num > *last)
+			*last = cs.num;
 	}
 }
 
-static void release(struct wims_proxy *px, struct px_dialog *d)
+static void release(struct wims_proxy *px, struct px_dialog *d, const char *why);
+
+/* The BYE toward the browser of a dialog the network ended. */
+static void release_browser(struct wims_proxy *px, struct px_dialog *d, const char *why)
+{
+	struct wims_sip_flow *wf = wims_sip_tport_flow_find(px->tp, d->flow_id);
+	char mem[4096], branch[PX_BRANCH_MAX];
+	struct px_hop hop = {0};
+	struct wims_wbuf w;
+
+	if (!d->b_reqline || !d->b_rest || !wf || !wims_sip_flow_alive(wf))
+		return;
+	hop.proto = wims_sip_flow_proto(wf);
+	hop.addr = *wims_sip_flow_peer(wf);
+	hop.flow = wf;
+	px->seq++;
+	snprintf(branch, sizeof(branch), "z9hG4bKw00000000.%llxb", (unsigned long long)px->seq);
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	wims_wbuf_puts(&w, d->b_reqline);
+	wims_proxy__via_line(px, &w, hop.proto, wims_str_c(branch));
+	wims_wbuf_puts(&w, "Max-Forwards: 70\r\n");
+	wims_wbuf_puts(&w, d->b_rest);
+	wims_wbuf_printf(&w, "CSeq: %u BYE\r\nReason: SIP;cause=480;text=\"%s\"\r\nContent-Length: 0\r\n\r\n",
+			 d->cseq_core + 1, why);
+	if (!w.err && wims_proxy__tsx_local(px, &hop, w.p, w.len, branch) == 0)
+		wims_log(WIMS_LOG_INFO, "dialog %s released toward the browser: %s", d->call_id, why);
+}
+
+static void release(struct wims_proxy *px, struct px_dialog *d, const char *why)
 {
 	char mem[8192], branch[PX_BRANCH_MAX];
 	struct wims_wbuf w;
@@ -205,19 +282,20 @@ static void release(struct wims_proxy *px, struct px_dialog *d)
 	wims_wbuf_puts(&w, d->rest);
 	wims_wbuf_printf(&w, "CSeq: %u BYE\r\n", d->cseq + 1);
 	/* RFC 3326 */
-	wims_wbuf_puts(&w, "Reason: SIP;cause=480;text=\"WebSocket connection lost\"\r\n"
-			   "Content-Length: 0\r\n\r\n");
+	wims_wbuf_printf(&w, "Reason: SIP;cause=480;text=\"%s\"\r\nContent-Length: 0\r\n\r\n", why);
 	wims_proxy__media_delete(px, wims_str_c(d->call_id), d->flow_id);
 	if (w.err)
 		return;
 	if (wims_proxy__tsx_local(px, &hop, w.p, w.len, branch) == 0)
 		px->st.dialogs_released++;
-	wims_log(WIMS_LOG_INFO, "dialog %s released toward the core: its WebSocket flow is gone", d->call_id);
+	wims_log(WIMS_LOG_INFO, "dialog %s released toward the core: %s", d->call_id, why);
 }
 
 struct flow_walk {
 	struct wims_proxy *px;
 	uint64_t id;
+	const char *why;  /* Reason text */
+	bool browser;     /* a BYE toward the browser as well */
 };
 
 static bool release_cb(struct wims_hnode *n, void *arg)
@@ -226,7 +304,9 @@ static bool release_cb(struct wims_hnode *n, void *arg)
 	struct px_dialog *d = wims_container_of(n, struct px_dialog, hn);
 
 	if (d->flow_id == fw->id) {
-		release(fw->px, d);
+		if (fw->browser)
+			release_browser(fw->px, d, fw->why);
+		release(fw->px, d, fw->why);
 		dlg_free(fw->px, d);
 	}
 	return false;
@@ -234,7 +314,7 @@ static bool release_cb(struct wims_hnode *n, void *arg)
 
 void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id)
 {
-	struct flow_walk fw = {px, flow_id};
+	struct flow_walk fw = {px, flow_id, "WebSocket connection lost", false};
 
 	if (px->dialogs.n)
 		wims_hash_walk(&px->dialogs, release_cb, &fw);
@@ -249,4 +329,12 @@ static bool free_cb(struct wims_hnode *n, void *arg)
 void wims_proxy__dlg_free_all(struct wims_proxy *px)
 {
 	wims_hash_walk(&px->dialogs, free_cb, px);
+}
+
+void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *why)
+{
+	struct flow_walk fw = {px, flow_id, why, true};
+
+	if (px->dialogs.n)
+		wims_hash_walk(&px->dialogs, release_cb, &fw);
 }

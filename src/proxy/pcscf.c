@@ -47,6 +47,7 @@ struct pc_flow {
 	size_t n_impu;
 	bool outbound;	     /* that REGISTER had reg-id (RFC 5626): Path gets ;ob */
 	bool was_registered; /* a 2xx bound this flow once (in-dialog requests allowed) */
+	bool net_dereg;      /* the network de-registered it (reg event): terminating requests refused */
 	unsigned reg_id;
 	uint64_t reg_expires;		 /* loop time (ms) the binding ends; 0: not registered */
 	char rr_token[PX_TOKEN_LEN + 1]; /* for r->rr_user: lives as long as the request */
@@ -76,6 +77,7 @@ struct pc_state {
 	bool token_mode;            /* REGISTER needs a WAF token (TS 24.371 §6.1) */
 	struct wims_jwt_keys keys;
 	EVP_PKEY *pub;
+	struct px_regev *re; /* reg event subscriptions ([pcscf] reg_subscribe), NULL: off */
 };
 
 static uint64_t now_ms(const struct wims_proxy *px)
@@ -111,6 +113,64 @@ static int token_init(struct wims_proxy *px, struct pc_state *st, char *err, siz
 	return 0;
 }
 
+/* ---- reg event (regevent.c) ---- */
+
+static struct pc_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create);
+static void flow_unregister(struct wims_proxy *px, struct pc_flow *f);
+
+/* Kamailio reports the Contact URI as registered; another S-CSCF may
+ * rewrite its parameters: the same user, host and port count as well. */
+static bool re_ours(struct wims_proxy *px, uint64_t id, const char *uri)
+{
+	struct pc_flow *f = flow_get(px, id, false);
+	struct wims_sip_uri a, b;
+
+	if (!f || !f->contact)
+		return false;
+	if (strcasecmp(f->contact, uri) == 0)
+		return true;
+	if (wims_sip_uri_parse(&a, wims_str_c(uri)) || wims_sip_uri_parse(&b, wims_str_c(f->contact)))
+		return false;
+	return a.user.l && wims_str_eq(a.user, b.user) && wims_str_eqi(a.host, b.host) && a.port == b.port;
+}
+
+static bool re_has_impu(struct wims_proxy *px, uint64_t id, const char *aor)
+{
+	struct pc_flow *f = flow_get(px, id, false);
+
+	for (size_t i = 0; f && i < f->n_impu; i++)
+		if (strcasecmp(f->impu[i], aor) == 0)
+			return true;
+	return false;
+}
+
+/* TS 24.229 §5.2.5.2: the registration is gone; so are its sessions, on
+ * both sides (the browser is told with a BYE over its WebSocket). */
+static void re_dereg(struct wims_proxy *px, uint64_t id, const char *event)
+{
+	struct pc_flow *f = flow_get(px, id, false);
+	char why[96];
+
+	if (!f)
+		return;
+	snprintf(why, sizeof(why), "De-registered by the network (%s)", event);
+	wims_proxy__dlg_release_flow(px, id, why);
+	flow_unregister(px, f);
+	f->was_registered = false;
+	f->net_dereg = true;
+}
+
+static void re_icid(struct wims_proxy *px, char *out, size_t cap)
+{
+	struct pc_state *st = px->role_priv;
+
+	st->icid_seq++;
+	snprintf(out, cap, "%s%08x%010llx", px->conf->pcscf_icid_prefix, st->epoch,
+		 (unsigned long long)st->icid_seq);
+}
+
+static const struct px_regev_ops re_ops = {re_ours, re_has_impu, re_dereg, re_icid};
+
 static int pcscf_init(struct wims_proxy *px, char *err, size_t errlen)
 {
 	const char *s = px->conf->pcscf_flow_secret;
@@ -130,6 +190,8 @@ static int pcscf_init(struct wims_proxy *px, char *err, size_t errlen)
 		return -ENOMEM;
 	st->epoch = (uint32_t)time(NULL);
 	px->role_priv = st;
+	if (px->conf->pcscf_reg_subscribe && wims_proxy__regev_alloc(&st->re, px, &re_ops))
+		return -ENOMEM;
 	return token_init(px, st, err, errlen);
 }
 
@@ -151,6 +213,10 @@ static struct pc_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create)
 
 static void flow_unregister(struct wims_proxy *px, struct pc_flow *f)
 {
+	struct pc_state *st = px->role_priv;
+
+	if (st && st->re && f->reg_expires)
+		wims_proxy__regev_flow_unregistered(st->re, f->id);
 	if (f->reg_expires && px->st.bindings_open)
 		px->st.bindings_open--;
 	f->reg_expires = 0;
@@ -479,6 +545,11 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 	}
 	wims_log(WIMS_LOG_INFO, "flow %llu registered as %s (%zu identities) for %u s",
 		 (unsigned long long)f->id, f->n_impu ? f->impu[0] : "?", f->n_impu, exp);
+	f->net_dereg = false;
+	/* TS 24.229 §5.2.3: subscribe to the reg event of the default IMPU */
+	struct pc_state *st = px->role_priv;
+	if (st->re && f->n_impu)
+		wims_proxy__regev_flow_registered(st->re, f->id, f->impu[0]);
 }
 
 /* ---- originating requests (TS 24.229 §5.2.6.3) ---- */
@@ -667,6 +738,12 @@ static void from_core(struct px_req *r)
 	bool ob;
 
 	if (flow_of(r, &id, &ob)) {
+		struct pc_state *st = px->role_priv;
+		/* TS 24.229 §5.2.5.2: a NOTIFY of our reg event subscriptions */
+		if (st->re && m->method_id == WIMS_SIP_NOTIFY && wims_proxy__regev_for_us(m)) {
+			wims_proxy__regev_notify(st->re, r);
+			return;
+		}
 		/* OPTIONS to wimsd itself (keep-alive, capabilities): RFC 3261 §11.2 */
 		if (m->method_id == WIMS_SIP_OPTIONS && wims_sip_uri_parse(&u, m->ruri) == 0 &&
 		    u.user.l == 0) {
@@ -682,8 +759,9 @@ static void from_core(struct px_req *r)
 	}
 	wf = wims_sip_tport_flow_find(px->tp, id);
 	f = flow_get(px, id, false);
-	if (!wf || !wims_sip_flow_alive(wf) || !f) {
-		/* RFC 5626 §5.3: the flow is gone */
+	if (!wf || !wims_sip_flow_alive(wf) || !f ||
+	    (f->net_dereg && !registered(px, f) && wims_sip_msg_tag(m, WIMS_HDR_TO).l == 0)) {
+		/* RFC 5626 §5.3: the flow is gone (or the network de-registered it) */
 		reject(r, ob ? 430 : 480, ob ? "Flow Failed" : "Flow Gone");
 		return;
 	}
@@ -718,7 +796,10 @@ static void pcscf_response(struct wims_proxy *px, struct px_tsx *t, const struct
 			   struct wims_sip_edits *ed, struct wims_wbuf *scratch)
 {
 	struct pc_flow *f;
+	struct pc_state *st = px->role_priv;
 
+	if (st->re && !t->up.flow && wims_proxy__regev_response(st->re, t, m))
+		return; /* the answer to one of our SUBSCRIBEs: it ends here */
 	if (px_proto_is_ws(t->up.proto)) {
 		/* toward the browser: charging information stays in the core */
 		remove_all(ed, m, WIMS_HDR_P_CHARGING_VECTOR);
@@ -771,8 +852,10 @@ static void pcscf_free(struct wims_proxy *px)
 {
 	struct pc_state *st = px->role_priv;
 	wims_proxy__flows_clear(px, free_rec);
-	if (st)
+	if (st) {
 		EVP_PKEY_free(st->pub);
+		wims_proxy__regev_free(st->re);
+	}
 	free(px->role_priv);
 	px->role_priv = NULL;
 }

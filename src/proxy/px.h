@@ -255,5 +255,36 @@ bool wims_proxy__dlg_party(struct wims_proxy *px, const struct wims_sip_msg *m, 
 /** Release every dialog of flow id toward the core with BYE. */
 void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id);
 void wims_proxy__dlg_free_all(struct wims_proxy *px);
+/** The network de-registered flow id (TS 24.229 §5.2.5.2): release each of its dialogs with
+ *  BYE toward the core and toward the browser, both with Reason text `why`. */
+void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *why);
+
+/* ---- regevent.c: the P-CSCF's reg event subscriptions (TS 24.229 §5.2.3) ---- */
+struct px_regev;
+struct px_regev_ops {
+	/** Is contact_uri (as the S-CSCF reports it) the Contact registered for flow_id? */
+	bool (*ours)(struct wims_proxy *px, uint64_t flow_id, const char *contact_uri);
+	/** Has flow_id the public identity aor? */
+	bool (*has_impu)(struct wims_proxy *px, uint64_t flow_id, const char *aor);
+	/** The network de-registered flow_id (event: RFC 3680 event name or "terminated"). */
+	void (*dereg)(struct wims_proxy *px, uint64_t flow_id, const char *event);
+	/** A fresh icid-value (TS 24.229 §7.2A.5) into out. */
+	void (*icid)(struct wims_proxy *px, char *out, size_t cap);
+};
+/** The subscriptions' state; ops outlives it.  -ENOMEM. */
+int wims_proxy__regev_alloc(struct px_regev **rp, struct wims_proxy *px, const struct px_regev_ops *ops)
+	__attribute__((warn_unused_result));
+/** Free it (timers are closed: run the loop once more).  NULL is allowed. */
+void wims_proxy__regev_free(struct px_regev *re);
+/** flow_id is registered with default identity impu: subscribe (once per IMPU) or join. */
+void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, const char *impu);
+/** flow_id's registration ended: leave; the last flow of an IMPU unsubscribes. */
+void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id);
+/** Is request m addressed to our subscriptions' Contact? */
+bool wims_proxy__regev_for_us(const struct wims_sip_msg *m);
+/** Answer a NOTIFY for us through r->reject (200/400/415/481/489) and act on it. */
+void wims_proxy__regev_notify(struct px_regev *re, struct px_req *r);
+/** A response to a local transaction t: true when it was one of our SUBSCRIBEs. */
+bool wims_proxy__regev_response(struct px_regev *re, const struct px_tsx *t, const struct wims_sip_msg *m);
 
 #endif

@@ -1,0 +1,579 @@
+/* The P-CSCF's subscriptions to the reg event package (TS 24.229 §5.2.3,
+ * §5.2.5.2; RFC 3680, RFC 6665), [pcscf] reg_subscribe = yes.
+ *
+ *   wims (P-CSCF)                                   S-CSCF
+ *     │── SUBSCRIBE sip:IMPU  Event: reg ─────────────▶│  after the first 2xx to REGISTER
+ *     │◀──────────────────────────────────── 200 ──────│
+ *     │◀── NOTIFY (reginfo+xml) ───────────────────────│  full state, then every change
+ *     │── 200 ────────────────────────────────────────▶│
+ *     │── SUBSCRIBE (in dialog) ──────────────────────▶│  refresh at 3/4 of the granted time
+ *     │── SUBSCRIBE Expires: 0 ───────────────────────▶│  the IMPU's last flow de-registered
+ *
+ * One subscription per IMPU (the default public identity of the flows that
+ * registered it), shared by every browser flow registered with it.  wims is
+ * the UAC: each SUBSCRIBE goes out through a local client transaction
+ * (wims_proxy__tsx_local, as the BYE of a released dialog) and its response
+ * comes back through wims_proxy__regev_response.  A NOTIFY telling that a
+ * registration, or a contact the P-CSCF registered for one of those flows,
+ * is terminated makes the role de-register that flow (ops->dereg).
+ *
+ * The SUBSCRIBE is sent to [pcscf] scscf without a preloaded Route: the
+ * Service-Route is for the UE's originating requests (its "orig" entry),
+ * while this request is addressed to the IMPU and reaches the serving
+ * S-CSCF as a terminating request does (through the I-CSCF, TS 24.228
+ * §6.6).  In-dialog requests carry the route set of the dialog and go to
+ * the same next hop.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "proxy/px.h"
+#include "proxy/reginfo.h"
+
+#define RE_MAX_FLOWS 16        /* browser flows sharing one subscription */
+#define RE_RETRY_MS 30000      /* after a failed SUBSCRIBE */
+#define RE_CONTACT_USER "wims-regevent"
+
+static struct wims_ratelimit rl_re = WIMS_RATELIMIT_INIT(10000, 10);
+
+struct px_regsub {
+	struct wims_hnode hn; /* re->subs, by IMPU */
+	struct px_regev *re;
+	char impu[256];
+	char call_id[128], ftag[24];
+	char ttag[128];   /* remote tag; "" until the 2xx or the first NOTIFY */
+	char *target;     /* remote target (Contact of the 2xx/NOTIFY); NULL: the IMPU */
+	char *route;      /* the dialog's route set as Route lines; NULL: none */
+	uint32_t cseq;
+	char branch[PX_BRANCH_MAX]; /* of the SUBSCRIBE waiting for its answer; "" none */
+	uint32_t asked;             /* its Expires */
+	bool ending;                /* Expires: 0 sent: freed on its answer */
+	uint64_t flows[RE_MAX_FLOWS];
+	size_t n_flows;
+	uv_timer_t timer; /* refresh, answer timeout, retry */
+};
+
+struct px_regev {
+	struct wims_proxy *px;
+	const struct px_regev_ops *ops;
+	struct wims_hash subs;
+	uint64_t seq;
+};
+
+static char *dup_str(struct wims_str s)
+{
+	char *c = s.l ? malloc(s.l + 1) : NULL;
+
+	if (c) {
+		memcpy(c, s.p, s.l);
+		c[s.l] = 0;
+	}
+	return c;
+}
+
+int wims_proxy__regev_alloc(struct px_regev **rp, struct wims_proxy *px, const struct px_regev_ops *ops)
+{
+	struct px_regev *re = calloc(1, sizeof(*re));
+
+	if (!re)
+		return -ENOMEM;
+	if (wims_hash_init(&re->subs, 64)) {
+		free(re);
+		return -ENOMEM;
+	}
+	re->px = px;
+	re->ops = ops;
+	*rp = re;
+	return 0;
+}
+
+/* ---- lifetime of a subscription ---- */
+
+static void sub_closed(uv_handle_t *h)
+{
+	struct px_regsub *s = h->data;
+
+	free(s->target);
+	free(s->route);
+	free(s);
+}
+
+static void sub_free(struct px_regsub *s)
+{
+	wims_hash_remove(&s->re->subs, &s->hn);
+	uv_close((uv_handle_t *)&s->timer, sub_closed);
+}
+
+static bool free_cb(struct wims_hnode *n, void *arg)
+{
+	(void)arg;
+	sub_free(wims_container_of(n, struct px_regsub, hn));
+	return false;
+}
+
+void wims_proxy__regev_free(struct px_regev *re)
+{
+	if (!re)
+		return;
+	wims_hash_walk(&re->subs, free_cb, NULL);
+	wims_hash_fini(&re->subs);
+	free(re);
+}
+
+static struct px_regsub *sub_find(struct px_regev *re, const char *impu)
+{
+	for (struct wims_hnode *n = wims_hash_find(&re->subs, wims_hash_stri(wims_str_c(impu))); n;
+	     n = wims_hash_next_same(n)) {
+		struct px_regsub *s = wims_container_of(n, struct px_regsub, hn);
+		if (!s->ending && strcasecmp(s->impu, impu) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+struct find_cid {
+	struct wims_str cid;
+	struct px_regsub *s;
+};
+
+static bool cid_cb(struct wims_hnode *n, void *arg)
+{
+	struct find_cid *f = arg;
+	struct px_regsub *s = wims_container_of(n, struct px_regsub, hn);
+
+	if (wims_str_eqc(f->cid, s->call_id))
+		f->s = s;
+	return f->s != NULL;
+}
+
+static struct px_regsub *sub_by_call_id(struct px_regev *re, struct wims_str cid)
+{
+	struct find_cid f = {cid, NULL};
+
+	wims_hash_walk(&re->subs, cid_cb, &f);
+	return f.s;
+}
+
+/* A new dialog (initial SUBSCRIBE, or again after a failure). */
+static void sub_new_dialog(struct px_regsub *s)
+{
+	struct px_regev *re = s->re;
+
+	re->seq++;
+	snprintf(s->call_id, sizeof(s->call_id), "re%llx.%llx@%s", (unsigned long long)re->seq,
+		 (unsigned long long)wims_hash_bytes(re->px->secret, 16) & 0xffffffffu, re->px->adv_host);
+	snprintf(s->ftag, sizeof(s->ftag), "r%llx", (unsigned long long)(wims_hash_mix(re->seq, (uintptr_t)s) &
+									 0xffffffffffULL));
+	s->ttag[0] = 0;
+	free(s->target);
+	free(s->route);
+	s->target = s->route = NULL;
+}
+
+/* ---- sending SUBSCRIBE ---- */
+
+static void on_timer(uv_timer_t *h);
+
+static void write_subscribe(struct px_regsub *s, struct wims_wbuf *w, uint32_t expires)
+{
+	struct wims_proxy *px = s->re->px;
+	const char *tp = px->next_proto == WIMS_SIP_TCP ? ";transport=tcp"
+			 : px->next_proto == WIMS_SIP_TLS ? ";transport=tls"
+							  : "";
+	uint16_t port = px_adv_port(px, px->next_proto);
+	char icid[96] = "";
+
+	wims_wbuf_printf(w, "SUBSCRIBE %s SIP/2.0\r\n", s->target ? s->target : s->impu);
+	wims_proxy__via_line(px, w, px->next_proto, wims_str_c(s->branch));
+	wims_wbuf_puts(w, "Max-Forwards: 70\r\n");
+	if (s->route)
+		wims_wbuf_puts(w, s->route);
+	/* TS 24.229 §5.2.3: From and P-Asserted-Identity are the P-CSCF's SIP URI */
+	wims_wbuf_printf(w, "From: <sip:%s:%u>;tag=%s\r\n", px->adv_host, port, s->ftag);
+	wims_wbuf_printf(w, "To: <%s>%s%s\r\n", s->impu, s->ttag[0] ? ";tag=" : "", s->ttag);
+	wims_wbuf_printf(w, "Call-ID: %s\r\nCSeq: %u SUBSCRIBE\r\n", s->call_id, s->cseq);
+	wims_wbuf_printf(w, "Contact: <sip:" RE_CONTACT_USER "@%s:%u%s>\r\n", px->adv_host, port, tp);
+	wims_wbuf_printf(w, "Event: reg\r\nAccept: application/reginfo+xml\r\nExpires: %u\r\n", expires);
+	wims_wbuf_printf(w, "P-Asserted-Identity: <sip:%s:%u>\r\n", px->adv_host, port);
+	s->re->ops->icid(px, icid, sizeof(icid));
+	wims_wbuf_printf(w, "P-Charging-Vector: icid-value=%s;icid-generated-at=%s\r\n", icid, px->adv_host);
+	wims_wbuf_puts(w, "Content-Length: 0\r\n\r\n");
+}
+
+static void sub_send(struct px_regsub *s, uint32_t expires)
+{
+	struct wims_proxy *px = s->re->px;
+	struct px_hop hop = {.proto = px->next_proto, .addr = px->next_addr};
+	char mem[4096];
+	struct wims_wbuf w;
+
+	s->re->seq++;
+	s->cseq++;
+	snprintf(s->branch, sizeof(s->branch), "z9hG4bKwr%llx.%x", (unsigned long long)s->re->seq, s->cseq);
+	s->asked = expires;
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	write_subscribe(s, &w, expires);
+	if (w.err || wims_proxy__tsx_local(px, &hop, w.p, w.len, s->branch)) {
+		wims_log_rl(&rl_re, WIMS_LOG_WARN, "reg event: SUBSCRIBE for %s not sent", s->impu);
+		s->branch[0] = 0;
+		uv_timer_start(&s->timer, on_timer, RE_RETRY_MS, 0);
+		return;
+	}
+	/* the transaction's timer F ends at 64*T1; no answer by then is a failure */
+	uv_timer_start(&s->timer, on_timer, 64ULL * px->t1 + 1000, 0);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+	struct px_regsub *s = h->data;
+	struct wims_proxy *px = s->re->px;
+
+	if (s->branch[0]) { /* no final answer */
+		wims_log_rl(&rl_re, WIMS_LOG_WARN, "reg event: SUBSCRIBE for %s unanswered", s->impu);
+		s->branch[0] = 0;
+		if (s->ending) {
+			sub_free(s);
+			return;
+		}
+		sub_new_dialog(s);
+		uv_timer_start(&s->timer, on_timer, RE_RETRY_MS, 0);
+		return;
+	}
+	sub_send(s, s->ending ? 0 : px->conf->pcscf_reg_subscribe_expires);
+}
+
+/* ---- the registrations of the flows ---- */
+
+void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, const char *impu)
+{
+	struct px_regsub *s;
+
+	if (!re || !impu || strlen(impu) >= sizeof(s->impu))
+		return;
+	s = sub_find(re, impu); /* one being ended does not count: a new one */
+	if (s) {
+		for (size_t i = 0; i < s->n_flows; i++)
+			if (s->flows[i] == flow_id)
+				return;
+		if (s->n_flows < RE_MAX_FLOWS)
+			s->flows[s->n_flows++] = flow_id;
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	s->re = re;
+	snprintf(s->impu, sizeof(s->impu), "%s", impu);
+	s->flows[s->n_flows++] = flow_id;
+	uv_timer_init(re->px->loop, &s->timer);
+	s->timer.data = s;
+	sub_new_dialog(s);
+	wims_hash_insert(&re->subs, &s->hn, wims_hash_stri(wims_str_c(impu)));
+	wims_log(WIMS_LOG_INFO, "reg event: subscribing to %s", impu);
+	sub_send(s, re->px->conf->pcscf_reg_subscribe_expires);
+}
+
+struct unreg_walk {
+	uint64_t id;
+	struct px_regsub *list[64];
+	size_t n;
+};
+
+static bool unreg_cb(struct wims_hnode *n, void *arg)
+{
+	struct unreg_walk *u = arg;
+	struct px_regsub *s = wims_container_of(n, struct px_regsub, hn);
+
+	for (size_t i = 0; i < s->n_flows; i++) {
+		if (s->flows[i] != u->id)
+			continue;
+		s->flows[i] = s->flows[--s->n_flows];
+		if (s->n_flows == 0 && !s->ending && u->n < 64)
+			u->list[u->n++] = s;
+		break;
+	}
+	return false;
+}
+
+void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id)
+{
+	struct unreg_walk u = {.id = flow_id};
+
+	if (!re || re->subs.n == 0)
+		return;
+	wims_hash_walk(&re->subs, unreg_cb, &u);
+	for (size_t i = 0; i < u.n; i++) {
+		struct px_regsub *s = u.list[i];
+		/* RFC 6665 §4.1.2.3: unsubscribe with Expires: 0 */
+		s->ending = true;
+		uv_timer_stop(&s->timer);
+		if (s->branch[0]) {
+			continue; /* a SUBSCRIBE is out: the unsubscribe follows its answer */
+		} else if (!s->ttag[0]) {
+			sub_free(s); /* nothing established: nothing to end */
+		} else {
+			wims_log(WIMS_LOG_INFO, "reg event: unsubscribing from %s", s->impu);
+			sub_send(s, 0);
+		}
+	}
+}
+
+/* ---- dialog state from responses and NOTIFYs ---- */
+
+/* The route set from m's Record-Route: reversed for the UAC's 2xx, in order
+ * for a NOTIFY (RFC 3261 §12.1.2, RFC 6665 §4.1.2.4). */
+static void learn_route(struct px_regsub *s, const struct wims_sip_msg *m, bool reverse)
+{
+	struct wims_str v[WIMS_SIP_MAX_ROUTE];
+	struct wims_sip_vals it;
+	struct wims_sip_addr a;
+	size_t n = 0;
+	char mem[2048];
+	struct wims_wbuf w;
+
+	wims_sip_vals_init(&it, m, WIMS_HDR_RECORD_ROUTE);
+	while (n < WIMS_SIP_MAX_ROUTE && wims_sip_vals_next(&it))
+		v[n++] = it.value;
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	for (size_t i = 0; i < n; i++) {
+		struct wims_str r = v[reverse ? n - 1 - i : i];
+		wims_wbuf_printf(&w, "Route: %.*s\r\n", (int)r.l, r.p);
+	}
+	free(s->route);
+	s->route = w.err ? NULL : dup_str(wims_wbuf_str(&w));
+	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
+	if (wims_sip_vals_next(&it) && wims_sip_addr_parse(&a, it.value) == 0 && !a.star && a.uri.l < 1024) {
+		free(s->target);
+		s->target = dup_str(a.uri);
+	}
+}
+
+static void learn_tag(struct px_regsub *s, struct wims_str tag)
+{
+	if (!s->ttag[0] && wims_str_copy(s->ttag, sizeof(s->ttag), tag))
+		s->ttag[0] = 0;
+}
+
+/* The answer to a SUBSCRIBE. */
+static void sub_answered(struct px_regsub *s, const struct wims_sip_msg *m)
+{
+	uint32_t granted = s->asked;
+	const struct wims_sip_hdr *e = wims_sip_msg_hdr(m, WIMS_HDR_EXPIRES);
+
+	s->branch[0] = 0;
+	uv_timer_stop(&s->timer);
+	if (m->status < 300 && !s->ttag[0]) {
+		learn_tag(s, wims_sip_msg_tag(m, WIMS_HDR_TO));
+		learn_route(s, m, true);
+	}
+	if (s->ending) {
+		if (m->status < 300 && s->asked)
+			sub_send(s, 0); /* a SUBSCRIBE was out when the last flow left: now the unsubscribe */
+		else
+			sub_free(s);
+		return;
+	}
+	if (m->status >= 300) {
+		wims_log_rl(&rl_re, WIMS_LOG_WARN, "reg event: SUBSCRIBE for %s refused: %u", s->impu, m->status);
+		sub_new_dialog(s);
+		uv_timer_start(&s->timer, on_timer, RE_RETRY_MS, 0);
+		return;
+	}
+	if (e && wims_sip_uint_parse(e->value, 0xffffffffu, &granted))
+		granted = s->asked;
+	if (granted == 0) { /* the notifier ended it at once */
+		sub_new_dialog(s);
+		uv_timer_start(&s->timer, on_timer, RE_RETRY_MS, 0);
+		return;
+	}
+	/* RFC 6665 §4.1.2.2: refresh before it runs out */
+	uv_timer_start(&s->timer, on_timer, (uint64_t)granted * 750, 0);
+	wims_log(WIMS_LOG_INFO, "reg event: subscribed to %s for %u s", s->impu, granted);
+}
+
+struct branch_find {
+	const char *branch;
+	struct px_regsub *s;
+};
+
+static bool branch_cb(struct wims_hnode *n, void *arg)
+{
+	struct branch_find *b = arg;
+	struct px_regsub *s = wims_container_of(n, struct px_regsub, hn);
+
+	if (s->branch[0] && strcmp(s->branch, b->branch) == 0)
+		b->s = s;
+	return b->s != NULL;
+}
+
+bool wims_proxy__regev_response(struct px_regev *re, const struct px_tsx *t, const struct wims_sip_msg *m)
+{
+	struct branch_find b = {t->branch, NULL};
+
+	if (!re || t->method != WIMS_SIP_SUBSCRIBE || t->up.flow)
+		return false;
+	wims_hash_walk(&re->subs, branch_cb, &b);
+	if (!b.s)
+		return false;
+	if (m->status >= 200)
+		sub_answered(b.s, m);
+	return true;
+}
+
+/* ---- NOTIFY ---- */
+
+/* The flows of s that the registration document ri says are gone. */
+static size_t gone_flows(struct px_regsub *s, const struct wims_reginfo *ri, uint64_t *ids, const char **evs)
+{
+	struct wims_proxy *px = s->re->px;
+	size_t n = 0;
+	char aor[WIMS_REGINFO_MAX_VALUE], uri[WIMS_REGINFO_MAX_VALUE];
+
+	for (size_t r = 0; r < ri->n_reg; r++) {
+		const struct wims_reginfo_reg *g = &ri->reg[r];
+		if (wims_reginfo_text(g->aor, aor, sizeof(aor), NULL))
+			continue;
+		for (size_t f = 0; f < s->n_flows; f++) {
+			const char *ev = NULL;
+			if (g->state == WIMS_REGINFO_TERMINATED && s->re->ops->has_impu(px, s->flows[f], aor))
+				ev = "terminated";
+			for (size_t c = g->contact0; !ev && c < g->contact0 + g->n_contact; c++) {
+				const struct wims_reginfo_contact *ct = &ri->contact[c];
+				if (ct->state == WIMS_REGINFO_TERMINATED &&
+				    wims_reginfo_text(ct->uri, uri, sizeof(uri), NULL) == 0 &&
+				    s->re->ops->ours(px, s->flows[f], uri))
+					ev = wims_reginfo_event_name(ct->event);
+			}
+			bool dup = false;
+			for (size_t i = 0; i < n; i++)
+				dup |= ids[i] == s->flows[f];
+			if (ev && !dup) {
+				evs[n] = ev;
+				ids[n++] = s->flows[f];
+			}
+		}
+	}
+	return n;
+}
+
+static void notify_reject(struct px_req *r, unsigned code, const char *reason)
+{
+	r->reject = code;
+	r->reject_reason = reason;
+}
+
+/* 400 with what was wrong in the reason phrase (it lives in r's scratch). */
+static void notify_bad_body(struct px_req *r, const char *why)
+{
+	size_t start = r->scratch.len;
+
+	wims_wbuf_printf(&r->scratch, "Bad reginfo: %s", why ? why : "?");
+	wims_wbuf_put(&r->scratch, "", 1);
+	notify_reject(r, 400, r->scratch.err ? "Bad reginfo" : r->scratch.p + start);
+}
+
+/* Subscription-State: terminated?  (RFC 6665 §8.2.3) */
+static bool sub_state_terminated(const struct wims_sip_msg *m)
+{
+	const struct wims_sip_hdr *h = wims_sip_msg_hdr_by_name(m, wims_str_c("Subscription-State"));
+	struct wims_str v = h ? wims_str_trim(h->value) : WIMS_STR_NULL;
+
+	return v.l >= 10 && strncasecmp(v.p, "terminated", 10) == 0 &&
+	       (v.l == 10 || v.p[10] == ';' || v.p[10] == ' ' || v.p[10] == '\t');
+}
+
+static bool event_is_reg(const struct wims_sip_msg *m)
+{
+	const struct wims_sip_hdr *h = wims_sip_msg_hdr_by_name(m, wims_str_c("Event"));
+	struct wims_str v = h ? wims_str_trim(h->value) : WIMS_STR_NULL;
+
+	if (!h) /* compact form */
+		h = wims_sip_msg_hdr_by_name(m, wims_str_c("o")), v = h ? wims_str_trim(h->value) : v;
+	return v.l >= 3 && strncasecmp(v.p, "reg", 3) == 0 && (v.l == 3 || v.p[3] == ';' || v.p[3] == ' ');
+}
+
+static int notify_body(struct px_req *r, struct wims_reginfo *ri, bool *has)
+{
+	const struct wims_sip_msg *m = r->m;
+	const struct wims_sip_hdr *ct = wims_sip_msg_hdr(m, WIMS_HDR_CONTENT_TYPE);
+	const char *why = NULL;
+
+	*has = m->body.l > 0;
+	if (!*has)
+		return 0;
+	if (!ct || wims_str_findi(ct->value, wims_str_c("application/reginfo+xml")) < 0) {
+		notify_reject(r, 415, "Unsupported Media Type");
+		return -EBADMSG;
+	}
+	if (wims_reginfo_parse(ri, m->body.p, m->body.l, &why)) {
+		wims_log_rl(&rl_re, WIMS_LOG_NOTICE, "reg event: NOTIFY with a bad reginfo body: %s", why);
+		notify_bad_body(r, why);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+void wims_proxy__regev_notify(struct px_regev *re, struct px_req *r)
+{
+	const struct wims_sip_msg *m = r->m;
+	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
+	struct px_regsub *s = re && cid ? sub_by_call_id(re, cid->value) : NULL;
+	struct wims_str ftag = wims_sip_msg_tag(m, WIMS_HDR_FROM);
+	struct wims_reginfo *ri;
+	uint64_t ids[RE_MAX_FLOWS];
+	const char *evs[RE_MAX_FLOWS];
+	char call_id[sizeof(s->call_id)];
+	size_t n = 0;
+	bool has;
+
+	/* RFC 6665 §4.1.3: a NOTIFY matching no subscription of ours */
+	if (!s || !wims_str_eqc(wims_sip_msg_tag(m, WIMS_HDR_TO), s->ftag) ||
+	    (s->ttag[0] && !wims_str_eqc(ftag, s->ttag))) {
+		notify_reject(r, 481, "Subscription Does Not Exist");
+		return;
+	}
+	if (!event_is_reg(m)) {
+		notify_reject(r, 489, "Bad Event");
+		return;
+	}
+	ri = wims_proxy__mem_get(re->px);
+	_Static_assert(sizeof(*ri) <= PX_POOL_SIZE, "reginfo fits a pool block");
+	if (!ri) {
+		notify_reject(r, 500, "Out Of Memory");
+		return;
+	}
+	if (notify_body(r, ri, &has))
+		goto out;
+	if (!s->ttag[0]) { /* the NOTIFY came before the 2xx */
+		learn_tag(s, ftag);
+		learn_route(s, m, false);
+	}
+	notify_reject(r, 200, NULL);
+	if (has)
+		n = gone_flows(s, ri, ids, evs);
+	memcpy(call_id, s->call_id, sizeof(call_id));
+	if (sub_state_terminated(m))
+		s->ending = true; /* no unsubscribe when the flows leave: it is over */
+	for (size_t i = 0; i < n; i++) {
+		wims_log(WIMS_LOG_INFO, "reg event: %s de-registered by the network (%s): releasing flow %llu",
+			 s->impu, evs[i], (unsigned long long)ids[i]);
+		re->ops->dereg(re->px, ids[i], evs[i]);
+	}
+	/* the callbacks may have ended it: look it up again */
+	s = sub_by_call_id(re, wims_str_c(call_id));
+	if (s && sub_state_terminated(m)) {
+		wims_log(WIMS_LOG_INFO, "reg event: the subscription to %s was terminated by the notifier", s->impu);
+		sub_free(s);
+	}
+out:
+	wims_proxy__mem_put(re->px, ri);
+}
+
+bool wims_proxy__regev_for_us(const struct wims_sip_msg *m)
+{
+	struct wims_sip_uri u;
+
+	return wims_sip_uri_parse(&u, m->ruri) == 0 && wims_str_eqc(u.user, RE_CONTACT_USER);
+}

@@ -147,7 +147,9 @@ static const struct wims_sdp_codec *ims_codec(const struct wims_sdp_codec *k, un
 					      const struct wims_codec_pref *pref)
 {
 	for (unsigned p = 0; p < pref->n + 2u; p++) {
-		enum wims_codec_id id = p < pref->n ? pref->id[p] : p == pref->n ? WIMS_CODEC_AMRWB : WIMS_CODEC_AMR;
+		enum wims_codec_id id = p < pref->n ? pref->id[p] : WIMS_CODEC_AMRWB;
+		if (p == pref->n + 1u)
+			id = WIMS_CODEC_AMR;
 		const struct wims_codec_desc *d = wims_codec_get(id);
 		for (unsigned i = 0; d && i < n; i++)
 			if (wims_str_eqic(k[i].enc, d->name))
@@ -301,9 +303,8 @@ static int answer_from_ims(struct alg_call *c, int ol, unsigned i, const struct 
 		return 0; /* a shared codec came first: pass it through */
 	struct alg_codec tmp;
 	struct wims_str bfmtp;
-	const struct alg_codec *b = browser_pick(md, NULL, 0, wims_str_eqic(ims->enc, "AMR") ? WIMS_CODEC_AMR
-											   : WIMS_CODEC_AMRWB,
-						 &tmp, &bfmtp);
+	enum wims_codec_id iid = wims_str_eqic(ims->enc, "AMR") ? WIMS_CODEC_AMR : WIMS_CODEC_AMRWB;
+	const struct alg_codec *b = browser_pick(md, NULL, 0, iid, &tmp, &bfmtp);
 	if (!b) {
 		alg__err(err, 488, "no browser codec to transcode to");
 		return -ENOTSUP;
@@ -339,9 +340,8 @@ static int answer_from_browser(struct alg_call *c, int ol, unsigned i, struct wi
 	struct alg_med *md = &c->med[i];
 	struct alg_codec tmp;
 	struct wims_str bfmtp;
-	const struct alg_codec *b = browser_pick(md, k, n, !strcasecmp(md->xc_ims.enc, "AMR") ? WIMS_CODEC_AMR
-											       : WIMS_CODEC_AMRWB,
-						 &tmp, &bfmtp);
+	enum wims_codec_id iid = !strcasecmp(md->xc_ims.enc, "AMR") ? WIMS_CODEC_AMR : WIMS_CODEC_AMRWB;
+	const struct alg_codec *b = browser_pick(md, k, n, iid, &tmp, &bfmtp);
 	if (!b) {
 		alg__err(err, 488, "the browser answered no codec the gateway transcodes");
 		return -ENOTSUP;

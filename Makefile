@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 MODE ?= pcscf
 CMAKE_FLAGS ?=
 
-.PHONY: all deps web build build-asan build-fuzz test test-unit run bench bench-quick bench-media bench-media-quick clean
+.PHONY: all deps web build build-asan build-fuzz test test-unit run bench bench-quick bench-media bench-media-quick bench-xcode bench-xcode-quick clean
 
 all: build
 
@@ -50,6 +50,13 @@ bench-media: build
 
 bench-media-quick: build
 	bench/media.sh --quick
+
+# transcoded calls per core: wimsd against the raw codec cost and rtpengine (docs/media-performance.md)
+bench-xcode: build
+	bench/xcode.sh
+
+bench-xcode-quick: build
+	bench/xcode.sh --quick
 
 run: build
 	lab/run.sh $(MODE) || [ $$? -eq 130 ]  # Ctrl-C is the way to stop it

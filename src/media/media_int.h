@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "base/log.h"
 #include "codec/dtmf.h"
@@ -117,8 +119,30 @@ struct wims_media_sess {
 	struct media__event freed_ev;   /* MEDIA__EV_FREED, posted once by the worker */
 };
 
-#define MEDIA__RXCHUNK 65536u
-#define MEDIA__RXCHUNKS 16u
+#define MEDIA__RXCHUNK 65536u  /* libuv's recvmmsg slot (UV__UDP_DGRAM_MAXSIZE) */
+#define MEDIA__RXCHUNKS 64u    /* the receive ring; pages of unused slots stay untouched */
+#define MEDIA__RXBATCH 16u     /* slots offered to one recvmmsg */
+#define MEDIA__TXQ 64u         /* packets queued for sendmmsg */
+#define MEDIA__TXCOPY 2048u
+
+/* Packets leave through a per-worker queue flushed with one sendmmsg per run
+ * of packets on the same socket: when the loop has run the callbacks of one
+ * poll (uv_check), before it polls again (uv_prepare, after timers), when
+ * the queue or the receive ring is full, and before a socket closes.
+ * Relayed packets stay in place in the receive ring (the ring is not reused
+ * before the flush); others (DTLS, STUN, transcoded, DTMF) are copied. */
+struct media__txq {
+	unsigned n;
+	unsigned rx_off;        /* ring slots that may hold queued packets */
+	unsigned rx_given, rx_got; /* slots offered to the current recvmmsg, filled */
+	const void *rx_short;   /* handle whose last recvmmsg came back short: drained */
+	int fd[MEDIA__TXQ];
+	struct wims_addr to[MEDIA__TXQ];
+	struct iovec iov[MEDIA__TXQ];
+	struct mmsghdr mm[MEDIA__TXQ];
+	uint8_t copy[MEDIA__TXQ][MEDIA__TXCOPY];
+	uint64_t packets, calls, dropped; /* worker only */
+};
 
 struct media__worker {
 	struct wims_media *m;
@@ -132,6 +156,9 @@ struct media__worker {
 	struct wims_media_sess *sessions;
 	atomic_uint nsess;
 	uint8_t *rxbuf;           /* MEDIA__RXCHUNKS * MEDIA__RXCHUNK, for recvmmsg */
+	uv_check_t txcheck;       /* flush txq after each poll's callbacks */
+	uv_prepare_t txprep;      /* and before polling again */
+	struct media__txq txq;
 	uint8_t txbuf[2048];      /* DTLS flights and STUN answers */
 	uint8_t xbuf[2048];       /* transcoded packets (room for the SRTP tag) */
 	bool stopping;
@@ -154,6 +181,18 @@ struct wims_media {
 	uint16_t next_port;
 	struct wims_media_sess *csessions; /* control thread only, see cnext */
 };
+
+/* sendq.c */
+/** Queue a datagram from fd to `to` (copied unless p is in the receive ring);
+ *  flushes first when the queue is full.  false if it could not be queued. */
+bool media__txq_push(struct media__worker *w, int fd, const uint8_t *p, size_t len,
+		     const struct wims_addr *to);
+/** Send everything queued (sendmmsg per run of one socket) and free the ring. */
+void media__txq_flush(struct media__worker *w);
+/** The receive buffer for the next recvmmsg of handle h (see struct media__txq). */
+void media__rx_alloc(struct media__worker *w, const void *h, uv_buf_t *buf);
+/** Note a datagram received at p (or the end of a batch, p NULL). */
+void media__rx_note(struct media__worker *w, const void *h, const uint8_t *p);
 
 /* worker.c */
 void *media__worker_main(void *arg);

@@ -38,10 +38,12 @@ static int side_of(const struct media__stream *st, const struct media__tp *t)
 
 /* ---- sending ---- */
 
-static bool udp_send(uv_udp_t *h, const uint8_t *p, size_t len, const struct wims_addr *to)
+/* Queued for the sendmmsg at the end of the loop turn (sendq.c). */
+static bool udp_send(struct media__worker *w, uv_udp_t *h, const uint8_t *p, size_t len,
+		     const struct wims_addr *to)
 {
-	uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
-	return uv_udp_try_send(h, &b, 1, &to->u.sa) == (int)len;
+	uv_os_fd_t fd;
+	return uv_fileno((const uv_handle_t *)h, &fd) == 0 && media__txq_push(w, fd, p, len, to);
 }
 
 /* Send an RTP (rtcp=false) or RTCP packet toward transport t; p has tail room. */
@@ -56,7 +58,7 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 			return false;
 		int err = rtcp ? wims_srtp_protect_rtcp(t->srtp_tx, p, &len, cap)
 			       : wims_srtp_protect_rtp(t->srtp_tx, p, &len, cap);
-		return err == 0 && udp_send(t->rtp, p, len, to);
+		return err == 0 && udp_send(w, t->rtp, p, len, to);
 	}
 	case WIMS_MT_SDES:
 		if (!t->srtp_tx)
@@ -69,8 +71,8 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 		if (!t->c.has_remote)
 			return false;
 		if (!rtcp || t->c.rtcp_mux)
-			return t->rtp && udp_send(t->rtp, p, len, rtcp ? &t->rtcp_to : &t->rtp_to);
-		return t->rtcp && udp_send(t->rtcp, p, len, &t->rtcp_to);
+			return t->rtp && udp_send(w, t->rtp, p, len, rtcp ? &t->rtcp_to : &t->rtp_to);
+		return t->rtcp && udp_send(w, t->rtcp, p, len, &t->rtcp_to);
 	default:
 		return false;
 	}
@@ -284,7 +286,7 @@ static void dtls_flush(struct media__worker *w, struct media__tp *t, const struc
 	size_t n;
 	while ((n = wims_dtls_output(t->dtls, w->txbuf, sizeof(w->txbuf))) > 0)
 		if (to && t->rtp)
-			(void)udp_send(t->rtp, w->txbuf, n, to);
+			(void)udp_send(w, t->rtp, w->txbuf, n, to);
 }
 
 static void sess_timer_update(struct wims_media_sess *s);
@@ -314,7 +316,7 @@ static void on_stun(struct media__worker *w, struct media__tp *t, const uint8_t 
 	if (v == WIMS_ICE_DROP)
 		return;
 	if (rlen && t->rtp)
-		(void)udp_send(t->rtp, w->txbuf, rlen, from);
+		(void)udp_send(w, t->rtp, w->txbuf, rlen, from);
 	if (v == WIMS_ICE_RESPOND_SELECTED) {
 		for (unsigned i = 0; i < t->sess->nst; i++) {
 			struct media__stream *st = &t->sess->st[i];
@@ -440,15 +442,22 @@ static void on_packet(struct media__worker *w, struct media__tp *t, uint8_t *p, 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct media__tp *t = h->data;
-	struct media__worker *w = t->sess->w;
-	*buf = uv_buf_init((char *)w->rxbuf, MEDIA__RXCHUNKS * MEDIA__RXCHUNK);
+	(void)suggested;
+	media__rx_alloc(t->sess->w, h, buf);
 }
 
 static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *sa,
 		    unsigned flags)
 {
 	struct media__tp *t = h->data;
-	if (n <= 0 || !sa || t->sess->state != MEDIA__ALIVE)
+	if (flags & UV_UDP_MMSG_FREE) {
+		media__rx_note(t->sess->w, h, NULL);
+		return;
+	}
+	if (n <= 0 || !sa)
+		return;
+	media__rx_note(t->sess->w, h, (const uint8_t *)buf->base);
+	if (t->sess->state != MEDIA__ALIVE)
 		return;
 	struct wims_addr from;
 	if (wims_addr_from_sa(&from, sa) < 0)
@@ -617,6 +626,7 @@ static uv_udp_t *open_udp(struct media__worker *w, int fd, struct media__tp *t)
 static void tp_close(struct media__tp *t)
 {
 	struct wims_media_sess *s = t->sess;
+	media__txq_flush(s->w); /* queued packets name these fds */
 	if (t->rtp)
 		close_handle(s, (uv_handle_t *)t->rtp);
 	else if (t->c.fd_rtp >= 0)
@@ -857,6 +867,8 @@ static void stop_worker(struct media__worker *w)
 		sess_close(w, w->sessions);
 	uv_close((uv_handle_t *)&w->tick, NULL);
 	uv_close((uv_handle_t *)&w->async, NULL);
+	uv_close((uv_handle_t *)&w->txcheck, NULL);
+	uv_close((uv_handle_t *)&w->txprep, NULL);
 }
 
 void media__worker_wake(uv_async_t *a)
@@ -894,6 +906,18 @@ void media__worker_wake(uv_async_t *a)
 	}
 }
 
+static void on_txcheck(uv_check_t *h)
+{
+	struct media__worker *w = h->data;
+	media__txq_flush(w);
+	w->txq.rx_short = NULL;
+}
+
+static void on_txprep(uv_prepare_t *h)
+{
+	media__txq_flush(h->data);
+}
+
 void *media__worker_main(void *arg)
 {
 	struct media__worker *w = arg;
@@ -903,6 +927,12 @@ void *media__worker_main(void *arg)
 	uv_timer_init(&w->loop, &w->tick);
 	w->tick.data = w;
 	uv_timer_start(&w->tick, on_tick, 1000, 1000);
+	uv_check_init(&w->loop, &w->txcheck);
+	w->txcheck.data = w;
+	uv_check_start(&w->txcheck, on_txcheck);
+	uv_prepare_init(&w->loop, &w->txprep);
+	w->txprep.data = w;
+	uv_prepare_start(&w->txprep, on_txprep);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	return NULL;
 }

@@ -849,6 +849,41 @@ static void test_many_sessions(void **state)
 	plain_close(&b[0]);
 }
 
+/* Bursts on many sessions at once: the worker queues what one poll brought
+ * and sends it with sendmmsg; every packet arrives, in order, unchanged
+ * (more than the queue and the receive ring hold in one turn). */
+static void test_burst_order(void **state)
+{
+	struct fx *f = *state;
+	enum { NS = 16, NP = 40 };
+	struct wims_media_sess *ss[NS];
+	struct plain_tp a[NS], b[NS];
+	for (int i = 0; i < NS; i++)
+		plain_pair(f, &ss[i], &a[i], &b[i]);
+	uint8_t p[256], r[2048];
+	size_t n = rtp_make(p, 0, false, 0, 0, 0x77, 160);
+	relay_check(&a[0].rtp, a[0].port, &b[0].rtp, b[0].port, p, n); /* applied */
+	for (int k = 1; k <= NP; k++)
+		for (int i = 0; i < NS; i++) {
+			n = rtp_make(p, 0, false, (uint16_t)(k * 100 + i), 0, 0x77, 160);
+			send_to(&a[i].rtp, a[i].port, p, n);
+		}
+	for (int i = 0; i < NS; i++)
+		for (int k = 1; k <= NP; k++) {
+			size_t want = rtp_make(p, 0, false, (uint16_t)(k * 100 + i), 0, 0x77, 160);
+			size_t got = recv_ms(&b[i].rtp, r, sizeof(r), 1000, NULL);
+			assert_int_equal(got, want);
+			assert_memory_equal(r, p, want);
+		}
+	for (int i = 0; i < NS; i++) {
+		wims_media_sess_delete(ss[i]);
+		plain_close(&a[i]);
+		plain_close(&b[i]);
+	}
+	pump(f, 50);
+	assert_int_equal(wims_media_sessions(f->m), 0);
+}
+
 static void test_timeout(void **state)
 {
 	struct fx *f = *state;
@@ -936,6 +971,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reapply_remote, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_cases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_sessions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_burst_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup_short, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_after_delete, setup_short, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_sessions, setup_short, teardown),

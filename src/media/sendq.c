@@ -1,0 +1,126 @@
+/* A media worker's send queue and receive ring (struct media__txq).
+ *
+ * Each relayed packet used to cost one sendmsg.  Packets now wait in a fixed
+ * per-worker queue until the loop has handled what one poll returned, and
+ * leave with one sendmmsg per run of consecutive packets on the same socket
+ * (a burst read by one recvmmsg goes out in one call).  Order is kept: the
+ * queue is sent in the order it was filled.  No allocation, no lock.
+ *
+ *   rxbuf  [slot 0][slot 1] ... [slot rx_off-1][free ...........][63]
+ *           packets queued in place                ^ next recvmmsg
+ *
+ * Relayed packets stay where recvmmsg put them (SRTP is applied in place),
+ * so the ring is not handed to recvmmsg again before the queue is flushed.
+ * libuv calls recvmmsg again after each batch until EAGAIN; a batch that
+ * filled fewer slots than offered has drained the socket, so the next
+ * offer to that handle is empty (libuv then stops reading it until the next
+ * poll, which is level-triggered).  That saves one system call per wake-up.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "media/media_int.h"
+
+static bool in_ring(const struct media__worker *w, const uint8_t *p)
+{
+	return p >= w->rxbuf && p < w->rxbuf + (size_t)MEDIA__RXCHUNKS * MEDIA__RXCHUNK;
+}
+
+bool media__txq_push(struct media__worker *w, int fd, const uint8_t *p, size_t len,
+		     const struct wims_addr *to)
+{
+	struct media__txq *q = &w->txq;
+	if (fd < 0 || !len)
+		return false;
+	if (!in_ring(w, p) && len > MEDIA__TXCOPY)
+		return false;
+	if (q->n == MEDIA__TXQ)
+		media__txq_flush(w);
+	unsigned i = q->n++;
+	if (!in_ring(w, p)) {
+		memcpy(q->copy[i], p, len);
+		p = q->copy[i];
+	}
+	q->fd[i] = fd;
+	q->to[i] = *to;
+	q->iov[i].iov_base = (void *)p;
+	q->iov[i].iov_len = len;
+	struct msghdr *h = &q->mm[i].msg_hdr;
+	h->msg_name = &q->to[i].u.sa;
+	h->msg_namelen = wims_addr_len(&q->to[i]);
+	h->msg_iov = &q->iov[i];
+	h->msg_iovlen = 1;
+	h->msg_control = NULL;
+	h->msg_controllen = 0;
+	h->msg_flags = 0;
+	return true;
+}
+
+/* Send mm[from..to) on fd.  A message the kernel refuses (full socket
+ * buffer, unreachable) is dropped, as uv_udp_try_send did. */
+static void send_run(struct media__txq *q, int fd, unsigned from, unsigned to)
+{
+	while (from < to) {
+		int r = sendmmsg(fd, &q->mm[from], to - from, 0);
+		q->calls++;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			q->dropped++;
+			from++;
+			continue;
+		}
+		q->packets += (unsigned)r;
+		from += (unsigned)r;
+	}
+}
+
+void media__txq_flush(struct media__worker *w)
+{
+	struct media__txq *q = &w->txq;
+	unsigned i = 0;
+	while (i < q->n) {
+		unsigned j = i + 1;
+		while (j < q->n && q->fd[j] == q->fd[i])
+			j++;
+		send_run(q, q->fd[i], i, j);
+		i = j;
+	}
+	q->n = 0;
+	q->rx_off = 0;
+}
+
+void media__rx_alloc(struct media__worker *w, const void *h, uv_buf_t *buf)
+{
+	struct media__txq *q = &w->txq;
+	if (q->rx_short == h) {
+		q->rx_short = NULL;
+		*buf = uv_buf_init(NULL, 0);
+		return;
+	}
+	if (q->rx_off >= MEDIA__RXCHUNKS)
+		media__txq_flush(w);
+	unsigned n = MEDIA__RXCHUNKS - q->rx_off;
+	if (n > MEDIA__RXBATCH)
+		n = MEDIA__RXBATCH;
+	q->rx_given = n;
+	q->rx_got = 0;
+	*buf = uv_buf_init((char *)w->rxbuf + (size_t)q->rx_off * MEDIA__RXCHUNK, n * MEDIA__RXCHUNK);
+}
+
+void media__rx_note(struct media__worker *w, const void *h, const uint8_t *p)
+{
+	struct media__txq *q = &w->txq;
+	if (!p) {
+		if (q->rx_got < q->rx_given)
+			q->rx_short = h;
+		return;
+	}
+	q->rx_got++;
+	if (!in_ring(w, p))
+		return;
+	unsigned slot = (unsigned)((size_t)(p - w->rxbuf) / MEDIA__RXCHUNK) + 1;
+	if (slot > q->rx_off)
+		q->rx_off = slot;
+}

@@ -316,6 +316,7 @@ void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id)
 {
 	struct flow_walk fw = {px, flow_id, "WebSocket connection lost", false};
 
+	wims_proxy__stimer_flow_gone(px, flow_id);
 	if (px->dialogs.n)
 		wims_hash_walk(&px->dialogs, release_cb, &fw);
 }

@@ -73,12 +73,10 @@ static const struct key keys[] = {
 	U("sip", "t4_ms", sip_t4_ms, 100, 60000, "5000", "RFC 3261 T4 (maximum message lifetime)"),
 	U("sip", "timer_c_s", sip_timer_c_s, 60, 3600, "180", "RFC 3261 timer C for proxied INVITEs"),
 	U("sip", "tcp_idle_s", sip_tcp_idle_s, 10, 86400, "600", "close idle TCP/TLS connections to the core"),
-	U("sip", "session_expires", sip_session_expires, 0, 86400, "1800",
-	  "RFC 4028 Session-Expires wims offers for a browser without session timers (0: do not add)"),
-	U("sip", "min_se", sip_min_se, 10, 86400, "90",
-	  "RFC 4028 Min-SE: smallest session interval wims accepts or offers (below 90: tests only, warned)"),
 	S("iwu", "pcscf", iwu_pcscf, "sip:127.0.0.1:5070;transport=udp",
 	  "SIP URI of the P-CSCF every request from a browser is sent to"),
+	S("iwu", "pcscf_fallback", iwu_pcscf_fallback, "",
+	  "when pcscf is a domain name and DNS gives no target: host:port[/udp|/tcp|/tls], ... used instead"),
 	S("iwu", "flow_secret", iwu_flow_secret, "",
 	  "secret that authenticates flow tokens (empty: random at start; set it to keep tokens across restarts)"),
 	U("iwu", "min_expires", iwu_min_expires, 0, 86400, "0",
@@ -87,7 +85,10 @@ static const struct key keys[] = {
 	 "yes: Record-Route dialog-creating requests twice (WebSocket side and core side) so that "
 	 "in-dialog requests pass through wims by route as well as by Contact"},
 	S("pcscf", "scscf", pcscf_scscf, "sip:127.0.0.1:5080;transport=udp",
-	  "SIP URI (numeric host) of the I-CSCF/S-CSCF every request from a browser is sent to"),
+	  "SIP URI of the I-CSCF/S-CSCF every request from a browser is sent to (a domain name is "
+	  "resolved per RFC 3263: NAPTR, SRV, A/AAAA)"),
+	S("pcscf", "scscf_fallback", pcscf_scscf_fallback, "",
+	  "when scscf is a domain name and DNS gives no target: host:port[/udp|/tcp|/tls], ... used instead"),
 	S("pcscf", "visited_network_id", pcscf_visited_network_id, "",
 	  "P-Visited-Network-ID added to REGISTER (empty: the host of the REGISTER's Request-URI, "
 	  "the home domain)"),
@@ -107,6 +108,11 @@ static const struct key keys[] = {
 	 "its calls when the network de-registers it"},
 	U("pcscf", "reg_subscribe_expires", pcscf_reg_subscribe_expires, 10, 4000000, "600000",
 	  "Expires asked for in that SUBSCRIBE (seconds); it is refreshed before what the S-CSCF grants runs out"),
+	S("dns", "servers", dns_servers, "",
+	  "DNS servers for a next hop given as a domain name: ip[:port], ... (empty: /etc/resolv.conf)"),
+	U("dns", "timeout_ms", dns_timeout_ms, 100, 30000, "2000", "time to wait for one DNS answer"),
+	U("dns", "tries", dns_tries, 1, 10, "2", "DNS queries sent per name before giving up"),
+	U("dns", "cache_max", dns_cache_max, 0, 100000, "64", "resolved names cached by their TTL (0: none)"),
 	{"media", "anchor", K_BOOL, offsetof(struct wims_conf, media_anchor), sizeof(bool), 0, 0, "yes",
 	 "yes: both roles anchor every call's media in wims's gateway (WebRTC toward the browser, "
 	 "plain RTP toward IMS); no: SDP passes untouched"},

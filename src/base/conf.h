@@ -47,15 +47,15 @@ struct wims_conf {
 	unsigned sip_t4_ms;
 	unsigned sip_timer_c_s;
 	unsigned sip_tcp_idle_s;
-	unsigned sip_session_expires;
-	unsigned sip_min_se;
 	/* [iwu] */
 	char iwu_pcscf[WIMS_CONF_STR];
+	char iwu_pcscf_fallback[WIMS_CONF_STR];
 	char iwu_flow_secret[WIMS_CONF_STR];
 	unsigned iwu_min_expires;
 	bool iwu_record_route;
 	/* [pcscf] */
 	char pcscf_scscf[WIMS_CONF_STR];
+	char pcscf_scscf_fallback[WIMS_CONF_STR];
 	char pcscf_visited_network_id[WIMS_CONF_STR];
 	char pcscf_icid_prefix[32];
 	char pcscf_flow_secret[WIMS_CONF_STR];
@@ -64,6 +64,11 @@ struct wims_conf {
 	char pcscf_token_audience[WIMS_CONF_STR];
 	bool pcscf_reg_subscribe;
 	unsigned pcscf_reg_subscribe_expires;
+	/* [dns] */
+	char dns_servers[WIMS_CONF_STR];
+	unsigned dns_timeout_ms;
+	unsigned dns_tries;
+	unsigned dns_cache_max;
 	/* [media] */
 	bool media_anchor;
 	char media_address[WIMS_CONF_STR];

@@ -437,6 +437,9 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 		wims_proxy__reply(px, m, in, 503, "Shutting Down", wims_str_c("Retry-After: 5\r\n"));
 		return;
 	}
+	/* requests from a browser go to the next hop: it may have to be resolved first */
+	if (px_proto_is_ws(wims_sip_flow_proto(in)) && wims_proxy__dns_hold(px, m, in))
+		return;
 	_Static_assert(sizeof(*r) <= PX_POOL_SIZE, "px_req fits a pool block");
 	r = wims_proxy__mem_get(px);
 	if (!r) {
@@ -454,8 +457,6 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 	px->role->request(r);
 	if (!r->reject)
 		wims_proxy__media_request(r);
-	if (!r->reject && !r->deferred)
-		wims_proxy__stimer_request(r); /* RFC 4028 on the browser's behalf */
 	if (r->deferred) {
 		/* comes back through wims_proxy_recv once the AGW answered */
 	} else if (r->reject) {
@@ -531,10 +532,10 @@ static int parse_next_hop(struct wims_proxy *px, const char *uri_s, char *err, s
 		snprintf(err, errlen, "'%s' is not a sip: URI", uri_s);
 		return -EINVAL;
 	}
-	if (wims_addr_parse(&px->next_addr, u.host, u.port ? u.port : 5060)) {
-		snprintf(err, errlen, "'%s': the host must be a numeric address", uri_s);
-		return -EINVAL;
-	}
+	/* a domain name: located by DNS (RFC 3263, dns.c) once requests come */
+	bool by_dns = wims_addr_parse(&px->next_addr, u.host, u.port ? u.port : 5060) != 0;
+	if (by_dns)
+		memset(&px->next_addr, 0, sizeof(px->next_addr));
 	px->next_proto = WIMS_SIP_UDP;
 	if (wims_sip_param_get(u.params, "transport", &tp)) {
 		if (wims_str_eqic(tp, "tcp"))
@@ -546,6 +547,11 @@ static int parse_next_hop(struct wims_proxy *px, const char *uri_s, char *err, s
 			return -EINVAL;
 		}
 	}
+	if (by_dns)
+		return wims_proxy__dns_init(px, uri_s,
+					    px->conf->role == WIMS_ROLE_PCSCF ? px->conf->pcscf_scscf_fallback
+									      : px->conf->iwu_pcscf_fallback,
+					    px->next_proto, err, errlen);
 	return 0;
 }
 
@@ -631,10 +637,10 @@ int wims_proxy_alloc(struct wims_proxy **pp, uv_loop_t *loop, struct wims_sip_tp
 					"reach wims only if it reuses wims's connection");
 	if ((rc = px->role->init(px, err, errlen)))
 		goto fail;
-	wims_proxy__stimer_init(px);
 	*pp = px;
 	return 0;
 fail:
+	wims_proxy__dns_free(px);
 	wims_hash_fini(&px->tsx_srv);
 	wims_hash_fini(&px->tsx_cli);
 	wims_hash_fini(&px->flows);
@@ -657,10 +663,10 @@ void wims_proxy_free(struct wims_proxy *px)
 {
 	if (!px)
 		return;
+	wims_proxy__dns_free(px);
 	wims_proxy__media_free(px);
 	wims_proxy__tsx_free_all(px);
 	wims_proxy__dlg_free_all(px);
-	wims_proxy__stimer_free_all(px);
 	px->role->free(px);
 	wims_hash_fini(&px->tsx_srv);
 	wims_hash_fini(&px->tsx_cli);

@@ -202,12 +202,8 @@ void wims_proxy__tsx_reply(struct px_tsx *t, unsigned code, const char *reason)
 			send_up(t, w.p, w.len, code);
 	}
 	free(m);
-	if (code >= 200) {
-		uint64_t stm_id = t->done ? 0 : t->stm_id;
+	if (code >= 200)
 		finish_up(t);
-		if (stm_id)
-			wims_proxy__stimer_done(t->px, stm_id, code, NULL);
-	}
 }
 
 /* Build CANCEL or ACK (for a non-2xx) from the request we sent (RFC 3261
@@ -248,6 +244,7 @@ out:
 }
 
 static void on_timeout(uv_timer_t *h);
+static void ack_non2xx(struct px_tsx *t, const struct wims_sip_msg *m);
 
 static void send_cancel(struct px_tsx *t)
 {
@@ -294,10 +291,45 @@ static void on_g(uv_timer_t *h)
 	uv_timer_start(&t->t_retr, on_g, t->retr_ms, 0);
 }
 
+/* RFC 3263 §4.3: a timeout or a 503 from one target of a next hop found by
+ * DNS: the request goes on to the next target (same branch: the first
+ * target is done with it).  resp: the 503 (ACKed there for an INVITE). */
+static bool failover(struct px_tsx *t, const struct wims_sip_msg *resp, const char *why)
+{
+	struct wims_proxy *px = t->px;
+	struct wims_addr next;
+	char *req = t->out;
+	size_t req_len = t->out_len;
+
+	if (!px->dns || !t->out || t->cancelled || t->done || !wims_proxy__dns_next(px, &t->down, &next, why))
+		return false;
+	if (resp && t->method == WIMS_SIP_INVITE) {
+		t->out = NULL; /* ack_non2xx keeps its ACK in t->out: the request is put back */
+		ack_non2xx(t, resp);
+		free(t->out);
+		t->out = req;
+		t->out_len = req_len;
+	}
+	wims_proxy__hop_clear(&t->down);
+	t->down.addr = next;
+	t->down_status = 0;
+	uv_timer_stop(&t->t_retr);
+	if (wims_proxy__send(px, &t->down, t->out, t->out_len, true))
+		return false;
+	if (t->down.proto == WIMS_SIP_UDP) {
+		t->retr_ms = px->t1;
+		uv_timer_start(&t->t_retr, on_retr, t->retr_ms, 0);
+	}
+	uv_timer_start(&t->t_to, on_timeout, 64ULL * px->t1, 0);
+	return true;
+}
+
 static void on_timeout(uv_timer_t *h)
 {
 	struct px_tsx *t = h->data;
 
+	if (failover(t, NULL, "timed out"))
+		return;
 	/* timer B/F (or C's grace after CANCEL): act as if 408 had come (§16.8) */
 	t->px->st.tsx_timeouts++;
 	wims_log_rl(&rl_tsx, WIMS_LOG_INFO, "transaction %s timed out", t->branch);
@@ -432,7 +464,6 @@ int wims_proxy__tsx_new_request(struct px_req *r)
 	t->initial_invite = m->method_id == WIMS_SIP_INVITE && !wims_sip_msg_tag(m, WIMS_HDR_TO).l;
 	t->flow_token_id = r->flow_token_id;
 	t->flow_outbound = r->flow_outbound;
-	t->cseq_up = r->cseq_up;
 	rc = write_for_hop(r, t, &w, mem, WIMS_SIP_MAX_MESSAGE);
 	if (rc || wims_proxy__resp_hop(px, m, r->in, &t->up) ||
 	    store(&t->req, &t->req_len, m->raw.p, m->raw.l) || store(&t->out, &t->out_len, w.p, w.len)) {
@@ -542,14 +573,11 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	}
 	wims_sip_edit_remove_val(&ed, m, top); /* after the insertion at the same offset */
 	px->role->response(px, t, m, &ed, &scratch);
-	wims_proxy__stimer_response(px, t, m, &ed, &scratch);
 	char *sdp_mem = NULL;
 	bool waits = wims_proxy__media_response(px, t, m, &ed, &sdp_mem);
 	wims_wbuf_init(&w, mem, WIMS_SIP_MAX_MESSAGE);
-	if (!waits && !scratch.err && wims_sip_msg_write(m, &ed, &w) == 0) {
-		wims_proxy__stimer_learn(px, t, m, w.p, w.len);
+	if (!waits && !scratch.err && wims_sip_msg_write(m, &ed, &w) == 0)
 		send_up(t, w.p, w.len, m->status);
-	}
 	if (sdp_mem)
 		wims_proxy__mem_put(px, sdp_mem);
 	wims_proxy__mem_put(px, mem);
@@ -620,16 +648,15 @@ bool wims_proxy__tsx_response(struct wims_proxy *px, const struct wims_sip_msg *
 		}
 		return true;
 	}
+	if (m->status == 503 && failover(t, m, "answered 503"))
+		return true;
 	t->down_status = m->status;
 	if (t->method == WIMS_SIP_INVITE && m->status >= 300)
 		ack_non2xx(t, m);
 	if (t->method == WIMS_SIP_INVITE && m->status < 300)
 		wims_proxy__dlg_on_response(px, t, m);
 	forward_up(t, m, &it);
-	uint64_t stm_id = t->stm_id;
 	finish_up(t);
-	if (stm_id)
-		wims_proxy__stimer_done(px, stm_id, m->status, m);
 	return true;
 }
 
@@ -704,12 +731,6 @@ void wims_proxy__tsx_free_all(struct wims_proxy *px)
 int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
 			  const char *branch)
 {
-	return wims_proxy__tsx_local_stm(px, down, buf, len, branch, 0);
-}
-
-int wims_proxy__tsx_local_stm(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
-			      const char *branch, uint64_t stm_id)
-{
 	struct wims_sip_msg *m = malloc(sizeof(*m));
 	struct px_tsx *t = calloc(1, sizeof(*t));
 	const char *why;
@@ -726,7 +747,6 @@ int wims_proxy__tsx_local_stm(struct wims_proxy *px, const struct px_hop *down, 
 	snprintf(t->branch, sizeof(t->branch), "%s", branch);
 	t->skey_len = (size_t)n;
 	t->up.proto = WIMS_SIP_WS; /* nobody upstream: answers end here */
-	t->stm_id = stm_id;
 	t->down = *down;
 	t->down.keep = true;
 	if (t->down.flow)

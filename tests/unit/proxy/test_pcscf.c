@@ -737,9 +737,12 @@ static void test_alloc_errors(void **state)
 	char err[256] = "";
 
 	conf_set(h, "general", "role", "pcscf");
+	/* a domain name is resolved by DNS (dns.c); its static fallback must be numeric */
 	conf_set(h, "pcscf", "scscf", "sip:scscf.ims.test");
+	conf_set(h, "pcscf", "scscf_fallback", "127.0.0.1:5080, scscf.ims.test:5080");
 	assert_int_equal(wims_proxy_alloc(&h->px, &h->loop, h->tp, &h->conf, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "numeric"));
+	conf_set(h, "pcscf", "scscf_fallback", "");
 	conf_set(h, "pcscf", "scscf", "sip:127.0.0.1:5080");
 	conf_set(h, "pcscf", "icid_prefix", "a;b");
 	assert_int_equal(wims_proxy_alloc(&h->px, &h->loop, h->tp, &h->conf, err, sizeof(err)), -EINVAL);

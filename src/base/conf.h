@@ -47,6 +47,8 @@ struct wims_conf {
 	unsigned sip_t4_ms;
 	unsigned sip_timer_c_s;
 	unsigned sip_tcp_idle_s;
+	unsigned sip_session_expires;
+	unsigned sip_min_se;
 	/* [iwu] */
 	char iwu_pcscf[WIMS_CONF_STR];
 	char iwu_pcscf_fallback[WIMS_CONF_STR];

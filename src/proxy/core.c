@@ -457,6 +457,8 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 	px->role->request(r);
 	if (!r->reject)
 		wims_proxy__media_request(r);
+	if (!r->reject && !r->deferred)
+		wims_proxy__stimer_request(r); /* RFC 4028 on the browser's behalf */
 	if (r->deferred) {
 		/* comes back through wims_proxy_recv once the AGW answered */
 	} else if (r->reject) {
@@ -637,6 +639,7 @@ int wims_proxy_alloc(struct wims_proxy **pp, uv_loop_t *loop, struct wims_sip_tp
 					"reach wims only if it reuses wims's connection");
 	if ((rc = px->role->init(px, err, errlen)))
 		goto fail;
+	wims_proxy__stimer_init(px);
 	*pp = px;
 	return 0;
 fail:
@@ -667,6 +670,7 @@ void wims_proxy_free(struct wims_proxy *px)
 	wims_proxy__media_free(px);
 	wims_proxy__tsx_free_all(px);
 	wims_proxy__dlg_free_all(px);
+	wims_proxy__stimer_free_all(px);
 	px->role->free(px);
 	wims_hash_fini(&px->tsx_srv);
 	wims_hash_fini(&px->tsx_cli);

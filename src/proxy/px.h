@@ -60,6 +60,7 @@ struct px_req {
 	bool flow_outbound;         /* that flow registered with RFC 5626 outbound (430 when lost) */
 	char *media_mem;            /* pool block holding the SDP media control gave back */
 	bool deferred;              /* waits for the external AGW: comes back through recv */
+	uint32_t cseq_up;           /* stimer.c: CSeq number rewritten, restored in responses (0: none) */
 };
 
 /* ---- core.c ---- */
@@ -94,6 +95,7 @@ struct wims_proxy {
 	void *pool[PX_POOL];
 	bool pool_busy[PX_POOL];
 	struct px_dns *dns;      /* dns.c: the next hop is a domain name (NULL: a numeric one) */
+	struct px_stm_tab *stm;  /* stimer.c: session timers kept for browsers (NULL until needed) */
 };
 
 /** A block of PX_POOL_SIZE bytes for the current message (a parsed message, a
@@ -194,6 +196,8 @@ struct px_tsx {
 	uv_timer_t t_c;      /* timer C for INVITE */
 	unsigned retr_ms;
 	int closing;         /* handles still to close */
+	uint32_t cseq_up;    /* stimer.c: CSeq number of the request as received, put back in responses */
+	uint64_t stm_id;     /* stimer.c: a refresh wims sent in a browser's name (0: none) */
 };
 
 int wims_proxy__tsx_new_request(struct px_req *r);
@@ -212,6 +216,9 @@ size_t wims_proxy__tsx_pending(const struct wims_proxy *px);
 /** Send a request wims originates itself (BYE on flow loss) through a client transaction. */
 int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
 			  const char *branch) __attribute__((warn_unused_result));
+/** The same, telling stimer.c session stm_id its final status (wims_proxy__stimer_done). */
+int wims_proxy__tsx_local_stm(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
+			      const char *branch, uint64_t stm_id) __attribute__((warn_unused_result));
 
 /* ---- the roles: one table each (iwu.c, pcscf.c), chosen by [general] role ---- */
 struct px_role {
@@ -270,6 +277,30 @@ bool wims_proxy__dlg_party(struct wims_proxy *px, const struct wims_sip_msg *m, 
 /** Release every dialog of flow id toward the core with BYE. */
 void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id);
 void wims_proxy__dlg_free_all(struct wims_proxy *px);
+
+/* ---- stimer.c: RFC 4028 session timers kept on a browser's behalf ---- */
+struct px_stm_tab;
+/** Check the [sip] session timer settings once (warns about a test-only min_se). */
+void wims_proxy__stimer_init(struct wims_proxy *px);
+/** A request about to be forwarded (after the role): offer timers for a
+ *  browser that has none, strip Require: timer toward a browser, keep the
+ *  CSeq space of a dialog where wims sent requests in the browser's name. */
+void wims_proxy__stimer_request(struct px_req *r);
+/** A response on its way up through t (after the role's edits): CSeq put
+ *  back, Require: timer stripped toward a browser, Session-Expires added to
+ *  a browser's 2xx when the request asked for timers (RFC 4028 §9). */
+void wims_proxy__stimer_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+				 struct wims_sip_edits *ed, struct wims_wbuf *scratch);
+/** A 2xx to INVITE/UPDATE as received (m) and as forwarded (out): learn
+ *  the interval and refresher, arm the refresh or expiry timer. */
+void wims_proxy__stimer_learn(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+			      const char *out, size_t out_len);
+/** Final status of a refresh wims sent for session id (408/481: release;
+ *  a 2xx, m, re-arms).  m is NULL when the transaction timed out. */
+void wims_proxy__stimer_done(struct wims_proxy *px, uint64_t id, unsigned status, const struct wims_sip_msg *m);
+/** The browser flow is gone: forget its sessions (dialog.c releases them). */
+void wims_proxy__stimer_flow_gone(struct wims_proxy *px, uint64_t flow_id);
+void wims_proxy__stimer_free_all(struct wims_proxy *px);
 /** The network de-registered flow id (TS 24.229 §5.2.5.2): release each of its dialogs with
  *  BYE toward the core and toward the browser, both with Reason text `why`. */
 void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *why);

@@ -202,8 +202,12 @@ void wims_proxy__tsx_reply(struct px_tsx *t, unsigned code, const char *reason)
 			send_up(t, w.p, w.len, code);
 	}
 	free(m);
-	if (code >= 200)
+	if (code >= 200) {
+		uint64_t stm_id = t->done ? 0 : t->stm_id;
 		finish_up(t);
+		if (stm_id)
+			wims_proxy__stimer_done(t->px, stm_id, code, NULL);
+	}
 }
 
 /* Build CANCEL or ACK (for a non-2xx) from the request we sent (RFC 3261
@@ -464,6 +468,7 @@ int wims_proxy__tsx_new_request(struct px_req *r)
 	t->initial_invite = m->method_id == WIMS_SIP_INVITE && !wims_sip_msg_tag(m, WIMS_HDR_TO).l;
 	t->flow_token_id = r->flow_token_id;
 	t->flow_outbound = r->flow_outbound;
+	t->cseq_up = r->cseq_up;
 	rc = write_for_hop(r, t, &w, mem, WIMS_SIP_MAX_MESSAGE);
 	if (rc || wims_proxy__resp_hop(px, m, r->in, &t->up) ||
 	    store(&t->req, &t->req_len, m->raw.p, m->raw.l) || store(&t->out, &t->out_len, w.p, w.len)) {
@@ -573,11 +578,14 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	}
 	wims_sip_edit_remove_val(&ed, m, top); /* after the insertion at the same offset */
 	px->role->response(px, t, m, &ed, &scratch);
+	wims_proxy__stimer_response(px, t, m, &ed, &scratch);
 	char *sdp_mem = NULL;
 	bool waits = wims_proxy__media_response(px, t, m, &ed, &sdp_mem);
 	wims_wbuf_init(&w, mem, WIMS_SIP_MAX_MESSAGE);
-	if (!waits && !scratch.err && wims_sip_msg_write(m, &ed, &w) == 0)
+	if (!waits && !scratch.err && wims_sip_msg_write(m, &ed, &w) == 0) {
+		wims_proxy__stimer_learn(px, t, m, w.p, w.len);
 		send_up(t, w.p, w.len, m->status);
+	}
 	if (sdp_mem)
 		wims_proxy__mem_put(px, sdp_mem);
 	wims_proxy__mem_put(px, mem);
@@ -656,7 +664,10 @@ bool wims_proxy__tsx_response(struct wims_proxy *px, const struct wims_sip_msg *
 	if (t->method == WIMS_SIP_INVITE && m->status < 300)
 		wims_proxy__dlg_on_response(px, t, m);
 	forward_up(t, m, &it);
+	uint64_t stm_id = t->stm_id;
 	finish_up(t);
+	if (stm_id)
+		wims_proxy__stimer_done(px, stm_id, m->status, m);
 	return true;
 }
 
@@ -731,6 +742,12 @@ void wims_proxy__tsx_free_all(struct wims_proxy *px)
 int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
 			  const char *branch)
 {
+	return wims_proxy__tsx_local_stm(px, down, buf, len, branch, 0);
+}
+
+int wims_proxy__tsx_local_stm(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
+			      const char *branch, uint64_t stm_id)
+{
 	struct wims_sip_msg *m = malloc(sizeof(*m));
 	struct px_tsx *t = calloc(1, sizeof(*t));
 	const char *why;
@@ -747,6 +764,7 @@ int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, cons
 	snprintf(t->branch, sizeof(t->branch), "%s", branch);
 	t->skey_len = (size_t)n;
 	t->up.proto = WIMS_SIP_WS; /* nobody upstream: answers end here */
+	t->stm_id = stm_id;
 	t->down = *down;
 	t->down.keep = true;
 	if (t->down.flow)

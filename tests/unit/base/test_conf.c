@@ -148,6 +148,10 @@ static void test_load_errors(void **state)
 	expect_error("[ws\nlisten = 1\n", ":1: syntax error");
 	/* the first bad line is the one reported */
 	expect_error("[general]\nlog_level = loud\nlog_target = disk\n", ":2: key 'log_level'");
+	/* the transcoding preference: known names, each once, both sides present */
+	expect_error("[media]\ncodec_prefer = opus, g729, amr\n", ":2: key 'codec_prefer' in [media]: 'g729'");
+	expect_error("[media]\ncodec_prefer = opus, pcmu\n", ":2: key 'codec_prefer' in [media]");
+	expect_error("[media]\ncodec_prefer = opus, amr, opus\n", ":2: key 'codec_prefer' in [media]");
 }
 
 static void test_missing_file(void **state)

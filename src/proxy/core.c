@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "base/log.h"
+#include "proxy/precond.h"
 #include "proxy/px.h"
 
 static struct wims_ratelimit rl_bad_req = WIMS_RATELIMIT_INIT(10000, 10);
@@ -455,10 +456,14 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 	wims_sip_edits_init(&r->ed);
 	wims_wbuf_init(&r->scratch, r->scratch_mem, sizeof(r->scratch_mem));
 	px->role->request(r);
-	if (!r->reject)
+	if (!r->reject && wims_proxy__pc_intercept(r))
+		r->deferred = true; /* answered by precond.c */
+	if (!r->reject && !r->deferred)
 		wims_proxy__media_request(r);
 	if (!r->reject && !r->deferred)
 		wims_proxy__stimer_request(r); /* RFC 4028 on the browser's behalf */
+	if (!r->reject && !r->deferred)
+		wims_proxy__pc_request(r); /* 100rel, preconditions on the browser's behalf */
 	if (r->deferred) {
 		/* comes back through wims_proxy_recv once the AGW answered */
 	} else if (r->reject) {
@@ -471,6 +476,8 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 	wims_proxy__hop_clear(&r->out);
 	if (r->media_mem)
 		wims_proxy__mem_put(px, r->media_mem);
+	if (r->pc_mem)
+		wims_proxy__mem_put(px, r->pc_mem);
 	wims_proxy__mem_put(px, r);
 }
 
@@ -522,6 +529,7 @@ void wims_proxy_flow_closed(struct wims_proxy *px, struct wims_sip_flow *flow)
 {
 	wims_proxy__tsx_flow_gone(px, flow, 480);
 	px->role->flow_gone(px, flow);
+	wims_proxy__pc_flow_gone(px, wims_sip_flow_id(flow));
 }
 
 static int parse_next_hop(struct wims_proxy *px, const char *uri_s, char *err, size_t errlen)
@@ -670,6 +678,7 @@ void wims_proxy_free(struct wims_proxy *px)
 	wims_proxy__media_free(px);
 	wims_proxy__tsx_free_all(px);
 	wims_proxy__dlg_free_all(px);
+	wims_proxy__pc_free_all(px);
 	wims_proxy__stimer_free_all(px);
 	px->role->free(px);
 	wims_hash_fini(&px->tsx_srv);

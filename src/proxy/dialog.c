@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "base/log.h"
+#include "proxy/precond.h"
 #include "proxy/px.h"
 
 struct px_dialog {
@@ -280,7 +281,9 @@ static void release(struct wims_proxy *px, struct px_dialog *d, const char *why)
 	wims_proxy__via_line(px, &w, hop.proto, wims_str_c(branch));
 	wims_wbuf_puts(&w, "Max-Forwards: 70\r\n");
 	wims_wbuf_puts(&w, d->rest);
-	wims_wbuf_printf(&w, "CSeq: %u BYE\r\n", d->cseq + 1);
+	/* past the numbers precond.c used in this dialog itself */
+	wims_wbuf_printf(&w, "CSeq: %u BYE\r\n",
+			 d->cseq + 1 + wims_proxy__pc_cseq_offset(px, wims_str_c(d->call_id), wims_str_c(d->tag_a), d->flow_id));
 	/* RFC 3326 */
 	wims_wbuf_printf(&w, "Reason: SIP;cause=480;text=\"%s\"\r\nContent-Length: 0\r\n\r\n", why);
 	wims_proxy__media_delete(px, wims_str_c(d->call_id), d->flow_id);

@@ -60,6 +60,7 @@ struct px_req {
 	bool flow_outbound;         /* that flow registered with RFC 5626 outbound (430 when lost) */
 	char *media_mem;            /* pool block holding the SDP media control gave back */
 	bool deferred;              /* waits for the external AGW: comes back through recv */
+	char *pc_mem;               /* precond.c: pool block holding the SDP it rewrote */
 	uint32_t cseq_up;           /* stimer.c: CSeq number rewritten, restored in responses (0: none) */
 };
 
@@ -78,6 +79,7 @@ struct wims_proxy {
 	struct wims_ng_client *agw; /* or an external AGW over ng (rtpengine) */
 	struct px_mwait *mwait;    /* messages waiting for the external AGW's answer */
 	struct wims_sip_flow *resp_in; /* the flow of the response being handled */
+	struct px_pc *pc;          /* precond.c: sessions handled for browsers (100rel, preconditions) */
 	unsigned char secret[32];
 	bool draining;
 	/* our sent-by toward the core: host and port as written in Via/Contact */
@@ -277,30 +279,6 @@ bool wims_proxy__dlg_party(struct wims_proxy *px, const struct wims_sip_msg *m, 
 /** Release every dialog of flow id toward the core with BYE. */
 void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id);
 void wims_proxy__dlg_free_all(struct wims_proxy *px);
-
-/* ---- stimer.c: RFC 4028 session timers kept on a browser's behalf ---- */
-struct px_stm_tab;
-/** Check the [sip] session timer settings once (warns about a test-only min_se). */
-void wims_proxy__stimer_init(struct wims_proxy *px);
-/** A request about to be forwarded (after the role): offer timers for a
- *  browser that has none, strip Require: timer toward a browser, keep the
- *  CSeq space of a dialog where wims sent requests in the browser's name. */
-void wims_proxy__stimer_request(struct px_req *r);
-/** A response on its way up through t (after the role's edits): CSeq put
- *  back, Require: timer stripped toward a browser, Session-Expires added to
- *  a browser's 2xx when the request asked for timers (RFC 4028 §9). */
-void wims_proxy__stimer_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
-				 struct wims_sip_edits *ed, struct wims_wbuf *scratch);
-/** A 2xx to INVITE/UPDATE as received (m) and as forwarded (out): learn
- *  the interval and refresher, arm the refresh or expiry timer. */
-void wims_proxy__stimer_learn(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
-			      const char *out, size_t out_len);
-/** Final status of a refresh wims sent for session id (408/481: release;
- *  a 2xx, m, re-arms).  m is NULL when the transaction timed out. */
-void wims_proxy__stimer_done(struct wims_proxy *px, uint64_t id, unsigned status, const struct wims_sip_msg *m);
-/** The browser flow is gone: forget its sessions (dialog.c releases them). */
-void wims_proxy__stimer_flow_gone(struct wims_proxy *px, uint64_t flow_id);
-void wims_proxy__stimer_free_all(struct wims_proxy *px);
 /** The network de-registered flow id (TS 24.229 §5.2.5.2): release each of its dialogs with
  *  BYE toward the core and toward the browser, both with Reason text `why`. */
 void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *why);
@@ -332,5 +310,29 @@ bool wims_proxy__regev_for_us(const struct wims_sip_msg *m);
 void wims_proxy__regev_notify(struct px_regev *re, struct px_req *r);
 /** A response to a local transaction t: true when it was one of our SUBSCRIBEs. */
 bool wims_proxy__regev_response(struct px_regev *re, const struct px_tsx *t, const struct wims_sip_msg *m);
+
+/* ---- stimer.c: RFC 4028 session timers kept on a browser's behalf ---- */
+struct px_stm_tab;
+/** Check the [sip] session timer settings once (warns about a test-only min_se). */
+void wims_proxy__stimer_init(struct wims_proxy *px);
+/** A request about to be forwarded (after the role): offer timers for a
+ *  browser that has none, strip Require: timer toward a browser, keep the
+ *  CSeq space of a dialog where wims sent requests in the browser's name. */
+void wims_proxy__stimer_request(struct px_req *r);
+/** A response on its way up through t (after the role's edits): CSeq put
+ *  back, Require: timer stripped toward a browser, Session-Expires added to
+ *  a browser's 2xx when the request asked for timers (RFC 4028 §9). */
+void wims_proxy__stimer_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+				 struct wims_sip_edits *ed, struct wims_wbuf *scratch);
+/** A 2xx to INVITE/UPDATE as received (m) and as forwarded (out): learn
+ *  the interval and refresher, arm the refresh or expiry timer. */
+void wims_proxy__stimer_learn(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
+			      const char *out, size_t out_len);
+/** Final status of a refresh wims sent for session id (408/481: release;
+ *  a 2xx, m, re-arms).  m is NULL when the transaction timed out. */
+void wims_proxy__stimer_done(struct wims_proxy *px, uint64_t id, unsigned status, const struct wims_sip_msg *m);
+/** The browser flow is gone: forget its sessions (dialog.c releases them). */
+void wims_proxy__stimer_flow_gone(struct wims_proxy *px, uint64_t flow_id);
+void wims_proxy__stimer_free_all(struct wims_proxy *px);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "base/log.h"
+#include "proxy/precond.h"
 #include "proxy/px.h"
 
 static struct wims_ratelimit rl_tsx = WIMS_RATELIMIT_INIT(10000, 10);
@@ -557,9 +558,11 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	struct wims_sip_edits ed;
 	struct wims_wbuf scratch, w;
 	char smem[PX_SCRATCH];
-	char *mem = wims_proxy__mem_get(px);
+	char *mem;
 
-	if (!mem)
+	if (wims_proxy__pc_local_response(px, t, m))
+		return; /* to a PRACK or UPDATE of precond.c */
+	if (!(mem = wims_proxy__mem_get(px)))
 		return;
 	wims_sip_edits_init(&ed);
 	wims_wbuf_init(&scratch, smem, sizeof(smem));
@@ -581,6 +584,8 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	wims_proxy__stimer_response(px, t, m, &ed, &scratch);
 	char *sdp_mem = NULL;
 	bool waits = wims_proxy__media_response(px, t, m, &ed, &sdp_mem);
+	char *pc_mem = NULL; /* precond.c: held or absorbed responses, its SDP rewrites */
+	waits = waits || wims_proxy__pc_response(px, t, m, &ed, &scratch, &pc_mem);
 	wims_wbuf_init(&w, mem, WIMS_SIP_MAX_MESSAGE);
 	if (!waits && !scratch.err && wims_sip_msg_write(m, &ed, &w) == 0) {
 		wims_proxy__stimer_learn(px, t, m, w.p, w.len);
@@ -588,6 +593,8 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	}
 	if (sdp_mem)
 		wims_proxy__mem_put(px, sdp_mem);
+	if (pc_mem)
+		wims_proxy__mem_put(px, pc_mem);
 	wims_proxy__mem_put(px, mem);
 }
 

@@ -13,6 +13,10 @@
 #define PAU "<sip:user%u@ims.test>, <sip:alias%u@ims.test>, <tel:+1555000%u>"
 #define PCFA "P-Charging-Function-Addresses: ccf=192.0.2.10;ecf=192.0.2.11\r\n"
 #define INSTANCE "\"<urn:uuid:11111111-2222-3333-4444-55555555555%u>\""
+/* what precond.c adds to a browser's offer toward the core (RFC 3312 §5) */
+#define QOS_OFFER                                                                                            \
+	"a=curr:qos local none\r\na=curr:qos remote none\r\na=des:qos mandatory local sendrecv\r\n"           \
+	"a=des:qos none remote sendrecv\r\n"
 #define SDP "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
 
 /* The proxy as P-CSCF: the core socket is [pcscf] scscf; [iwu] pcscf points
@@ -324,7 +328,7 @@ static void test_originating(void **state)
 	assert_string_equal(V(at, WIMS_HDR_RECORD_ROUTE, 0), rr_core(h, b, true));
 	assert_string_equal(V(at, WIMS_HDR_RECORD_ROUTE, 1), rr_ws(h, b, true));
 	assert_string_equal(H(at, "Contact", 0), H(req, "Contact", 0));
-	assert_string_equal(BODY(at), SDP);
+	assert_string_equal(BODY(at), SDP QOS_OFFER); /* precond.c: RFC 3312 status lines */
 
 	/* the 200 (with the core's charging headers) reaches the browser without them */
 	fmt(extra, sizeof(extra),

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/log.h"
 #include "proxy/px.h"
@@ -215,8 +216,10 @@ static void sub_send(struct px_regsub *s, uint32_t expires)
 	s->asked = expires;
 	wims_wbuf_init(&w, mem, sizeof(mem));
 	write_subscribe(s, &w, expires);
-	if (w.err || wims_proxy__tsx_local(px, &hop, w.p, w.len, s->branch)) {
-		wims_log_rl(&rl_re, WIMS_LOG_WARN, "reg event: SUBSCRIBE for %s not sent", s->impu);
+	int rc = w.err ? -ENOSPC : wims_proxy__tsx_local(px, &hop, w.p, w.len, s->branch);
+	if (rc) {
+		wims_log_rl(&rl_re, WIMS_LOG_WARN, "reg event: SUBSCRIBE for %s not sent (%s)", s->impu, strerror(-rc));
+		wims_log(WIMS_LOG_DEBUG, "reg event: %.*s", (int)w.len, w.p);
 		s->branch[0] = 0;
 		uv_timer_start(&s->timer, on_timer, RE_RETRY_MS, 0);
 		return;
@@ -344,7 +347,9 @@ static void learn_route(struct px_regsub *s, const struct wims_sip_msg *m, bool 
 	free(s->route);
 	s->route = w.err ? NULL : dup_str(wims_wbuf_str(&w));
 	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
-	if (wims_sip_vals_next(&it) && wims_sip_addr_parse(&a, it.value) == 0 && !a.star && a.uri.l < 1024) {
+	struct wims_sip_uri u;
+	if (wims_sip_vals_next(&it) && wims_sip_addr_parse(&a, it.value) == 0 && !a.star && a.uri.l < 1024 &&
+	    wims_sip_uri_parse(&u, a.uri) == 0) {
 		free(s->target);
 		s->target = dup_str(a.uri);
 	}

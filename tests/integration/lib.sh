@@ -206,11 +206,27 @@ start_iwu_lab() {
 }
 # the P-CSCF lab: the S-CSCF with IMS registration headers (-A WITH_IMS_REG),
 # wimsd as the P-CSCF in front of it, sipp UE ue1 registered at the S-CSCF
+# start_pcscf_lab [--reginfo [EXPIRES]]: with --reginfo the S-CSCF also runs
+# the reg event package (scscf.cfg WITH_REGINFO: db_text tables in
+# $T/scscf.db, kamcmd on $SCSCF_CTL, see scscf_cmd) and wimsd subscribes to it
+# ([pcscf] reg_subscribe = yes, reg_subscribe_expires = EXPIRES, default 600000)
+SCSCF_CTL=udp:127.0.0.1:5079
 start_pcscf_lab() {
-  start_scscf -A WITH_IMS_REG
-  start_wimsd "$(wimsd_pcscf_ini)"
+  if [ "${1:-}" = --reginfo ]; then
+    local exp=${2:-600000}
+    mkdir -p "$T/scscf.db" && cp /usr/share/kamailio/dbtext/kamailio/* "$T/scscf.db/" ||
+      fail "no Kamailio db_text schema in /usr/share/kamailio/dbtext/kamailio"
+    start_scscf -A WITH_IMS_REG -A WITH_REGINFO -A "DBTEXT_URL=\"text://$T/scscf.db\"" \
+      -A "CTL_ADDR=\"$SCSCF_CTL\""
+    start_wimsd "$(wimsd_pcscf_ini; printf 'reg_subscribe = yes\nreg_subscribe_expires = %s\n' "$exp")"
+  else
+    start_scscf -A WITH_IMS_REG
+    start_wimsd "$(wimsd_pcscf_ini)"
+  fi
   sipp_register 1 ue1 127.0.0.1:$SCSCF_PORT
 }
+# scscf_cmd ARGS...: an RPC command to the S-CSCF of start_pcscf_lab --reginfo
+scscf_cmd() { kamcmd -s "$SCSCF_CTL" "$@"; }
 # js ARGS shared by every WebSocket UE of the lab
 js_ue() { echo --ws "$WS_URL" --uri "sip:$1@ims.lab" --password "$PASSWORD"; }
 

@@ -40,6 +40,8 @@ const USAGE = `usage: wims-ua.js [options]
   --message TARGET TEXT    send a MESSAGE, expect 2xx
   --expect-message TEXT    expect an incoming MESSAGE whose body contains TEXT
   --options TARGET         send an OPTIONS (e.g. sip:ims.lab), expect 200
+  --message-after TARGET CODE  after everything else (e.g. a call ended by the peer), send a
+                           MESSAGE and expect it to fail with CODE (regex, e.g. 403)
   --linger-ms N            stay registered N ms after everything else is done (default 0)
   --unregister             unregister before exiting and expect 200
   --timeout MS             overall deadline (default 20000)
@@ -115,6 +117,7 @@ function parseArgs(argv) {
       case '--message': o.message = [need(i), argv[i + 2]]; if (argv[i + 2] === undefined) die('--message TARGET TEXT'); i += 2; break;
       case '--expect-message': o.expectMessage = need(i); o.register = true; i++; break;
       case '--options': o.options = need(i); i++; break;
+      case '--message-after': o.messageAfter = [need(i), argv[i + 2]]; if (argv[i + 2] === undefined) die('--message-after TARGET CODE'); i += 2; break;
       case '--info': o.info = [need(i), argv[i + 2]]; if (argv[i + 2] === undefined) die('--info CT BODY'); i += 2; break;
       case '--update': o.update = true; break;
       case '--refer': o.refer = need(i); i++; break;
@@ -626,6 +629,23 @@ async function main() {
       if (r && !s.wimsConfirmed) throw new Error(`incoming call not confirmed: ${r.cause}`);
       await inCall(s, tag);
     }
+  }
+
+  if (opt.messageAfter) {
+    const [target, want] = opt.messageAfter;
+    await new Promise((resolve, reject) => {
+      ua.sendMessage(target, 'after', {
+        eventHandlers: {
+          succeeded: (e) => { ev('message-sent', { code: e.response.status_code }); reject(new Error(`MESSAGE answered ${e.response.status_code}, expected ${want}`)); },
+          failed: (e) => {
+            const code = e.response && e.response.status_code;
+            ev('message-failed', { cause: e.cause, code });
+            if (new RegExp(`^(${want})$`).test(String(code))) resolve();
+            else reject(new Error(`MESSAGE failed with ${code} (${e.cause}), expected ${want}`));
+          },
+        },
+      });
+    });
   }
 
   if (gotMessage) await gotMessage;

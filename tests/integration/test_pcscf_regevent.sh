@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The reg event package with wimsd as the P-CSCF (TS 24.229 §5.2.3, §5.2.5.2)
+# against Kamailio's presence_reginfo/pua_reginfo (scscf.cfg WITH_REGINFO):
+#  1. alice (JsSIP) registers: wimsd SUBSCRIBEs to sip:alice@ims.lab, Event: reg,
+#     with its own P-Asserted-Identity and a P-Charging-Vector (S-CSCF's log)
+#  2. with reg_subscribe_expires = 12 the subscription is refreshed in its
+#     dialog (To with the notifier's tag) before it runs out
+#  3. alice calls ue1 (sipp); the network de-registers alice (kamcmd ul.rm):
+#     the NOTIFY makes wimsd release the call with BYE toward ue1 and toward
+#     alice, and alice's next MESSAGE gets 403
+. "$(dirname "$0")/lib.sh"
+start_pcscf_lab --reginfo 12
+
+SIPP_TIMEOUT=60 sipp_bg ue1 uas.xml "$(ue_port 1)" 127.0.0.1:$SCSCF_PORT -s ue1
+js_bg alice $(js_ue alice) --register --call sip:ue1@ims.lab --expect-bye \
+  --message-after sip:ue1@ims.lab 403 --timeout 60000
+
+wait_log "$T/scscf.log" 'IMS REGSUB sip:alice@ims\.lab' 15
+assert_log scscf.log 'IMS REGSUB sip:alice@ims\.lab Event=\[reg\] Accept=\[application/reginfo\+xml\] Expires=\[12\] PAI=\[<sip:127\.0\.0\.1:5060>\] PCV=\[icid-value=wims[0-9a-f]+;icid-generated-at=127\.0\.0\.1\] From=\[<sip:127\.0\.0\.1:5060>;tag=[^]]+\] To=\[<sip:alice@ims\.lab>\]' \
+  "the S-CSCF did not get the SUBSCRIBE of TS 24.229 §5.2.3"
+wait_log "$T/wimsd.log" 'reg event: subscribed to sip:alice@ims\.lab' 10
+wait_log "$T/alice.log" '^EVENT confirmed call=out' 15
+log "waiting for the refresh of the subscription"
+wait_log "$T/scscf.log" 'IMS REGSUB .*To=\[<sip:alice@ims\.lab>;tag=' 20
+
+log "network-initiated de-registration of alice"
+scscf_cmd ul.rm location alice || fail "kamcmd ul.rm failed"
+wait_log "$T/wimsd.log" 'reg event: sip:alice@ims\.lab de-registered by the network' 10
+sipp_wait ue1 20
+assert_log ue1-msgs.log '^BYE sip:ue1@' "ue1 got no BYE"
+assert_log ue1-msgs.log '^Reason: SIP;cause=480;text="De-registered by the network' "no Reason in ue1's BYE"
+js_wait alice 20
+assert_log alice.log '^EVENT ended call=out originator=remote cause=Terminated' "alice got no BYE"
+assert_log alice.log '^EVENT message-failed .*code=403' "alice's MESSAGE after the de-registration was not refused"
+assert_loopback_only

@@ -163,6 +163,9 @@ for p in opus-amrwb pcmu-amr opus-pcmu; do
 	taskset -c $GW_CPU "${RT[@]}" "$TOOL" --raw $p --duration "$RAW_S" >"$OUT/raw-$p.json" 2>>"$OUT/tool.log" ||
 		{ log "wims-mediabench --raw $p failed"; exit 1; }
 done
+# the same with the frames going round 50 codec states, as 50 calls' would (caches)
+taskset -c $GW_CPU "${RT[@]}" "$TOOL" --raw opus-amrwb --streams 50 --duration "$RAW_S" >"$OUT/raw-opus-amrwb-50.json" \
+	2>>"$OUT/tool.log" || log "wims-mediabench --raw opus-amrwb --streams 50 failed"
 raw() { python3 "$SRC/bench/xcode_report.py" --raw "$1" "$OUT"; }
 
 log "(a) wimsd $("$WIMSD" -V 2>/dev/null | head -1), 1 media worker"

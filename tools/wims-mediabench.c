@@ -151,6 +151,7 @@ struct bench {
 	struct xc_stream *xs;
 	struct xc_media xm_web, xm_plain;
 	int32_t by_plain_port[65536]; /* gateway plain-side port -> stream */
+	struct hist xrel[2];	      /* latency over the stream's least, by direction */
 	long long udp0, udp1;
 };
 
@@ -756,12 +757,17 @@ static void xc_on_media(struct bench *b, int dir, int32_t i, const uint8_t *p, s
 		return; /* RTCP, comfort noise, events: not audio of the pair */
 	struct stream *s = &b->st[i];
 	const struct xc_media *m = dir ? &b->xm_web : &b->xm_plain; /* what comes out */
-	if (xc_place(&b->xs[i].d[dir], get32(p + 4), m->step, dir ? s->rev_no : s->pkt_no, rx_ns, &t) < 0)
+	struct xc_dir *xd = &b->xs[i].d[dir];
+	if (xc_place(xd, get32(p + 4), m->step, dir ? s->rev_no : s->pkt_no, rx_ns, &t) < 0)
 		return;
+	uint64_t lat = rx_ns > t ? rx_ns - t : 0;
+	if (lat < xd->min_lat_ns)
+		xd->min_lat_ns = lat;
 	if (!b->measuring || t < b->win_start_ns || t >= b->win_end_ns)
 		return;
 	d->recv++;
-	hist_add(&d->h, rx_ns > t ? rx_ns - t : 0);
+	hist_add(&d->h, lat);
+	hist_add(&b->xrel[dir], lat - xd->min_lat_ns);
 }
 
 static uint64_t rx_stamp(struct msghdr *mh)
@@ -918,8 +924,11 @@ static void report(struct bench *b, double elapsed, long long ticks, double tool
 	else
 		printf("\"rev\":null");
 	if (b->o.xc)
-		printf(",\"xcode\":\"%s\",\"udp_drops\":%lld", b->o.xc->name,
-		       b->udp0 >= 0 && b->udp1 >= 0 ? b->udp1 - b->udp0 : -1);
+		printf(",\"xcode\":\"%s\",\"udp_drops\":%lld,\"rel_lat_us\":{\"fwd\":{\"p50\":%.1f,\"p99\":%.1f},"
+		       "\"rev\":{\"p50\":%.1f,\"p99\":%.1f}}",
+		       b->o.xc->name, b->udp0 >= 0 && b->udp1 >= 0 ? b->udp1 - b->udp0 : -1,
+		       pct_us(&b->xrel[0], 0.5), pct_us(&b->xrel[0], 0.99), pct_us(&b->xrel[1], 0.5),
+		       pct_us(&b->xrel[1], 0.99));
 	printf(",\"gw_pid\":%d,\"gw_cpu_s\":%.2f,\"gw_cpu_pct\":%.1f,\"gw_cpu_ms_per_1000_pkts\":%.4f,"
 	       "\"streams_per_core\":%.0f,\"tool_cpu_pct\":%.1f}\n",
 	       b->o.pid, gw_cpu, cpu_frac >= 0 ? 100 * cpu_frac : -1,
@@ -1188,6 +1197,8 @@ int main(int argc, char **argv)
 	if (b->o.xc) {
 		b->pt = b->o.xc->web_pt;
 		b->xs = calloc(b->o.streams, sizeof(*b->xs));
+		for (unsigned i = 0; b->xs && i < b->o.streams; i++)
+			b->xs[i].d[0].min_lat_ns = b->xs[i].d[1].min_lat_ns = UINT64_MAX;
 		if (!b->xs || xc_prepare(b->o.xc->web, &b->xm_web) || xc_prepare(b->o.xc->plain, &b->xm_plain)) {
 			fprintf(stderr, "wims-mediabench: encoding the %s frames failed\n", b->o.xc->name);
 			return 1;

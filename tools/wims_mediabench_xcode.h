@@ -13,7 +13,11 @@
  * direction has timestamp first + k * step; its send time is kept in a ring
  * per stream and direction.  If the first packets were dropped before the
  * gateway was ready, the placement would give a negative latency: the base
- * is moved on until it does not.
+ * is moved on until it does not.  If they were dropped or held without a
+ * trace, every latency of that stream is off by a whole number of packets:
+ * so besides the latency, the tool gives each packet's latency over the
+ * least its stream has shown so far ("relative"), which a constant offset
+ * does not move and queueing does.
  *
  * A gateway that conceals a lost input packet (wimsd does, RFC 3550 style
  * PLC) still emits a packet for it, so the count cannot show such a loss; the
@@ -80,6 +84,7 @@ struct xc_dir {
 	int64_t base; /* packet number of the first packet received */
 	bool have_first;
 	uint64_t placed, unplaced;
+	uint64_t min_lat_ns; /* the least latency seen so far, UINT64_MAX before */
 };
 
 struct xc_stream {

@@ -383,6 +383,34 @@ static void test_unsubscribe(void **state)
 	h_free(h);
 }
 
+/* RFC 6665 §4.1.2.4: the first NOTIFY may come before the 2xx; it makes the dialog. */
+static void test_notify_first(void **state)
+{
+	struct h *h = re_up("600000");
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char sub[4096], req[8192], resp[4096], want[128];
+	const char *s, *r;
+	size_t n;
+
+	(void)state;
+	do_register(h, b, 0, 600);
+	s = wait_core(h, "SUBSCRIBE ", 0, 1000);
+	assert_non_null(s);
+	snprintf(sub, sizeof(sub), "%s", s);
+	n = h->core.n;
+	core_send(h, notify(req, sizeof(req), h, sub, "sc9", 1, "active;expires=600",
+			    reginfo("active", "active", "registered", br_contact(0))));
+	assert_true(wait_q(h, &h->core, n + 1, 1000));
+	assert_int_equal(STATUS(last(&h->core)), 200);
+	core_send(h, reply_to(resp, sizeof(resp), sub, 200, "sc9", "Expires: 1\r\n"));
+	n = h->core.n;
+	r = wait_core(h, "SUBSCRIBE ", n, 2000);
+	assert_non_null(r);
+	assert_string_equal(RURI(r), fmt(want, sizeof(want), "sip:scscf@127.0.0.1:%u", h->cport));
+	assert_string_equal(H(r, "To", 0), "<sip:alice@ims.test>;tag=sc9");
+	h_free(h);
+}
+
 /* Off by default: no SUBSCRIBE, and a NOTIFY to wimsd is not ours. */
 static void test_off(void **state)
 {
@@ -405,7 +433,7 @@ int main(void)
 	    cmocka_unit_test(test_subscribe),	   cmocka_unit_test(test_refresh),
 	    cmocka_unit_test(test_notify_answers), cmocka_unit_test(test_network_dereg),
 	    cmocka_unit_test(test_registration_terminated), cmocka_unit_test(test_unsubscribe),
-	    cmocka_unit_test(test_off),
+	    cmocka_unit_test(test_notify_first),    cmocka_unit_test(test_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -800,7 +800,8 @@ static void on_web_pkt(struct bench *b, unsigned sock, uint8_t *p, size_t n, con
 		if (b->o.direct) {
 			on_media(b, &b->fwd, p, n, rx);
 		} else if (i >= 0 && b->st[i].state == ST_RUN) {
-			size_t m = fast_unprotect(&b->st[i].rx, p, n);
+			size_t m = b->o.xc ? xc_unprotect(&b->st[i].rx, &b->xs[i], p, n)
+					   : fast_unprotect(&b->st[i].rx, p, n);
 			if (m && b->o.xc)
 				xc_on_media(b, 1, i, p, m, rx);
 			else if (m)
@@ -1184,7 +1185,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (b->o.selftest)
-		return selftest();
+		return selftest() || xc_selftest();
 	if (b->o.raw) /* the PCM rates each gateway runs the pair's codecs at */
 		return xc_raw(b->o.raw, b->o.raw->web == WIMS_CODEC_OPUS && b->o.raw->plain == WIMS_CODEC_AMRWB ? 16000
 				   : b->o.raw->web == WIMS_CODEC_OPUS ? 48000 : 8000,

@@ -121,7 +121,7 @@ static int start_media(struct wims_app *app)
 	}
 	if (!(c->media_anchor && !c->media_agw[0]) && !c->media_ng_listen[0])
 		return 0;
-	if (wims_addr_parse(&mo.addr, wims_str_c(c->media_address), 0) ||
+	if (wims_media_addrs_parse(&mo, wims_str_c(c->media_address)) ||
 	    c->media_port_max <= c->media_port_min + 4) {
 		wims_log(WIMS_LOG_ERR, "[media] address or port range is not usable");
 		return -EINVAL;

@@ -103,6 +103,11 @@ int wims_media_new(struct wims_media **mp, uv_loop_t *ctl_loop, const struct wim
 	if (!m)
 		return -ENOMEM;
 	m->o = *o;
+	if (m->o.naddrs == 0 || m->o.naddrs > WIMS_MEDIA_MAX_ADDRS) {
+		m->o.addrs[0] = m->o.addr;
+		m->o.naddrs = 1;
+	}
+	m->o.addr = m->o.addrs[0];
 	if (!m->o.port_min || m->o.port_max <= m->o.port_min + 4) {
 		free(m);
 		return -EINVAL;
@@ -196,20 +201,80 @@ const struct wims_addr *wims_media_addr(const struct wims_media *m)
 	return &m->o.addr;
 }
 
+unsigned wims_media_naddrs(const struct wims_media *m)
+{
+	return m->o.naddrs;
+}
+
+const struct wims_addr *wims_media_addr_n(const struct wims_media *m, unsigned i)
+{
+	return i < m->o.naddrs ? &m->o.addrs[i] : NULL;
+}
+
+/* One address of the list: IPv4, IPv6 with or without brackets, no port. */
+static int parse_one(struct wims_addr *a, struct wims_str x)
+{
+	char tmp[64];
+	if (x.l && x.p[0] != '[' && memchr(x.p, ':', x.l)) {
+		if (x.l + 3 > sizeof(tmp))
+			return -EINVAL;
+		tmp[0] = '[';
+		memcpy(tmp + 1, x.p, x.l);
+		tmp[x.l + 1] = ']';
+		x = (struct wims_str){tmp, x.l + 2};
+	}
+	if (wims_addr_parse(a, x, 0) || wims_addr_port(a))
+		return -EINVAL;
+	return 0;
+}
+
+int wims_media_addrs_parse(struct wims_media_opts *o, struct wims_str list)
+{
+	unsigned n = 0;
+	size_t i = 0;
+	while (i < list.l) {
+		while (i < list.l && (list.p[i] == ',' || list.p[i] == ' ' || list.p[i] == '\t'))
+			i++;
+		size_t b = i;
+		while (i < list.l && list.p[i] != ',' && list.p[i] != ' ' && list.p[i] != '\t')
+			i++;
+		if (i == b)
+			break;
+		struct wims_addr a;
+		if (n == WIMS_MEDIA_MAX_ADDRS || parse_one(&a, (struct wims_str){list.p + b, i - b}))
+			return -EINVAL;
+		for (unsigned j = 0; j < n; j++)
+			if (wims_addr_eq(&o->addrs[j], &a))
+				return -EINVAL;
+		o->addrs[n++] = a;
+	}
+	if (!n)
+		return -EINVAL;
+	o->naddrs = n;
+	o->addr = o->addrs[0];
+	return 0;
+}
+
 unsigned wims_media_sessions(const struct wims_media *m)
 {
 	return atomic_load(&m->nsess);
 }
 
-static int bind_port(const struct wims_media *m, uint16_t port, int *fdp)
+static int bind_port_on(const struct wims_addr *addr, uint16_t port, int *fdp)
 {
-	struct wims_addr a = m->o.addr;
+	struct wims_addr a = *addr;
 	wims_addr_set_port(&a, port);
 	int fd = socket(a.u.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	int tos = 0xb8; /* EF, RFC 4594 for telephony */
-	(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+	if (a.u.sa.sa_family == AF_INET6) {
+		int one = 1; /* ::, if configured, must not take IPv4 too */
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+	} else {
+		(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+	}
 	/* a small receive queue: an overloaded worker drops packets instead of
 	 * delaying a call's media by seconds (docs/media-performance.md) */
 	int rcvbuf = 64 * 1024;
@@ -220,6 +285,51 @@ static int bind_port(const struct wims_media *m, uint16_t port, int *fdp)
 		return err;
 	}
 	*fdp = fd;
+	return 0;
+}
+
+static int bind_port(const struct wims_media *m, uint16_t port, int *fdp)
+{
+	return bind_port_on(&m->o.addrs[0], port, fdp);
+}
+
+/* A port of the range free on address ai (the range's rotation). */
+static int bind_any_on(struct wims_media *m, unsigned ai, int *fdp, uint16_t *port)
+{
+	unsigned span = (unsigned)(m->o.port_max - m->o.port_min);
+	for (unsigned tries = 0; tries < span; tries++) {
+		uint16_t p = m->next_port;
+		m->next_port = (uint16_t)(p + 2);
+		if (m->next_port + 1u > m->o.port_max || m->next_port < m->o.port_min)
+			m->next_port = (uint16_t)((m->o.port_min + 1u) & ~1u);
+		if (p >= m->o.port_min && bind_port_on(&m->o.addrs[ai], p, fdp) == 0) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -EADDRINUSE;
+}
+
+int wims_media_port_alloc_alt(struct wims_media *m, uint16_t port, int fds[WIMS_MEDIA_MAX_ADDRS - 1],
+			      uint16_t ports[WIMS_MEDIA_MAX_ADDRS - 1], unsigned *n)
+{
+	*n = 0;
+	for (unsigned ai = 1; ai < m->o.naddrs; ai++) {
+		int fd = -1;
+		uint16_t p = port;
+		int err = bind_port_on(&m->o.addrs[ai], port, &fd);
+		if (err)
+			err = bind_any_on(m, ai, &fd, &p);
+		if (err) {
+			for (unsigned j = 0; j < *n; j++)
+				close(fds[j]);
+			*n = 0;
+			return err;
+		}
+		fds[*n] = fd;
+		ports[*n] = p;
+		++*n;
+	}
 	return 0;
 }
 
@@ -257,6 +367,14 @@ void wims_media_port_free(int fd_rtp, int fd_rtcp)
 		close(fd_rtcp);
 }
 
+void wims_media_tconf_close(const struct wims_media_tconf *t)
+{
+	wims_media_port_free(t->fd_rtp, t->fd_rtcp);
+	for (unsigned i = 0; i < t->nalt && i < WIMS_MEDIA_MAX_ADDRS - 1; i++)
+		if (t->fd_alt[i] >= 0)
+			close(t->fd_alt[i]);
+}
+
 int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void *user)
 {
 	if (m->o.max_sessions && atomic_load(&m->nsess) >= m->o.max_sessions)
@@ -279,6 +397,7 @@ int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void 
 		s->tp[i].sess = s;
 		s->tp[i].index = (uint8_t)i;
 		s->tp[i].c.fd_rtp = s->tp[i].c.fd_rtcp = -1;
+		s->tp[i].sel_fd = s->tp[i].dtls_fd = -1;
 	}
 	atomic_fetch_add(&m->nsess, 1);
 	atomic_fetch_add(&best->nsess, 1);
@@ -297,6 +416,9 @@ static int conf_check(const struct wims_media_sessconf *c)
 {
 	if (c->ntransports > WIMS_MEDIA_MAX_TRANSPORTS || c->nstreams > WIMS_MEDIA_MAX_STREAMS)
 		return -EINVAL;
+	for (unsigned i = 0; i < c->ntransports; i++)
+		if (c->t[i].nalt > WIMS_MEDIA_MAX_ADDRS - 1)
+			return -EINVAL;
 	for (unsigned i = 0; i < c->nstreams; i++)
 		if (c->s[i].active && (c->s[i].t[0] >= c->ntransports || c->s[i].t[1] >= c->ntransports ||
 				       c->s[i].t[0] == c->s[i].t[1]))

@@ -27,6 +27,7 @@
 #define WIMS_MEDIA_MAX_STREAMS 8
 #define WIMS_MEDIA_MAX_TRANSPORTS 12
 #define WIMS_MEDIA_FP_MAX 160
+#define WIMS_MEDIA_MAX_ADDRS 4 /* [media] address list: host candidates per WebRTC transport */
 
 enum wims_media_tkind {
 	WIMS_MT_NONE = 0,
@@ -39,6 +40,12 @@ struct wims_media_tconf {
 	enum wims_media_tkind kind;
 	int fd_rtp, fd_rtcp; /* fd_rtcp -1 with rtcp-mux; owned by the engine once applied */
 	uint16_t lport_rtp, lport_rtcp;
+	/* WebRTC: sockets on the other media addresses, same port (one host
+	 * candidate each); ICE checks are answered on every one, media leave
+	 * from the one the nominated pair's check came in on.  Owned like fd_rtp. */
+	int fd_alt[WIMS_MEDIA_MAX_ADDRS - 1];
+	uint16_t lport_alt[WIMS_MEDIA_MAX_ADDRS - 1];
+	unsigned nalt;
 	bool rtcp_mux;       /* RTCP on the RTP port */
 	/* plain and SDES: where the peer said it receives */
 	struct wims_addr remote_rtp, remote_rtcp;
@@ -96,7 +103,11 @@ struct wims_media_counters {
 };
 
 struct wims_media_opts {
-	struct wims_addr addr;    /* bind and advertise (port ignored) */
+	struct wims_addr addr;    /* bind and advertise (port ignored); = addrs[0] */
+	/* all media addresses (naddrs 0: addr alone).  Plain (IMS) transports
+	 * bind to the first; WebRTC ones get a socket and a host candidate on each */
+	struct wims_addr addrs[WIMS_MEDIA_MAX_ADDRS];
+	unsigned naddrs;
 	uint16_t port_min, port_max;
 	unsigned workers;         /* 0: number of CPUs */
 	unsigned max_sessions;
@@ -123,6 +134,14 @@ void wims_media_free(struct wims_media *m);
 /** "sha-256 AB:CD:..." of the DTLS certificate. */
 const char *wims_media_fingerprint(const struct wims_media *m);
 const struct wims_addr *wims_media_addr(const struct wims_media *m);
+/** Number of media addresses (>= 1) and the i-th (NULL beyond). */
+unsigned wims_media_naddrs(const struct wims_media *m);
+const struct wims_addr *wims_media_addr_n(const struct wims_media *m, unsigned i);
+/** Parse an address list "127.0.0.1, ::1" (commas and/or blanks, at most
+ *  WIMS_MEDIA_MAX_ADDRS, no port, no repeats) into o->addrs/naddrs and o->addr.
+ *  0 or -EINVAL. */
+int wims_media_addrs_parse(struct wims_media_opts *o, struct wims_str list)
+	__attribute__((warn_unused_result));
 unsigned wims_media_sessions(const struct wims_media *m);
 
 /** Bind a UDP socket (an even/odd pair when pair) from the port range.
@@ -131,6 +150,16 @@ unsigned wims_media_sessions(const struct wims_media *m);
 int wims_media_port_alloc(struct wims_media *m, bool pair, int *fd_rtp, int *fd_rtcp,
 			  uint16_t *port) __attribute__((warn_unused_result));
 void wims_media_port_free(int fd_rtp, int fd_rtcp);
+/** Close every fd of a transport configuration that was never applied. */
+void wims_media_tconf_close(const struct wims_media_tconf *t);
+/** For a WebRTC transport: a socket on each media address after the first,
+ *  on `port` (the one fd_rtp holds on the first) where it is free, else on
+ *  another port of the range.  fds/ports[0..*n) belong to the caller as with
+ *  wims_media_port_alloc (close with wims_media_port_free).  0 (*n 0 with
+ *  one address) or -EADDRINUSE (nothing left open). */
+int wims_media_port_alloc_alt(struct wims_media *m, uint16_t port, int fds[WIMS_MEDIA_MAX_ADDRS - 1],
+			      uint16_t ports[WIMS_MEDIA_MAX_ADDRS - 1], unsigned *n)
+	__attribute__((warn_unused_result));
 
 /** A new session on the least busy worker.  -EBUSY beyond max_sessions. */
 int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void *user)

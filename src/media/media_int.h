@@ -27,6 +27,9 @@ struct media__tp {
 	 * callbacks gets new handles while the old ones are still closing
 	 * (libuv forbids re-initialising a handle before its close callback). */
 	uv_udp_t *rtp, *rtcp;
+	uv_udp_t *alt[WIMS_MEDIA_MAX_ADDRS - 1]; /* WebRTC: sockets on the other addresses */
+	int sel_fd;   /* WebRTC: the socket the nominated pair's check came in on, -1 */
+	int dtls_fd;  /* the socket DTLS talks on, -1 */
 	/* WebRTC */
 	struct wims_ice_lite ice;
 	bool ice_ready;

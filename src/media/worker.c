@@ -39,11 +39,17 @@ static int side_of(const struct media__stream *st, const struct media__tp *t)
 /* ---- sending ---- */
 
 /* Queued for the sendmmsg at the end of the loop turn (sendq.c). */
-static bool udp_send(struct media__worker *w, uv_udp_t *h, const uint8_t *p, size_t len,
+static bool udp_send(struct media__worker *w, int fd, const uint8_t *p, size_t len,
 		     const struct wims_addr *to)
 {
-	uv_os_fd_t fd;
-	return uv_fileno((const uv_handle_t *)h, &fd) == 0 && media__txq_push(w, fd, p, len, to);
+	return media__txq_push(w, fd, p, len, to);
+}
+
+/* The socket WebRTC media leave from: the one the nominated check came in
+ * on (its address family and local address are those of the pair). */
+static int webrtc_fd(const struct media__tp *t)
+{
+	return t->sel_fd >= 0 ? t->sel_fd : t->c.fd_rtp;
 }
 
 /* Send an RTP (rtcp=false) or RTCP packet toward transport t; p has tail room. */
@@ -58,7 +64,7 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 			return false;
 		int err = rtcp ? wims_srtp_protect_rtcp(t->srtp_tx, p, &len, cap)
 			       : wims_srtp_protect_rtp(t->srtp_tx, p, &len, cap);
-		return err == 0 && udp_send(w, t->rtp, p, len, to);
+		return err == 0 && udp_send(w, webrtc_fd(t), p, len, to);
 	}
 	case WIMS_MT_SDES:
 		if (!t->srtp_tx)
@@ -71,8 +77,8 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 		if (!t->c.has_remote)
 			return false;
 		if (!rtcp || t->c.rtcp_mux)
-			return t->rtp && udp_send(w, t->rtp, p, len, rtcp ? &t->rtcp_to : &t->rtp_to);
-		return t->rtcp && udp_send(w, t->rtcp, p, len, &t->rtcp_to);
+			return t->rtp && udp_send(w, t->c.fd_rtp, p, len, rtcp ? &t->rtcp_to : &t->rtp_to);
+		return t->rtcp && udp_send(w, t->c.fd_rtcp, p, len, &t->rtcp_to);
 	default:
 		return false;
 	}
@@ -286,7 +292,7 @@ static void dtls_flush(struct media__worker *w, struct media__tp *t, const struc
 	size_t n;
 	while ((n = wims_dtls_output(t->dtls, w->txbuf, sizeof(w->txbuf))) > 0)
 		if (to && t->rtp)
-			(void)udp_send(w, t->rtp, w->txbuf, n, to);
+			(void)udp_send(w, t->dtls_fd >= 0 ? t->dtls_fd : t->c.fd_rtp, w->txbuf, n, to);
 }
 
 static void sess_timer_update(struct wims_media_sess *s);
@@ -298,6 +304,7 @@ static void dtls_start_client(struct media__worker *w, struct media__tp *t)
 		return;
 	t->dtls_started = true;
 	t->dtls_peer = *to;
+	t->dtls_fd = t->sel_fd;
 	t->has_dtls_peer = true;
 	if (wims_dtls_start(t->dtls) < 0) {
 		t->dtls_failed = true;
@@ -308,7 +315,7 @@ static void dtls_start_client(struct media__worker *w, struct media__tp *t)
 }
 
 static void on_stun(struct media__worker *w, struct media__tp *t, const uint8_t *p, size_t len,
-		    const struct wims_addr *from)
+		    const struct wims_addr *from, int fd)
 {
 	size_t rlen = 0;
 	enum wims_ice_verdict v = wims_ice_lite_input(&t->ice, p, len, from, now_ms(w), w->txbuf,
@@ -316,8 +323,9 @@ static void on_stun(struct media__worker *w, struct media__tp *t, const uint8_t 
 	if (v == WIMS_ICE_DROP)
 		return;
 	if (rlen && t->rtp)
-		(void)udp_send(w, t->rtp, w->txbuf, rlen, from);
+		(void)udp_send(w, fd, w->txbuf, rlen, from);
 	if (v == WIMS_ICE_RESPOND_SELECTED) {
+		t->sel_fd = fd; /* a nomination on another address (family) moves media there */
 		for (unsigned i = 0; i < t->sess->nst; i++) {
 			struct media__stream *st = &t->sess->st[i];
 			if (st->c.t[0] == t->index || st->c.t[1] == t->index)
@@ -350,7 +358,7 @@ static void dtls_connected(struct media__tp *t)
 }
 
 static void on_dtls(struct media__worker *w, struct media__tp *t, const uint8_t *p, size_t len,
-		    const struct wims_addr *from)
+		    const struct wims_addr *from, int fd)
 {
 	if (!t->dtls || t->dtls_failed)
 		return;
@@ -360,6 +368,7 @@ static void on_dtls(struct media__worker *w, struct media__tp *t, const uint8_t 
 	}
 	t->dtls_peer = *from;
 	t->has_dtls_peer = true;
+	t->dtls_fd = fd;
 	int r = wims_dtls_input(t->dtls, p, len);
 	dtls_flush(w, t, from);
 	if (r == WIMS_DTLS_CONNECTED)
@@ -422,7 +431,7 @@ static void on_plain(struct media__worker *w, struct media__tp *t, uint8_t *p, s
 }
 
 static void on_packet(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len,
-		      const struct wims_addr *from, bool rtcp_port)
+		      const struct wims_addr *from, bool rtcp_port, int fd)
 {
 	enum wims_pkt_kind k = wims_pkt_classify(p, len);
 	if (t->c.kind != WIMS_MT_WEBRTC) {
@@ -431,8 +440,8 @@ static void on_packet(struct media__worker *w, struct media__tp *t, uint8_t *p, 
 		return;
 	}
 	switch (k) {
-	case WIMS_PKT_STUN: on_stun(w, t, p, len, from); break;
-	case WIMS_PKT_DTLS: on_dtls(w, t, p, len, from); break;
+	case WIMS_PKT_STUN: on_stun(w, t, p, len, from, fd); break;
+	case WIMS_PKT_DTLS: on_dtls(w, t, p, len, from, fd); break;
 	case WIMS_PKT_RTP: on_srtp(w, t, p, len, from, false); break;
 	case WIMS_PKT_RTCP: on_srtp(w, t, p, len, from, true); break;
 	default: break;
@@ -444,6 +453,19 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct media__tp *t = h->data;
 	(void)suggested;
 	media__rx_alloc(t->sess->w, h, buf);
+}
+
+/* The fd of a transport's handle (the engine keeps them in t->c). */
+static int rx_fd(const struct media__tp *t, const uv_udp_t *h)
+{
+	if (h == t->rtp)
+		return t->c.fd_rtp;
+	if (h == t->rtcp)
+		return t->c.fd_rtcp;
+	for (unsigned i = 0; i < t->c.nalt; i++)
+		if (h == t->alt[i])
+			return t->c.fd_alt[i];
+	return -1;
 }
 
 static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *sa,
@@ -462,7 +484,7 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct so
 	struct wims_addr from;
 	if (wims_addr_from_sa(&from, sa) < 0)
 		return;
-	on_packet(t->sess->w, t, (uint8_t *)buf->base, (size_t)n, &from, h == t->rtcp);
+	on_packet(t->sess->w, t, (uint8_t *)buf->base, (size_t)n, &from, h == t->rtcp, rx_fd(t, h));
 }
 
 /* ---- telephone-events blended into a stream (SIP INFO DTMF) ---- */
@@ -635,8 +657,17 @@ static void tp_close(struct media__tp *t)
 		close_handle(s, (uv_handle_t *)t->rtcp);
 	else if (t->c.fd_rtcp >= 0)
 		close(t->c.fd_rtcp);
+	for (unsigned i = 0; i < t->c.nalt; i++) {
+		if (t->alt[i])
+			close_handle(s, (uv_handle_t *)t->alt[i]);
+		else if (t->c.fd_alt[i] >= 0)
+			close(t->c.fd_alt[i]);
+		t->alt[i] = NULL;
+	}
+	t->c.nalt = 0;
 	t->rtp = t->rtcp = NULL;
 	t->c.fd_rtp = t->c.fd_rtcp = -1;
+	t->sel_fd = t->dtls_fd = -1;
 }
 
 static void apply_webrtc(struct media__worker *w, struct media__tp *t,
@@ -693,6 +724,38 @@ static void apply_sdes(struct media__tp *t, const struct wims_media_tconf *c)
 		wims_log(WIMS_LOG_ERR, "media: SDES keys rejected by SRTP");
 }
 
+/* The sockets on the other media addresses (WebRTC): kept while the
+ * configuration names the same fds, opened when new, closed when gone. */
+static void apply_alt_fds(struct media__worker *w, struct media__tp *t, const struct wims_media_tconf *c)
+{
+	unsigned n = c->kind == WIMS_MT_WEBRTC && t->rtp ? c->nalt : 0;
+	for (unsigned i = 0; i < WIMS_MEDIA_MAX_ADDRS - 1; i++) {
+		int want = i < c->nalt ? c->fd_alt[i] : -1;
+		int have = i < t->c.nalt ? t->c.fd_alt[i] : -1;
+		if (i < n && want >= 0 && want == have && t->alt[i])
+			continue;
+		if (t->alt[i]) { /* closing the handle closes `have` */
+			if (t->sel_fd == have)
+				t->sel_fd = -1;
+			if (t->dtls_fd == have)
+				t->dtls_fd = -1;
+			media__txq_flush(w);
+			close_handle(t->sess, (uv_handle_t *)t->alt[i]);
+			t->alt[i] = NULL;
+			if (want == have)
+				want = -1;
+		}
+		t->c.fd_alt[i] = -1;
+		if (want >= 0 && i >= n)
+			close(want);
+		else if (want >= 0) {
+			t->alt[i] = open_udp(w, want, t);
+			t->c.fd_alt[i] = t->alt[i] ? want : -1;
+		}
+	}
+	t->c.nalt = n;
+}
+
 /* The sockets of a configuration: owned by the engine once applied, so
  * every fd in c is either kept by the transport or closed here. */
 static void apply_fds(struct media__worker *w, struct media__tp *t, const struct wims_media_tconf *c)
@@ -721,6 +784,7 @@ static void apply_fds(struct media__worker *w, struct media__tp *t, const struct
 	}
 	t->c.fd_rtp = rtp;
 	t->c.fd_rtcp = rtcp;
+	apply_alt_fds(w, t, c);
 }
 
 static void apply_tp(struct media__worker *w, struct media__tp *t, const struct wims_media_tconf *c)
@@ -730,6 +794,9 @@ static void apply_tp(struct media__worker *w, struct media__tp *t, const struct 
 			close(c->fd_rtp);
 		if (c->fd_rtcp >= 0 && c->fd_rtcp != t->c.fd_rtcp)
 			close(c->fd_rtcp);
+		for (unsigned i = 0; i < c->nalt; i++)
+			if (c->fd_alt[i] >= 0 && (i >= t->c.nalt || c->fd_alt[i] != t->c.fd_alt[i]))
+				close(c->fd_alt[i]);
 		tp_close(t);
 		t->c.kind = WIMS_MT_NONE;
 		return;
@@ -741,10 +808,12 @@ static void apply_tp(struct media__worker *w, struct media__tp *t, const struct 
 		apply_sdes(t, c);
 	t->rtp_to = c->remote_rtp;
 	t->rtcp_to = c->remote_rtcp;
-	int fd_rtp = t->c.fd_rtp, fd_rtcp = t->c.fd_rtcp;
+	struct wims_media_tconf kept = t->c;
 	t->c = *c;
-	t->c.fd_rtp = fd_rtp;
-	t->c.fd_rtcp = fd_rtcp;
+	t->c.fd_rtp = kept.fd_rtp;
+	t->c.fd_rtcp = kept.fd_rtcp;
+	memcpy(t->c.fd_alt, kept.fd_alt, sizeof(kept.fd_alt));
+	t->c.nalt = kept.nalt;
 }
 
 /* (Re)make the transcoders of a stream whose transcoding changed. */
@@ -774,6 +843,9 @@ static void conf_close_fds(const struct wims_media_sessconf *c)
 			close(c->t[i].fd_rtp);
 		if (c->t[i].fd_rtcp >= 0)
 			close(c->t[i].fd_rtcp);
+		for (unsigned j = 0; j < c->t[i].nalt; j++)
+			if (c->t[i].fd_alt[j] >= 0)
+				close(c->t[i].fd_alt[j]);
 	}
 }
 

@@ -37,7 +37,7 @@ static void call_free(struct wims_alg *a, struct alg_call *c)
 	if (c->sess)
 		wims_media_sess_delete(c->sess); /* closes every fd it was given */
 	for (unsigned i = c->applied_tp; i < c->conf.ntransports; i++)
-		wims_media_port_free(c->conf.t[i].fd_rtp, c->conf.t[i].fd_rtcp);
+		wims_media_tconf_close(&c->conf.t[i]);
 	free(c);
 }
 
@@ -147,7 +147,7 @@ static void snap_restore(struct alg_call *c, struct alg_call *snap)
 {
 	unsigned from = snap->conf.ntransports > c->applied_tp ? snap->conf.ntransports : c->applied_tp;
 	for (unsigned i = from; i < c->conf.ntransports; i++)
-		wims_media_port_free(c->conf.t[i].fd_rtp, c->conf.t[i].fd_rtcp);
+		wims_media_tconf_close(&c->conf.t[i]);
 	struct wims_hnode hn = c->hn;
 	memcpy(c, snap, sizeof(*c));
 	c->hn = hn;
@@ -429,7 +429,7 @@ static bool free_cb(struct wims_hnode *n, void *arg)
 	if (c->sess)
 		wims_media_sess_delete(c->sess);
 	for (unsigned i = c->applied_tp; i < c->conf.ntransports; i++)
-		wims_media_port_free(c->conf.t[i].fd_rtp, c->conf.t[i].fd_rtcp);
+		wims_media_tconf_close(&c->conf.t[i]);
 	free(c);
 	return false;
 }

@@ -75,7 +75,8 @@ struct wims_alg {
 	struct wims_sdp_out_store st;
 	struct wims_sdp_codec codecs[WIMS_SDP_MAX_MEDIA][WIMS_SDP_MAX_FMTS];
 	struct wims_str attrs[WIMS_SDP_MAX_MEDIA][WIMS_SDP_MAX_ATTRS];
-	struct wims_sdp_cand cand[WIMS_SDP_MAX_MEDIA];
+	struct wims_sdp_cand cand[WIMS_SDP_MAX_MEDIA][WIMS_MEDIA_MAX_ADDRS];
+	char hosts[WIMS_MEDIA_MAX_ADDRS][WIMS_ADDR_STRLEN]; /* the media addresses, for candidates */
 	struct wims_sdp_fingerprint fp;
 	struct wims_sdp_crypto crypto[WIMS_SDP_MAX_MEDIA];
 	struct wims_str bundle[WIMS_SDP_MAX_MEDIA];

@@ -90,6 +90,14 @@ static int tp_alloc(struct wims_alg *a, struct alg_call *c, enum wims_media_tkin
 		alg__err(err, 503, "no free media port");
 		return rc;
 	}
+	/* a host candidate on each media address (IPv4 and IPv6 at once) */
+	if (kind == WIMS_MT_WEBRTC &&
+	    wims_media_port_alloc_alt(a->m, t->lport_rtp, t->fd_alt, t->lport_alt, &t->nalt) < 0) {
+		wims_media_port_free(t->fd_rtp, t->fd_rtcp);
+		t->fd_rtp = t->fd_rtcp = -1;
+		alg__err(err, 503, "no free media port");
+		return -EADDRINUSE;
+	}
 	t->kind = kind;
 	t->lport_rtcp = pair ? (uint16_t)(t->lport_rtp + 1) : t->lport_rtp;
 	t->rtcp_mux = !pair;
@@ -455,6 +463,32 @@ static void filter_attrs(struct wims_alg *a, unsigned i, const struct wims_sdp_m
 	om->n_attrs = n;
 }
 
+/* Our host candidates on a WebRTC transport: one per media address (the
+ * first on fd_rtp, the others on fd_alt), in the order configured, which is
+ * also their order of preference (RFC 8445 §5.1.2.1: host type 126, local
+ * preference 65535 down). */
+static unsigned fill_cands(struct wims_alg *a, const struct wims_media_tconf *t,
+			   struct wims_sdp_cand cd[WIMS_MEDIA_MAX_ADDRS])
+{
+	static const char *const fnd[WIMS_MEDIA_MAX_ADDRS] = {"1", "2", "3", "4"};
+	unsigned n = 0;
+	for (unsigned ai = 0; ai <= t->nalt && ai < WIMS_MEDIA_MAX_ADDRS; ai++) {
+		const struct wims_addr *ma = wims_media_addr_n(a->m, ai);
+		if (!ma || wims_addr_host(ma, a->hosts[ai], sizeof(a->hosts[ai]), false) < 0)
+			continue;
+		memset(&cd[n], 0, sizeof(cd[n]));
+		cd[n].foundation = wims_str_c(fnd[ai]);
+		cd[n].component = 1;
+		cd[n].transport = wims_str_c("UDP");
+		cd[n].priority = (126u << 24) | ((65535u - ai) << 8) | 255u;
+		cd[n].addr = wims_str_c(a->hosts[ai]);
+		cd[n].port = ai ? t->lport_alt[ai - 1] : t->lport_rtp;
+		cd[n].type = wims_str_c("host");
+		n++;
+	}
+	return n;
+}
+
 /* Our side of medium i toward leg `to` (of kind k) on transport ti. */
 static void fill_media(struct wims_alg *a, struct alg_call *c, unsigned i, int to, int ti,
 		       const struct wims_sdp_media *m, struct wims_sdp_out_media *om,
@@ -481,17 +515,8 @@ static void fill_media(struct wims_alg *a, struct alg_call *c, unsigned i, int t
 	om->n_cryptos = 0;
 	om->ice_ufrag = om->ice_pwd = WIMS_STR_NULL;
 	if (k == WIMS_MT_WEBRTC) {
-		struct wims_sdp_cand *cd = &a->cand[i];
-		memset(cd, 0, sizeof(*cd));
-		cd->foundation = wims_str_c("1");
-		cd->component = 1;
-		cd->transport = wims_str_c("UDP");
-		cd->priority = 2130706431u; /* host, RFC 8445 §5.1.2.1 */
-		cd->addr = wims_str_c(a->host);
-		cd->port = t->lport_rtp;
-		cd->type = wims_str_c("host");
-		om->cands = cd;
-		om->n_cands = 1;
+		om->cands = a->cand[i];
+		om->n_cands = fill_cands(a, t, a->cand[i]);
 		om->end_of_candidates = true;
 		om->ice_ufrag = wims_str_c(t->lufrag);
 		om->ice_pwd = wims_str_c(t->lpwd);

@@ -281,6 +281,10 @@ static void release(struct wims_proxy *px, struct px_dialog *d, const char *why)
 	wims_proxy__via_line(px, &w, hop.proto, wims_str_c(branch));
 	wims_wbuf_puts(&w, "Max-Forwards: 70\r\n");
 	wims_wbuf_puts(&w, d->rest);
+	/* past the numbers stimer.c used in the browser's name (session refreshes) */
+	uint32_t st_cseq = wims_proxy__stimer_cseq_floor(px, wims_str_c(d->call_id), wims_str_c(d->tag_a), d->flow_id);
+	if (st_cseq > d->cseq)
+		d->cseq = st_cseq;
 	/* past the numbers precond.c used in this dialog itself */
 	wims_wbuf_printf(&w, "CSeq: %u BYE\r\n",
 			 d->cseq + 1 + wims_proxy__pc_cseq_offset(px, wims_str_c(d->call_id), wims_str_c(d->tag_a), d->flow_id));
@@ -319,9 +323,9 @@ void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id)
 {
 	struct flow_walk fw = {px, flow_id, "WebSocket connection lost", false};
 
-	wims_proxy__stimer_flow_gone(px, flow_id);
 	if (px->dialogs.n)
 		wims_hash_walk(&px->dialogs, release_cb, &fw);
+	wims_proxy__stimer_flow_gone(px, flow_id);
 }
 
 static bool free_cb(struct wims_hnode *n, void *arg)

@@ -331,6 +331,16 @@ void wims_proxy__stimer_learn(struct wims_proxy *px, struct px_tsx *t, const str
 /** Final status of a refresh wims sent for session id (408/481: release;
  *  a 2xx, m, re-arms).  m is NULL when the transaction timed out. */
 void wims_proxy__stimer_done(struct wims_proxy *px, uint64_t id, unsigned status, const struct wims_sip_msg *m);
+/** RFC 4028 §7.4: INVITE t, for which wims offered Session-Expires in the
+ *  browser's name, got 422 resp: write the INVITE again into out with the
+ *  interval of resp's Min-SE, CSeq + 1 and a new branch (given back).
+ *  -EAGAIN when it is not wims's to retry (the browser asked for timers). */
+int wims_proxy__stimer_422(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *resp,
+			   struct wims_wbuf *out, char branch[PX_BRANCH_MAX]) __attribute__((warn_unused_result));
+/** The highest CSeq the core saw from the browser's side of a dialog wims
+ *  keeps timers for (its own refreshes included); 0 when there is none. */
+uint32_t wims_proxy__stimer_cseq_floor(struct wims_proxy *px, struct wims_str call_id, struct wims_str tag,
+				       uint64_t flow_id);
 /** The browser flow is gone: forget its sessions (dialog.c releases them). */
 void wims_proxy__stimer_flow_gone(struct wims_proxy *px, uint64_t flow_id);
 void wims_proxy__stimer_free_all(struct wims_proxy *px);

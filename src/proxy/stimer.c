@@ -558,6 +558,19 @@ static void strip_require_timer(const struct wims_sip_msg *m, struct wims_sip_ed
 			wims_sip_edit_remove_val(ed, m, &it);
 }
 
+/* Is span v of m already rewritten (precond.c keeps its own CSeq offset in
+ * the dialogs where it sent PRACK/UPDATE)?  Two edits of one span would
+ * make the message unwritable. */
+static bool edited(const struct wims_sip_edits *ed, const struct wims_sip_msg *m, struct wims_str v)
+{
+	size_t off = (size_t)(v.p - m->raw.p);
+
+	for (size_t i = 0; i < ed->n; i++)
+		if (ed->e[i].off < off + v.l && off < ed->e[i].off + (ed->e[i].del ? ed->e[i].del : 1))
+			return true;
+	return false;
+}
+
 /* RFC 3261 §12.2.1.1: the core must see the browser's side's CSeq grow,
  * wims's own requests included.  Returns the number put in the request. */
 static uint32_t renumber(struct px_stm *s, const struct wims_sip_msg *m, uint32_t num)
@@ -581,7 +594,7 @@ static void req_in_dialog(struct px_req *r, struct px_stm *s, bool from_br)
 	struct wims_sip_cseq cs;
 	uint32_t out;
 
-	if (!ch || wims_sip_cseq_parse(&cs, ch->value))
+	if (!ch || wims_sip_cseq_parse(&cs, ch->value) || edited(&r->ed, m, ch->value))
 		return;
 	if (!from_br) {
 		if (cs.num > s->core_cseq)
@@ -668,7 +681,8 @@ void wims_proxy__stimer_response(struct wims_proxy *px, struct px_tsx *t, const 
 
 	(void)px;
 	if (px_proto_is_ws(t->up.proto) && t->up.flow) {
-		if (t->cseq_up && (ch = wims_sip_msg_hdr(m, WIMS_HDR_CSEQ)) && wims_sip_cseq_parse(&cs, ch->value) == 0) {
+		if (t->cseq_up && (ch = wims_sip_msg_hdr(m, WIMS_HDR_CSEQ)) && wims_sip_cseq_parse(&cs, ch->value) == 0 &&
+		    !edited(ed, m, ch->value)) {
 			size_t at = scratch->len;
 			wims_wbuf_printf(scratch, "%u %.*s", t->cseq_up, (int)cs.method.l, cs.method.p);
 			if (!scratch->err)
@@ -722,4 +736,77 @@ void wims_proxy__stimer_free_all(struct wims_proxy *px)
 	wims_hash_fini(&px->stm->by_id);
 	free(px->stm);
 	px->stm = NULL;
+}
+
+/* ---- 422 and CSeq for dialog.c ---- */
+
+static int rewrite_422(struct wims_proxy *px, const struct wims_sip_msg *o, uint32_t se, struct wims_wbuf *out,
+		       char branch[PX_BRANCH_MAX])
+{
+	const struct wims_sip_hdr *seh = wims_sip_msg_hdr(o, WIMS_HDR_SESSION_EXPIRES);
+	const struct wims_sip_hdr *mh = wims_sip_msg_hdr(o, WIMS_HDR_MIN_SE);
+	const struct wims_sip_hdr *ch = wims_sip_msg_hdr(o, WIMS_HDR_CSEQ);
+	struct wims_sip_edits ed;
+	struct wims_sip_cseq cs;
+	struct wims_sip_via v;
+	char sev[16], csv[48];
+
+	if (!seh || !ch || wims_sip_cseq_parse(&cs, ch->value) || wims_sip_msg_top_via(o, &v) || !v.branch.l)
+		return -EBADMSG;
+	wims_proxy__branch(px, o, branch);
+	snprintf(sev, sizeof(sev), "%u", se);
+	snprintf(csv, sizeof(csv), "%u INVITE", cs.num + 1);
+	wims_sip_edits_init(&ed);
+	wims_sip_edit_replace(&ed, o, v.branch, wims_str_c(branch));
+	wims_sip_edit_replace(&ed, o, seh->value, wims_str_c(sev));
+	if (mh)
+		wims_sip_edit_replace(&ed, o, mh->value, wims_str_c(sev));
+	wims_sip_edit_replace(&ed, o, ch->value, wims_str_c(csv));
+	return wims_sip_msg_write(o, &ed, out);
+}
+
+int wims_proxy__stimer_422(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *resp,
+			   struct wims_wbuf *out, char branch[PX_BRANCH_MAX])
+{
+	struct wims_sip_msg *req = malloc(sizeof(*req)), *o = malloc(sizeof(*o));
+	const struct wims_sip_hdr *mh = wims_sip_msg_hdr(resp, WIMS_HDR_MIN_SE);
+	enum refresher ref;
+	uint32_t ms, se;
+	const char *why;
+	int rc = -EAGAIN;
+
+	/* only what wims added (the browser's request had no Session-Expires) */
+	if (!req || !o || !mh || !t->req || wims_sip_msg_parse(req, t->req, t->req_len, &why) ||
+	    wims_sip_msg_hdr(req, WIMS_HDR_SESSION_EXPIRES) || wims_sip_msg_parse(o, t->out, t->out_len, &why) ||
+	    parse_se(o, &se, &ref))
+		goto out;
+	/* RFC 4028 §6: Min-SE = delta-seconds *(;generic-param) */
+	const char *semi = memchr(mh->value.p, ';', mh->value.l);
+	struct wims_str msv = wims_str_trim(wims_str_make(mh->value.p, semi ? (size_t)(semi - mh->value.p) : mh->value.l));
+	if (wims_sip_uint_parse(msv, 86400, &ms) || ms <= se)
+		goto out; /* nothing larger to offer: the 422 goes to the browser */
+	if ((rc = rewrite_422(px, o, ms, out, branch)))
+		goto out;
+	if (!t->cseq_up)
+		t->cseq_up = cseq_of(req);
+	wims_log(WIMS_LOG_INFO, "INVITE answered 422: sent again with Session-Expires %u (RFC 4028 §7.4)", ms);
+out:
+	free(req);
+	free(o);
+	return rc;
+}
+
+uint32_t wims_proxy__stimer_cseq_floor(struct wims_proxy *px, struct wims_str call_id, struct wims_str tag,
+				       uint64_t flow_id)
+{
+	if (!px->stm || !px->stm->by_cid.n)
+		return 0;
+	for (struct wims_hnode *n = wims_hash_find(&px->stm->by_cid, wims_hash_str(call_id)); n;
+	     n = wims_hash_next_same(n)) {
+		struct px_stm *s = wims_container_of(n, struct px_stm, hc);
+		if (wims_str_eqc(call_id, s->call_id) && (!flow_id || s->flow_id == flow_id) &&
+		    (wims_str_eqc(tag, s->tag_br) || wims_str_eqc(tag, s->tag_core)))
+			return s->last_out;
+	}
+	return 0;
 }

@@ -329,6 +329,44 @@ static bool failover(struct px_tsx *t, const struct wims_sip_msg *resp, const ch
 	return true;
 }
 
+/* RFC 4028 §7.4 (stimer.c): a 422 to an INVITE for which wims offered
+ * Session-Expires in the browser's name is not the browser's to handle:
+ * the INVITE goes again with the interval asked, a new CSeq and branch. */
+static bool retry_422(struct px_tsx *t, const struct wims_sip_msg *resp)
+{
+	struct wims_proxy *px = t->px;
+	char branch[PX_BRANCH_MAX];
+	struct wims_wbuf w;
+	char *mem;
+
+	if (t->method != WIMS_SIP_INVITE || t->cancelled || t->done || !t->out || !(mem = wims_proxy__mem_get(px)))
+		return false;
+	wims_wbuf_init(&w, mem, WIMS_SIP_MAX_MESSAGE);
+	if (wims_proxy__stimer_422(px, t, resp, &w, branch)) {
+		wims_proxy__mem_put(px, mem);
+		return false;
+	}
+	ack_non2xx(t, resp); /* from the request as sent; t->out then holds the ACK */
+	if (store(&t->out, &t->out_len, w.p, w.len)) {
+		wims_proxy__mem_put(px, mem);
+		return false;
+	}
+	wims_proxy__mem_put(px, mem);
+	wims_hash_remove(&px->tsx_cli, &t->hc);
+	snprintf(t->branch, sizeof(t->branch), "%s", branch);
+	wims_hash_insert(&px->tsx_cli, &t->hc, wims_hash_str(wims_str_c(t->branch)));
+	t->down_status = 0;
+	uv_timer_stop(&t->t_retr);
+	if (wims_proxy__send(px, &t->down, t->out, t->out_len, true))
+		return false;
+	if (t->down.proto == WIMS_SIP_UDP) {
+		t->retr_ms = px->t1;
+		uv_timer_start(&t->t_retr, on_retr, t->retr_ms, 0);
+	}
+	uv_timer_start(&t->t_to, on_timeout, 64ULL * px->t1, 0);
+	return true;
+}
+
 static void on_timeout(uv_timer_t *h)
 {
 	struct px_tsx *t = h->data;
@@ -664,6 +702,8 @@ bool wims_proxy__tsx_response(struct wims_proxy *px, const struct wims_sip_msg *
 		return true;
 	}
 	if (m->status == 503 && failover(t, m, "answered 503"))
+		return true;
+	if (m->status == 422 && retry_422(t, m))
 		return true;
 	t->down_status = m->status;
 	if (t->method == WIMS_SIP_INVITE && m->status >= 300)

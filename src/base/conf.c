@@ -107,7 +107,7 @@ static const struct key keys[] = {
 	  "token registration: PEM file of the WAF's P-256 public key (ES256 tokens)"),
 	S("pcscf", "token_audience", pcscf_token_audience, "",
 	  "token registration: the aud claim required (empty: any)"),
-	{"pcscf", "reg_subscribe", K_BOOL, offsetof(struct wims_conf, pcscf_reg_subscribe), sizeof(bool), 0, 0, "no",
+	{"pcscf", "reg_subscribe", K_BOOL, offsetof(struct wims_conf, pcscf_reg_subscribe), sizeof(bool), 0, 0, "yes",
 	 "yes: subscribe to the reg event package of each registered user (TS 24.229 §5.2.3) and release "
 	 "its calls when the network de-registers it"},
 	U("pcscf", "reg_subscribe_expires", pcscf_reg_subscribe_expires, 10, 4000000, "600000",

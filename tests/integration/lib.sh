@@ -180,6 +180,8 @@ listen_udp = 127.0.0.1:$WIMSD_SIP_PORT
 listen_tcp = 127.0.0.1:$WIMSD_SIP_PORT
 [pcscf]
 scscf = sip:127.0.0.1:$SCSCF_PORT;transport=udp
+; the plain lab S-CSCF has no reg event package (start_pcscf_lab --reginfo has)
+reg_subscribe = no
 INI
 }
 start_wimsd() {

@@ -27,6 +27,7 @@ static struct h *pc_up(void)
 	char v[80];
 
 	conf_set(h, "general", "role", "pcscf");
+	conf_set(h, "pcscf", "reg_subscribe", "no"); /* test_regevent.c has the subscription */
 	conf_set(h, "iwu", "pcscf", "sip:127.0.0.1:9;transport=udp");
 	conf_set(h, "pcscf", "scscf", fmt(v, sizeof(v), "sip:127.0.0.1:%u", h->cport));
 	h_start(h);
@@ -269,6 +270,7 @@ static void test_register_ws_plain(void **state)
 	const char *at;
 
 	conf_set(h, "general", "role", "pcscf");
+	conf_set(h, "pcscf", "reg_subscribe", "no"); /* test_regevent.c has the subscription */
 	conf_set(h, "pcscf", "scscf", fmt(v, sizeof(v), "sip:127.0.0.1:%u;transport=udp", h->cport));
 	conf_set(h, "pcscf", "visited_network_id", "visited.example");
 	conf_set(h, "pcscf", "icid_prefix", "lab7");
@@ -635,6 +637,7 @@ static void test_register_tags_tcp(void **state)
 	const char *at;
 
 	conf_set(h, "general", "role", "pcscf");
+	conf_set(h, "pcscf", "reg_subscribe", "no"); /* test_regevent.c has the subscription */
 	conf_set(h, "pcscf", "scscf", fmt(v, sizeof(v), "sip:127.0.0.1:%u;transport=tcp", h->cport));
 	h_start(h);
 	b = br_open(h, 0, WIMS_SIP_WSS);
@@ -741,6 +744,7 @@ static void test_alloc_errors(void **state)
 	char err[256] = "";
 
 	conf_set(h, "general", "role", "pcscf");
+	conf_set(h, "pcscf", "reg_subscribe", "no"); /* test_regevent.c has the subscription */
 	/* a domain name is resolved by DNS (dns.c); its static fallback must be numeric */
 	conf_set(h, "pcscf", "scscf", "sip:scscf.ims.test");
 	conf_set(h, "pcscf", "scscf_fallback", "127.0.0.1:5080, scscf.ims.test:5080");

@@ -419,6 +419,7 @@ static void test_off(void **state)
 
 	(void)state;
 	conf_set(h, "general", "role", "pcscf");
+	conf_set(h, "pcscf", "reg_subscribe", "no");
 	conf_set(h, "pcscf", "scscf", fmt(v, sizeof(v), "sip:127.0.0.1:%u", h->cport));
 	h_start(h);
 	do_register(h, br_open(h, 0, WIMS_SIP_WSS), 0, 600);

@@ -303,13 +303,16 @@ static bool failover(struct px_tsx *t, const struct wims_sip_msg *resp, const ch
 {
 	struct wims_proxy *px = t->px;
 	struct wims_addr next;
-	char *req = t->out;
+	char *req;
 	size_t req_len = t->out_len;
 
 	if (!px->dns || !t->out || t->cancelled || t->done || !wims_proxy__dns_next(px, &t->down, &next, why))
 		return false;
 	if (resp && t->method == WIMS_SIP_INVITE) {
-		t->out = NULL; /* ack_non2xx keeps its ACK in t->out: the request is put back */
+		/* ack_non2xx builds the ACK from t->out and keeps it there: the request is put back */
+		if (!(req = malloc(req_len)))
+			return false;
+		memcpy(req, t->out, req_len);
 		ack_non2xx(t, resp);
 		free(t->out);
 		t->out = req;

@@ -123,6 +123,41 @@ static void test_failover_503(void **state)
 	h_free(h);
 }
 
+/* An INVITE's 503: ACKed to that target, then the INVITE goes to the next. */
+static void test_failover_503_invite(void **state)
+{
+	struct h *h = dns_up("127.0.0.1:%u, 127.0.0.1:%u", 500);
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[2048], resp[2048];
+
+	h->keep_dups = true;
+	br_send(b, fmt(req, sizeof(req),
+		       "INVITE sip:bob@ims.test SIP/2.0\r\n"
+		       "Via: SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKi1\r\n"
+		       "Max-Forwards: 70\r\n"
+		       "To: <sip:bob@ims.test>\r\n"
+		       "From: <sip:user0@ims.test>;tag=a1\r\n"
+		       "Call-ID: inv-0@test\r\n"
+		       "CSeq: 1 INVITE\r\n"
+		       "Contact: <sip:u0@x0.invalid;transport=ws>\r\n"
+		       "Content-Length: 0\r\n"
+		       "\r\n"));
+	assert_true(wait_q(h, &h->core, 1, 2000));
+	assert_string_equal(SL(h->core.m[0]), "INVITE sip:bob@ims.test SIP/2.0");
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 503, "t1", NULL));
+	assert_true(wait_q(h, &h->core, 3, 1000));
+	assert_string_equal(SL(h->core.m[1]), "ACK sip:bob@ims.test SIP/2.0");
+	assert_string_equal(h->core.m[2], h->core.m[0]);
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[2], 486, "t2", NULL));
+	assert_true(wait_q(h, &h->core, 4, 1000)); /* the ACK for the 486 */
+	for (unsigned i = 0; i < 50 && (b->q.n == 0 || STATUS(b->q.m[b->q.n - 1]) < 200); i++)
+		settle(h, 20);
+	assert_int_equal(STATUS(b->q.m[b->q.n - 1]), 486); /* after the 100 */
+	for (size_t i = 0; i < b->q.n; i++)
+		assert_int_not_equal(STATUS(b->q.m[i]), 503);
+	h_free(h);
+}
+
 /* No fallback: 503 with a reason, and nothing reaches the core. */
 static void test_no_fallback(void **state)
 {
@@ -164,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_failover_timeout),
 		cmocka_unit_test(test_failover_503),
+		cmocka_unit_test(test_failover_503_invite),
 		cmocka_unit_test(test_no_fallback),
 		cmocka_unit_test(test_bad_conf),
 	};

@@ -10,7 +10,7 @@
 #include "base/log.h"
 #include "base/str.h"
 
-enum ktype { K_STR, K_UINT, K_BOOL, K_ROLE, K_LEVEL, K_TARGET, K_ADDR, K_CODECS };
+enum ktype { K_STR, K_UINT, K_BOOL, K_ROLE, K_LEVEL, K_TARGET, K_ADDR, K_CODECS, K_ADDRS };
 
 struct key {
 	const char *section, *name;
@@ -120,8 +120,10 @@ static const struct key keys[] = {
 	{"media", "anchor", K_BOOL, offsetof(struct wims_conf, media_anchor), sizeof(bool), 0, 0, "yes",
 	 "yes: both roles anchor every call's media in wims's gateway (WebRTC toward the browser, "
 	 "plain RTP toward IMS); no: SDP passes untouched"},
-	A("media", "address", media_address, "127.0.0.1",
-	  "IP address the media ports are bound to and advertised in SDP and ICE candidates"),
+	{"media", "address", K_ADDRS, offsetof(struct wims_conf, media_address),
+	 sizeof(((struct wims_conf *)0)->media_address), 0, 0, "127.0.0.1",
+	 "IP address(es) the media ports are bound to, e.g. 127.0.0.1, ::1 (at most 4): each WebRTC "
+	 "transport gets a socket and a host candidate on every one; c= and the IMS side use the first"},
 	U("media", "port_min", media_port_min, 1024, 65534, "30000", "first UDP port for media"),
 	U("media", "port_max", media_port_max, 1030, 65535, "39999", "last UDP port for media"),
 	U("media", "workers", media_workers, 0, 64, "0", "media worker threads (0: one per CPU)"),
@@ -151,6 +153,60 @@ static const struct key keys[] = {
 	A("media", "ng_listen", media_ng_listen, "",
 	  "UDP address of the rtpengine-compatible ng control protocol (empty: off), e.g. 127.0.0.1:2223"),
 };
+
+/* One address of the list: IPv4, IPv6 with or without brackets, no port. */
+static int parse_addr1(struct wims_addr *a, struct wims_str x)
+{
+	char tmp[64];
+	if (x.l && x.p[0] != '[' && memchr(x.p, ':', x.l)) {
+		if (x.l + 3 > sizeof(tmp))
+			return -EINVAL;
+		tmp[0] = '[';
+		memcpy(tmp + 1, x.p, x.l);
+		tmp[x.l + 1] = ']';
+		x = (struct wims_str){tmp, x.l + 2};
+	}
+	if (wims_addr_parse(a, x, 0) || wims_addr_port(a))
+		return -EINVAL;
+	return 0;
+}
+
+/* [media] address: 1-4 distinct numeric addresses without port, separated
+ * by commas or blanks (the media engine parses it again at start) */
+static int check_addrs(const char *v, char *why, size_t wl)
+{
+	struct wims_str s = wims_str_c(v), got[4];
+	unsigned n = 0;
+	size_t i = 0;
+
+	while (i < s.l) {
+		size_t b;
+		for (; i < s.l && (s.p[i] == ',' || s.p[i] == ' ' || s.p[i] == '\t'); i++)
+			;
+		for (b = i; i < s.l && s.p[i] != ',' && s.p[i] != ' ' && s.p[i] != '\t'; i++)
+			;
+		if (i == b)
+			break;
+		struct wims_str x = wims_str_make(s.p + b, i - b);
+		struct wims_addr a;
+		if (n == 4 || parse_addr1(&a, x)) {
+			snprintf(why, wl, "'%.*s' is %s", (int)x.l, x.p,
+				 n == 4 ? "a fifth address (at most 4)" : "not a numeric address without port");
+			return -EINVAL;
+		}
+		for (unsigned j = 0; j < n; j++)
+			if (wims_str_eq(got[j], x)) {
+				snprintf(why, wl, "'%.*s' is listed twice", (int)x.l, x.p);
+				return -EINVAL;
+			}
+		got[n++] = x;
+	}
+	if (!n) {
+		snprintf(why, wl, "no address");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 /* [media] codec_prefer: distinct names of the transcoder's codecs, one of
  * each side at least (the codec module parses it again at start) */
@@ -246,6 +302,14 @@ static int set_key(struct wims_conf *c, const struct key *k, const char *v, char
 			return -EINVAL;
 		}
 		return wims_str_copy(dst, k->size, wims_str_c(v));
+	case K_ADDRS:
+		if (check_addrs(v, why, wl))
+			return -EINVAL;
+		if (wims_str_copy(dst, k->size, wims_str_c(v))) {
+			snprintf(why, wl, "value too long");
+			return -EINVAL;
+		}
+		return 0;
 	case K_CODECS:
 		if (check_codecs(v, why, wl))
 			return -EINVAL;

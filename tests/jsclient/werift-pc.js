@@ -7,7 +7,11 @@ const werift = require('werift');
 
 // configure({ video: true }) (wims-ua --video): offers get a sendrecv video
 // m-line (VP8, H264) bundled with the audio one; set before any peer connection
-const OPTS = { video: false, dtmf: false };
+const OPTS = { video: false, dtmf: false, ipv6: false };
+// configure({ ipv6: true }) (wims-ua --ipv6-only): gather and announce only a
+// ::1 host candidate (an IPv6-only browser); IPv4 otherwise
+const LOOP_IP = () => (OPTS.ipv6 ? '::1' : '127.0.0.1');
+const LOOP_RE = () => (OPTS.ipv6 ? / ::1 \d+ typ / : / 127\.0\.0\.1 \d+ typ /);
 function configure(o) { Object.assign(OPTS, o || {}); }
 
 // video feedback as a browser offers it: NACK, PLI, FIR, REMB (the gateway
@@ -34,7 +38,7 @@ const CODECS = () => ({
 
 function loopbackOnly(desc) {
   if (!desc || !desc.sdp) return desc;
-  const sdp = desc.sdp.split('\r\n').filter((l) => !/^a=candidate:/.test(l) || / 127\.0\.0\.1 \d+ typ /.test(l)).join('\r\n');
+  const sdp = desc.sdp.split('\r\n').filter((l) => !/^a=candidate:/.test(l) || LOOP_RE().test(l)).join('\r\n');
   return { type: desc.type, sdp };
 }
 
@@ -42,9 +46,10 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
   constructor() {
     super({
       iceServers: [],
-      iceUseIpv6: false,
-      iceInterfaceAddresses: { udp4: '127.0.0.1' },
-      iceAdditionalHostAddresses: ['127.0.0.1'],
+      iceUseIpv4: !OPTS.ipv6,
+      iceUseIpv6: OPTS.ipv6,
+      iceInterfaceAddresses: OPTS.ipv6 ? { udp6: '::1' } : { udp4: '127.0.0.1' },
+      iceAdditionalHostAddresses: [LOOP_IP()],
       codecs: CODECS(),
     });
     this.wimsCands = [];
@@ -68,7 +73,7 @@ class WeriftRTCPeerConnection extends werift.RTCPeerConnection {
     };
     this.addEventListener('icecandidate', (e) => {
       const c = e && e.candidate && (e.candidate.candidate || '');
-      if (c && / 127\.0\.0\.1 \d+ typ host/.test(c)) this.wimsCands.push(c.replace(/^a=/, ''));
+      if (c && LOOP_RE().test(c) && / typ host/.test(c)) this.wimsCands.push(c.replace(/^a=/, ''));
     });
   }
 

@@ -58,6 +58,8 @@ const USAGE = `usage: wims-ua.js [options]
                            run fails unless >= 90% came back identical and nothing else came;
                            with --video the same for video, sorted by payload type (EVENT media
                            kind=video ...), and the check is ok only if both kinds pass
+  --ipv6-only              (werift) gather and announce only a ::1 host candidate; EVENT
+                           candidates call=... local=ADDR/PORT,... remote=ADDR/PORT,...
   --video-fb               with --video --media-send: after the media check, send PLI, FIR and
                            NACK on the video m-line (3 of each) and expect at least one of each
                            back (a peer that answers feedback with feedback): EVENT video-fb,
@@ -129,6 +131,7 @@ function parseArgs(argv) {
       case '--timeout': o.timeout = +need(i); i++; break;
       case '--pc': o.pc = need(i); i++; if (!['fake', 'werift'].includes(o.pc)) die('--pc fake|werift'); break;
       case '--video': o.video = true; break;
+      case '--ipv6-only': o.ipv6 = true; break;
       case '--video-fb': o.videoFb = true; break;
       case '--video-fb-sender-ssrc': o.videoFbSsrc = Number(need(i)) >>> 0; i++; break;
       case '--media-send': o.mediaSend = +need(i); i++; if (!(o.mediaSend > 0)) die('--media-send N (N > 0)'); break;
@@ -164,7 +167,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const opt = parseArgs(process.argv.slice(2));
 const wpc = opt.pc === 'werift' ? require('./werift-pc') : null;
-if (wpc) { wpc.configure({ video: !!opt.video, dtmf: !!opt.dtmfInfo }); wpc.install(); } else require('./fake-webrtc').install();
+if (wpc) { wpc.configure({ video: !!opt.video, dtmf: !!opt.dtmfInfo, ipv6: !!opt.ipv6 }); wpc.install(); } else require('./fake-webrtc').install();
 const JsSIP = require('jssip');
 const { WsSocket } = require('./ws-socket');
 if (opt.debug) JsSIP.debug.enable('JsSIP:*'); else JsSIP.debug.disable();
@@ -242,6 +245,10 @@ function sessionEvents(s, tag) {
         ev('pc', { call: tag, state: st });
         if (st === 'connected') {
           ev('pc-stats', Object.assign({ call: tag }, wpc.mediaInfo(pc)));
+          if (opt.ipv6) { // the host candidates each side announced (addr/port, comma-separated)
+            const cands = (d) => [...((d && d.sdp) || '').matchAll(/a=candidate:\S+ 1 \S+ \d+ (\S+) (\d+) typ host/g)].map((m) => m[1] + '/' + m[2]).join(',');
+            ev('candidates', { call: tag, local: cands(pc.localDescription), remote: cands(pc.remoteDescription) });
+          }
           signal('pc-connected:' + tag);
         }
       });

@@ -35,7 +35,7 @@ fi
 
 # refuse to start over something already listening on a lab port
 busy=()
-for p in 5080 5070 5091 5092 5060 8080 8443 5062 2223; do
+for p in 5080 5079 5070 5091 5092 5060 8080 8443 5062 2223; do
   ss -H -ltun "sport = :$p" 2>/dev/null | grep -q . && busy+=("$p")
 done
 if ((${#busy[@]})); then
@@ -92,8 +92,16 @@ phone() { # name scenario port mediaport
 }
 
 # wimsd as the P-CSCF talks to the S-CSCF directly: the S-CSCF then answers
-# REGISTER with Service-Route and P-Associated-URI, as an IMS one does
-if [ "$MODE" = pcscf ]; then kam scscf "$LAB/kamailio/scscf.cfg" -A WITH_IMS_REG; else kam scscf "$LAB/kamailio/scscf.cfg"; fi
+# REGISTER with Service-Route and P-Associated-URI, as an IMS one does, and
+# serves the reg event package that wimsd subscribes to (db_text tables in
+# lab/run/scscf.db; `kamcmd -s udp:127.0.0.1:5079 ul.rm location alice`
+# de-registers alice from the network side, and her calls are released)
+if [ "$MODE" = pcscf ]; then
+  mkdir -p "$RUN/scscf.db" && cp /usr/share/kamailio/dbtext/kamailio/* "$RUN/scscf.db/"
+  kam scscf "$LAB/kamailio/scscf.cfg" -A WITH_IMS_REG -A WITH_REGINFO -A "DBTEXT_URL=\"text://$RUN/scscf.db\""
+else
+  kam scscf "$LAB/kamailio/scscf.cfg"
+fi
 wait_port udp 5080 scscf
 if [ "$MODE" != pcscf ]; then kam pcscf "$LAB/kamailio/pcscf.cfg"; wait_port udp 5070 pcscf; fi
 phone echo uas_phone.xml 5091 6010; wait_port udp 5091 echo

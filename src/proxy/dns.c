@@ -140,12 +140,20 @@ static void pick(struct wims_proxy *px, uint64_t now)
 	px->next_proto = d->t[best].proto;
 }
 
+/* A target found dead stays skipped across a refresh of the list. */
 static void set_targets(struct px_dns *d, const struct wims_sip_target *t, size_t n)
 {
-	d->n = n < WIMS_SIP_RES_MAX_TARGETS ? n : WIMS_SIP_RES_MAX_TARGETS;
-	memcpy(d->t, t, d->n * sizeof(*t));
-	memset(d->down_until, 0, sizeof(d->down_until));
-	d->have = d->n > 0;
+	uint64_t down[WIMS_SIP_RES_MAX_TARGETS] = {0};
+
+	n = n < WIMS_SIP_RES_MAX_TARGETS ? n : WIMS_SIP_RES_MAX_TARGETS;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < d->n; k++)
+			if (d->t[k].proto == t[i].proto && wims_addr_eq(&d->t[k].addr, &t[i].addr))
+				down[i] = d->down_until[k];
+	d->n = n;
+	memcpy(d->t, t, n * sizeof(*t));
+	memcpy(d->down_until, down, sizeof(down));
+	d->have = n > 0;
 }
 
 static void log_targets(const struct px_dns *d, const char *what)

@@ -278,11 +278,14 @@ stop_pid "$GW_PID"
 # ends), calls from registered users.  BENCH_PCSCF=0 skips this part.
 if [ "${BENCH_PCSCF:-1}" = 1 ]; then
 	ims=(-A WITH_IMS_REG -A SCSCF_PORT=5081)
-	grep -q WITH_REGINFO "$LAB/kamailio/scscf.cfg" && ims+=(-A WITH_REGINFO)
+	if grep -q WITH_REGINFO "$LAB/kamailio/scscf.cfg" && mkdir -p "$OUT/scscf.db" &&
+		cp /usr/share/kamailio/dbtext/kamailio/* "$OUT/scscf.db/"; then
+		ims+=(-A WITH_REGINFO -A "DBTEXT_URL=\"text://$OUT/scscf.db\"")
+	fi
 	kam scscf-ims "$OUT/scscf-bench.cfg" $LOAD_CPU -m 2048 -M 32 "${ims[@]}"
 	wait_port udp 5081
 	log "(c) wimsd in the P-CSCF role (S-CSCF 5081: ${ims[*]}) against the IWU role"
-	ROLE_SCEN="register-dereg call-registered"
+	ROLE_SCEN="register register-dereg call-registered"
 	for role in iwu pcscf; do
 		start_wimsd $role
 		for s in $ROLE_SCEN; do run_load wimsd-$role "$s" 0; done

@@ -292,7 +292,7 @@ if [ "${BENCH_PCSCF:-1}" = 1 ]; then
 		stop_pid "$GW_PID"
 	done
 	for s in $ROLE_SCEN; do
-		r=$(awk -F'\t' -v s="$s" '$2==s && $3==0 && $4+0>0 {if (m==""||$4+0<m) m=$4+0} END {printf "%d", m/2}' "$OUT/results.tsv")
+		r=$(awk -F'\t' -v s="$s" '$1 ~ /^wimsd-/ && $2==s && $3==0 && $4+0>0 {if (m==""||$4+0<m) m=$4+0} END {printf "%d", m/2}' "$OUT/results.tsv")
 		[ "${r:-0}" -gt 0 ] && echo "$s $r" >>"$OUT/role-rates"
 	done
 	for role in iwu pcscf; do

@@ -56,6 +56,7 @@ struct px_pc {
 	char *contact;     /* our Contact line: UPDATE (originating), 2xx to UPDATE (terminating) */
 	/* terminating */
 	bool req_prec, req_100rel, br_rel, met, rel_pending;
+	bool final_due;    /* the held 2xx goes when tm fires (just after the held 18x) */
 	struct wims_pc_qos peer;   /* what the core's offer said */
 	uint32_t rseq;
 	char *rel;         /* our reliable 18x waiting for its PRACK */
@@ -211,10 +212,16 @@ static void send_up(struct px_pc *s, const char *p, size_t l)
 		s->px->st.responses_out++;
 }
 
+static void send_final(struct px_pc *s);
+
 static void on_timer(uv_timer_t *h)
 {
 	struct px_pc *s = h->data;
 
+	if (s->final_due) {
+		send_final(s);
+		return;
+	}
 	if (!s->rel_pending) {
 		pc_free(s);
 		return;
@@ -599,10 +606,21 @@ static int rewrite(struct wims_proxy *px, const struct wims_sip_msg *m, const st
 }
 
 /* The held 18x (reliable when the core requires 100rel), then the held 2xx. */
+/* The held 2xx goes up; the session is done. */
+static void send_final(struct px_pc *s)
+{
+	s->final_due = false;
+	send_up(s, s->held2xx, s->held2xx_len);
+	s->ended = true;
+	s->rel_pending = false; /* RFC 3262 §3: no more retransmissions after the final response */
+	uv_timer_stop(&s->tm);
+	pc_expire_later(s);
+}
+
 static void send_held(struct px_pc *s)
 {
 	struct wims_proxy *px = s->px;
-	bool final = s->held2xx && (s->met || !s->req_prec);
+	bool final = s->held2xx && (s->met || !s->req_prec), sent18x = false;
 
 	if (s->held18x && !(final && s->rel_pending)) {
 		struct wims_sip_msg *m = wims_proxy__mem_get(px);
@@ -610,6 +628,7 @@ static void send_held(struct px_pc *s)
 		const char *why;
 		wims_sip_edits_init(&ed);
 		if (m && wims_sip_msg_parse(m, s->held18x, s->held18x_len, &why) == 0) {
+			sent18x = true;
 			if (!s->req_100rel)
 				send_up(s, s->held18x, s->held18x_len);
 			else if (send_rel(s, m, &ed, "100rel", !final))
@@ -621,11 +640,15 @@ static void send_held(struct px_pc *s)
 	s->held18x = NULL;
 	if (!final)
 		return;
-	send_up(s, s->held2xx, s->held2xx_len);
-	s->ended = true;
-	s->rel_pending = false; /* RFC 3262 §3: no more retransmissions after the final response */
-	uv_timer_stop(&s->tm);
-	pc_expire_later(s);
+	if (!sent18x) {
+		send_final(s);
+		return;
+	}
+	/* a moment between the 18x and the 2xx, so that proxies on the way
+	 * (several processes, UDP) do not deliver them the other way round */
+	s->final_due = true;
+	s->rel_pending = false;
+	uv_timer_start(&s->tm, on_timer, px->t1 / 5 + 1, 0);
 }
 
 /* The browser's 2xx when the core required preconditions: its answer goes
@@ -719,6 +742,8 @@ static bool term_response(struct px_pc *s, struct px_tsx *t, const struct wims_s
 		wims_proxy__mem_put(s->px, a);
 		return sent;
 	}
+	if (s->final_due)
+		return true; /* ours goes in a moment */
 	if (s->req_prec && !s->met) {
 		if (s->answer)
 			return true; /* a retransmission of the 2xx we hold */

@@ -577,8 +577,13 @@ w('uas_publish.xml','UAS: answer a PUBLISH (Event: presence, a body) with 200, S
   <Reference variables="event,txt"/>
 '''+reply(200,'OK',contact=False,rr=False).replace('      Content-Length','      SIP-ETag: wims-etag-[pid]\n      Expires: 60\n      Content-Length')+'''  <pause milliseconds="200"/>
 ''')
+# every Via line of the INVITE, also when other lines sit between them (a P-CSCF
+# that puts its Record-Route under its Via): from the first Via to the last one;
+# sent back after the first Record-Route block so that each header keeps its order
+VIAS_ADJ='"Via: [^[:cntrl:]]*([[:cntrl:]]+Via: [^[:cntrl:]]*)*"'
+VIAS_GAPS='"Via: .*Via: [^[:cntrl:]]*|Via: [^[:cntrl:]]*"'
 w('uas_prack.xml','UAS with reliable provisional responses (RFC 3262): INVITE, 180 with Require: 100rel and RSeq: 1, expects PRACK (RAck: 1 <cseq> INVITE) and answers it 200, then 200 to the INVITE (PCMU/PCMA), ACK, waits for BYE. '+NOTE_UAS,
-  RECV_INVITE.replace('      <ereg regexp="Via:','      <ereg regexp="Record-Route: [^[:cntrl:]]*([[:cntrl:]]+Record-Route: [^[:cntrl:]]*)*" search_in="msg" check_it="true" assign_to="rrs"/>\n      <ereg regexp="CSeq: [0-9]+ INVITE" search_in="msg" check_it="true" assign_to="invcseq"/>\n      <ereg regexp="Via:').replace('offer,rfrom,lto,vias','offer,rfrom,lto,vias,rrs,invcseq')+reply(180,'Ringing').replace('      Content-Length','      Require: 100rel\n      RSeq: 1\n      Content-Length')+'''  <recv request="PRACK">
+  RECV_INVITE.replace('      <ereg regexp="Via:','      <ereg regexp="Record-Route: [^[:cntrl:]]*([[:cntrl:]]+Record-Route: [^[:cntrl:]]*)*" search_in="msg" check_it="true" assign_to="rrs"/>\n      <ereg regexp="CSeq: [0-9]+ INVITE" search_in="msg" check_it="true" assign_to="invcseq"/>\n      <ereg regexp="Via:').replace('offer,rfrom,lto,vias','offer,rfrom,lto,vias,rrs,invcseq').replace(VIAS_ADJ, VIAS_GAPS)+reply(180,'Ringing').replace('      Content-Length','      Require: 100rel\n      RSeq: 1\n      Content-Length')+'''  <recv request="PRACK">
     <action>
       <ereg regexp="^ *1 [0-9]+ INVITE" search_in="hdr" header="RAck:" check_it="true" assign_to="rack"/>
     </action>
@@ -588,12 +593,12 @@ w('uas_prack.xml','UAS with reliable provisional responses (RFC 3262): INVITE, 1
   <send retrans="500">
     <![CDATA[
       SIP/2.0 200 OK
+      [$rrs]
       [$vias]
       From:[$rfrom]
       To:[$lto];tag=[pid]SIPpTag01[call_number]
       [last_Call-ID:]
       [$invcseq]
-      [$rrs]
       Contact: <sip:[service]@[local_ip]:[local_port];transport=[transport]>
       Content-Type: application/sdp
       Content-Length: [len]

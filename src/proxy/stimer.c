@@ -51,6 +51,8 @@ struct px_stm {
 	uint32_t off;      /* added to the browser's CSeq numbers */
 	uint32_t core_cseq; /* highest CSeq from the core's side */
 	uint32_t se;
+	char *sdp;         /* the last SDP the core saw from the browser's side (re-INVITE refresh) */
+	bool no_update;    /* the core's side does not allow UPDATE: refresh with re-INVITE */
 	bool br_timer;     /* the browser declared timer support */
 	bool wims_refreshes;
 	bool expiring;     /* the timer runs to the expiry, not to a refresh */
@@ -93,6 +95,7 @@ static void stm_closed(uv_handle_t *h)
 	free(s->contact);
 	free(s->br_target);
 	free(s->br_rest);
+	free(s->sdp);
 	free(s);
 }
 
@@ -247,9 +250,9 @@ static void branch_new(struct wims_proxy *px, char out[PX_BRANCH_MAX])
 
 /* A request in the browser's name toward the core (UPDATE refresh, BYE). */
 static int send_core(struct wims_proxy *px, struct px_stm *s, const char *method, const char *extra,
-		     uint64_t stm_id)
+		     const char *sdp, uint64_t stm_id)
 {
-	char mem[8192], branch[PX_BRANCH_MAX];
+	char mem[WIMS_SIP_MAX_MESSAGE], branch[PX_BRANCH_MAX];
 	struct wims_wbuf w;
 	struct px_hop hop = {.proto = px->next_proto, .addr = px->next_addr};
 
@@ -261,10 +264,32 @@ static int send_core(struct wims_proxy *px, struct px_stm *s, const char *method
 	wims_wbuf_puts(&w, s->rest);
 	wims_wbuf_printf(&w, "CSeq: %u %s\r\n", ++s->last_out, method);
 	wims_wbuf_puts(&w, extra);
-	wims_wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
+	if (sdp)
+		wims_wbuf_printf(&w, "Content-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n%s", strlen(sdp), sdp);
+	else
+		wims_wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
 	if (w.err)
 		return -ENOSPC;
 	return wims_proxy__tsx_local_stm(px, &hop, w.p, w.len, branch, stm_id);
+}
+
+/* RFC 3261 §13.2.2.4: the ACK for the 2xx m to our re-INVITE refresh. */
+static void send_ack(struct wims_proxy *px, struct px_stm *s, const struct wims_sip_msg *m)
+{
+	char mem[8192], branch[PX_BRANCH_MAX];
+	struct wims_wbuf w;
+	struct px_hop hop = {.proto = px->next_proto, .addr = px->next_addr};
+
+	branch_new(px, branch);
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	wims_wbuf_printf(&w, "ACK %s SIP/2.0\r\n", s->target);
+	wims_proxy__via_line(px, &w, hop.proto, wims_str_c(branch));
+	wims_wbuf_puts(&w, "Max-Forwards: 70\r\n");
+	wims_wbuf_puts(&w, s->rest);
+	wims_wbuf_printf(&w, "CSeq: %u ACK\r\nContent-Length: 0\r\n\r\n", cseq_of(m));
+	if (!w.err && wims_proxy__send(px, &hop, w.p, w.len, true) == 0)
+		px->st.requests_out++;
+	wims_proxy__hop_clear(&hop);
 }
 
 /* BYE in the core's name to the browser, on its WebSocket flow. */
@@ -300,7 +325,7 @@ static void stm_release(struct wims_proxy *px, struct px_stm *s, const char *why
 	const char *bad;
 
 	wims_log(WIMS_LOG_INFO, "dialog %s released on both sides: %s (RFC 4028)", s->call_id, why);
-	if (send_core(px, s, "BYE", reason, 0))
+	if (send_core(px, s, "BYE", reason, NULL, 0))
 		wims_log_rl(&rl_stm, WIMS_LOG_WARN, "BYE toward the core for %s not sent", s->call_id);
 	bye_browser(px, s, reason);
 	wims_proxy__media_delete(px, wims_str_c(s->call_id), s->flow_id);
@@ -314,28 +339,39 @@ static void stm_release(struct wims_proxy *px, struct px_stm *s, const char *why
 	stm_free(px, s);
 }
 
-static void on_timer(uv_timer_t *h)
+/* RFC 4028 §7.4, §10: UPDATE without SDP (re-INVITE with the last SDP when
+ * the core's side does not allow UPDATE), refresher=uac: wims again.
+ * false when it could not be sent (the session is then released). */
+static bool refresh(struct wims_proxy *px, struct px_stm *s)
 {
-	struct px_stm *s = h->data;
-	struct wims_proxy *px = s->px;
-	char extra[160];
+	char mem[2048];
+	struct wims_wbuf w;
+	bool inv = s->no_update && s->sdp;
 	uint32_t guard = s->se / 3 < 32 ? s->se / 3 : 32;
 
-	if (s->expiring) {
-		stm_release(px, s, "no session refresh before expiry");
-		return;
-	}
-	/* RFC 4028 §7.4, §10: UPDATE without SDP, refresher=uac: wims refreshes again */
-	snprintf(extra, sizeof(extra), "%sSession-Expires: %u;refresher=uac\r\nMin-SE: %u\r\nSupported: timer\r\n",
-		 s->contact, s->se, px->conf->sip_min_se < s->se ? px->conf->sip_min_se : s->se);
-	wims_log(WIMS_LOG_INFO, "dialog %s: session refresh (UPDATE) in the browser's name", s->call_id);
-	if (send_core(px, s, "UPDATE", extra, s->id)) {
+	wims_wbuf_init(&w, mem, sizeof(mem));
+	wims_wbuf_printf(&w, "%sSession-Expires: %u;refresher=uac\r\nMin-SE: %u\r\nSupported: timer\r\n", s->contact,
+			 s->se, px->conf->sip_min_se < s->se ? px->conf->sip_min_se : s->se);
+	wims_log(WIMS_LOG_INFO, "dialog %s: session refresh (%s) in the browser's name", s->call_id,
+		 inv ? "re-INVITE" : "UPDATE");
+	if (w.err || send_core(px, s, inv ? "INVITE" : "UPDATE", w.p, inv ? s->sdp : NULL, s->id)) {
 		stm_release(px, s, "refresh not sent");
-		return;
+		return false;
 	}
 	/* the answer re-arms; without one the session ends at its expiry */
 	s->expiring = true;
 	uv_timer_start(&s->tm, on_timer, ((uint64_t)s->se - s->se / 2 - guard) * 1000 + 1, 0);
+	return true;
+}
+
+static void on_timer(uv_timer_t *h)
+{
+	struct px_stm *s = h->data;
+
+	if (s->expiring)
+		stm_release(s->px, s, "no session refresh before expiry");
+	else
+		(void)refresh(s->px, s);
 }
 
 void wims_proxy__stimer_done(struct wims_proxy *px, uint64_t id, unsigned status, const struct wims_sip_msg *m)
@@ -351,8 +387,17 @@ void wims_proxy__stimer_done(struct wims_proxy *px, uint64_t id, unsigned status
 		stm_release(px, s, status == 408 ? "session refresh timed out" : "session refresh got 481");
 		return;
 	}
+	if ((status == 405 || status == 501) && !s->no_update && s->sdp) {
+		s->no_update = true; /* RFC 3311 not supported there: re-INVITE */
+		(void)refresh(px, s);
+		return;
+	}
 	if (status >= 300 || !m)
 		return; /* the session ends at its expiry unless refreshed meanwhile */
+	const struct wims_sip_hdr *ch = wims_sip_msg_hdr(m, WIMS_HDR_CSEQ);
+	struct wims_sip_cseq cs;
+	if (ch && wims_sip_cseq_parse(&cs, ch->value) == 0 && cs.method_id == WIMS_SIP_INVITE)
+		send_ack(px, s, m);
 	/* a 2xx without Session-Expires: the same interval again */
 	if (parse_se(m, &se, &ref) == 0) {
 		s->se = se;
@@ -362,6 +407,27 @@ void wims_proxy__stimer_done(struct wims_proxy *px, uint64_t id, unsigned status
 }
 
 /* ---- learning a session from a 2xx ---- */
+
+/* RFC 3311: without an Allow header nothing is known; assume UPDATE works
+ * (a 405/501 to it switches to re-INVITE). */
+static bool allows_update(const struct wims_sip_msg *m)
+{
+	return !wims_sip_msg_hdr(m, WIMS_HDR_ALLOW) || lists_tag(m, WIMS_HDR_ALLOW, "UPDATE");
+}
+
+/* Keep the SDP of m (sent toward the core from the browser's side) for a
+ * re-INVITE refresh: the same session description again (RFC 3264 §8). */
+static void keep_sdp(struct px_stm *s, const struct wims_sip_msg *m)
+{
+	char *c;
+
+	if (!m->body.l || !wims_proxy__media_has_sdp(m) || !(c = malloc(m->body.l + 1)))
+		return;
+	memcpy(c, m->body.p, m->body.l);
+	c[m->body.l] = 0;
+	free(s->sdp);
+	s->sdp = c;
+}
 
 /* Record-Route values of m as Route lines (reversed for the UAC's side,
  * RFC 3261 §12.1.2), without our own entries: requests start here. */
@@ -432,6 +498,7 @@ static int stm_fill(struct wims_proxy *px, struct px_stm *s, bool br_uac, const 
 		s->br_target = dup_uri(req);
 		s->last_out = cseq_of(sent);
 		s->off = s->last_out - cseq_of(req);
+		s->no_update = !allows_update(m);
 	} else {
 		route_lines(px, &w, req, false);
 		party_lines(&w, o, true);
@@ -440,6 +507,7 @@ static int stm_fill(struct wims_proxy *px, struct px_stm *s, bool br_uac, const 
 		s->contact = contact_line(o);
 		s->br_target = dup_uri(m);
 		s->core_cseq = cseq_of(req);
+		s->no_update = !allows_update(req);
 	}
 	s->rest = dup_buf(&w);
 	s->br_rest = dup_buf(&b);
@@ -530,9 +598,13 @@ void wims_proxy__stimer_learn(struct wims_proxy *px, struct px_tsx *t, const str
 		struct wims_sip_msg *rq = malloc(sizeof(*rq));
 		if (rq && wims_sip_msg_parse(rq, t->req, t->req_len, &why) == 0 && has_timer(rq))
 			s->br_timer = true;
+		if (rq && t->out && wims_sip_msg_parse(rq, t->out, t->out_len, &why) == 0)
+			keep_sdp(s, rq); /* the browser's offer as the core got it */
 		free(rq);
-	} else if (!br_req && has_timer(m)) {
-		s->br_timer = true;
+	} else if (!br_req) {
+		if (has_timer(m))
+			s->br_timer = true;
+		keep_sdp(s, o); /* the browser's answer as the core got it */
 	}
 	s->se = se;
 	/* RFC 4028 §9: refresher=uac is the sender of the request; absent: the UAS */

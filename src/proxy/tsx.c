@@ -601,6 +601,8 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 	char smem[PX_SCRATCH];
 	char *mem;
 
+	if (t->stm_id)
+		return; /* to a refresh of stimer.c: wims_proxy__stimer_done, no media, nobody upstream */
 	if (wims_proxy__pc_local_response(px, t, m))
 		return; /* to a PRACK or UPDATE of precond.c */
 	if (!(mem = wims_proxy__mem_get(px)))
@@ -698,6 +700,8 @@ bool wims_proxy__tsx_response(struct wims_proxy *px, const struct wims_sip_msg *
 		if (t->method == WIMS_SIP_INVITE && m->status < 300) {
 			/* a fork's 2xx is another dialog to release on flow loss */
 			wims_proxy__dlg_on_response(px, t, m);
+			if (t->stm_id) /* a 2xx retransmitted to our re-INVITE refresh: ACK again */
+				wims_proxy__stimer_done(px, t->stm_id, m->status, m);
 			forward_up(t, m, &it);
 		} else if (t->method == WIMS_SIP_INVITE && t->out) {
 			(void)wims_proxy__send(px, &t->down, t->out, t->out_len, true);

@@ -9,11 +9,14 @@
 #  3. ue1 calls alice with Session-Expires: 10;refresher=uas and Require: timer:
 #     wimsd answers for alice (Session-Expires refresher=uas, Require: timer in
 #     the 200) and refreshes in her name; alice hangs up after 8 s
+#  4. as 1, but ue1 does not allow UPDATE: the refresh is a re-INVITE with the
+#     SDP ue1 last got, which wimsd ACKs
 . "$(dirname "$0")/lib.sh"
+ALLOW="INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE"
 start_iwu_lab "$(wimsd_iwu_ini | sed 's/^\[sip\]$/[sip]\nmin_se = 10/')"
 assert_log wimsd.log 'min_se = 10 is below' "wimsd did not warn about the test-only min_se"
 
-sipp_bg ue1-a uas_timer.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1 -key se 10 -set fail 0
+sipp_bg ue1-a uas_timer.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1 -key se 10 -key allow "$ALLOW" -set fail 0
 js_run alice-a $(js_ue alice) --register --call sip:ue1@ims.lab --hangup-after 8000 --timeout 25000
 sipp_wait ue1-a
 assert_log ue1-a-msgs.log '^Session-Expires: 1800' "ue1's INVITE had no Session-Expires offered by wimsd"
@@ -23,7 +26,7 @@ assert_log ue1-a-msgs.log '^BYE sip:ue1@' "ue1 got no BYE"
 assert_log alice-a.log '^EVENT ended call=out originator=local'
 assert_no_log alice-a.log '^Require: timer' "alice was asked for timer support"
 
-sipp_bg ue1-b uas_timer.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1 -key se 10 -set fail 1
+sipp_bg ue1-b uas_timer.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1 -key se 10 -key allow "$ALLOW" -set fail 1
 js_run alice-b $(js_ue alice) --register --call sip:ue1@ims.lab --expect-bye --timeout 25000
 sipp_wait ue1-b
 assert_log ue1-b-msgs.log '^BYE sip:ue1@' "ue1 got no BYE after the failed refresh"
@@ -37,4 +40,12 @@ sipp_run ue1-c uac_timer.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s alice -key 
 js_wait alice-c
 assert_log ue1-c-msgs.log '^UPDATE sip:' "ue1 got no refresh in alice's name"
 assert_log alice-c.log '^EVENT ended call=in originator=local'
+
+sipp_bg ue1-d uas_timer.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1 -key se 10 -key allow "INVITE, ACK, CANCEL, BYE" -set fail 0
+js_run alice-d $(js_ue alice) --register --call sip:ue1@ims.lab --hangup-after 8000 --timeout 25000
+sipp_wait ue1-d
+assert_eq "$(count_msgs ue1-d '^INVITE sip:ue1@')" 2 "ue1 did not get the re-INVITE refresh"
+assert_eq "$(count_msgs ue1-d '^ACK sip:ue1@')" 2 "the re-INVITE refresh was not ACKed"
+assert_log wimsd.log 'session refresh \(re-INVITE\)'
+assert_log alice-d.log '^EVENT ended call=out originator=local'
 assert_loopback_only

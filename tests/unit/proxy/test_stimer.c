@@ -119,6 +119,40 @@ static void test_refresh_for_browser_uac(void **state)
 	h_free(h);
 }
 
+/* The core's side does not allow UPDATE: the refresh is a re-INVITE with
+ * the SDP the core last got from the browser's side, and wims ACKs its 2xx. */
+static void test_refresh_reinvite(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char resp[4096], want[300];
+	const char *at;
+
+	(void)state;
+	do_register(h, b);
+	browser_calls(h, b, "Session-Expires: 2;refresher=uac\r\nRequire: timer\r\nAllow: INVITE, ACK, BYE\r\n");
+	assert_true(wait_q(h, &h->core, 1, 2000));
+	at = h->core.m[0];
+	assert_string_equal(SL(at), fmt(want, sizeof(want), "INVITE sip:callee@127.0.0.1:%u SIP/2.0", h->cport));
+	assert_string_equal(H(at, "CSeq", 0), "6 INVITE");
+	assert_string_equal(H(at, "Session-Expires", 0), "2;refresher=uac");
+	assert_string_equal(H(at, "Content-Type", 0), "application/sdp");
+	/* the offer as the core got it in the INVITE (precond.c may have added qos lines) */
+	assert_int_equal(strncmp(BODY(at), SDP, strlen(SDP) - 2), 0);
+	core_send(h, reply_to(resp, sizeof(resp), at, 200, "", "Session-Expires: 2;refresher=uac\r\n"));
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	at = h->core.m[1];
+	assert_string_equal(SL(at), fmt(want, sizeof(want), "ACK sip:callee@127.0.0.1:%u SIP/2.0", h->cport));
+	assert_string_equal(H(at, "CSeq", 0), "6 ACK");
+	assert_string_equal(H(at, "To", 0), "<sip:callee@ims.test>;tag=callee");
+	settle(h, 100);
+	assert_int_equal(b->q.n, 2); /* the browser sees nothing of it */
+	/* and again after the next half interval */
+	assert_true(wait_q(h, &h->core, 3, 1500));
+	assert_string_equal(H(h->core.m[2], "CSeq", 0), "7 INVITE");
+	h_free(h);
+}
+
 /* The refresh is not answered (timer F: 408) or gets 481: BYE to both sides. */
 static void refresh_fails(bool answer_481)
 {
@@ -334,6 +368,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_refresh_for_browser_uac),
+	    cmocka_unit_test(test_refresh_reinvite),
 	    cmocka_unit_test(test_refresh_481),
 	    cmocka_unit_test(test_refresh_timeout),
 	    cmocka_unit_test(test_answer_for_browser_uas),

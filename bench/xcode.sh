@@ -36,7 +36,7 @@ TOOL=${WIMS_MEDIABENCH:-$BUILD/wims-mediabench}
 CODECBENCH=${WIMS_CODECBENCH:-$BUILD/wims-codecbench}
 RTPENGINE=${RTPENGINE:-rtpengine}
 DUR=${XCODE_DUR:-$([ $QUICK = 1 ] && echo 3 || echo 8)}
-STEPS=${XCODE_STEPS:-$([ $QUICK = 1 ] && echo 0.3 0.45 0.6 || echo 0.2 0.3 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8 0.85 0.9 0.95 1.0 1.1 1.2)}
+STEPS=${XCODE_STEPS:-$([ $QUICK = 1 ] && echo 0.2 0.4 0.6 || echo 0.1 0.15 0.2 0.25 0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8 0.9 1.0)}
 RAW_S=$([ $QUICK = 1 ] && echo 1 || echo 4)
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/wims-xcodebench.XXXXXX)}
 mkdir -p "$OUT"

@@ -119,12 +119,22 @@ start_rtpengine() { # LOG_LEVEL
 	wait_udp "${RTPE_NG##*:}"
 }
 
+# other real-time processes (another benchmark) share the cores and void
+# the figures: noted in interference.log, which the report prints
+rt_others() { # LABEL
+	local found
+	found=$(ps -eo pid=,cls=,args= | awk -v me="$GW_PID" '($2 == "RR" || $2 == "FF") && $3 !~ /^\[/ && $1 != me')
+	[ -n "$found" ] && printf '%s %s:\n%s\n' "$(date +%T)" "$1" "$found" >>"$OUT/interference.log"
+	return 0
+}
+
 # one load run: GW NG PAIR CALLS [tool args] -> $OUT/GW-PAIR-CALLS.json + results.jsonl;
 # 0 when it passed (every call set up, no loss either way, no UDP drop)
 run_load() {
 	local gw=$1 ng=$2 pair=$3 n=$4 f
 	shift 4
 	f="$OUT/$gw-$pair-$n.json"
+	rt_others "$gw-$pair-$n"
 	taskset -c $LOAD_CPU "${RT[@]}" "$TOOL" --ng "$ng" --streams "$n" --duration "$DUR" --xcode "$pair" \
 		--pid "$GW_PID" --label "$gw" "$@" >"$f" 2>>"$OUT/tool.log"
 	if [ -s "$f" ]; then

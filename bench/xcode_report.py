@@ -186,6 +186,12 @@ def report(d):
         print(row(j))
     for line in summary(runs, d):
         print(line)
+    inter = os.path.join(d, "interference.log")
+    if os.path.exists(inter):
+        with open(inter) as f:
+            n = sum(1 for line in f if line[:2].isdigit())
+        print("\nWARNING: other real-time processes ran beside %d of the runs (%s): those figures are void"
+              % (n, inter))
     amr = os.path.join(d, "rtpengine-amr.txt")
     if os.path.exists(amr):
         print("\nrtpengine and AMR-WB (%s):" % amr)

@@ -129,9 +129,10 @@ struct wims_media_sess {
 #define MEDIA__TXCOPY 2048u
 
 /* Packets leave through a per-worker queue flushed with one sendmmsg per run
- * of packets on the same socket: when the loop has run the callbacks of one
- * poll (uv_check), before it polls again (uv_prepare, after timers), when
- * the queue or the receive ring is full, and before a socket closes.
+ * of packets on the same socket: at the end of each recvmmsg batch, when the
+ * loop has run the callbacks of one poll (uv_check), before it polls again
+ * (uv_prepare, after timers), when the queue or the receive ring is full,
+ * and before a socket closes.
  * Relayed packets stay in place in the receive ring (the ring is not reused
  * before the flush); others (DTLS, STUN, transcoded, DTMF) are copied. */
 struct media__txq {

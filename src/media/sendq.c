@@ -1,7 +1,8 @@
 /* A media worker's send queue and receive ring (struct media__txq).
  *
  * Each relayed packet used to cost one sendmsg.  Packets now wait in a fixed
- * per-worker queue until the loop has handled what one poll returned, and
+ * per-worker queue until the end of the recvmmsg batch that brought them
+ * (and, for what timers and commands send, the end of the loop turn), and
  * leave with one sendmmsg per run of consecutive packets on the same socket
  * (a burst read by one recvmmsg goes out in one call).  Order is kept: the
  * queue is sent in the order it was filled.  No allocation, no lock.

@@ -47,6 +47,8 @@ struct fx {
 	uint16_t port, aport[WIMS_MEDIA_MAX_ADDRS - 1], pport;
 	unsigned nalt;
 	struct wims_media_sess *s;
+	struct wims_media_sessconf c;
+	const char *lufrag, *lpwd; /* the gateway's current ICE credentials */
 	int nfd_before;
 };
 
@@ -133,9 +135,11 @@ static size_t rtp_make(uint8_t *b, uint16_t seq, size_t payload)
 static void check(struct fx *f, const struct peer *p, const char *ip, uint16_t port, bool nominate)
 {
 	uint8_t b[1500], txid[12];
+	char user[64];
 	for (int i = 0; i < 12; i++)
 		txid[i] = (uint8_t)(rand() & 0xff);
-	size_t n = wims_stun_binding_request(b, sizeof(b), txid, wims_str_c(LUFRAG ":" RUFRAG), LPWD, strlen(LPWD),
+	snprintf(user, sizeof(user), "%s:%s", f->lufrag, RUFRAG);
+	size_t n = wims_stun_binding_request(b, sizeof(b), txid, wims_str_c(user), f->lpwd, strlen(f->lpwd),
 					     0x6e7f00ff, true, 0x1234567890abcdefull, nominate);
 	assert_true(n > 0);
 	send_to(p, ip, port, b, n);
@@ -147,9 +151,8 @@ static void check(struct fx *f, const struct peer *p, const char *ip, uint16_t p
 	struct wims_stun_msg m;
 	assert_int_equal(wims_stun_parse(&m, b, n, NULL), 0);
 	assert_int_equal(m.type, WIMS_STUN_BINDING_SUCCESS);
-	assert_true(wims_stun_check_integrity(&m, b, n, LPWD, strlen(LPWD)));
+	assert_true(wims_stun_check_integrity(&m, b, n, f->lpwd, strlen(f->lpwd)));
 	assert_true(wims_addr_eq(&m.xor_mapped, &p->a));
-	(void)f;
 }
 
 static void dtls_flush(struct fx *f, const struct peer *p, const char *ip, uint16_t port)
@@ -255,10 +258,12 @@ static void open_session(struct fx *f)
 	peer_open(&f->p6, "[::1]");
 	peer_open(&f->sink, "127.0.0.1");
 	assert_int_equal(wims_media_sess_new(f->m, &f->s, NULL), 0);
-	struct wims_media_sessconf c;
-	memset(&c, 0, sizeof(c));
-	c.ntransports = 2;
-	struct wims_media_tconf *t = &c.t[0];
+	struct wims_media_sessconf *cp = &f->c, c;
+	memset(cp, 0, sizeof(*cp));
+	cp->ntransports = 2;
+	f->lufrag = LUFRAG;
+	f->lpwd = LPWD;
+	struct wims_media_tconf *t = &cp->t[0];
 	t->kind = WIMS_MT_WEBRTC;
 	t->fd_rtp = f->fd;
 	t->fd_rtcp = -1;
@@ -273,7 +278,7 @@ static void open_session(struct fx *f)
 	snprintf(t->rpwd, sizeof(t->rpwd), "%s", RPWD);
 	snprintf(t->rfp, sizeof(t->rfp), "%s", wims_dtls_ctx_fingerprint(f->ctx));
 	t->dtls_gen = 1;
-	t = &c.t[1];
+	t = &cp->t[1];
 	t->kind = WIMS_MT_PLAIN;
 	t->fd_rtp = f->pfd_rtp;
 	t->fd_rtcp = f->pfd_rtcp;
@@ -281,12 +286,13 @@ static void open_session(struct fx *f)
 	t->lport_rtcp = (uint16_t)(f->pport + 1);
 	t->remote_rtp = t->remote_rtcp = f->sink.a;
 	t->has_remote = true;
-	c.nstreams = 1;
-	c.s[0].active = true;
-	c.s[0].t[0] = 0;
-	c.s[0].t[1] = 1;
-	memset(c.s[0].pt_map, 0xff, sizeof(c.s[0].pt_map));
-	c.s[0].pt_map[0][0] = c.s[0].pt_map[1][0] = 0;
+	cp->nstreams = 1;
+	cp->s[0].active = true;
+	cp->s[0].t[0] = 0;
+	cp->s[0].t[1] = 1;
+	memset(cp->s[0].pt_map, 0xff, sizeof(cp->s[0].pt_map));
+	cp->s[0].pt_map[0][0] = cp->s[0].pt_map[1][0] = 0;
+	c = *cp;
 	assert_int_equal(wims_media_sess_apply(f->s, &c), 0);
 	/* applied twice with the same fds: the sockets stay */
 	assert_int_equal(wims_media_sess_apply(f->s, &c), 0);
@@ -345,11 +351,22 @@ static void test_dual_stack(void **state)
 	/* and back */
 	check(f, &f->p6, "[::1]", f->aport[0], true);
 	expect_to_browser(f, &f->p6, "[::1]", f->aport[0], 6);
+	/* an ICE restart (new credentials of ours, same sockets and DTLS), the
+	 * browser nominating IPv4 this time: media move to IPv4 */
+	f->lufrag = "gwU2";
+	f->lpwd = "gatewaypassword9876543210";
+	snprintf(f->c.t[0].lufrag, sizeof(f->c.t[0].lufrag), "%s", f->lufrag);
+	snprintf(f->c.t[0].lpwd, sizeof(f->c.t[0].lpwd), "%s", f->lpwd);
+	assert_int_equal(wims_media_sess_apply(f->s, &f->c), 0);
+	pump(f, 20);
+	check(f, &f->p4, "127.0.0.1", f->port, true);
+	expect_to_browser(f, &f->p4, "127.0.0.1", f->port, 7);
+	expect_to_ims(f, &f->p4, "127.0.0.1", f->port, 8);
 	struct wims_media_counters c0;
 	pump(f, 30);
 	wims_media_sess_counters(f->s, 0, 0, &c0);
-	assert_int_equal(c0.packets_in, 3);
-	assert_int_equal(c0.packets_out, 3);
+	assert_int_equal(c0.packets_in, 4);
+	assert_int_equal(c0.packets_out, 4);
 	wims_media_sess_delete(f->s);
 	pump(f, 50);
 	assert_int_equal(wims_media_sessions(f->m), 0);

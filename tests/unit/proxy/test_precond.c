@@ -168,6 +168,24 @@ static char *br_in_dialog(char *buf, size_t cap, const char *method, unsigned cs
 		   method, method, cseq, cseq, method);
 }
 
+/* The callee's UPDATE toward the browser's token, in the early dialog. */
+static char *core_update(char *buf, size_t cap, struct h *h, struct browser *b, unsigned cseq, const char *sdp)
+{
+	return fmt(buf, cap,
+		   "UPDATE %s SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKcupd%u;rport\r\n"
+		   "Max-Forwards: 68\r\n"
+		   "From: <sip:callee@ims.test>;tag=callee1\r\n"
+		   "To: <sip:user0@ims.test>;tag=brtag\r\n"
+		   "Call-ID: pc-orig@test\r\n"
+		   "CSeq: %u UPDATE\r\n"
+		   "Contact: <sip:callee@127.0.0.1:4000>\r\n"
+		   "Content-Type: application/sdp\r\n"
+		   "Content-Length: %zu\r\n"
+		   "\r\n%s",
+		   token_uri(h, b->id, true), h->cport, cseq, cseq, strlen(sdp), sdp);
+}
+
 static void test_originating(void **state)
 {
 	struct h *h = h_up();
@@ -218,10 +236,28 @@ static void test_originating(void **state)
 	assert_non_null(strstr(BODY(at), "o=- 1 2 IN IP4 0.0.0.0\r\n"));
 	assert_non_null(strstr(BODY(at), "a=curr:qos local sendrecv\r\n"));
 	assert_non_null(strstr(BODY(at), "a=des:qos mandatory remote sendrecv\r\n"));
+	/* the callee's own UPDATE while ours is outstanding: 491 (RFC 3311 §5.2) */
+	core_send(h, core_update(req, sizeof(req), h, b, 20, SDP_ANS QOS_DONE));
+	assert_true(wait_q(h, &h->core, 4, 1000));
+	assert_int_equal(STATUS(h->core.m[3]), 491);
 	core_send(h, with_sdp(reply_to(resp, sizeof(resp), at, 200, "", "Contact: <sip:callee@127.0.0.1:4000>\r\n"),
 			      sizeof(resp), SDP_ANS QOS_DONE));
 	settle(h, 50);
 	assert_int_equal(b->q.n, 2); /* the UPDATE's 200 stays here */
+	/* now it is answered here, with the media of our offer, version + 1 again */
+	core_send(h, core_update(req, sizeof(req), h, b, 21, SDP_ANS QOS_DONE));
+	assert_true(wait_q(h, &h->core, 5, 1000));
+	at = h->core.m[4];
+	assert_int_equal(STATUS(at), 200);
+	assert_string_equal(H(at, "Contact", 0), H(inv, "Contact", 0));
+	assert_non_null(strstr(BODY(at), "o=- 1 3 IN IP4 0.0.0.0\r\n"));
+	assert_non_null(strstr(BODY(at), "a=curr:qos local sendrecv\r\na=curr:qos remote sendrecv\r\n"));
+	h->keep_dups = true; /* its retransmission: the same answer */
+	core_send(h, req);
+	assert_true(wait_q(h, &h->core, 6, 1000));
+	assert_string_equal(h->core.m[5], h->core.m[4]);
+	h->keep_dups = false;
+	assert_int_equal(b->q.n, 2);
 
 	/* 180, then the 200 without SDP: the browser gets the answer it had */
 	fmt(extra, sizeof(extra),
@@ -238,10 +274,10 @@ static void test_originating(void **state)
 
 	/* the browser's later requests go past wims's numbers, answers come back with its own */
 	br_send(b, br_in_dialog(req, sizeof(req), "ACK", 5));
-	assert_true(wait_q(h, &h->core, 4, 1000));
+	assert_true(wait_q(h, &h->core, 7, 1000));
 	assert_string_equal(H(last(&h->core), "CSeq", 0), "5 ACK");
 	br_send(b, br_in_dialog(req, sizeof(req), "BYE", 6));
-	assert_true(wait_q(h, &h->core, 5, 1000));
+	assert_true(wait_q(h, &h->core, 8, 1000));
 	at = last(&h->core);
 	assert_string_equal(H(at, "CSeq", 0), "8 BYE");
 	core_send(h, reply_to(resp, sizeof(resp), at, 200, "", ""));

@@ -77,6 +77,8 @@ static const struct key keys[] = {
 	  "RFC 4028 Session-Expires wims offers for a browser without session timers (0: do not add)"),
 	U("sip", "min_se", sip_min_se, 10, 86400, "90",
 	  "RFC 4028 Min-SE: smallest session interval wims accepts or offers (below 90: tests only, warned)"),
+	{"sip", "precondition", K_BOOL, offsetof(struct wims_conf, sip_precondition), sizeof(bool), 0, 0, "yes",
+	 "offer preconditions (RFC 3312 qos lines) toward the core for a browser without them (no: 100rel only)"},
 	S("iwu", "pcscf", iwu_pcscf, "sip:127.0.0.1:5070;transport=udp",
 	  "SIP URI of the P-CSCF every request from a browser is sent to"),
 	S("iwu", "pcscf_fallback", iwu_pcscf_fallback, "",

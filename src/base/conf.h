@@ -49,6 +49,7 @@ struct wims_conf {
 	unsigned sip_tcp_idle_s;
 	unsigned sip_session_expires;
 	unsigned sip_min_se;
+	bool sip_precondition;
 	/* [iwu] */
 	char iwu_pcscf[WIMS_CONF_STR];
 	char iwu_pcscf_fallback[WIMS_CONF_STR];

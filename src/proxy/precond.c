@@ -225,7 +225,7 @@ static void orig_invite(struct px_req *r)
 	if (!s)
 		return;
 	struct wims_str body = pc_cur_body(m, &r->ed);
-	s->offered = pc_sdp_body(m) && body.l;
+	s->offered = px->conf->sip_precondition && pc_sdp_body(m) && body.l;
 	wims_sip_edit_append_hdr(&r->ed, m,
 				 wims_str_c(s->offered ? "Supported: 100rel, precondition\r\n" : "Supported: 100rel\r\n"));
 	if (!s->offered)

@@ -308,6 +308,26 @@ static void test_browser_100rel_untouched(void **state)
 	h_free(h);
 }
 
+/* [sip] precondition = no: 100rel only, the offer untouched. */
+static void test_precondition_off(void **state)
+{
+	struct h *h = h_new();
+	struct browser *b;
+	char req[4096];
+
+	(void)state;
+	conf_set(h, "sip", "precondition", "no");
+	h_start(h);
+	b = br_open(h, 0, WIMS_SIP_WSS);
+	do_register(h, b, 0);
+	br_send(b, br_invite(req, sizeof(req), ""));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_non_null(strstr(h->core.m[0], "\r\nSupported: 100rel\r\n"));
+	assert_null(strstr(h->core.m[0], "precondition"));
+	assert_string_equal(BODY(h->core.m[0]), SDP);
+	h_free(h);
+}
+
 /* ---- terminating: a VoLTE caller calls the browser ---- */
 
 static char *core_invite(char *buf, size_t cap, struct h *h, struct browser *b, const char *callid, const char *hdrs)
@@ -506,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_sdp_helpers),
 		cmocka_unit_test(test_originating),
 		cmocka_unit_test(test_browser_100rel_untouched),
+		cmocka_unit_test(test_precondition_off),
 		cmocka_unit_test(test_terminating_precondition),
 		cmocka_unit_test(test_terminating_100rel),
 		cmocka_unit_test(test_terminating_supported_only),

@@ -345,4 +345,5 @@ void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const
 
 	if (px->dialogs.n)
 		wims_hash_walk(&px->dialogs, release_cb, &fw);
+	wims_proxy__stimer_flow_gone(px, flow_id); /* released: no refresh or expiry any more */
 }

@@ -341,7 +341,8 @@ int wims_proxy__stimer_422(struct wims_proxy *px, struct px_tsx *t, const struct
  *  keeps timers for (its own refreshes included); 0 when there is none. */
 uint32_t wims_proxy__stimer_cseq_floor(struct wims_proxy *px, struct wims_str call_id, struct wims_str tag,
 				       uint64_t flow_id);
-/** The browser flow is gone: forget its sessions (dialog.c releases them). */
+/** The browser flow is gone or its dialogs were released (dialog.c sends
+ *  the BYEs): forget its sessions. */
 void wims_proxy__stimer_flow_gone(struct wims_proxy *px, uint64_t flow_id);
 void wims_proxy__stimer_free_all(struct wims_proxy *px);
 

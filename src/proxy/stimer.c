@@ -107,14 +107,17 @@ static void stm_free(struct wims_proxy *px, struct px_stm *s)
 	uv_close((uv_handle_t *)&s->tm, stm_closed);
 }
 
-static struct px_stm *stm_find(struct wims_proxy *px, struct wims_str cid, struct wims_str t1, struct wims_str t2)
+/* The session of dialog cid/t1/t2 on browser flow flow_id (0: any flow; a
+ * call between two browsers of one wimsd has a session per pass). */
+static struct px_stm *stm_find(struct wims_proxy *px, struct wims_str cid, struct wims_str t1, struct wims_str t2,
+			       uint64_t flow_id)
 {
 	if (!px->stm || !px->stm->by_cid.n)
 		return NULL;
 	for (struct wims_hnode *n = wims_hash_find(&px->stm->by_cid, wims_hash_str(cid)); n;
 	     n = wims_hash_next_same(n)) {
 		struct px_stm *s = wims_container_of(n, struct px_stm, hc);
-		if (!wims_str_eqc(cid, s->call_id))
+		if (!wims_str_eqc(cid, s->call_id) || (flow_id && s->flow_id != flow_id))
 			continue;
 		if ((wims_str_eqc(t1, s->tag_br) && wims_str_eqc(t2, s->tag_core)) ||
 		    (wims_str_eqc(t1, s->tag_core) && wims_str_eqc(t2, s->tag_br)))
@@ -123,13 +126,13 @@ static struct px_stm *stm_find(struct wims_proxy *px, struct wims_str cid, struc
 	return NULL;
 }
 
-static struct px_stm *stm_find_msg(struct wims_proxy *px, const struct wims_sip_msg *m)
+static struct px_stm *stm_find_msg(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id)
 {
 	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
 
 	if (!cid)
 		return NULL;
-	return stm_find(px, cid->value, wims_sip_msg_tag(m, WIMS_HDR_FROM), wims_sip_msg_tag(m, WIMS_HDR_TO));
+	return stm_find(px, cid->value, wims_sip_msg_tag(m, WIMS_HDR_FROM), wims_sip_msg_tag(m, WIMS_HDR_TO), flow_id);
 }
 
 static struct px_stm *stm_by_id(struct wims_proxy *px, uint64_t id)
@@ -584,7 +587,7 @@ void wims_proxy__stimer_learn(struct wims_proxy *px, struct px_tsx *t, const str
 	o = malloc(sizeof(*o));
 	if (!o || wims_sip_msg_parse(o, out, out_len, &why))
 		goto out;
-	s = stm_find_msg(px, o);
+	s = stm_find_msg(px, o, br_req ? (t->up.flow ? wims_sip_flow_id(t->up.flow) : 0) : t->flow_token_id);
 	if (parse_se(o, &se, &ref)) {
 		if (s && t->method == WIMS_SIP_INVITE) /* a re-INVITE without it turns timers off (§7.4) */
 			stm_free(px, s);
@@ -687,11 +690,11 @@ static void req_in_dialog(struct px_req *r, struct px_stm *s, bool from_br)
 /* Offer session timers for a browser that has none (RFC 4028 §8: a proxy
  * may insert Session-Expires; wims also answers for the browser, hence
  * Supported: timer). */
-static void offer_timer(struct px_req *r)
+static void offer_timer(struct px_req *r, const struct px_stm *s)
 {
 	const struct wims_sip_msg *m = r->m;
 	const struct wims_conf *c = r->px->conf;
-	unsigned se = c->sip_session_expires;
+	unsigned se = s ? s->se : c->sip_session_expires; /* in a dialog: the interval it has */
 	size_t at = r->scratch.len;
 
 	if (!se || wims_sip_msg_hdr(m, WIMS_HDR_SESSION_EXPIRES) || has_timer(m))
@@ -707,13 +710,14 @@ void wims_proxy__stimer_request(struct px_req *r)
 {
 	const struct wims_sip_msg *m = r->m;
 	bool from_br = px_proto_is_ws(wims_sip_flow_proto(r->in));
-	struct px_stm *s = stm_find_msg(r->px, m);
+	uint64_t flow_id = from_br ? wims_sip_flow_id(r->in) : r->flow_token_id;
+	struct px_stm *s = stm_find_msg(r->px, m, flow_id);
 
 	if (px_proto_is_ws(r->out.proto) && wims_sip_msg_hdr(m, WIMS_HDR_REQUIRE))
 		strip_require_timer(m, &r->ed);
 	if (from_br && !px_proto_is_ws(r->out.proto) && m->method_id == WIMS_SIP_INVITE &&
 	    (!wims_sip_msg_tag(m, WIMS_HDR_TO).l || (s && !s->br_timer)))
-		offer_timer(r);
+		offer_timer(r, s);
 	if (s)
 		req_in_dialog(r, s, from_br);
 }

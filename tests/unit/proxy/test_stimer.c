@@ -290,6 +290,46 @@ static void test_expiry_without_refresh(void **state)
 	h_free(h);
 }
 
+/* The core refreshes (re-INVITE toward the browser): the browser's 2xx is
+ * answered for again and the expiry moves; without a further refresh the
+ * call ends SE - min(32, SE/3) after the last one. */
+static void test_core_refresh_rearms(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WS);
+	char req[4096], resp[4096], ct[300];
+	const char *at;
+
+	(void)state;
+	do_register(h, b);
+	core_calls(h, b, "Session-Expires: 3\r\nSupported: timer\r\n");
+	settle(h, 1200);
+	core_send(h, fmt(req, sizeof(req),
+			 "INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKcore2;rport\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:caller@ims.test>;tag=fcore\r\nTo: <sip:user0@ims.test>;tag=tbr\r\n"
+			 "Call-ID: st-2@test\r\nCSeq: 11 INVITE\r\nContact: <sip:caller@127.0.0.1:%u>\r\n"
+			 "Session-Expires: 3;refresher=uac\r\nSupported: timer\r\nRequire: timer\r\nContent-Length: 0\r\n\r\n",
+			 token_uri(h, b->id, true), h->cport, h->cport));
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	at = b->q.m[1];
+	assert_string_equal(SL(at), fmt(ct, sizeof(ct), "INVITE %s SIP/2.0", br_contact()));
+	assert_string_equal(H(at, "Require", 0), ABSENT);
+	fmt(ct, sizeof(ct), "Contact: <%s>\r\n", br_contact());
+	br_send(b, reply_to(resp, sizeof(resp), at, 200, "", ct));
+	assert_true(wait_q(h, &h->core, 4, 1000));
+	at = last(&h->core);
+	assert_int_equal(STATUS(at), 200);
+	assert_string_equal(H(at, "Session-Expires", 0), "3;refresher=uac");
+	assert_string_equal(H(at, "Require", 0), "timer");
+	/* the first expiry (2 s after the call) has passed: no BYE */
+	settle(h, 1200);
+	assert_int_equal(b->q.n, 2);
+	/* 2 s after the refresh it ends */
+	assert_true(wait_q(h, &b->q, 3, 1500));
+	assert_string_equal(H(b->q.m[2], "CSeq", 0), "12 BYE");
+	h_free(h);
+}
+
 /* session_expires = 0: nothing is offered; a 2xx without Session-Expires
  * makes no session. */
 static void test_disabled(void **state)
@@ -373,6 +413,7 @@ int main(void)
 	    cmocka_unit_test(test_refresh_timeout),
 	    cmocka_unit_test(test_answer_for_browser_uas),
 	    cmocka_unit_test(test_expiry_without_refresh),
+	    cmocka_unit_test(test_core_refresh_rearms),
 	    cmocka_unit_test(test_disabled),
 	    cmocka_unit_test(test_422_retry),
 	};

@@ -419,32 +419,36 @@ static void test_terminating_precondition(void **state)
 	assert_string_equal(H(at, "Contact", 0), fmt(ct, sizeof(ct), "<%s>", token_uri(h, b->id, true)));
 	assert_non_null(strstr(BODY(at), SDP_ANS "a=curr:qos local sendrecv\r\na=curr:qos remote none\r\n"));
 	assert_non_null(strstr(BODY(at), "a=conf:qos remote sendrecv\r\n"));
-	/* a wrong RAck: 481; the right one: 200, also when retransmitted */
-	core_send(h, core_req(req, sizeof(req), h, b, "pc-term@test", "PRACK", 13, "RAck: 2 10 INVITE\r\n", ""));
+	/* a RAck that does not parse, a wrong one: 481; the right one: 200, also when retransmitted */
+	core_send(h, core_req(req, sizeof(req), h, b, "pc-term@test", "PRACK", 16, "RAck: x 10\r\n", ""));
 	assert_true(wait_q(h, &h->core, 5, 1000));
 	assert_int_equal(STATUS(h->core.m[4]), 481);
-	core_send(h, core_req(req, sizeof(req), h, b, "pc-term@test", "PRACK", 14, "RAck: 1 10 INVITE\r\n", ""));
+
+	core_send(h, core_req(req, sizeof(req), h, b, "pc-term@test", "PRACK", 13, "RAck: 2 10 INVITE\r\n", ""));
 	assert_true(wait_q(h, &h->core, 6, 1000));
-	assert_int_equal(STATUS(h->core.m[5]), 200);
-	assert_string_equal(H(h->core.m[5], "CSeq", 0), "14 PRACK");
-	h->keep_dups = true;
-	core_send(h, req);
+	assert_int_equal(STATUS(h->core.m[5]), 481);
+	core_send(h, core_req(req, sizeof(req), h, b, "pc-term@test", "PRACK", 14, "RAck: 1 10 INVITE\r\n", ""));
 	assert_true(wait_q(h, &h->core, 7, 1000));
 	assert_int_equal(STATUS(h->core.m[6]), 200);
+	assert_string_equal(H(h->core.m[6], "CSeq", 0), "14 PRACK");
+	h->keep_dups = true;
+	core_send(h, req);
+	assert_true(wait_q(h, &h->core, 8, 1000));
+	assert_int_equal(STATUS(h->core.m[7]), 200);
 	h->keep_dups = false;
 	/* the core's UPDATE: answered here with our SDP, then the 180 and the 200 go */
 	core_send(h, core_req(req, sizeof(req), h, b, "pc-term@test", "UPDATE", 15, "Contact: <sip:caller@127.0.0.1:9>\r\n",
 			      SDP "a=curr:qos local sendrecv\r\na=curr:qos remote sendrecv\r\n"
 				  "a=des:qos mandatory local sendrecv\r\na=des:qos mandatory remote sendrecv\r\n"));
-	assert_true(wait_q(h, &h->core, 10, 1000));
-	at = h->core.m[7];
+	assert_true(wait_q(h, &h->core, 11, 1000));
+	at = h->core.m[8];
 	assert_int_equal(STATUS(at), 200);
 	assert_string_equal(H(at, "CSeq", 0), "15 UPDATE");
 	assert_string_equal(H(at, "Contact", 0), fmt(ct, sizeof(ct), "<%s>", token_uri(h, b->id, true)));
 	assert_non_null(strstr(BODY(at), "o=callee 7 2 IN IP4"));
 	assert_non_null(strstr(BODY(at), "a=curr:qos local sendrecv\r\na=curr:qos remote sendrecv\r\n"));
-	assert_int_equal(STATUS(h->core.m[8]), 180);
-	at = h->core.m[9];
+	assert_int_equal(STATUS(h->core.m[9]), 180);
+	at = h->core.m[10];
 	assert_int_equal(STATUS(at), 200);
 	assert_string_equal(H(at, "CSeq", 0), "10 INVITE");
 	assert_string_equal(H(at, "Content-Length", 0), "0");
@@ -452,8 +456,8 @@ static void test_terminating_precondition(void **state)
 	/* a retransmitted UPDATE gets the same answer; the browser saw none of it */
 	h->keep_dups = true;
 	core_send(h, req);
-	assert_true(wait_q(h, &h->core, 11, 1000));
-	assert_string_equal(h->core.m[10], h->core.m[7]);
+	assert_true(wait_q(h, &h->core, 12, 1000));
+	assert_string_equal(h->core.m[11], h->core.m[8]);
 	assert_int_equal(b->q.n, 1);
 	h_free(h);
 }

@@ -249,6 +249,34 @@ static void orig_invite(struct px_req *r)
 	r->ed.body_set = true;
 }
 
+/* A request toward a browser: no 100rel or precondition it cannot do, no
+ * qos lines in its SDP. */
+static void strip_toward_browser(struct px_req *r)
+{
+	struct wims_proxy *px = r->px;
+	const struct wims_sip_msg *m = r->m;
+	struct wims_str body = pc_cur_body(m, &r->ed);
+	struct wims_wbuf w;
+	char *mem;
+
+	wims_pc__strip_tag(&r->ed, m, WIMS_HDR_REQUIRE, "precondition");
+	wims_pc__strip_tag(&r->ed, m, WIMS_HDR_REQUIRE, "100rel");
+	wims_pc__strip_tag(&r->ed, m, WIMS_HDR_SUPPORTED, "precondition");
+	wims_pc__strip_tag(&r->ed, m, WIMS_HDR_PROXY_REQUIRE, "precondition");
+	if (!wims_pc_sdp_has_qos(body) || !(mem = wims_proxy__mem_get(px)))
+		return;
+	wims_wbuf_init(&w, mem, PX_POOL_SIZE);
+	if (wims_pc_sdp_strip(body, &w)) {
+		wims_proxy__mem_put(px, mem);
+		return;
+	}
+	if (r->pc_mem)
+		wims_proxy__mem_put(px, r->pc_mem);
+	r->pc_mem = mem;
+	r->ed.new_body = wims_wbuf_str(&w);
+	r->ed.body_set = true;
+}
+
 /* Terminating INVITE from the core: the browser must not see 100rel or
  * preconditions it cannot do. */
 static void term_invite(struct px_req *r)
@@ -257,31 +285,12 @@ static void term_invite(struct px_req *r)
 	const struct wims_sip_msg *m = r->m;
 	bool rq_prec = wims_pc__has_tag(m, WIMS_HDR_REQUIRE, "precondition");
 	bool rq_rel = wims_pc__has_tag(m, WIMS_HDR_REQUIRE, "100rel");
-	struct wims_str body = pc_cur_body(m, &r->ed);
 	struct wims_sip_cseq cs;
 
-	if (!rq_prec && !rq_rel && !wims_pc__has_tag(m, WIMS_HDR_SUPPORTED, "precondition") && !wims_pc_sdp_has_qos(body))
+	if (!rq_prec && !rq_rel && !wims_pc__has_tag(m, WIMS_HDR_SUPPORTED, "precondition") &&
+	    !wims_pc_sdp_has_qos(pc_cur_body(m, &r->ed)))
 		return;
-	wims_pc__strip_tag(&r->ed, m, WIMS_HDR_REQUIRE, "precondition");
-	wims_pc__strip_tag(&r->ed, m, WIMS_HDR_REQUIRE, "100rel");
-	wims_pc__strip_tag(&r->ed, m, WIMS_HDR_SUPPORTED, "precondition");
-	wims_pc__strip_tag(&r->ed, m, WIMS_HDR_PROXY_REQUIRE, "precondition");
-	if (wims_pc_sdp_has_qos(body)) {
-		char *mem = wims_proxy__mem_get(px);
-		struct wims_wbuf w;
-		if (mem) {
-			wims_wbuf_init(&w, mem, PX_POOL_SIZE);
-			if (wims_pc_sdp_strip(body, &w) == 0) {
-				if (r->pc_mem)
-					wims_proxy__mem_put(px, r->pc_mem);
-				r->pc_mem = mem;
-				r->ed.new_body = wims_wbuf_str(&w);
-				r->ed.body_set = true;
-			} else {
-				wims_proxy__mem_put(px, mem);
-			}
-		}
-	}
+	strip_toward_browser(r);
 	/* with only Supported: precondition the browser answers without them (RFC 3312 §11) */
 	if ((!rq_prec && !rq_rel) || !wims_pc__cseq_of(m, &cs))
 		return;
@@ -359,6 +368,8 @@ void wims_proxy__pc_request(struct px_req *r)
 			term_invite(r);
 		return;
 	}
+	if (to_br)
+		strip_toward_browser(r); /* a re-INVITE or UPDATE of the core */
 	if (!r->px->pc)
 		return;
 	if (from_br && m->method_id != WIMS_SIP_ACK && m->method_id != WIMS_SIP_CANCEL)

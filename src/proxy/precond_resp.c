@@ -342,20 +342,28 @@ static bool orig_reliable(struct px_pc *s, struct px_tsx *t, const struct wims_s
 	return false;
 }
 
-/* The body going to the browser without qos lines (into a pool block). */
-static void strip_body(struct px_pc *s, const struct wims_sip_msg *m, struct wims_sip_edits *ed, char **memp)
+/* The body going to the browser without qos lines (into a pool block);
+ * false when there is none or it cannot be written. */
+static bool strip_qos(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_edits *ed, char **memp)
 {
 	struct wims_str body = pc_cur_body(m, ed);
 	struct wims_wbuf w;
 
-	if (!body.l || !pc_sdp_body(m) || (!*memp && !(*memp = wims_proxy__mem_get(s->px))))
-		return;
+	if (!body.l || !pc_sdp_body(m) || (!*memp && !(*memp = wims_proxy__mem_get(px))))
+		return false;
 	wims_wbuf_init(&w, *memp, PX_POOL_SIZE);
 	if (wims_pc_sdp_strip(body, &w))
-		return;
+		return false;
 	ed->new_body = wims_wbuf_str(&w);
 	ed->body_set = true;
-	if (wims_pc__set_bytes(&s->br_answer, NULL, w.p, w.len))
+	return true;
+}
+
+/* The same, remembering the answer the browser got. */
+static void strip_body(struct px_pc *s, const struct wims_sip_msg *m, struct wims_sip_edits *ed, char **memp)
+{
+	if (strip_qos(s->px, m, ed, memp) &&
+	    wims_pc__set_bytes(&s->br_answer, NULL, ed->new_body.p, ed->new_body.l))
 		wims_log_rl(&rl_pc, WIMS_LOG_WARN, "precond: out of memory");
 }
 
@@ -412,19 +420,23 @@ bool wims_proxy__pc_response(struct wims_proxy *px, struct px_tsx *t, const stru
 	struct wims_sip_cseq cs;
 	struct px_pc *s;
 
-	if (!px->pc || !wims_pc__cseq_of(m, &cs))
+	if (!wims_pc__cseq_of(m, &cs))
 		return false;
 	if (px_proto_is_ws(t->up.proto)) {
-		s = wims_pc__find(px, PC_ORIG, wims_pc__call_id(m), wims_sip_msg_tag(m, WIMS_HDR_FROM),
-			    t->up.flow ? wims_sip_flow_id(t->up.flow) : t->flow_token_id);
-		if (!s)
-			return false;
-		if (cs.method_id == WIMS_SIP_INVITE && cs.num == s->inv_cseq)
-			return orig_response(s, t, m, ed, memp);
-		renumber_response(s, m, &cs, ed, scratch);
+		s = !px->pc ? NULL
+			    : wims_pc__find(px, PC_ORIG, wims_pc__call_id(m), wims_sip_msg_tag(m, WIMS_HDR_FROM),
+					    t->up.flow ? wims_sip_flow_id(t->up.flow) : t->flow_token_id);
+		if (s && cs.method_id == WIMS_SIP_INVITE && cs.num == s->inv_cseq) {
+			if (orig_response(s, t, m, ed, memp))
+				return true;
+		} else if (s) {
+			renumber_response(s, m, &cs, ed, scratch);
+		}
+		if (!*memp && wims_pc_sdp_has_qos(pc_cur_body(m, ed)))
+			strip_qos(px, m, ed, memp); /* any other SDP toward a browser */
 		return false;
 	}
-	if (t->method != WIMS_SIP_INVITE || !t->flow_token_id)
+	if (!px->pc || t->method != WIMS_SIP_INVITE || !t->flow_token_id)
 		return false;
 	s = wims_pc__find(px, PC_TERM, wims_pc__call_id(m), wims_sip_msg_tag(m, WIMS_HDR_FROM), t->flow_token_id);
 	return s && cs.num == s->inv_cseq ? term_response(s, t, m, ed) : false;

@@ -325,6 +325,11 @@ static void test_precondition_off(void **state)
 	assert_non_null(strstr(h->core.m[0], "\r\nSupported: 100rel\r\n"));
 	assert_null(strstr(h->core.m[0], "precondition"));
 	assert_string_equal(BODY(h->core.m[0]), SDP);
+	/* an answer with qos lines reaches the browser without them */
+	core_send(h, with_sdp(reply_to(req, sizeof(req), h->core.m[0], 183, "c1", "Contact: <sip:c@127.0.0.1:4000>\r\n"),
+			      sizeof(req), SDP_ANS QOS_ANS));
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	assert_string_equal(BODY(b->q.m[1]), SDP_ANS);
 	h_free(h);
 }
 
@@ -508,7 +513,8 @@ static void test_terminating_supported_only(void **state)
 {
 	struct h *h = h_up();
 	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
-	char inv[4096], resp[4096], ct[300];
+	char inv[4096], req[4096], resp[4096], ct[300];
+	const char *at;
 
 	(void)state;
 	do_register(h, b, 0);
@@ -521,6 +527,18 @@ static void test_terminating_supported_only(void **state)
 	br_send(b, with_sdp(reply_to(resp, sizeof(resp), inv, 200, "tbr", ct), sizeof(resp), SDP_ANS));
 	assert_true(wait_q(h, &h->core, 3, 1000));
 	assert_string_equal(BODY(h->core.m[2]), SDP_ANS);
+	/* later requests toward the browser lose them too */
+	core_send(h, core_req(req, sizeof(req), h, b, "pc-sup@test", "UPDATE", 11,
+			      "Require: precondition\r\nSupported: timer, precondition\r\n", SDP_QOS));
+	assert_true(wait_q(h, &b->q, 2, 1000));
+	at = b->q.m[1];
+	assert_string_equal(SL(at), fmt(ct, sizeof(ct), "UPDATE %s SIP/2.0", br_contact(0)));
+	assert_int_equal(HN(at, "Require"), 0);
+	assert_string_equal(H(at, "Supported", 0), "timer");
+	assert_string_equal(BODY(at), SDP);
+	/* and so do responses toward it */
+	br_send(b, reply_to(resp, sizeof(resp), at, 200, "", ""));
+	assert_true(wait_q(h, &h->core, 4, 1000));
 	h_free(h);
 }
 

@@ -315,8 +315,7 @@ struct wims_sip_edit *wims_pc__edit_of(struct wims_sip_edits *ed, const struct w
 }
 
 /* CSeq of a browser's in-dialog request toward the core, shifted past the
- * numbers wims used itself (RFC 3261 §12.2.1.1: they must go up).  When
- * stimer.c renumbered it already, the shift applies to its number. */
+ * numbers wims used itself (RFC 3261 §12.2.1.1: they must go up). */
 static void renumber_request(struct px_req *r)
 {
 	const struct wims_sip_msg *m = r->m;
@@ -328,11 +327,13 @@ static void renumber_request(struct px_req *r)
 	if (!s || !s->offset || !h || !wims_pc__cseq_of(m, &cs) || cs.num <= s->inv_cseq)
 		return;
 	struct wims_sip_edit *e = wims_pc__edit_of(&r->ed, m, h->value);
-	uint32_t base = cs.num;
-	if (e && wims_sip_cseq_parse(&prev, e->ins) == 0)
-		base = prev.num;
+	uint32_t out = cs.num + s->offset;
+	/* stimer.c renumbered it: the larger of both is past everything wims
+	 * sent in this dialog, whether or not stimer.c counted our requests */
+	if (e && wims_sip_cseq_parse(&prev, e->ins) == 0 && prev.num > out)
+		out = prev.num;
 	size_t start = r->scratch.len;
-	wims_wbuf_printf(&r->scratch, "%u %.*s", base + s->offset, (int)cs.method.l, cs.method.p);
+	wims_wbuf_printf(&r->scratch, "%u %.*s", out, (int)cs.method.l, cs.method.p);
 	if (r->scratch.err)
 		return;
 	struct wims_str ins = wims_str_make(r->scratch.p + start, r->scratch.len - start);

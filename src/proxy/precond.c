@@ -116,12 +116,30 @@ void wims_pc__free(struct px_pc *s)
 	uv_close((uv_handle_t *)&s->tm, pc_closed);
 }
 
+/* Sessions whose end wims did not see (an INVITE answered by a timeout of
+ * ours, a dialog released without a BYE passing here): an unanswered one
+ * after timer C and 64*T1, an established one after PC_MAX_CALL_MS. */
+#define PC_MAX_CALL_MS (24ULL * 3600 * 1000)
+
+static void sweep(struct wims_proxy *px)
+{
+	uint64_t now = uv_now(px->loop), setup = (uint64_t)px->conf->sip_timer_c_s * 1000 + 64ULL * px->t1;
+	struct px_pc *s = px->pc, *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		if (now - s->born > (s->ended ? PC_MAX_CALL_MS : setup))
+			wims_pc__free(s);
+	}
+}
+
 static struct px_pc *pc_new(struct wims_proxy *px, enum pc_side side, struct wims_str cid, struct wims_str ftag,
 			    uint64_t flow_id, uint32_t cseq)
 {
-	struct px_pc *s = calloc(1, sizeof(*s));
+	struct px_pc *s;
 
-	if (!s)
+	sweep(px);
+	if (!(s = calloc(1, sizeof(*s))))
 		return NULL;
 	if (wims_str_copy(s->call_id, sizeof(s->call_id), cid) || wims_str_copy(s->ftag, sizeof(s->ftag), ftag)) {
 		free(s);
@@ -131,6 +149,7 @@ static struct px_pc *pc_new(struct wims_proxy *px, enum pc_side side, struct wim
 	s->side = side;
 	s->flow_id = flow_id;
 	s->inv_cseq = cseq;
+	s->born = uv_now(px->loop);
 	uv_timer_init(px->loop, &s->tm);
 	s->tm.data = s;
 	s->next = px->pc;

@@ -14,6 +14,7 @@ struct px_pc {
 	char call_id[256], ftag[128];
 	uint64_t flow_id;
 	uint32_t inv_cseq;
+	uint64_t born;     /* loop time the INVITE came */
 	bool ended;        /* the final response passed */
 	uv_timer_t tm;     /* retransmission of our reliable 18x, else expiry */
 	/* originating */

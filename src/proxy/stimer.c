@@ -697,7 +697,9 @@ static void offer_timer(struct px_req *r, const struct px_stm *s)
 	unsigned se = s ? s->se : c->sip_session_expires; /* in a dialog: the interval it has */
 	size_t at = r->scratch.len;
 
-	if (!se || wims_sip_msg_hdr(m, WIMS_HDR_SESSION_EXPIRES) || has_timer(m))
+	/* three lines more (and Content-Length) must still parse at the next hop */
+	if (!se || wims_sip_msg_hdr(m, WIMS_HDR_SESSION_EXPIRES) || has_timer(m) ||
+	    m->nhdrs + 4 > WIMS_SIP_MAX_HEADERS)
 		return;
 	if (se < c->sip_min_se)
 		se = c->sip_min_se;
@@ -736,7 +738,8 @@ static void answer_timer(struct px_tsx *t, const struct wims_sip_msg *m, struct 
 	bool uac_timer;
 	size_t at = scratch->len;
 
-	if (!req || wims_sip_msg_parse(req, t->req, t->req_len, &why) || parse_se(req, &se, &ref))
+	if (m->nhdrs + 3 > WIMS_SIP_MAX_HEADERS || !req || wims_sip_msg_parse(req, t->req, t->req_len, &why) ||
+	    parse_se(req, &se, &ref))
 		goto out;
 	uac_timer = has_timer(req);
 	if (ref == REF_NONE)

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 
 #include "base/log.h"
+#include "proxy/precond.h"
 #include "proxy/px.h"
 
 struct px_stm_tab {
@@ -499,8 +500,10 @@ static int stm_fill(struct wims_proxy *px, struct px_stm *s, bool br_uac, const 
 		s->target = dup_uri(m);
 		s->contact = contact_line(sent);
 		s->br_target = dup_uri(req);
-		s->last_out = cseq_of(sent);
-		s->off = s->last_out - cseq_of(req);
+		/* above the PRACKs and UPDATEs precond.c sent in the browser's name */
+		s->last_out = cseq_of(sent) + wims_proxy__pc_cseq_offset(px, wims_str_c(s->call_id),
+									  wims_str_c(s->tag_br), s->flow_id);
+		s->off = cseq_of(sent) - cseq_of(req); /* the INVITE's: its ACK keeps it */
 		s->no_update = !allows_update(m);
 	} else {
 		route_lines(px, &w, req, false);

@@ -286,6 +286,58 @@ static void test_originating(void **state)
 	h_free(h);
 }
 
+/* Preconditions and a session timer in one call: the refresh UPDATE that
+ * stimer.c sends in the browser's name numbers past the PRACK and UPDATE
+ * that precond.c sent (INVITE 5, PRACK 6, UPDATE 7, refresh 8). */
+static void test_originating_with_timer(void **state)
+{
+	struct h *h = h_new();
+	struct browser *b;
+	char req[4096], inv[4096], resp[4096], extra[600];
+	const char *at;
+
+	(void)state;
+	conf_set(h, "sip", "min_se", "10");
+	conf_set(h, "sip", "session_expires", "10");
+	h_start(h);
+	b = br_open(h, 0, WIMS_SIP_WSS);
+	do_register(h, b, 0);
+	br_send(b, br_invite(req, sizeof(req), ""));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	snprintf(inv, sizeof(inv), "%s", h->core.m[0]);
+	assert_non_null(strstr(inv, "\r\nSession-Expires: 10"));
+	fmt(extra, sizeof(extra),
+	    "Contact: <sip:callee@127.0.0.1:4000>\r\nRecord-Route: <sip:scscf@127.0.0.1:%u;lr>, <sip:127.0.0.1:%u;lr>\r\n"
+	    "Require: 100rel, precondition\r\nRSeq: 1\r\nAllow: INVITE, ACK, BYE, PRACK, UPDATE\r\n",
+	    h->cport, h->port);
+	core_send(h, with_sdp(reply_to(resp, sizeof(resp), inv, 183, "callee1", extra), sizeof(resp), SDP_ANS QOS_ANS));
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	assert_string_equal(H(h->core.m[1], "CSeq", 0), "6 PRACK");
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[1], 200, "", ""));
+	assert_true(wait_q(h, &h->core, 3, 1000));
+	assert_string_equal(H(h->core.m[2], "CSeq", 0), "7 UPDATE");
+	core_send(h, with_sdp(reply_to(resp, sizeof(resp), h->core.m[2], 200, "", "Contact: <sip:callee@127.0.0.1:4000>\r\n"),
+			      sizeof(resp), SDP_ANS QOS_DONE));
+	/* the 200: the callee asks the caller's side to refresh every 10 s */
+	fmt(extra, sizeof(extra),
+	    "Contact: <sip:callee@127.0.0.1:4000>\r\nRecord-Route: <sip:scscf@127.0.0.1:%u;lr>, <sip:127.0.0.1:%u;lr>\r\n"
+	    "Allow: INVITE, ACK, BYE, PRACK, UPDATE\r\nSupported: timer\r\nRequire: timer\r\n"
+	    "Session-Expires: 10;refresher=uac\r\n",
+	    h->cport, h->port);
+	core_send(h, reply_to(resp, sizeof(resp), inv, 200, "callee1", extra));
+	assert_true(wait_q(h, &b->q, 3, 1000)); /* 100, 183, 200 */
+	assert_int_equal(STATUS(last(&b->q)), 200);
+	br_send(b, br_in_dialog(req, sizeof(req), "ACK", 5));
+	assert_true(wait_q(h, &h->core, 4, 1000)); /* INVITE, PRACK, UPDATE, ACK */
+	assert_string_equal(H(last(&h->core), "CSeq", 0), "5 ACK");
+	/* wims refreshes for the browser at half the interval */
+	assert_true(wait_q(h, &h->core, 5, 8000));
+	at = last(&h->core);
+	assert_string_equal(SL(at), "UPDATE sip:callee@127.0.0.1:4000 SIP/2.0");
+	assert_string_equal(H(at, "CSeq", 0), "8 UPDATE");
+	h_free(h);
+}
+
 /* A browser that offers 100rel itself is left alone. */
 static void test_browser_100rel_untouched(void **state)
 {
@@ -547,6 +599,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sdp_helpers),
 		cmocka_unit_test(test_originating),
+		cmocka_unit_test(test_originating_with_timer),
 		cmocka_unit_test(test_browser_100rel_untouched),
 		cmocka_unit_test(test_precondition_off),
 		cmocka_unit_test(test_terminating_precondition),

@@ -24,7 +24,7 @@ int wims_addr_parse(struct wims_addr *a, struct wims_str s, uint16_t defport)
 			port = wims_str_make(e + 2, rest - 1);
 		}
 	} else {
-		const char *c = memchr(s.p, ':', s.l);
+		const char *c = s.l ? memchr(s.p, ':', s.l) : NULL; /* s.p may be NULL when empty */
 		if (c) {
 			h = wims_str_make(s.p, (size_t)(c - s.p));
 			port = wims_str_make(c + 1, s.l - (size_t)(c - s.p) - 1);

@@ -222,6 +222,8 @@ void wims_sip_res__srv_order(struct wims_sip_res_srv *s, size_t n, uint32_t (*rn
 				}
 			}
 			/* keep the rest in order (weight 0 ones stay first) */
+			if (sel == k)
+				continue;
 			tmp = s[sel];
 			memmove(&s[k + 1], &s[k], (sel - k) * sizeof(*s));
 			s[k] = tmp;

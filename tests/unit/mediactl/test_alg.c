@@ -444,7 +444,7 @@ static void test_chrome_offer_to_ims(void **state)
 	assert_int_equal(k[1].pt, 98);
 	/* video keeps the repair feedback only */
 	assert_int_equal(k[0].n_rtcp_fb, 3);
-	assert_true(attr_is(f, 0, "sendrecv", NULL) || mattr(f, 0, "sendrecv") != NULL);
+	assert_non_null(mattr(f, 0, "sendrecv"));
 	assert_int_equal(wims_alg_calls(f->a), 1);
 }
 

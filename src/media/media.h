@@ -80,6 +80,11 @@ struct wims_media_sconf {
 	bool strip_ext[2];       /* strip RTP header extensions when sending toward side s */
 	bool keep_video_fb;
 	struct wims_media_xc xc[2]; /* packets from side s transcoded (pt_map unused then) */
+	/* nonzero: the SSRC of every RTP packet sent toward side s (the one its
+	 * SDP announces in a=ssrc).  RTCP toward s says it in place of the real
+	 * sender's SSRC, and RTCP from s that names it (report blocks, NACK, PLI,
+	 * FIR) names the real one again toward the other side. */
+	uint32_t ssrc_out[2];
 };
 
 struct wims_media_sessconf {

@@ -247,3 +247,88 @@ size_t wims_rtcp_build_pli(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint3
 	wr32(out + 8, media_ssrc);
 	return 12;
 }
+
+/* Replace the 32-bit word at q + at (within plen) when it is `from`. */
+static unsigned map_at(uint8_t *q, size_t plen, size_t at, uint32_t from, uint32_t to)
+{
+	if (at + 4 > plen || rd32(q + at) != from)
+		return 0;
+	wr32(q + at, to);
+	return 1;
+}
+
+/* SDES chunks (RFC 3550 §6.5): an SSRC, items up to a null item, padding
+ * to the next word. */
+static unsigned map_sdes(uint8_t *q, size_t plen, unsigned count, uint32_t from, uint32_t to)
+{
+	unsigned n = 0;
+	size_t at = 4;
+	for (unsigned c = 0; c < count && at + 4 <= plen; c++) {
+		n += map_at(q, plen, at, from, to);
+		at += 4;
+		while (at < plen && q[at] != 0) { /* type, length, text */
+			if (at + 2 > plen)
+				return n;
+			at += 2 + (size_t)q[at + 1];
+		}
+		at = (at + 4) & ~(size_t)3; /* the null item and padding */
+	}
+	return n;
+}
+
+/* FCI SSRCs of feedback: FIR (PSFB 4, RFC 5104 §4.3.1), TMMBR/TMMBN (RTPFB
+ * 3/4, §4.2), 8 bytes per entry, and REMB's SSRC list (PSFB 15 "REMB"). */
+static unsigned map_fci(uint8_t *q, size_t plen, uint8_t pt, uint8_t fmt, uint32_t from, uint32_t to)
+{
+	unsigned n = 0;
+	if ((pt == WIMS_RTCP_PSFB && fmt == 4) || (pt == WIMS_RTCP_RTPFB && (fmt == 3 || fmt == 4))) {
+		for (size_t at = 12; at + 8 <= plen; at += 8)
+			n += map_at(q, plen, at, from, to);
+	} else if (pt == WIMS_RTCP_PSFB && fmt == 15 && plen >= 20 && memcmp(q + 12, "REMB", 4) == 0) {
+		size_t num = q[16];
+		for (size_t i = 0, at = 20; i < num && at + 4 <= plen; i++, at += 4)
+			n += map_at(q, plen, at, from, to);
+	}
+	return n;
+}
+
+static unsigned map_item(uint8_t *q, const struct wims_rtcp_item *it, uint32_t from, uint32_t to)
+{
+	size_t plen = it->len;
+	unsigned n = 0;
+	switch (it->pt) {
+	case WIMS_RTCP_SR:
+	case WIMS_RTCP_RR: {
+		size_t rb = it->pt == WIMS_RTCP_SR ? 28 : 8;
+		n += map_at(q, plen, 4, from, to);
+		for (unsigned i = 0; i < it->count && rb + 24 <= plen; i++, rb += 24)
+			n += map_at(q, plen, rb, from, to);
+		return n;
+	}
+	case WIMS_RTCP_SDES:
+		return map_sdes(q, plen, it->count, from, to);
+	case WIMS_RTCP_BYE:
+		for (unsigned i = 0; i < it->count; i++)
+			n += map_at(q, plen, 4 + 4 * (size_t)i, from, to);
+		return n;
+	case WIMS_RTCP_RTPFB:
+	case WIMS_RTCP_PSFB:
+		n += map_at(q, plen, 4, from, to);
+		n += map_at(q, plen, 8, from, to);
+		return n + map_fci(q, plen, it->pt, it->count, from, to);
+	default: /* APP, XR, unknown: the packet sender only */
+		return map_at(q, plen, 4, from, to);
+	}
+}
+
+unsigned wims_rtcp_map_ssrc(uint8_t *p, size_t len, uint32_t from, uint32_t to)
+{
+	struct wims_rtcp_iter it = {p, len, 0};
+	struct wims_rtcp_item item;
+	unsigned n = 0;
+	if (!p || from == to)
+		return 0;
+	while (wims_rtcp_next(&it, &item) == 1)
+		n += map_item(p + item.off, &item, from, to);
+	return n;
+}

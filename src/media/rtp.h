@@ -107,6 +107,14 @@ struct wims_rtcp_report {
 int wims_rtcp_report(const uint8_t *p, size_t len, uint32_t media_ssrc, struct wims_rtcp_report *r)
     __attribute__((warn_unused_result));
 
+/** Translate an SSRC in a compound RTCP in place: every SSRC field equal to
+ *  `from` becomes `to` -- the packet sender of every packet, the report
+ *  blocks of SR/RR, SDES chunks, BYE's list, the media SSRC of RTPFB/PSFB
+ *  and the SSRCs in FIR, TMMBR/TMMBN and REMB FCI.  Stops at the first
+ *  malformed packet (what came before is translated).  Returns the number of
+ *  fields changed. */
+unsigned wims_rtcp_map_ssrc(uint8_t *p, size_t len, uint32_t from, uint32_t to);
+
 /** Build a PLI (RFC 4585 §6.3.1) into out; returns its length (12), 0 when cap is short. */
 size_t wims_rtcp_build_pli(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc);
 

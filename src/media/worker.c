@@ -122,6 +122,8 @@ static void relay_transcoded(struct media__worker *w, struct media__stream *st, 
 	size_t n;
 	while ((n = wims_xcode_output(st->x[sd], w->xbuf, sizeof(w->xbuf) - 64)) > 0) {
 		struct wims_rtp_hdr h;
+		if (st->c.ssrc_out[1 - sd])
+			wims_rtp_set_ssrc(w->xbuf, st->c.ssrc_out[1 - sd]);
 		if (wims_rtp_parse(&h, w->xbuf, n) == 0)
 			out->ssrc_out = h.ssrc;
 		stamp_out(w, out, w->xbuf, n);
@@ -163,7 +165,9 @@ static void relay_rtp(struct media__worker *w, struct media__tp *t, uint8_t *p, 
 		relay_transcoded(w, st, sd, to, p, len);
 		return;
 	}
-	out->ssrc_out = h.ssrc;
+	if (st->c.ssrc_out[od])
+		wims_rtp_set_ssrc(p, st->c.ssrc_out[od]);
+	out->ssrc_out = st->c.ssrc_out[od] ? st->c.ssrc_out[od] : h.ssrc;
 	stamp_out(w, out, p, len);
 	if (tp_send(w, to, p, len, MEDIA__RXCHUNK, false)) {
 		media__add(&out->n.packets_out, 1);
@@ -262,6 +266,22 @@ static void note_sr_out(struct media__worker *w, struct media__side *sd, const u
 	sd->sr_ms[i] = now_ms(w);
 }
 
+/* RTCP from side sd on its way to the other side, where SSRCs are rewritten
+ * (see wims_media_sconf.ssrc_out): what names the SSRC we send side sd
+ * names the real sender's again, and the sender's SSRC becomes the one the
+ * other side knows. */
+static void rtcp_map(const struct media__stream *st, int sd, uint8_t *p, size_t len)
+{
+	int od = 1 - sd;
+	uint32_t ours = st->c.ssrc_out[sd], real = st->side[od].ssrc_in;
+	if (ours && real)
+		(void)wims_rtcp_map_ssrc(p, len, ours, real);
+	ours = st->c.ssrc_out[od];
+	real = st->side[sd].ssrc_in;
+	if (ours && real)
+		(void)wims_rtcp_map_ssrc(p, len, real, ours);
+}
+
 static void relay_rtcp(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len)
 {
 	struct wims_media_sess *s = t->sess;
@@ -280,6 +300,7 @@ static void relay_rtcp(struct media__worker *w, struct media__tp *t, uint8_t *p,
 		if (!len)
 			return;
 	}
+	rtcp_map(st, sd, p, len);
 	note_sr_out(w, &st->side[od], p, len);
 	if (tp_send(w, to, p, len, MEDIA__RXCHUNK, true))
 		media__add(&st->side[od].n.rtcp_out, 1);
@@ -887,6 +908,9 @@ static void apply(struct media__worker *w, struct wims_media_sess *s,
 		apply_xcode(&s->st[i], i < c->nstreams ? &c->s[i] : NULL);
 	for (unsigned i = 0; i < c->nstreams; i++) {
 		s->st[i].c = c->s[i];
+		for (int sd = 0; sd < 2; sd++)
+			if (c->s[i].ssrc_out[sd])
+				s->st[i].side[sd].ssrc_out = c->s[i].ssrc_out[sd]; /* for DTMF before media */
 		if (!c->s[i].active)
 			continue;
 		for (int sd = 0; sd < 2; sd++) {

@@ -83,10 +83,15 @@ struct wims_alg {
 	char host[WIMS_ADDR_STRLEN];
 	char fpval[WIMS_MEDIA_FP_MAX];
 	char msid[WIMS_SDP_MAX_MEDIA][64];
+	char ssrc[WIMS_SDP_MAX_MEDIA][64]; /* a=ssrc toward a browser */
 };
 
 /* A fresh a=tls-id value for transport ti (RFC 8842 §4: random, at least 120 bits). */
 void alg__new_tls_id(struct alg_call *c, unsigned ti);
+
+/* alg_sdp.c: the SSRC the engine sends leg `to` in medium i (0: the
+ * sender's, unchanged); the SDP toward that leg announces it. */
+uint32_t alg__ssrc_out(const struct alg_call *c, unsigned i, int to);
 
 /* The profile an SDP's m-line speaks. */
 enum wims_media_tkind alg__kind_of(const struct wims_sdp *s, const struct wims_sdp_media *m);

@@ -538,13 +538,37 @@ static void fill_media(struct wims_alg *a, struct alg_call *c, unsigned i, int t
 	filter_attrs(a, i, m, om, k);
 	/* RFC 8830: without a=msid a browser's track event has no stream
 	 * (e.streams[0] is what most web phones play); one stream per call,
-	 * stable across re-offers.  The SSRC is the IMS phone's and unknown
-	 * here, so no a=ssrc: browsers demux bundled media by PT. */
+	 * stable across re-offers. */
 	if (k == WIMS_MT_WEBRTC && om->n_attrs < WIMS_SDP_MAX_ATTRS) {
 		snprintf(a->msid[i], sizeof(a->msid[i]), "msid:wims-%016llx %s%u",
 			 (unsigned long long)c->sess_id, c->med[i].video ? "video" : "audio", i);
 		a->attrs[i][om->n_attrs++] = wims_str_c(a->msid[i]);
 	}
+	/* RFC 5576: the SSRC the engine gives what it sends the browser (see
+	 * alg__ssrc_out), so that the browser demuxes it by SSRC: Chromium's
+	 * demux of unsignalled SSRCs by PT is lost after some re-offers */
+	uint32_t ssrc = alg__ssrc_out(c, i, to);
+	if (ssrc && om->n_attrs < WIMS_SDP_MAX_ATTRS) {
+		snprintf(a->ssrc[i], sizeof(a->ssrc[i]), "ssrc:%lu cname:wims-%016llx", (unsigned long)ssrc,
+			 (unsigned long long)c->sess_id);
+		a->attrs[i][om->n_attrs++] = wims_str_c(a->ssrc[i]);
+	}
+}
+
+/* A WebRTC leg whose other leg is not one: the engine rewrites the SSRC of
+ * what it sends there to one derived from the call's session id, the medium
+ * and the leg (stable across re-offers; splitmix64).  Between two browsers
+ * the streams pass untouched (their RTX/FEC SSRCs would need a map each). */
+uint32_t alg__ssrc_out(const struct alg_call *c, unsigned i, int to)
+{
+	if (c->leg[to].kind != WIMS_MT_WEBRTC || c->leg[1 - to].kind == WIMS_MT_WEBRTC)
+		return 0;
+	uint64_t z = c->sess_id + 0x9e3779b97f4a7c15ull * (4 * (uint64_t)i + 2 * (uint64_t)c->med[i].video +
+							    (uint64_t)to + 1);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (uint32_t)z ? (uint32_t)z : 1u;
 }
 
 static void set_fingerprint(struct wims_alg *a)
@@ -575,6 +599,8 @@ static void stream_conf(struct alg_call *c, unsigned i)
 	s->t[1] = (uint8_t)(md->tp[1] < 0 ? 0 : md->tp[1]);
 	bool both_web = c->leg[0].kind == WIMS_MT_WEBRTC && c->leg[1].kind == WIMS_MT_WEBRTC;
 	s->strip_ext[0] = s->strip_ext[1] = !both_web;
+	s->ssrc_out[0] = alg__ssrc_out(c, i, 0);
+	s->ssrc_out[1] = alg__ssrc_out(c, i, 1);
 }
 
 /* ---- offer ---- */

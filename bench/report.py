@@ -131,14 +131,17 @@ roles = [(s, get("wimsd-iwu", s, False), get("wimsd-pcscf", s, False),
 roles = [r for r in roles if r[1] and r[2]]
 if roles:
     print("\nP-CSCF role against the IWU role (wimsd alone on CPU 1; target: CPU per registration <= 1.25x)")
-    print(f'{"scenario":16} {"IWU us/tx":>10} {"P-CSCF us/tx":>13} {"CPU ratio":>10} {"tps IWU":>8} {"tps P-CSCF":>11} '
-          f'{"p99 IWU":>8} {"p99 P-CSCF":>11} (p99 at equal load, ms)')
+    print("  at max: each role as fast as its chain goes (the P-CSCF's chain is the S-CSCF with the reg event")
+    print("  package, the IWU's the Kamailio P-CSCF and the S-CSCF); at equal load: both at the same fixed rate")
+    print(f'{"scenario":16} {"us/tx IWU":>10} {"P-CSCF":>7} {"tps IWU":>8} {"P-CSCF":>7} | {"equal load":>10} '
+          f'{"us/tx IWU":>10} {"P-CSCF":>7} {"ratio":>6} {"p99 IWU":>8} {"P-CSCF":>7}')
     for s, wi, wp, fi, fp in roles:
-        ratio = num(wp, "gw_cpu_us/tx") / num(wi, "gw_cpu_us/tx") if num(wi, "gw_cpu_us/tx") else float("nan")
-        p99i = fi["p99_ms"] if fi else "-"
-        p99p = fp["p99_ms"] if fp else "-"
-        print(f'{s:16} {wi["gw_cpu_us/tx"]:>10} {wp["gw_cpu_us/tx"]:>13} {ratio:10.2f} {wi["tps"]:>8} {wp["tps"]:>11} '
-              f'{p99i:>8} {p99p:>11}')
+        eq = num(fp, "gw_cpu_us/tx") / num(fi, "gw_cpu_us/tx") if fi and fp and num(fi, "gw_cpu_us/tx") else float("nan")
+        print(f'{s:16} {wi["gw_cpu_us/tx"]:>10} {wp["gw_cpu_us/tx"]:>7} {wi["tps"]:>8} {wp["tps"]:>7} | '
+              f'{(fi["rate"] + "/s") if fi else "-":>10} {fi["gw_cpu_us/tx"] if fi else "-":>10} '
+              f'{fp["gw_cpu_us/tx"] if fp else "-":>7} {eq:6.2f} {fi["p99_ms"] if fi else "-":>8} '
+              f'{fp["p99_ms"] if fp else "-":>7}')
         if s in ("register", "register-dereg"):
             what = "re-registration" if s == "register" else "initial registration + de-registration (with the reg-event subscription)"
-            print(f'  target P-CSCF CPU per registration <= 1.25x IWU, {what}: {"MET" if ratio <= 1.25 else "MISSED"} ({ratio:.2f}x)')
+            print(f'  target P-CSCF CPU per registration <= 1.25x IWU at equal load, {what}: '
+                  f'{"MET" if eq <= 1.25 else "MISSED"} ({eq:.2f}x)')

@@ -38,6 +38,7 @@ struct alg_med {
 	struct alg_codec codecs[ALG_MAX_CODECS];
 	/* transcoding (alg_xcode.c) */
 	uint8_t xc_amrwb_pt, xc_amr_pt, xc_te16_pt; /* appended to an IMS offer (0: none) */
+	uint8_t xc_g711;         /* ng: PCMU (1), PCMA (2) appended to an Opus offer */
 	bool xc_for_browser;     /* a browser offer made of our codecs for an IMS-only offer */
 	struct alg_codec xc_ims; /* ...and the IMS offer's codec it will be transcoded to */
 	char xc_ims_fmtp[160];

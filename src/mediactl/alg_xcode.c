@@ -20,6 +20,12 @@
  * added to an offer toward IMS, in its order, and its browser codecs, if any,
  * order the pairing and the browser offer.
  *
+ * Over ng only, a G.711 codec the list names that an Opus offer lacks is
+ * added to the offer toward the plain leg as well (with telephone-event/8000
+ * when the offer has it for Opus); an answer picking it first is transcoded
+ * Opus <-> G.711.  The roles' automatic mode never needs this (browsers speak
+ * G.711 themselves).
+ *
  * The AMR parameters of the answer toward IMS echo the offer's (RFC 4867
  * §8.3.1); telephone-event keeps the clock of the audio codec on each side
  * (RFC 4733 §2.1); the browser's Opus fmtp drives the Opus encoder that
@@ -74,6 +80,14 @@ static bool has_enc(const struct wims_sdp_codec *k, unsigned n, const char *enc,
 	return false;
 }
 
+static bool has_pt(const struct wims_sdp_codec *k, unsigned n, unsigned pt)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (k[i].pt == pt)
+			return true;
+	return false;
+}
+
 static uint8_t free_pt(const struct wims_sdp_codec *k, unsigned n)
 {
 	for (unsigned pt = 96; pt < 128; pt++) {
@@ -106,20 +120,53 @@ static void keep_opus_fmtp(struct alg_med *md, const struct wims_sdp_codec *k, u
 			md->xc_opus_fmtp[0] = 0;
 }
 
+static bool is_g711(enum wims_codec_id id)
+{
+	return id == WIMS_CODEC_PCMU || id == WIMS_CODEC_PCMA;
+}
+
+/* ng: the G.711 codecs of the codec -> transcode list an Opus offer lacks,
+ * appended in the list's order (static PT when free); md->xc_g711 says which. */
+static unsigned offer_g711(struct alg_med *md, struct wims_sdp_codec *k, unsigned kept, unsigned cap,
+			   const struct wims_mctl_flags *f)
+{
+	if (!has_enc(k, kept, "opus", 48000))
+		return kept;
+	for (unsigned x = 0; x < f->n_codec_offer && kept < cap; x++) {
+		const struct wims_codec_desc *d = wims_codec_find(f->codec_offer[x]);
+		if (!d || !is_g711(d->id) || has_enc(k, kept, d->name, 8000))
+			continue;
+		uint8_t pt = d->id == WIMS_CODEC_PCMU ? 0 : 8;
+		if (has_pt(k, kept, pt) && !(pt = free_pt(k, kept)))
+			break;
+		set_codec(&k[kept++], pt, d->name, 8000, 1, NULL);
+		md->xc_g711 |= d->id == WIMS_CODEC_PCMU ? 1 : 2;
+	}
+	if (md->xc_g711 && kept < cap && has_enc(k, kept, "telephone-event", 48000) &&
+	    !has_enc(k, kept, "telephone-event", 8000)) {
+		uint8_t pt = free_pt(k, kept);
+		if (pt)
+			set_codec(&k[kept++], pt, "telephone-event", 8000, 1, "0-15");
+	}
+	return kept;
+}
+
 unsigned alg__xc_offer_ims(struct wims_alg *a, struct alg_call *c, int ol, unsigned i,
 			   struct wims_sdp_codec *k, unsigned kept, unsigned cap,
 			   const struct wims_mctl_flags *f)
 {
 	struct alg_med *md = &c->med[i];
 	int al = 1 - ol;
+	md->xc_g711 = 0;
 	if (md->video || c->leg[al].kind == WIMS_MT_WEBRTC || !wants_transcoding(a, f))
 		return kept;
+	keep_opus_fmtp(md, k, kept);
+	kept = offer_g711(md, k, kept, cap, f);
 	if (has_enc(k, kept, "AMR-WB", 0) || has_enc(k, kept, "AMR", 0))
 		return kept; /* the offerer speaks AMR itself */
 	struct wims_codec_pref ims;
 	side_pref(a, f, true, true, &ims);
 	side_pref(a, f, false, false, &md->xc_bpref);
-	keep_opus_fmtp(md, k, kept);
 	bool wb_added = false, te = has_enc(k, kept, "telephone-event", 0);
 	for (unsigned x = 0; x < ims.n && kept < cap; x++) {
 		bool wb = ims.id[x] == WIMS_CODEC_AMRWB;
@@ -252,7 +299,8 @@ static bool wideband(enum wims_codec_id id)
 }
 
 /* The browser's codec to pair with IMS codec ims: the first of the call's
- * browser preference of the same band, else the first of it; from a
+ * browser preference of the same band, else the first of it, else Opus, PCMA,
+ * PCMU (an ng list naming only G.711 the offer lacks); from a
  * browser's answer k (its Opus fmtp in *fmtp) or from its offer (md). */
 static const struct alg_codec *browser_pick(const struct alg_med *md, const struct wims_sdp_codec *k,
 					    unsigned n, enum wims_codec_id ims, struct alg_codec *tmp,
@@ -260,8 +308,9 @@ static const struct alg_codec *browser_pick(const struct alg_med *md, const stru
 {
 	const struct wims_codec_pref *pref = &md->xc_bpref;
 	*fmtp = wims_str_c(md->xc_opus_fmtp);
-	for (unsigned p = 0; p < 2u * pref->n; p++) {
-		enum wims_codec_id id = pref->id[p % pref->n];
+	static const enum wims_codec_id any[] = {WIMS_CODEC_OPUS, WIMS_CODEC_PCMA, WIMS_CODEC_PCMU};
+	for (unsigned p = 0; p < 2u * pref->n + 3u; p++) {
+		enum wims_codec_id id = p < 2u * pref->n ? pref->id[p % pref->n] : any[p - 2u * pref->n];
 		if (p < pref->n && wideband(id) != wideband(ims))
 			continue;
 		const char *name = wims_codec_get(id)->name;
@@ -280,6 +329,16 @@ static const struct alg_codec *browser_pick(const struct alg_med *md, const stru
 	return NULL;
 }
 
+/* The Opus of the offer a G.711 codec was added to (its fmtp in *fmtp). */
+static const struct alg_codec *offered_opus(const struct alg_med *md, struct wims_str *fmtp)
+{
+	*fmtp = wims_str_c(md->xc_opus_fmtp);
+	for (unsigned j = 0; j < md->ncodecs; j++)
+		if (!strcasecmp(md->codecs[j].enc, "opus"))
+			return &md->codecs[j];
+	return NULL;
+}
+
 static int browser_te(const struct alg_med *md, uint32_t clock)
 {
 	for (unsigned j = 0; j < md->ncodecs; j++)
@@ -288,7 +347,8 @@ static int browser_te(const struct alg_med *md, uint32_t clock)
 	return -1;
 }
 
-/* IMS answered a browser offer with one of the AMR codecs we appended. */
+/* IMS answered a browser offer with one of the AMR codecs we appended (or,
+ * over ng, the plain side one of the G.711 codecs added to an Opus offer). */
 static int answer_from_ims(struct alg_call *c, int ol, unsigned i, const struct wims_sdp_media *m,
 			   struct wims_sdp_codec *k, unsigned n, unsigned *out_n, struct wims_mctl_err *err)
 {
@@ -297,14 +357,19 @@ static int answer_from_ims(struct alg_call *c, int ol, unsigned i, const struct 
 	/* by name: IMS phones often answer with their own payload numbers */
 	for (unsigned j = 0; j < n && !ims; j++)
 		if ((md->xc_amrwb_pt && wims_str_eqic(k[j].enc, "AMR-WB")) ||
-		    (md->xc_amr_pt && wims_str_eqic(k[j].enc, "AMR")))
+		    (md->xc_amr_pt && wims_str_eqic(k[j].enc, "AMR")) ||
+		    ((md->xc_g711 & 1) && wims_str_eqic(k[j].enc, "PCMU")) ||
+		    ((md->xc_g711 & 2) && wims_str_eqic(k[j].enc, "PCMA")))
 			ims = &k[j];
 	if (!ims || (n && !wims_str_eqi(k[0].enc, ims->enc)))
 		return 0; /* a shared codec came first: pass it through */
 	struct alg_codec tmp;
 	struct wims_str bfmtp;
-	enum wims_codec_id iid = wims_str_eqic(ims->enc, "AMR") ? WIMS_CODEC_AMR : WIMS_CODEC_AMRWB;
-	const struct alg_codec *b = browser_pick(md, NULL, 0, iid, &tmp, &bfmtp);
+	const struct wims_codec_desc *idesc = wims_codec_find(ims->enc);
+	if (!idesc)
+		return 0;
+	const struct alg_codec *b = is_g711(idesc->id) ? offered_opus(md, &bfmtp)
+						       : browser_pick(md, NULL, 0, idesc->id, &tmp, &bfmtp);
 	if (!b) {
 		alg__err(err, 488, "no browser codec to transcode to");
 		return -ENOTSUP;
@@ -316,7 +381,7 @@ static int answer_from_ims(struct alg_call *c, int ol, unsigned i, const struct 
 	struct wims_xcode_side bs, is;
 	int bte = browser_te(md, b->clock), ite = te_of(k, n, ims->clock);
 	if (side_cfg(&bs, b->enc, b->pt, bte, bfmtp, 20) ||
-	    side_cfg(&is, wims_str_eqic(ims->enc, "AMR") ? "AMR" : "AMR-WB", ims->pt, ite, ims->fmtp,
+	    side_cfg(&is, idesc->name, ims->pt, ite, ims->fmtp,
 		     ptime && ptime % 20 == 0 ? (unsigned)ptime : 20)) {
 		alg__err(err, 488, "AMR parameters the gateway cannot serve (crc, robust-sorting, interleaving)");
 		return -ENOTSUP;
@@ -380,7 +445,7 @@ int alg__xc_answer(struct wims_alg *a, struct alg_call *c, int ol, unsigned i,
 		return 0;
 	if (md->xc_for_browser)
 		return answer_from_browser(c, ol, i, k, n, out_n, err);
-	if (md->xc_amrwb_pt || md->xc_amr_pt)
+	if (md->xc_amrwb_pt || md->xc_amr_pt || md->xc_g711)
 		return answer_from_ims(c, ol, i, m, k, n, out_n, err);
 	return 0;
 }

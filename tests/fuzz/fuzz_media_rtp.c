@@ -1,6 +1,7 @@
 /* libFuzzer target for RTP/RTCP handling: classify, parse, strip the
  * header extension and rewrite on a copy, iterate a compound RTCP, filter
- * it on a copy and extract a report; check what each promises. */
+ * it on a copy, extract a report and translate an SSRC on a copy; check
+ * what each promises. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,6 +69,23 @@ static void fuzz_rtcp(const uint8_t *data, size_t size, uint8_t *copy)
 		check(!r.has_block || r.cum_lost <= 0xffffff);
 }
 
+/* SSRC translation on a copy: the compound keeps its length and headers,
+ * and mapping back restores it when the new SSRC was nowhere in it. */
+static void fuzz_map(const uint8_t *data, size_t size, uint8_t *copy)
+{
+	uint32_t from = size >= 8 ? (uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 | (uint32_t)data[6] << 8 | data[7] : 1;
+	uint32_t to = 0xf00dcafe;
+	const uint8_t tob[4] = {0xf0, 0x0d, 0xca, 0xfe};
+	memcpy(copy, data, size);
+	unsigned n = wims_rtcp_map_ssrc(copy, size, from, to);
+	check(n <= size / 4);
+	for (size_t i = 0; i + 4 <= size; i++)
+		if (memcmp(data + i, tob, 4) == 0)
+			return;
+	check(wims_rtcp_map_ssrc(copy, size, to, from) == n);
+	check(memcmp(copy, data, size) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy;
@@ -78,6 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_rtp(data, size, copy);
 	fuzz_rtcp(data, size, copy);
+	fuzz_map(data, size, copy);
 	if (size >= 8) {
 		uint8_t pli[12];
 

@@ -12,9 +12,11 @@
 # and codec: {transcode: [plain codec]}, an answer with the plain codec only,
 # ICE + DTLS-SRTP on the WebRTC side, real encoded 20 ms frames both ways) on
 # CPU 1, in a network namespace of its own (bench/netns.sh).
-#   wimsd:     opus-amrwb (Opus <-> AMR-WB) and pcmu-amr (PCMU <-> AMR)
+#   wimsd:     opus-amrwb (Opus <-> AMR-WB), pcmu-amr (PCMU <-> AMR) and
+#              opus-pcmu (Opus <-> PCMU: the pair both gateways transcode)
 #   rtpengine: opus-amrwb once (Debian's rtpengine cannot encode AMR: the
 #              probe keeps what it says), then opus-pcmu (Opus <-> PCMU)
+# The report gives wimsd / rtpengine calls per core on opus-pcmu.
 # Each ladder climbs in fractions of the pair's raw capacity (calls per core
 # the codecs alone allow) and stops at the first run with any loss, a UDP
 # drop in the namespace, or a call not set up.
@@ -176,12 +178,14 @@ done
 # the same with the frames going round 50 codec states, as 50 calls' would (caches)
 taskset -c $GW_CPU "${RT[@]}" "$TOOL" --raw opus-amrwb --streams 50 --duration "$RAW_S" >"$OUT/raw-opus-amrwb-50.json" \
 	2>>"$OUT/tool.log" || log "wims-mediabench --raw opus-amrwb --streams 50 failed"
-raw() { python3 "$SRC/bench/xcode_report.py" --raw "$1" "$OUT"; }
+raw() { python3 "$SRC/bench/xcode_report.py" --raw "$1" "$OUT" ${2:-}; } # PAIR [wimsd]
 
 log "(a) wimsd $("$WIMSD" -V 2>/dev/null | head -1), 1 media worker"
 start_wimsd
 ladder wimsd $WIMS_NG opus-amrwb "$(raw opus-amrwb)"
 ladder wimsd $WIMS_NG pcmu-amr "$(raw pcmu-amr)"
+# the same ladder as rtpengine's below (wims' own Opus raw capacity is lower: it would stop early)
+ladder wimsd $WIMS_NG opus-pcmu "$(raw opus-pcmu)"
 stop_pid "$GW_PID"
 
 RTPE_VER=$("$RTPENGINE" --version 2>&1 | head -1 | sed 's/Version: /rtpengine /')

@@ -5,8 +5,10 @@
   xcode_report.py --line FILE    one run as a table row
   xcode_report.py --pass FILE    exit 0 when the run passed: every call set
                                  up, nothing lost either way, no UDP drop
-  xcode_report.py --raw PAIR DIR the raw calls per core of a pair (the
-                                 codecs alone, on the gateway's core)
+  xcode_report.py --raw PAIR DIR [GW]  the raw calls per core of a pair
+                                 (the codecs alone, on the gateway's core;
+                                 GW wimsd: with wims' own codec settings
+                                 where rtpengine's Opus differs)
 """
 import json
 import os
@@ -75,23 +77,23 @@ HEAD = ("%-10s %-11s %6s %6s %7s %8s %8s %6s %9s %9s %9s %7s %9s %8s %6s" %
          "p99 us", "rel p99", "gw CPU%", "us/call", "calls/c", "tool%"))
 
 
-def raw_calls(pair, d):
+def raw_calls(pair, d, gw="rtpengine"):
     cb = load(os.path.join(d, "codecbench.json"))
     if pair in CODECBENCH and cb:
         for p in cb["pairs"]:
             if p["pair"] == CODECBENCH[pair]:
                 return p["raw_calls_per_core"], p["gw_calls_per_core"], "wims-codecbench"
     r = load(os.path.join(d, "raw-%s.json" % pair))
-    if r and "rtpengine_opus" in r:  # Opus as rtpengine configures it
+    if r and "rtpengine_opus" in r and gw != "wimsd":  # Opus as rtpengine configures it
         return r["rtpengine_opus"]["raw_calls_per_core"], None, "wims-mediabench --raw (rtpengine's Opus)"
     if r:
         return r["raw_calls_per_core"], None, "wims-mediabench --raw"
     return None, None, None
 
 
-def raw_call_us(pair, d):
+def raw_call_us(pair, d, gw="rtpengine"):
     r = load(os.path.join(d, "raw-%s.json" % pair))
-    if r and "rtpengine_opus" in r:
+    if r and "rtpengine_opus" in r and gw != "wimsd":
         return r["rtpengine_opus"]["raw_call_us"]
     return r["raw_call_us"] if r else None
 
@@ -114,7 +116,7 @@ def summary(runs, d):
                 "max/raw", "pipe/raw"))
     eff = {}
     for k in keys:
-        rc, pc, src = raw_calls(k[1], d)
+        rc, pc, src = raw_calls(k[1], d, k[0])
         j = best.get(k)
         if not j:
             out.append("%-10s %-11s %9s   (no passing run)" % (k[0], k[1], 0))
@@ -131,16 +133,30 @@ def summary(runs, d):
                " core; pipe/raw: wims-codecbench's pipeline in a loop against raw)")
     w = eff.get(("wimsd", "opus-amrwb"))
     r = eff.get(("rtpengine", "opus-pcmu"))
+    wp = eff.get(("wimsd", "opus-pcmu"))
     out.append("")
     for k, (j, e, upc) in sorted(eff.items(), key=lambda kv: kv[0][0] != "wimsd"):
         if e is not None:
             out.append("%s %s: %.0f%% of the raw codec capacity%s" % (
                 k[0], k[1], 100 * e, "" if k[0] != "wimsd" else
                 " (target >= 90%%: %s)" % ("met" if e >= 0.9 else "NOT met")))
+    if wp and r:
+        cw, cr = wp[0]["streams_per_core"], r[0]["streams_per_core"]
+        out.append("wimsd / rtpengine on the same pair (opus-pcmu, ng codec transcode PCMU):"
+                   " max calls %d / %d = %.2f; calls per core %.0f / %.0f = %.2f (target >= 1.5: %s)" % (
+                       wp[0]["streams"], r[0]["streams"], wp[0]["streams"] / r[0]["streams"], cw, cr,
+                       cw / cr if cr > 0 else float("inf"), "met" if cr > 0 and cw / cr >= 1.5 else "NOT met"))
+        ow = wp[2] - raw_call_us("opus-pcmu", d, "wimsd") if wp[2] and raw_call_us("opus-pcmu", d, "wimsd") else None
+        rr = raw_call_us("opus-pcmu", d)
+        orr = r[2] - rr if r[2] and rr else None
+        if ow is not None and orr is not None:
+            out.append("  gateway CPU beyond the codecs per call per 20 ms: wimsd %.1f us, rtpengine"
+                       " %.1f us (each against the raw cost of its Opus settings as wims-mediabench --raw"
+                       " guesses them; wimsd's encoder follows the offer's fmtp, so its figure is rough)"
+                       % (ow, orr))
     if w and r and w[1] and r[1]:
-        out.append("wimsd >= 1.5x rtpengine on the same pair: not measurable, there is no common pair"
-                   " (wimsd transcodes only to AMR/AMR-WB, Debian's rtpengine cannot encode AMR/AMR-WB:"
-                   " rtpengine-amr.txt); normalised instead:")
+        out.append("wimsd opus-amrwb against rtpengine: no common pair with AMR (Debian's rtpengine cannot"
+                   " encode AMR/AMR-WB: rtpengine-amr.txt); normalised:")
         out.append("  share of the raw codec capacity, wimsd opus-amrwb / rtpengine opus-pcmu:"
                    " %.2f" % (w[1] / r[1]))
         ow = w[2] - (20000 / raw_calls("opus-amrwb", d)[0]) if w[2] else None
@@ -208,8 +224,8 @@ def main(argv):
         return 0
     if len(argv) == 3 and argv[1] == "--pass":
         return 0 if passed(load(argv[2])) else 1
-    if len(argv) == 4 and argv[1] == "--raw":
-        rc = raw_calls(argv[2], argv[3])[0]
+    if len(argv) in (4, 5) and argv[1] == "--raw":
+        rc = raw_calls(argv[2], argv[3], argv[4] if len(argv) == 5 else "rtpengine")[0]
         if not rc:
             return 1
         print("%.0f" % rc)

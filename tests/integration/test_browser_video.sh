@@ -8,9 +8,7 @@
 # Alice turns hers off (her camera leaves the sender and stops; no re-INVITE): bob decodes no
 # more frames from her, his video and the audio go on both ways; she turns it on again (the
 # same sendrecv m-line, no re-INVITE) and bob decodes hers again.
-# Not done on purpose: a re-INVITE making her video m-line recvonly. Through wimsd, bob's
-# Chromium then stops taking her audio ("Failed to demux RTP packet: PT=111", rtp_transport.cc)
-# although the gateway keeps relaying it (see the commit message of this test).
+# The re-INVITE that makes her video m-line recvonly is test_browser_video_recvonly.sh.
 . "$(dirname "$0")/browser-lib.sh"
 start_browser_lab pcscf
 browser_run browser video_call.js

@@ -392,9 +392,8 @@ function renegotiateVideo(s) {
 // Video on: a camera track on the video transceiver (a new one when the call has none), and a
 // re-INVITE when the video m-line does not send yet. Video off: the track is taken off the sender
 // and stopped (nothing is sent, the camera is released); the m-line stays sendrecv, with no
-// re-INVITE: making it recvonly made the far side's Chromium stop demuxing our audio when the call
-// passes wimsd's gateway (Chromium 156: "Failed to demux RTP packet: PT=111"), and the other
-// side's video keeps coming either way.
+// re-INVITE: nothing needs negotiating, and the other side's video keeps coming either way (a
+// recvonly re-offer also works through wimsd's gateway, test_browser_video_recvonly.sh).
 async function toggleVideo() {
 	const s = wic.session;
 	const pc = wic.pc();

@@ -142,6 +142,13 @@ max_connections = 30000
 [sip]
 listen_udp = 127.0.0.1:5060
 listen_tcp = 127.0.0.1:5060
+; the same job as Kamailio's relay: no preconditions or session timers added
+; on the browsers' behalf, SDP passed untouched (media anchoring has its own
+; benchmark, bench/media.sh)
+precondition = no
+session_expires = 0
+[media]
+anchor = no
 $next
 INI
 	taskset -c $GW_CPU "${RT[@]}" "$WIMSD" -c "$OUT/wimsd.ini" </dev/null >>"$OUT/wimsd.log" 2>&1 &

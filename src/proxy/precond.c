@@ -98,11 +98,10 @@ void wims_pc__free(struct px_pc *s)
 {
 	struct wims_proxy *px = s->px;
 
-	for (struct px_pc **pp = &px->pc; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
+	*s->pprev = s->next;
+	if (s->next)
+		s->next->pprev = s->pprev;
+	wims_hash_remove(&px->pc_by_cid, &s->hn);
 	wims_proxy__hop_clear(&s->up);
 	free(s->head);
 	free(s->br_answer);
@@ -126,6 +125,9 @@ static void sweep(struct wims_proxy *px)
 	uint64_t now = uv_now(px->loop), setup = (uint64_t)px->conf->sip_timer_c_s * 1000 + 64ULL * px->t1;
 	struct px_pc *s = px->pc, *next;
 
+	if (now - px->pc_swept < 1000)
+		return; /* a walk over every session: once a second at most */
+	px->pc_swept = now;
 	for (; s; s = next) {
 		next = s->next;
 		if (now - s->born > (s->ended ? PC_MAX_CALL_MS : setup))
@@ -139,6 +141,11 @@ static struct px_pc *pc_new(struct wims_proxy *px, enum pc_side side, struct wim
 	struct px_pc *s;
 
 	sweep(px);
+	if (!px->pc_tab) {
+		if (wims_hash_init(&px->pc_by_cid, 1024))
+			return NULL;
+		px->pc_tab = true;
+	}
 	if (!(s = calloc(1, sizeof(*s))))
 		return NULL;
 	if (wims_str_copy(s->call_id, sizeof(s->call_id), cid) || wims_str_copy(s->ftag, sizeof(s->ftag), ftag)) {
@@ -153,7 +160,11 @@ static struct px_pc *pc_new(struct wims_proxy *px, enum pc_side side, struct wim
 	uv_timer_init(px->loop, &s->tm);
 	s->tm.data = s;
 	s->next = px->pc;
+	if (s->next)
+		s->next->pprev = &s->next;
+	s->pprev = &px->pc;
 	px->pc = s;
+	wims_hash_insert(&px->pc_by_cid, &s->hn, wims_hash_str(cid));
 	return s;
 }
 
@@ -161,10 +172,14 @@ static struct px_pc *pc_new(struct wims_proxy *px, enum pc_side side, struct wim
 struct px_pc *wims_pc__find(struct wims_proxy *px, enum pc_side side, struct wims_str cid, struct wims_str ftag,
 			     uint64_t flow_id)
 {
-	for (struct px_pc *s = px->pc; s; s = s->next)
+	if (!px->pc_tab)
+		return NULL;
+	for (struct wims_hnode *n = wims_hash_find(&px->pc_by_cid, wims_hash_str(cid)); n; n = wims_hash_next_same(n)) {
+		struct px_pc *s = wims_container_of(n, struct px_pc, hn);
 		if (s->side == side && wims_str_eqc(cid, s->call_id) && wims_str_eqc(ftag, s->ftag) &&
 		    (!flow_id || !s->flow_id || s->flow_id == flow_id))
 			return s;
+	}
 	return NULL;
 }
 
@@ -365,12 +380,16 @@ static void renumber_request(struct px_req *r)
 /* A BYE ends the sessions of its Call-ID on this browser flow. */
 static void bye_seen(struct wims_proxy *px, struct wims_str cid, uint64_t flow_id)
 {
-	for (struct px_pc *s = px->pc; s; s = s->next)
-		if (wims_str_eqc(cid, s->call_id) && (!flow_id || s->flow_id == flow_id)) {
-			s->ended = true;
-			s->rel_pending = false;
-			wims_pc__expire_later(s);
-		}
+	if (!px->pc_tab)
+		return;
+	for (struct wims_hnode *n = wims_hash_find(&px->pc_by_cid, wims_hash_str(cid)); n; n = wims_hash_next_same(n)) {
+		struct px_pc *s = wims_container_of(n, struct px_pc, hn);
+		if (!wims_str_eqc(cid, s->call_id) || (flow_id && s->flow_id != flow_id))
+			continue;
+		s->ended = true;
+		s->rel_pending = false;
+		wims_pc__expire_later(s);
+	}
 }
 
 void wims_proxy__pc_request(struct px_req *r)
@@ -623,4 +642,7 @@ void wims_proxy__pc_free_all(struct wims_proxy *px)
 {
 	while (px->pc)
 		wims_pc__free(px->pc);
+	if (px->pc_tab)
+		wims_hash_fini(&px->pc_by_cid);
+	px->pc_tab = false;
 }

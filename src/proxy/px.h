@@ -80,6 +80,9 @@ struct wims_proxy {
 	struct px_mwait *mwait;    /* messages waiting for the external AGW's answer */
 	struct wims_sip_flow *resp_in; /* the flow of the response being handled */
 	struct px_pc *pc;          /* precond.c: sessions handled for browsers (100rel, preconditions) */
+	struct wims_hash pc_by_cid; /* the same sessions by Call-ID hash (initialised with the first) */
+	bool pc_tab;
+	uint64_t pc_swept;         /* loop time of the last sweep of forgotten sessions */
 	unsigned char secret[32];
 	bool draining;
 	/* our sent-by toward the core: host and port as written in Via/Contact */

@@ -7,20 +7,29 @@
 #
 #   bench/run.sh                 # the whole run (about 6 minutes)
 #   bench/run.sh --quick         # short runs, 2,000 held connections (about 2 minutes)
+#   bench/run.sh --roles         # only part (c): the P-CSCF role against the IWU role
 #
 # Environment: WIMS_BUILD (default build/), WIMSD, WIMS_BENCH, BENCH_DUR
 # (seconds per load run, default 10), BENCH_CONNS (load connections, 50),
 # BENCH_WINDOW (outstanding transactions per connection, 2), HOLD_CONNS
 # (10000), HOLD_S (30), BENCH_OUT (directory for logs and results, default
-# a new one under /tmp), BENCH_SCENARIOS ("register options call").
+# a new one under /tmp), BENCH_SCENARIOS ("register options call"),
+# BENCH_ROLE_SCENARIOS (part c: "register register-dereg call-registered"),
+# BENCH_PERF=1 (perf record -g of the gateway in each saturating run).
 set -u -o pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$SRC/bench/netns.sh"
 bench_netns 600 "$@" # the whole run is bounded
 
-QUICK=0
-[ "${1:-}" = --quick ] && QUICK=1
+QUICK=0 ROLES_ONLY=0
+for a in "$@"; do
+	case $a in
+	--quick) QUICK=1 ;;
+	--roles) ROLES_ONLY=1 ;; # only part (c), the P-CSCF role against the IWU role
+	*) echo "usage: bench/run.sh [--quick] [--roles]" >&2; exit 2 ;;
+	esac
+done
 BUILD=${WIMS_BUILD:-$SRC/build}
 WIMSD=${WIMSD:-$BUILD/wimsd}
 BENCH=${WIMS_BENCH:-$BUILD/wims-bench}
@@ -195,11 +204,19 @@ run_load() {
 		CAP_PID=$!
 		sleep 1
 	fi
+	# BENCH_PERF=1: a call-graph profile of the gateway during each saturating run
+	local perf_pid=
+	if [ "$rate" = 0 ] && [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+		taskset -c $LOAD_CPU perf record -F 1999 -g -p "$GW_PID" -o "$OUT/$gw-$name.perf.data" -- sleep "$DUR" \
+			>/dev/null 2>>"$OUT/perf.log" &
+		perf_pid=$!
+	fi
 	c0=$(cpu_ticks "$GW_PID")
 	taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --url ws://127.0.0.1:8080/ --scenario "$scen" --conns "$CONNS" \
 		--window "$WINDOW" --rate "$rate" --duration "$DUR" --timeout 5000 --json "${extra[@]}" \
 		>"$OUT/$gw-$name-$rate.json" 2>>"$OUT/bench.log"
 	c1=$(cpu_ticks "$GW_PID")
+	[ -n "$perf_pid" ] && wait "$perf_pid"
 	hz=$(getconf CLK_TCK)
 	python3 - "$OUT/$gw-$name-$rate.json" "$gw" "$name" "$rate" $((c1 - c0)) "$hz" >>"$OUT/results.tsv" <<'PY'
 import json, sys
@@ -242,6 +259,7 @@ measure() { # GW: saturating runs, then fixed-rate runs at the common rate
 	done
 }
 
+if [ $ROLES_ONLY = 0 ]; then
 log "(a) wimsd $("$WIMSD" -V 2>/dev/null | head -1) in the IWU role on CPU $GW_CPU"
 start_wimsd
 taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --scenario register --conns 1 --expect 200 >"$OUT/smoke-wimsd.txt" 2>&1 ||
@@ -275,6 +293,7 @@ stop_pid "$GW_PID"
 start_wimsd
 while read -r s r; do run_load wimsd "$s" "$r"; done <"$OUT/fixed-rates"
 stop_pid "$GW_PID"
+fi # ROLES_ONLY
 
 # ------------------------------------------- (c) the P-CSCF role against the IWU role
 # wimsd as the P-CSCF talks to an S-CSCF with the IMS registrar behaviour
@@ -292,7 +311,7 @@ if [ "${BENCH_PCSCF:-1}" = 1 ]; then
 	kam scscf-ims "$OUT/scscf-bench.cfg" $LOAD_CPU -m 2048 -M 32 "${ims[@]}"
 	wait_port udp 5081
 	log "(c) wimsd in the P-CSCF role (S-CSCF 5081: ${ims[*]}) against the IWU role"
-	ROLE_SCEN="register register-dereg call-registered"
+	ROLE_SCEN=${BENCH_ROLE_SCENARIOS:-register register-dereg call-registered}
 	for role in iwu pcscf; do
 		start_wimsd $role
 		for s in $ROLE_SCEN; do run_load wimsd-$role "$s" 0; done

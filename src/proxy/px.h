@@ -72,6 +72,8 @@ struct wims_proxy {
 	struct wims_proxy_stats st;
 	struct wims_hash tsx_srv;  /* by server key */
 	struct wims_hash tsx_cli;  /* by our branch */
+	struct px_tsx *tsx_active; /* transactions without their final answer (not lingering) */
+	size_t tsx_active_n;
 	struct wims_hash flows;    /* struct px_flow by flow id (IWU per-browser state) */
 	struct wims_hash dialogs;  /* struct px_dialog by Call-ID hash */
 	uint64_t seq;
@@ -194,6 +196,8 @@ struct px_tsx {
 	bool req_sdp;        /* the request carried SDP (an offer) */
 	bool initial_invite; /* INVITE outside a dialog: its failure ends the call's media */
 	bool done;           /* final response forwarded */
+	bool active;         /* on px->tsx_active (!done): what a lost flow must fail */
+	struct px_tsx *a_prev, *a_next;
 	uint64_t flow_token_id;
 	bool flow_outbound;
 	uv_timer_t t_retr;   /* A/E (requests), G (non-2xx to INVITE over UDP) */

@@ -39,8 +39,18 @@
 
 static struct wims_ratelimit rl_re = WIMS_RATELIMIT_INIT(10000, 10);
 
+struct px_regsub;
+
+/* One browser flow's membership of a subscription, in re->by_flow under the
+ * flow's id: the flow's de-registration finds its subscriptions in O(1). */
+struct re_fref {
+	struct wims_hnode hn;
+	struct px_regsub *s;
+};
+
 struct px_regsub {
-	struct wims_hnode hn; /* re->subs, by IMPU */
+	struct wims_hnode hn;     /* re->subs, by IMPU */
+	struct wims_hnode hn_cid; /* re->by_cid, by Call-ID: NOTIFYs and answers find it in O(1) */
 	struct px_regev *re;
 	char impu[256];
 	char call_id[128], ftag[24];
@@ -52,6 +62,7 @@ struct px_regsub {
 	uint32_t asked;             /* its Expires */
 	bool ending;                /* Expires: 0 sent: freed on its answer */
 	uint64_t flows[RE_MAX_FLOWS];
+	struct re_fref fref[RE_MAX_FLOWS]; /* fref[i] is flows[i] */
 	size_t n_flows;
 	uv_timer_t timer; /* refresh, answer timeout, retry */
 };
@@ -60,6 +71,8 @@ struct px_regev {
 	struct wims_proxy *px;
 	const struct px_regev_ops *ops;
 	struct wims_hash subs;
+	struct wims_hash by_cid;
+	struct wims_hash by_flow; /* struct re_fref */
 	uint64_t seq;
 };
 
@@ -84,6 +97,12 @@ int wims_proxy__regev_alloc(struct px_regev **rp, struct wims_proxy *px, const s
 		free(re);
 		return -ENOMEM;
 	}
+	if (wims_hash_init(&re->by_cid, 64) || wims_hash_init(&re->by_flow, 64)) {
+		wims_hash_fini(&re->by_cid);
+		wims_hash_fini(&re->subs);
+		free(re);
+		return -ENOMEM;
+	}
 	re->px = px;
 	re->ops = ops;
 	*rp = re;
@@ -101,9 +120,34 @@ static void sub_closed(uv_handle_t *h)
 	free(s);
 }
 
+static void flow_add(struct px_regsub *s, uint64_t flow_id)
+{
+	size_t i = s->n_flows++;
+
+	s->flows[i] = flow_id;
+	s->fref[i].s = s;
+	wims_hash_insert(&s->re->by_flow, &s->fref[i].hn, flow_id);
+}
+
+static void flow_del(struct px_regsub *s, size_t i)
+{
+	size_t last = s->n_flows - 1;
+
+	wims_hash_remove(&s->re->by_flow, &s->fref[i].hn);
+	if (i != last) { /* the last one moves into the hole */
+		wims_hash_remove(&s->re->by_flow, &s->fref[last].hn);
+		s->flows[i] = s->flows[last];
+		wims_hash_insert(&s->re->by_flow, &s->fref[i].hn, s->flows[i]);
+	}
+	s->n_flows--;
+}
+
 static void sub_free(struct px_regsub *s)
 {
+	while (s->n_flows)
+		flow_del(s, s->n_flows - 1);
 	wims_hash_remove(&s->re->subs, &s->hn);
+	wims_hash_remove(&s->re->by_cid, &s->hn_cid);
 	uv_close((uv_handle_t *)&s->timer, sub_closed);
 }
 
@@ -120,6 +164,8 @@ void wims_proxy__regev_free(struct px_regev *re)
 		return;
 	wims_hash_walk(&re->subs, free_cb, NULL);
 	wims_hash_fini(&re->subs);
+	wims_hash_fini(&re->by_cid);
+	wims_hash_fini(&re->by_flow);
 	free(re);
 }
 
@@ -134,27 +180,14 @@ static struct px_regsub *sub_find(struct px_regev *re, const char *impu)
 	return NULL;
 }
 
-struct find_cid {
-	struct wims_str cid;
-	struct px_regsub *s;
-};
-
-static bool cid_cb(struct wims_hnode *n, void *arg)
-{
-	struct find_cid *f = arg;
-	struct px_regsub *s = wims_container_of(n, struct px_regsub, hn);
-
-	if (wims_str_eqc(f->cid, s->call_id))
-		f->s = s;
-	return f->s != NULL;
-}
-
 static struct px_regsub *sub_by_call_id(struct px_regev *re, struct wims_str cid)
 {
-	struct find_cid f = {cid, NULL};
-
-	wims_hash_walk(&re->subs, cid_cb, &f);
-	return f.s;
+	for (struct wims_hnode *n = wims_hash_find(&re->by_cid, wims_hash_str(cid)); n; n = wims_hash_next_same(n)) {
+		struct px_regsub *s = wims_container_of(n, struct px_regsub, hn_cid);
+		if (wims_str_eqc(cid, s->call_id))
+			return s;
+	}
+	return NULL;
 }
 
 /* A new dialog (initial SUBSCRIBE, or again after a failure). */
@@ -162,11 +195,14 @@ static void sub_new_dialog(struct px_regsub *s)
 {
 	struct px_regev *re = s->re;
 
+	if (s->call_id[0])
+		wims_hash_remove(&re->by_cid, &s->hn_cid);
 	re->seq++;
 	snprintf(s->call_id, sizeof(s->call_id), "re%llx.%llx@%s", (unsigned long long)re->seq,
 		 (unsigned long long)wims_hash_bytes(re->px->secret, 16) & 0xffffffffu, re->px->adv_host);
 	snprintf(s->ftag, sizeof(s->ftag), "r%llx", (unsigned long long)(wims_hash_mix(re->seq, (uintptr_t)s) &
 									 0xffffffffffULL));
+	wims_hash_insert(&re->by_cid, &s->hn_cid, wims_hash_str(wims_str_c(s->call_id)));
 	s->ttag[0] = 0;
 	free(s->target);
 	free(s->route);
@@ -261,7 +297,7 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 			if (s->flows[i] == flow_id)
 				return;
 		if (s->n_flows < RE_MAX_FLOWS)
-			s->flows[s->n_flows++] = flow_id;
+			flow_add(s, flow_id);
 		return;
 	}
 	s = calloc(1, sizeof(*s));
@@ -269,7 +305,7 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 		return;
 	s->re = re;
 	snprintf(s->impu, sizeof(s->impu), "%s", impu);
-	s->flows[s->n_flows++] = flow_id;
+	flow_add(s, flow_id);
 	uv_timer_init(re->px->loop, &s->timer);
 	s->timer.data = s;
 	sub_new_dialog(s);
@@ -278,38 +314,20 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 	sub_send(s, re->px->conf->pcscf_reg_subscribe_expires);
 }
 
-struct unreg_walk {
-	uint64_t id;
-	struct px_regsub *list[64];
-	size_t n;
-};
-
-static bool unreg_cb(struct wims_hnode *n, void *arg)
-{
-	struct unreg_walk *u = arg;
-	struct px_regsub *s = wims_container_of(n, struct px_regsub, hn);
-
-	for (size_t i = 0; i < s->n_flows; i++) {
-		if (s->flows[i] != u->id)
-			continue;
-		s->flows[i] = s->flows[--s->n_flows];
-		if (s->n_flows == 0 && !s->ending && u->n < 64)
-			u->list[u->n++] = s;
-		break;
-	}
-	return false;
-}
-
 void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id)
 {
-	struct unreg_walk u = {.id = flow_id};
+	struct wims_hnode *n;
 
-	if (!re || re->subs.n == 0)
+	if (!re)
 		return;
-	wims_hash_walk(&re->subs, unreg_cb, &u);
-	for (size_t i = 0; i < u.n; i++) {
-		struct px_regsub *s = u.list[i];
-		/* RFC 6665 §4.1.2.3: unsubscribe with Expires: 0 */
+	/* the flow's memberships, one at a time: flow_del() moves nodes */
+	while ((n = wims_hash_find(&re->by_flow, flow_id))) {
+		struct re_fref *r = wims_container_of(n, struct re_fref, hn);
+		struct px_regsub *s = r->s;
+		flow_del(s, (size_t)(r - s->fref));
+		if (s->n_flows || s->ending)
+			continue;
+		/* RFC 6665 §4.1.2.3: the last flow left: unsubscribe with Expires: 0 */
 		s->ending = true;
 		uv_timer_stop(&s->timer);
 		if (s->branch[0]) {
@@ -398,32 +416,18 @@ static void sub_answered(struct px_regsub *s, const struct wims_sip_msg *m)
 	wims_log(WIMS_LOG_INFO, "reg event: subscribed to %s for %u s", s->impu, granted);
 }
 
-struct branch_find {
-	const char *branch;
-	struct px_regsub *s;
-};
-
-static bool branch_cb(struct wims_hnode *n, void *arg)
-{
-	struct branch_find *b = arg;
-	struct px_regsub *s = wims_container_of(n, struct px_regsub, hn);
-
-	if (s->branch[0] && strcmp(s->branch, b->branch) == 0)
-		b->s = s;
-	return b->s != NULL;
-}
-
 bool wims_proxy__regev_response(struct px_regev *re, const struct px_tsx *t, const struct wims_sip_msg *m)
 {
-	struct branch_find b = {t->branch, NULL};
+	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
+	struct px_regsub *s;
 
-	if (!re || t->method != WIMS_SIP_SUBSCRIBE || t->up.flow)
+	if (!re || t->method != WIMS_SIP_SUBSCRIBE || t->up.flow || !cid)
 		return false;
-	wims_hash_walk(&re->subs, branch_cb, &b);
-	if (!b.s)
+	s = sub_by_call_id(re, cid->value);
+	if (!s || !s->branch[0] || strcmp(s->branch, t->branch) != 0)
 		return false;
 	if (m->status >= 200)
-		sub_answered(b.s, m);
+		sub_answered(s, m);
 	return true;
 }
 

@@ -69,6 +69,39 @@ static struct px_tsx *find_client(struct wims_proxy *px, struct wims_str branch)
 
 /* ---- lifetime ---- */
 
+/* The transactions still waiting for their final answer, in a list of their
+ * own: a lost flow fails those, and lingering ones (tens of thousands at a
+ * few thousand NOTIFYs a second over UDP, timer J = 64*T1) are not walked. */
+static void active_add(struct px_tsx *t)
+{
+	struct wims_proxy *px = t->px;
+
+	t->a_prev = NULL;
+	t->a_next = px->tsx_active;
+	if (t->a_next)
+		t->a_next->a_prev = t;
+	px->tsx_active = t;
+	px->tsx_active_n++;
+	t->active = true;
+}
+
+static void active_del(struct px_tsx *t)
+{
+	struct wims_proxy *px = t->px;
+
+	if (!t->active)
+		return;
+	if (t->a_prev)
+		t->a_prev->a_next = t->a_next;
+	else
+		px->tsx_active = t->a_next;
+	if (t->a_next)
+		t->a_next->a_prev = t->a_prev;
+	t->a_prev = t->a_next = NULL;
+	px->tsx_active_n--;
+	t->active = false;
+}
+
 static void tsx_handle_closed(uv_handle_t *h)
 {
 	struct px_tsx *t = h->data;
@@ -83,6 +116,7 @@ static void tsx_destroy(struct px_tsx *t)
 
 	if (t->closing)
 		return;
+	active_del(t);
 	wims_hash_remove(&px->tsx_srv, &t->hs);
 	wims_hash_remove(&px->tsx_cli, &t->hc);
 	px->st.tsx_open = px->tsx_srv.n;
@@ -176,6 +210,7 @@ static void finish_up(struct px_tsx *t)
 	struct wims_proxy *px = t->px;
 
 	t->done = true;
+	active_del(t);
 	uv_timer_stop(&t->t_retr);
 	uv_timer_stop(&t->t_to);
 	if (t->method == WIMS_SIP_INVITE && t->resp_status >= 300 && t->up.proto == WIMS_SIP_UDP) {
@@ -528,6 +563,7 @@ int wims_proxy__tsx_new_request(struct px_req *r)
 	tsx_init_timers(t);
 	wims_hash_insert(&px->tsx_srv, &t->hs, wims_hash_bytes(t->skey, t->skey_len));
 	wims_hash_insert(&px->tsx_cli, &t->hc, wims_hash_str(wims_str_c(t->branch)));
+	active_add(t);
 	px->st.tsx_created++;
 	px->st.tsx_open = px->tsx_srv.n;
 
@@ -734,14 +770,11 @@ struct gone_ctx {
 	size_t n;
 };
 
-static bool collect_gone(struct wims_hnode *n, void *arg)
+static void collect_gone(struct wims_proxy *px, struct gone_ctx *g)
 {
-	struct gone_ctx *g = arg;
-	struct px_tsx *t = wims_container_of(n, struct px_tsx, hs);
-
-	if (!t->done && (t->down.flow == g->f || t->up.flow == g->f) && g->n < 256)
-		g->list[g->n++] = t;
-	return g->n >= 256;
+	for (struct px_tsx *t = px->tsx_active; t && g->n < 256; t = t->a_next)
+		if (!t->done && (t->down.flow == g->f || t->up.flow == g->f))
+			g->list[g->n++] = t;
 }
 
 void wims_proxy__tsx_flow_gone(struct wims_proxy *px, struct wims_sip_flow *f, unsigned code)
@@ -754,7 +787,7 @@ void wims_proxy__tsx_flow_gone(struct wims_proxy *px, struct wims_sip_flow *f, u
 		g->f = f;
 		g->code = code;
 		g->n = 0;
-		wims_hash_walk(&px->tsx_srv, collect_gone, g);
+		collect_gone(px, g);
 		for (size_t i = 0; i < g->n; i++) {
 			struct px_tsx *t = g->list[i];
 			if (t->down.flow == f) {
@@ -774,8 +807,10 @@ void wims_proxy__tsx_flow_gone(struct wims_proxy *px, struct wims_sip_flow *f, u
 				wims_proxy__hop_clear(&t->up);
 				t->up.proto = WIMS_SIP_WS;
 				t->done = t->method != WIMS_SIP_INVITE;
-				if (t->done)
+				if (t->done) {
+					active_del(t);
 					tsx_linger(t);
+				}
 			}
 		}
 	} while (g->n == 256);
@@ -830,6 +865,7 @@ int wims_proxy__tsx_local_stm(struct wims_proxy *px, const struct px_hop *down, 
 	tsx_init_timers(t);
 	wims_hash_insert(&px->tsx_srv, &t->hs, wims_hash_bytes(t->skey, t->skey_len));
 	wims_hash_insert(&px->tsx_cli, &t->hc, wims_hash_str(wims_str_c(t->branch)));
+	active_add(t);
 	px->st.tsx_open = px->tsx_srv.n;
 	if (wims_proxy__send(px, &t->down, t->out, t->out_len, true) == 0)
 		px->st.requests_out++;
@@ -847,19 +883,7 @@ fail:
 	return rc;
 }
 
-static bool count_pending(struct wims_hnode *n, void *arg)
-{
-	size_t *c = arg;
-
-	if (!wims_container_of(n, struct px_tsx, hs)->done)
-		(*c)++;
-	return false;
-}
-
 size_t wims_proxy__tsx_pending(const struct wims_proxy *px)
 {
-	size_t c = 0;
-
-	wims_hash_walk((struct wims_hash *)&px->tsx_srv, count_pending, &c);
-	return c;
+	return px->tsx_active_n;
 }

@@ -383,6 +383,40 @@ static void test_unsubscribe(void **state)
 	h_free(h);
 }
 
+/* Browsers registered as the same IMPU share one subscription: it ends with
+ * the last of them, whatever order they leave in (the flow index of
+ * regevent.c moves entries around when one leaves from the middle). */
+static void test_shared_subscription(void **state)
+{
+	struct h *h = re_up("600000");
+	struct browser *b[3];
+	char sub[4096];
+	const char *un;
+	size_t n;
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++)
+		b[i] = br_open(h, i, WIMS_SIP_WSS);
+	subscribed(h, b[0], sub, sizeof(sub), "600");
+	n = h->core.n;
+	do_register(h, b[1], 1, 600);
+	do_register(h, b[2], 2, 600);
+	settle(h, 30);
+	assert_null(find_core(h, "SUBSCRIBE ", n)); /* one subscription for the three */
+	n = h->core.n;
+	do_register(h, b[1], 1, 0);
+	do_register(h, b[0], 0, 0);
+	settle(h, 50);
+	assert_null(find_core(h, "SUBSCRIBE ", n)); /* b[2] is still registered */
+	n = h->core.n;
+	do_register(h, b[2], 2, 0);
+	un = wait_core(h, "SUBSCRIBE ", n, 1000);
+	assert_non_null(un);
+	assert_string_equal(H(un, "Expires", 0), "0");
+	assert_string_equal(H(un, "To", 0), "<sip:alice@ims.test>;tag=sc1");
+	h_free(h);
+}
+
 /* RFC 6665 §4.1.2.4: the first NOTIFY may come before the 2xx; it makes the dialog. */
 static void test_notify_first(void **state)
 {
@@ -434,6 +468,7 @@ int main(void)
 	    cmocka_unit_test(test_subscribe),	   cmocka_unit_test(test_refresh),
 	    cmocka_unit_test(test_notify_answers), cmocka_unit_test(test_network_dereg),
 	    cmocka_unit_test(test_registration_terminated), cmocka_unit_test(test_unsubscribe),
+	    cmocka_unit_test(test_shared_subscription),
 	    cmocka_unit_test(test_notify_first),    cmocka_unit_test(test_off),
 	};
 

@@ -4,7 +4,7 @@
 # same codecs (tools/wims-codecbench and wims-mediabench --raw, same run) and
 # beside rtpengine transcoding in the same run.
 #
-#   bench/xcode.sh            # about 6-9 minutes
+#   bench/xcode.sh            # about 8-10 minutes
 #   bench/xcode.sh --quick    # two small loads per gateway and pair, under 2 minutes
 #
 # The gateway under test runs on CPU 0 (taskset, SCHED_RR), the load tool
@@ -19,16 +19,20 @@
 # The report gives wimsd / rtpengine calls per core on opus-pcmu.
 # Each ladder climbs in fractions of the pair's raw capacity (calls per core
 # the codecs alone allow) and stops at the first run with any loss, a UDP
-# drop in the namespace, or a call not set up.
+# drop in the namespace, a call not set up, or a relative p99 of 50 ms or
+# more; then it bisects between the last load that passed and that one
+# until they are within 2% (one call at 50), so the most calls reported is
+# not a step of the ladder but the real figure.
 #
 # Environment: WIMS_BUILD (default build/), WIMSD, WIMS_MEDIABENCH,
 # WIMS_CODECBENCH, RTPENGINE, XCODE_DUR (seconds per run), XCODE_STEPS
-# (fractions of the raw capacity), BENCH_OUT, BENCH_RT=0 (no SCHED_RR).
+# (fractions of the raw capacity), XCODE_REFINE=0/1 (bisect after the first
+# failure; default 1, 0 with --quick), BENCH_OUT, BENCH_RT=0 (no SCHED_RR).
 set -u -o pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$SRC/bench/netns.sh"
-if [ "${1:-}" = --quick ]; then bench_netns 150 "$@"; else bench_netns 600 "$@"; fi
+if [ "${1:-}" = --quick ]; then bench_netns 150 "$@"; else bench_netns 780 "$@"; fi
 
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1
@@ -38,7 +42,8 @@ TOOL=${WIMS_MEDIABENCH:-$BUILD/wims-mediabench}
 CODECBENCH=${WIMS_CODECBENCH:-$BUILD/wims-codecbench}
 RTPENGINE=${RTPENGINE:-rtpengine}
 DUR=${XCODE_DUR:-$([ $QUICK = 1 ] && echo 3 || echo 8)}
-STEPS=${XCODE_STEPS:-$([ $QUICK = 1 ] && echo 0.2 0.4 0.6 || echo 0.1 0.15 0.2 0.25 0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8 0.9 1.0)}
+STEPS=${XCODE_STEPS:-$([ $QUICK = 1 ] && echo 0.2 0.4 0.6 || echo 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.75 0.8 0.85 0.9 0.95 1.0)}
+REFINE=${XCODE_REFINE:-$([ $QUICK = 1 ] && echo 0 || echo 1)}
 RAW_S=$([ $QUICK = 1 ] && echo 1 || echo 4)
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/wims-xcodebench.XXXXXX)}
 mkdir -p "$OUT"
@@ -80,12 +85,21 @@ run_load() {
 }
 
 ladder() { # GW NG PAIR RAW_CALLS_PER_CORE
-	local n last=0 s
+	local n last=0 s lo=0 hi=0
 	for s in $STEPS; do
 		n=$(python3 -c "import sys; print(max(1, round($4 * $s)))")
 		[ "$n" -le "$last" ] && continue
 		last=$n
-		run_load "$1" "$2" "$3" "$n" || break
+		if run_load "$1" "$2" "$3" "$n"; then lo=$n; else hi=$n; break; fi
+	done
+	# the steps are coarse (50 -> 56 calls): bisect between the last load
+	# that passed and the first that failed (xcode_report.py --next), so
+	# that the capacity reported is the real one within 2%
+	[ "$REFINE" = 1 ] || return 0
+	while [ "$hi" -gt 0 ] && n=$(python3 "$SRC/bench/xcode_report.py" --next "$lo" "$hi"); do
+		kill -0 "$GW_PID" 2>/dev/null || return 0
+		sleep 1 # what the failed run queued drains
+		if run_load "$1" "$2" "$3" "$n"; then lo=$n; else hi=$n; fi
 	done
 }
 

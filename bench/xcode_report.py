@@ -9,6 +9,10 @@
                                  (the codecs alone, on the gateway's core;
                                  GW wimsd: with wims' own codec settings
                                  where rtpengine's Opus differs)
+  xcode_report.py --next LO HI   the load to try between LO calls (passed)
+                                 and HI calls (failed), or exit 1 when the
+                                 interval is already fine enough
+  xcode_report.py --selftest     check the acceptance rule and --next
 """
 import json
 import os
@@ -46,6 +50,19 @@ def passed(j):
     return (j["established"] == j["streams"] and j.get("udp_drops", 0) == 0
             and all(j[d]["sent"] > 0 and j[d]["recv"] >= j[d]["sent"]
                     and 0 <= rel_p99(j, d) < P99_MAX_US for d in dirs))
+
+
+# refining the ladder: between the last load that passed and the first that
+# failed, bisect until the two are at most this share of the failing load
+# apart (at least one call): +-1 call at 50, +-2 at 200
+REFINE_SHARE = 0.02
+
+
+def next_load(lo, hi):
+    """The load between lo (passed) and hi (failed) to run next, or None."""
+    if lo < 1 or hi <= lo or hi - lo <= max(1, round(REFINE_SHARE * hi)):
+        return None
+    return (lo + hi) // 2
 
 
 def us_per_call(j):
@@ -193,13 +210,24 @@ def raw_lines(d):
     return out
 
 
+def by_ladder(runs):
+    """Runs grouped by gateway and pair in the order the groups first ran,
+    each group by load (the refining runs come after the ladder's failure)."""
+    order = []
+    for j in runs:
+        k = (j.get("label"), j.get("xcode"))
+        if k not in order:
+            order.append(k)
+    return sorted(runs, key=lambda j: (order.index((j.get("label"), j.get("xcode"))), j.get("streams", 0)))
+
+
 def report(d):
     runs = [json.loads(line) for line in open(os.path.join(d, "results.jsonl")) if line.strip()]
     for line in raw_lines(d):
         print(line)
     print()
     print(HEAD)
-    for j in runs:
+    for j in by_ladder(runs):
         print(row(j))
     for line in summary(runs, d):
         print(line)
@@ -218,7 +246,54 @@ def report(d):
                     print("  " + line.rstrip()[:200])
 
 
+def selftest():
+    """The acceptance rule and the refinement on made-up runs; 0 when right."""
+    d = {"sent": 100, "recv": 100, "loss_pct": 0.0, "lat_us": {"p50": 900.0, "p99": 2000.0}}
+    ok = {"label": "wimsd", "xcode": "opus-amrwb", "streams": 50, "established": 50, "udp_drops": 0,
+          "fwd": dict(d), "rev": dict(d), "rel_lat_us": {"fwd": {"p99": 1000.0}, "rev": {"p99": 49999.0}}}
+    bad = []
+    if not passed(ok):
+        bad.append("a clean run failed")
+    for name, change in (("a lost packet", lambda j: j["rev"].update(recv=99)),
+                         ("a UDP drop", lambda j: j.update(udp_drops=1)),
+                         ("a call not set up", lambda j: j.update(established=49)),
+                         ("rel p99 of 50 ms", lambda j: j["rel_lat_us"]["fwd"].update(p99=50000.0)),
+                         ("a crash", lambda j: j.update(crashed=True))):
+        j = json.loads(json.dumps(ok))
+        change(j)
+        if passed(j):
+            bad.append(name + " passed")
+    # bisecting 50 (pass) .. 56 (fail): 53, then 54 or 51 ...; the last
+    # interval at most 1 call wide at 56 and 4 at 200
+    steps, lo, hi = [], 50, 56
+    while next_load(lo, hi) is not None:
+        n = next_load(lo, hi)
+        steps.append(n)
+        lo, hi = (n, hi) if n <= 54 else (lo, n)  # 54 passes, 55 fails
+    if steps != [53, 54, 55] or (lo, hi) != (54, 55):
+        bad.append("bisect 50..56 gave %s, (%d, %d)" % (steps, lo, hi))
+    for lo, hi, want in ((186, 200, 193), (186, 190, None), (196, 200, None), (0, 6, None), (7, 6, None),
+                         (1, 3, 2), (1, 2, None)):
+        if next_load(lo, hi) != want:
+            bad.append("next_load(%d, %d) = %s, not %s" % (lo, hi, next_load(lo, hi), want))
+    rows = by_ladder([{"label": "w", "xcode": "a", "streams": 56}, {"label": "r", "xcode": "b", "streams": 9},
+                      {"label": "w", "xcode": "a", "streams": 53}, {"label": "w", "xcode": "a", "streams": 6}])
+    if [r["streams"] for r in rows] != [6, 53, 56, 9]:
+        bad.append("rows in the wrong order: %s" % [r["streams"] for r in rows])
+    for b in bad:
+        print("xcode_report selftest: " + b, file=sys.stderr)
+    return 1 if bad else 0
+
+
 def main(argv):
+    if len(argv) == 2 and argv[1] == "--selftest":
+        return selftest()
+    if len(argv) == 4 and argv[1] == "--next":
+        n = next_load(int(argv[2]), int(argv[3]))
+        if n is None:
+            return 1
+        print(n)
+        return 0
     if len(argv) == 3 and argv[1] == "--line":
         j = load(argv[2])
         print(row(j) if j else "unreadable: " + argv[2])

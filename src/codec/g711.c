@@ -83,16 +83,12 @@ static const int16_t alaw_dec[256] = {
 #define ULAW_BIAS 0x84
 #define ULAW_CLIP 32635
 
-/* Highest set bit of v among bits 0..7 (v < 256), or -1 for 0. */
+/* Highest set bit of v (0 < v < 256): one instruction instead of a loop of
+ * up to eight steps per sample (G.711 encoding was wimsd's hottest own
+ * function at PCMU <-> AMR load). */
 static int top_bit8(unsigned v)
 {
-	int b = -1;
-
-	while (v) {
-		b++;
-		v >>= 1;
-	}
-	return b;
+	return 31 - __builtin_clz(v);
 }
 
 static uint8_t ulaw_enc1(int16_t s)

@@ -71,6 +71,7 @@ port_min = 20000
 port_max = 39999
 workers = 1
 max_sessions = 20000
+busy_poll_us = ${WIMSD_BUSY_POLL_US:-0}
 INI
 	taskset -c $GW_CPU "${RT[@]}" "$WIMSD" -c "$OUT/wimsd.ini" </dev/null >>"$OUT/wimsd.log" 2>&1 &
 	GW_PID=$!

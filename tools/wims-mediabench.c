@@ -5,7 +5,7 @@
  *                   [--warmup S] [--pps 50] [--codec pcmu|opus] [--reverse]
  *                   [--pid PID] [--sockets K] [--setup-timeout S]
  *                   [--label NAME] [--direct] [--busy-poll] [--selftest]
- *                   [--xcode PAIR [--xcode-force]] [--raw PAIR]
+ *                   [--tick-us US] [--xcode PAIR [--xcode-force]] [--raw PAIR]
  *
  * For each of N streams: ng "offer" with a WebRTC SDP (UDP/TLS/RTP/SAVPF,
  * ICE, our DTLS fingerprint, setup:actpass, rtcp-mux, one audio m-line) and
@@ -16,7 +16,12 @@
  * answer's reply, and responses to the gateway's own checks when it is a
  * full agent), DTLS in the role the reply's a=setup gives us, and sends
  * SRTP (AES_CM_128_HMAC_SHA1_80) at --pps packets a second, each payload
- * carrying its stream, its sequence and its send time.  The sinks receive
+ * carrying its stream, its sequence and its send time.  Streams send in
+ * turn, one slot of the 1/pps period each --tick-us (default 1000): with
+ * 1 ms ticks at 50 pps, N/20 streams send at the same instant, a burst a
+ * one-core gateway serves one packet after the other (its last packet
+ * waits for the whole burst); --tick-us 50 spreads the same load over the
+ * period as independent phones would.  The sinks receive
  * the plain RTP and record loss and latency; --reverse also sends plain RTP
  * from the sinks to the gateway and receives it as SRTP.
  *
@@ -124,7 +129,7 @@ struct dir_stats {
 
 struct opts {
 	struct wims_addr ng;
-	unsigned streams, pps, sockets;
+	unsigned streams, pps, sockets, tick_us;
 	double duration, warmup, setup_timeout;
 	int pid;
 	bool opus, reverse, direct, selftest, busy_poll, xc_force, streams_set;
@@ -689,10 +694,10 @@ static void queue_pkt(struct bench *b, int fd, struct sbatch *sb, unsigned i, bo
 		batch_flush(fd, sb);
 }
 
-/* One millisecond tick: the streams of this slot send a packet each. */
+/* One tick (--tick-us): the streams of this slot send a packet each. */
 static void send_tick(struct bench *b, uint64_t tick)
 {
-	unsigned period = 1000 / b->o.pps;
+	unsigned period = 1000000 / b->o.pps / b->o.tick_us;
 
 	for (unsigned i = (unsigned)(tick % period); i < b->o.streams; i += period) {
 		struct stream *s = &b->st[i];
@@ -915,9 +920,9 @@ static void report(struct bench *b, double elapsed, long long ticks, double tool
 	double cpu_frac = gw_cpu >= 0 && elapsed > 0 ? gw_cpu / elapsed : -1;
 
 	printf("{\"label\":\"%s\",\"direct\":%s,\"streams\":%u,\"established\":%u,\"failed_setup\":%u,"
-	       "\"pps_per_stream\":%u,\"reverse\":%s,\"window_s\":%.3f,\"pps\":%.0f,",
+	       "\"pps_per_stream\":%u,\"tick_us\":%u,\"reverse\":%s,\"window_s\":%.3f,\"pps\":%.0f,",
 	       b->o.label, b->o.direct ? "true" : "false", b->o.streams, b->running, b->failed, b->o.pps,
-	       b->o.reverse ? "true" : "false", elapsed, elapsed > 0 ? (double)pkts / elapsed : 0);
+	       b->o.tick_us, b->o.reverse ? "true" : "false", elapsed, elapsed > 0 ? (double)pkts / elapsed : 0);
 	print_dir("fwd", &b->fwd);
 	printf(",");
 	if (b->o.reverse)
@@ -944,7 +949,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: wims-mediabench [--ng ADDR:PORT] [--streams N] [--duration S] [--warmup S]\n"
 			"       [--pps N] [--codec pcmu|opus] [--reverse] [--pid PID] [--sockets K]\n"
-			"       [--setup-timeout S] [--label NAME] [--direct] [--busy-poll] [--selftest]\n"
+			"       [--setup-timeout S] [--label NAME] [--direct] [--busy-poll] [--selftest] [--tick-us US]\n"
 			"       [--xcode opus-amrwb|pcmu-amr|opus-pcmu|pcma-pcmu [--xcode-force]] [--raw PAIR]\n");
 }
 
@@ -955,11 +960,11 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	    {"pps", 1, 0, 'p'},	  {"codec", 1, 0, 'c'},	  {"reverse", 0, 0, 'r'},  {"pid", 1, 0, 'P'},
 	    {"sockets", 1, 0, 'k'}, {"setup-timeout", 1, 0, 't'}, {"label", 1, 0, 'l'}, {"direct", 0, 0, 'D'},
 	    {"selftest", 0, 0, 'T'}, {"busy-poll", 0, 0, 'B'}, {"help", 0, 0, 'h'}, {"xcode", 1, 0, 'X'},
-	    {"xcode-force", 0, 0, 'F'}, {"raw", 1, 0, 'R'}, {0, 0, 0, 0}};
+	    {"xcode-force", 0, 0, 'F'}, {"raw", 1, 0, 'R'}, {"tick-us", 1, 0, 'U'}, {0, 0, 0, 0}};
 	int c;
 
 	*o = (struct opts){.streams = 10, .pps = 50, .sockets = 8, .duration = 10, .warmup = 1,
-			   .setup_timeout = 60, .label = "agw"};
+			   .setup_timeout = 60, .label = "agw", .tick_us = 1000};
 	if (wims_addr_parse(&o->ng, wims_str_c("127.0.0.1:2223"), 2223))
 		return -1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -982,6 +987,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'X': if (!(o->xc = xc_pair_find(optarg))) return -1; break;
 		case 'F': o->xc_force = true; break;
 		case 'R': if (!(o->raw = xc_pair_find(optarg))) return -1; break;
+		case 'U': o->tick_us = (unsigned)strtoul(optarg, &end, 10); break;
 		default: return -1;
 		}
 		if (end && *end)
@@ -989,6 +995,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	}
 	if (!o->streams || o->streams > MAX_STREAMS || !o->pps || o->pps > 1000 || 1000 % o->pps ||
 	    !o->sockets || o->sockets > MAX_SOCKS || o->duration <= 0 || (o->xc && (o->direct || o->pps != 50)))
+		return -1;
+	/* a whole number of ticks per packet period, and 10 ms (housekeeping) */
+	if (o->tick_us < 10 || o->tick_us > 1000 || (1000000 / o->pps) % o->tick_us || 10000 % o->tick_us)
 		return -1;
 	if (o->xc)
 		o->reverse = true; /* a call: both directions */
@@ -1028,7 +1037,8 @@ static int open_all(struct bench *b)
 			return -1;
 	}
 	ev.data.u32 = 0x20000;
-	struct itimerspec its = {.it_interval = {0, 1000000}, .it_value = {0, 1000000}};
+	long tick_ns = (long)b->o.tick_us * 1000;
+	struct itimerspec its = {.it_interval = {0, tick_ns}, .it_value = {0, tick_ns}};
 	if (epoll_ctl(b->ep, EPOLL_CTL_ADD, b->tfd, &ev) || timerfd_settime(b->tfd, 0, &its, NULL))
 		return -1;
 	b->ng_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1153,11 +1163,11 @@ static void run_loop(struct bench *b)
 				uint64_t exp = 0;
 				if (read(b->tfd, &exp, sizeof(exp)) != sizeof(exp))
 					continue;
-				/* catch up a little when late, never flood */
-				for (uint64_t e = 0; e < exp && e < 20; e++, tick++) {
+				/* catch up a little (20 ms) when late, never flood */
+				for (uint64_t e = 0; e < exp && e < 20000 / b->o.tick_us; e++, tick++) {
 					if (b->sending)
 						send_tick(b, tick);
-					if (tick % 10 == 0 && !b->o.direct)
+					if (tick % (10000 / b->o.tick_us) == 0 && !b->o.direct)
 						housekeeping(b, mono_ms());
 				}
 			} else if (id & 0x10000) {

@@ -132,6 +132,7 @@ static int start_media(struct wims_app *app)
 	mo.max_sessions = c->media_max_sessions;
 	mo.timeout_s = c->media_timeout_s;
 	mo.consent_s = c->media_consent_s;
+	mo.busy_poll_us = c->media_busy_poll_us;
 	mo.cert_file = c->media_cert[0] ? c->media_cert : NULL;
 	mo.key_file = c->media_key[0] ? c->media_key : NULL;
 	if ((rc = wims_media_new(&app->media, app->loop, &mo, on_media_event, app))) {

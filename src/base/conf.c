@@ -135,6 +135,10 @@ static const struct key keys[] = {
 	  "a call whose media stopped in both directions for this long is released (0: never)"),
 	U("media", "consent_s", media_consent_s, 5, 300, "30",
 	  "RFC 7675: stop sending to a browser whose ICE checks stopped for this long"),
+	U("media", "busy_poll_us", media_busy_poll_us, 0, 100000, "0",
+	  "after a packet, a media worker polls its sockets without sleeping for this many microseconds before it "
+	  "blocks again: less latency and no wake-up cost per packet, a core kept busy while media flows; "
+	  "give the workers cores of their own, and no SCHED_RR (0: off; see media-performance.md)"),
 	S("media", "cert", media_cert, "", "PEM certificate for DTLS (empty: an ECDSA P-256 one made at start)"),
 	S("media", "key", media_key, "", "PEM private key of the DTLS certificate"),
 	{"media", "core_sdes", K_BOOL, offsetof(struct wims_conf, media_core_sdes), sizeof(bool), 0, 0, "no",

@@ -81,6 +81,7 @@ struct wims_conf {
 	unsigned media_max_sessions;
 	unsigned media_timeout_s;
 	unsigned media_consent_s;
+	unsigned media_busy_poll_us;
 	char media_cert[WIMS_CONF_STR];
 	char media_key[WIMS_CONF_STR];
 	bool media_core_sdes;

@@ -118,6 +118,7 @@ struct wims_media_opts {
 	unsigned max_sessions;
 	unsigned timeout_s;       /* no media in either direction: session expires */
 	unsigned consent_s;       /* RFC 7675: stop sending toward a silent browser */
+	unsigned busy_poll_us;    /* 0: workers sleep when idle; else they poll this long after a packet */
 	const char *cert_file, *key_file; /* NULL: generate an ECDSA P-256 certificate */
 };
 

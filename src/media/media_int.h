@@ -166,6 +166,7 @@ struct media__worker {
 	uint8_t txbuf[2048];      /* DTLS flights and STUN answers */
 	uint8_t xbuf[2048];       /* transcoded packets (room for the SRTP tag) */
 	bool stopping;
+	uint64_t rx_pkts;         /* datagrams received: busy polling goes on while it grows */
 	struct media__cmd stopcmd;
 	struct wims_ratelimit rl_drop; /* per worker: a rate limiter is not thread-safe */
 };
@@ -204,6 +205,15 @@ void media__worker_wake(uv_async_t *a);
 /* engine.c, callable from a worker */
 void media__post_event(struct wims_media *m, struct wims_media_sess *s, enum wims_media_event ev);
 void media__sess_free(struct wims_media_sess *s);
+
+/** Busy polling ([media] busy_poll_us): the end of the current polling
+ * window, given the time now (µs), the window's end so far, whether packets
+ * came in since the last look, and the window's length.  The worker polls
+ * without sleeping while now < the result, and blocks in epoll otherwise. */
+static inline uint64_t media__spin_until(uint64_t now_us, uint64_t until_us, bool got, unsigned spin_us)
+{
+	return got && spin_us ? now_us + spin_us : until_us;
+}
 
 static inline void media__add(uint64_t *p, uint64_t v)
 {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -505,6 +506,7 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct so
 	if (n <= 0 || !sa)
 		return;
 	media__rx_note(t->sess->w, h, (const uint8_t *)buf->base);
+	t->sess->w->rx_pkts++;
 	if (t->sess->state != MEDIA__ALIVE)
 		return;
 	struct wims_addr from;
@@ -1019,6 +1021,41 @@ static void on_txprep(uv_prepare_t *h)
 	media__txq_flush(h->data);
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call on TSC clocks */
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The worker's loop.  With [media] busy_poll_us, after a packet the worker
+ * polls its sockets (epoll with a zero timeout) for that long before it
+ * sleeps again: a packet then finds it awake, and neither side pays the
+ * sleep and the wake-up (on a VM an IPI and VM exits; 13% of the worker's
+ * CPU at 800 streams in one profile).  The core stays busy while packets
+ * keep coming, so nothing else should need it: under SCHED_RR the worker
+ * starves ksoftirqd on its core and packets wait for the kernel's RT
+ * throttling (p99 44 ms in media-performance.md).  SO_BUSY_POLL would not
+ * do it: the kernel's busy polling needs a NAPI device queue behind the
+ * socket (none on loopback), and epoll's needs net.core.busy_poll, a
+ * machine-wide sysctl. */
+static void run_loop(struct media__worker *w)
+{
+	unsigned spin = w->m->o.busy_poll_us;
+	if (!spin) {
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+		return;
+	}
+	uint64_t seen = w->rx_pkts, until = 0;
+	for (;;) {
+		uint64_t now = mono_us();
+		until = media__spin_until(now, until, w->rx_pkts != seen, spin);
+		seen = w->rx_pkts;
+		if (!uv_run(&w->loop, now < until ? UV_RUN_NOWAIT : UV_RUN_ONCE))
+			return;
+	}
+}
+
 void *media__worker_main(void *arg)
 {
 	struct media__worker *w = arg;
@@ -1034,6 +1071,6 @@ void *media__worker_main(void *arg)
 	uv_prepare_init(&w->loop, &w->txprep);
 	w->txprep.data = w;
 	uv_prepare_start(&w->txprep, on_txprep);
-	uv_run(&w->loop, UV_RUN_DEFAULT);
+	run_loop(w);
 	return NULL;
 }

@@ -15,12 +15,13 @@
 # (10000), HOLD_S (30), BENCH_OUT (directory for logs and results, default
 # a new one under /tmp), BENCH_SCENARIOS ("register options call"),
 # BENCH_ROLE_SCENARIOS (part c: "register register-dereg call-registered"),
-# BENCH_PERF=1 (perf record -g of the gateway in each saturating run).
+# BENCH_ROLE_REPEAT (part c: equal-load runs per role, 3), BENCH_PERF=1 (perf record -g of the gateway in each saturating run; =all: in
+# every run).
 set -u -o pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$SRC/bench/netns.sh"
-bench_netns 600 "$@" # the whole run is bounded
+bench_netns 1500 "$@" # the whole run is bounded
 
 QUICK=0 ROLES_ONLY=0
 for a in "$@"; do
@@ -142,6 +143,8 @@ scscf = sip:127.0.0.1:5081;transport=udp"
 role = $role
 log_level = warn
 [ws]
+; /metrics: the SIP messages each run carried through wimsd
+admin = yes
 listen = 127.0.0.1:8080
 listen_tls = 127.0.0.1:8443
 tls_cert = $OUT/cert.pem
@@ -206,31 +209,49 @@ run_load() {
 	fi
 	# BENCH_PERF=1: a call-graph profile of the gateway during each saturating run
 	local perf_pid=
-	if [ "$rate" = 0 ] && [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
-		taskset -c $LOAD_CPU perf record -F 1999 -g -p "$GW_PID" -o "$OUT/$gw-$name.perf.data" -- sleep "$DUR" \
+	if { { [ "$rate" = 0 ] && [ "${BENCH_PERF:-0}" = 1 ]; } || [ "${BENCH_PERF:-0}" = all ]; } &&
+		command -v perf >/dev/null; then
+		taskset -c $LOAD_CPU perf record -F 1999 -g -p "$GW_PID" -o "$OUT/$gw-$name-$rate.perf.data" -- sleep "$DUR" \
 			>/dev/null 2>>"$OUT/perf.log" &
 		perf_pid=$!
 	fi
+	local m0=$OUT/$gw-$name-$rate.metrics0 m1=$OUT/$gw-$name-$rate.metrics1
+	[[ $gw == wimsd* ]] && metrics "$m0"
 	c0=$(cpu_ticks "$GW_PID")
 	taskset -c $LOAD_CPU "${RT[@]}" "$BENCH" --url ws://127.0.0.1:8080/ --scenario "$scen" --conns "$CONNS" \
 		--window "$WINDOW" --rate "$rate" --duration "$DUR" --timeout 5000 --json "${extra[@]}" \
 		>"$OUT/$gw-$name-$rate.json" 2>>"$OUT/bench.log"
 	c1=$(cpu_ticks "$GW_PID")
 	[ -n "$perf_pid" ] && wait "$perf_pid"
+	[[ $gw == wimsd* ]] && metrics "$m1"
 	hz=$(getconf CLK_TCK)
-	python3 - "$OUT/$gw-$name-$rate.json" "$gw" "$name" "$rate" $((c1 - c0)) "$hz" >>"$OUT/results.tsv" <<'PY'
+	python3 - "$OUT/$gw-$name-$rate.json" "$gw" "$name" "$rate" $((c1 - c0)) "$hz" "$m0" "$m1" >>"$OUT/results.tsv" <<'PY'
 import json, sys
-f, gw, scen, rate, ticks, hz = sys.argv[1:]
+f, gw, scen, rate, ticks, hz, m0, m1 = sys.argv[1:]
 try:
     j = json.load(open(f))
 except Exception:
     print(f"{gw}\t{scen}\t{rate}\tERROR"); sys.exit(0)
+def sip_msgs(path):
+    # requests and responses in and out (Kamailio has no /metrics: -1)
+    n = 0
+    try:
+        for line in open(path):
+            k, _, v = line.partition(" ")
+            if k in ("wims_sip_requests_in_total", "wims_sip_responses_in_total",
+                     "wims_sip_requests_out_total", "wims_sip_responses_out_total"):
+                n += int(float(v))
+    except (OSError, ValueError):
+        return -1
+    return n
 cpu = int(ticks) / int(hz)
 el = j["elapsed_s"] or 1
 ok = j["ok"] or 1
+a, b = sip_msgs(m0), sip_msgs(m1)
+msgs = f"{(b - a) / ok:.2f}" if a >= 0 and b >= 0 and b > a else "-"
 print(f'{gw}\t{scen}\t{rate}\t{j["rate"]:.0f}\t{j["ok"]}\t{j["failed"]}\t{j["lat_ms"]["p50"]:.2f}\t'
       f'{j["lat_ms"]["p99"]:.2f}\t{j["lat_ms"]["max"]:.1f}\t{100*cpu/el:.0f}\t{1e6*cpu/ok:.0f}\t'
-      f'{json.dumps(j["failures"], separators=(",", ":"))}')
+      f'{json.dumps(j["failures"], separators=(",", ":"))}\t{msgs}')
 PY
 	tail -n 1 "$OUT/results.tsv" >&2
 	if [ -n "$cap" ]; then
@@ -239,6 +260,13 @@ PY
 		python3 "$SRC/bench/transit.py" "$cap" --json >"$OUT/$gw-$name-$rate.transit.json" 2>>"$OUT/bench.log" &&
 			rm -f "$cap"
 	fi
+}
+
+# wimsd's /metrics (SIP messages in and out) to FILE; nothing from Kamailio
+metrics() {
+	python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:8080/metrics", timeout=2).read().decode())' \
+		>"$1" 2>/dev/null || : >"$1"
 }
 
 run_hold() { # GW
@@ -250,7 +278,7 @@ run_hold() { # GW
 	cat "$OUT/$gw-hold.json" >&2
 }
 
-printf 'gateway\tscenario\trate\ttps\tok\tfailed\tp50_ms\tp99_ms\tmax_ms\tgw_cpu%%\tgw_cpu_us/tx\tfailures\n' >"$OUT/results.tsv"
+printf 'gateway\tscenario\trate\ttps\tok\tfailed\tp50_ms\tp99_ms\tmax_ms\tgw_cpu%%\tgw_cpu_us/tx\tfailures\tsip_msgs/tx\n' >"$OUT/results.tsv"
 
 measure() { # GW: saturating runs, then fixed-rate runs at the common rate
 	local gw=$1 s
@@ -321,10 +349,15 @@ if [ "${BENCH_PCSCF:-1}" = 1 ]; then
 		r=$(awk -F'\t' -v s="$s" '$1 ~ /^wimsd-/ && $2==s && $3==0 && $4+0>0 {if (m==""||$4+0<m) m=$4+0} END {printf "%d", m/2}' "$OUT/results.tsv")
 		[ "${r:-0}" -gt 0 ] && echo "$s $r" >>"$OUT/role-rates"
 	done
-	for role in iwu pcscf; do
-		start_wimsd $role
-		[ -f "$OUT/role-rates" ] && while read -r s r; do run_load wimsd-$role "$s" "$r"; done <"$OUT/role-rates"
-		stop_pid "$GW_PID"
+	# the equal-load runs BENCH_ROLE_REPEAT times (default 3), the roles in
+	# turn, so that a drift of the shared lab core weighs on both alike; the
+	# report takes the median of the pairs
+	for rep in $(seq "${BENCH_ROLE_REPEAT:-3}"); do
+		for role in iwu pcscf; do
+			start_wimsd $role
+			[ -f "$OUT/role-rates" ] && while read -r s r; do run_load wimsd-$role "$s" "$r"; done <"$OUT/role-rates"
+			stop_pid "$GW_PID"
+		done
 	done
 fi
 

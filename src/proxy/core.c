@@ -634,7 +634,8 @@ int wims_proxy_alloc(struct wims_proxy **pp, uv_loop_t *loop, struct wims_sip_tp
 		goto fail;
 	}
 	if ((rc = wims_hash_init(&px->tsx_srv, 1024)) || (rc = wims_hash_init(&px->tsx_cli, 1024)) ||
-	    (rc = wims_hash_init(&px->flows, 1024)) || (rc = wims_hash_init(&px->dialogs, 1024)))
+	    (rc = wims_hash_init(&px->flows, 1024)) || (rc = wims_hash_init(&px->dialogs, 1024)) ||
+	    (rc = wims_hash_init(&px->dialogs_by_flow, 1024)))
 		goto fail;
 	if ((rc = set_advertise(px, err, errlen)))
 		goto fail;
@@ -656,6 +657,7 @@ fail:
 	wims_hash_fini(&px->tsx_cli);
 	wims_hash_fini(&px->flows);
 	wims_hash_fini(&px->dialogs);
+	wims_hash_fini(&px->dialogs_by_flow);
 	free(px);
 	return rc;
 }
@@ -668,6 +670,8 @@ size_t wims_proxy_busy(const struct wims_proxy *px)
 void wims_proxy_drain(struct wims_proxy *px)
 {
 	px->draining = true;
+	if (px->role->drain)
+		px->role->drain(px);
 }
 
 void wims_proxy_free(struct wims_proxy *px)
@@ -685,6 +689,7 @@ void wims_proxy_free(struct wims_proxy *px)
 	wims_hash_fini(&px->tsx_cli);
 	wims_hash_fini(&px->flows);
 	wims_hash_fini(&px->dialogs);
+	wims_hash_fini(&px->dialogs_by_flow);
 	for (int i = 0; i < PX_POOL; i++)
 		free(px->pool[i]);
 	free(px);

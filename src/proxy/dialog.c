@@ -13,6 +13,7 @@
 
 struct px_dialog {
 	struct wims_hnode hn; /* by Call-ID */
+	struct wims_hnode hf; /* px->dialogs_by_flow, by flow_id */
 	uint64_t flow_id;
 	char call_id[256];
 	char tag_a[128], tag_b[128];
@@ -28,6 +29,7 @@ struct px_dialog {
 static void dlg_free(struct wims_proxy *px, struct px_dialog *d)
 {
 	wims_hash_remove(&px->dialogs, &d->hn);
+	wims_hash_remove(&px->dialogs_by_flow, &d->hf);
 	px->st.dialogs_open = px->dialogs.n;
 	free(d->reqline);
 	free(d->rest);
@@ -187,6 +189,7 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 				d->cseq = cs.num;
 		}
 		wims_hash_insert(&px->dialogs, &d->hn, wims_hash_str(cid->value));
+		wims_hash_insert(&px->dialogs_by_flow, &d->hf, flow_id);
 		px->st.dialogs_open = px->dialogs.n;
 	}
 	free(d->reqline);
@@ -298,33 +301,24 @@ static void release(struct wims_proxy *px, struct px_dialog *d, const char *why)
 	wims_log(WIMS_LOG_INFO, "dialog %s released toward the core: %s", d->call_id, why);
 }
 
-struct flow_walk {
-	struct wims_proxy *px;
-	uint64_t id;
-	const char *why;  /* Reason text */
-	bool browser;     /* a BYE toward the browser as well */
-};
-
-static bool release_cb(struct wims_hnode *n, void *arg)
+/* Release every dialog of flow_id (found by flow, not by a walk over all:
+ * a reconnect storm of thousands of browsers stays linear). */
+static void release_flow(struct wims_proxy *px, uint64_t flow_id, const char *why, bool browser)
 {
-	struct flow_walk *fw = arg;
-	struct px_dialog *d = wims_container_of(n, struct px_dialog, hn);
+	struct wims_hnode *n;
 
-	if (d->flow_id == fw->id) {
-		if (fw->browser)
-			release_browser(fw->px, d, fw->why);
-		release(fw->px, d, fw->why);
-		dlg_free(fw->px, d);
+	while ((n = wims_hash_find(&px->dialogs_by_flow, flow_id))) {
+		struct px_dialog *d = wims_container_of(n, struct px_dialog, hf);
+		if (browser)
+			release_browser(px, d, why);
+		release(px, d, why);
+		dlg_free(px, d);
 	}
-	return false;
 }
 
 void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id)
 {
-	struct flow_walk fw = {px, flow_id, "WebSocket connection lost", false};
-
-	if (px->dialogs.n)
-		wims_hash_walk(&px->dialogs, release_cb, &fw);
+	release_flow(px, flow_id, "WebSocket connection lost", false);
 	wims_proxy__stimer_flow_gone(px, flow_id);
 }
 
@@ -341,9 +335,6 @@ void wims_proxy__dlg_free_all(struct wims_proxy *px)
 
 void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *why)
 {
-	struct flow_walk fw = {px, flow_id, why, true};
-
-	if (px->dialogs.n)
-		wims_hash_walk(&px->dialogs, release_cb, &fw);
+	release_flow(px, flow_id, why, true);
 	wims_proxy__stimer_flow_gone(px, flow_id); /* released: no refresh or expiry any more */
 }

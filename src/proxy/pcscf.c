@@ -903,6 +903,17 @@ static void pcscf_flows_json(const struct wims_proxy *px, struct wims_wbuf *out)
 	wims_wbuf_puts(out, "]\n");
 }
 
+/* Shutting down: the S-CSCF is told that the subscriptions end (a notifier
+ * that kept them would NOTIFY a process that is gone, and its successor
+ * would answer 481 to each). */
+static void pcscf_drain(struct wims_proxy *px)
+{
+	struct pc_state *st = px->role_priv;
+
+	if (st && st->re)
+		wims_proxy__regev_drain(st->re);
+}
+
 const struct px_role wims_proxy__pcscf_role = {
     .name = "P-CSCF",
     .init = pcscf_init,
@@ -911,4 +922,5 @@ const struct px_role wims_proxy__pcscf_role = {
     .flow_gone = pcscf_flow_gone,
     .free = pcscf_free,
     .flows_json = pcscf_flows_json,
+    .drain = pcscf_drain,
 };

@@ -102,6 +102,7 @@ void wims_pc__free(struct px_pc *s)
 	if (s->next)
 		s->next->pprev = s->pprev;
 	wims_hash_remove(&px->pc_by_cid, &s->hn);
+	wims_hash_remove(&px->pc_by_flow, &s->hf);
 	wims_proxy__hop_clear(&s->up);
 	free(s->head);
 	free(s->br_answer);
@@ -144,6 +145,10 @@ static struct px_pc *pc_new(struct wims_proxy *px, enum pc_side side, struct wim
 	if (!px->pc_tab) {
 		if (wims_hash_init(&px->pc_by_cid, 1024))
 			return NULL;
+		if (wims_hash_init(&px->pc_by_flow, 1024)) {
+			wims_hash_fini(&px->pc_by_cid);
+			return NULL;
+		}
 		px->pc_tab = true;
 	}
 	if (!(s = calloc(1, sizeof(*s))))
@@ -165,6 +170,7 @@ static struct px_pc *pc_new(struct wims_proxy *px, enum pc_side side, struct wim
 	s->pprev = &px->pc;
 	px->pc = s;
 	wims_hash_insert(&px->pc_by_cid, &s->hn, wims_hash_str(cid));
+	wims_hash_insert(&px->pc_by_flow, &s->hf, flow_id);
 	return s;
 }
 
@@ -629,20 +635,19 @@ uint32_t wims_proxy__pc_cseq_offset(struct wims_proxy *px, struct wims_str call_
 
 void wims_proxy__pc_flow_gone(struct wims_proxy *px, uint64_t flow_id)
 {
-	struct px_pc *s = px->pc, *next;
+	struct wims_hnode *n;
 
-	for (; s; s = next) {
-		next = s->next;
-		if (s->flow_id == flow_id)
-			wims_pc__free(s);
-	}
+	while (px->pc_tab && (n = wims_hash_find(&px->pc_by_flow, flow_id)))
+		wims_pc__free(wims_container_of(n, struct px_pc, hf));
 }
 
 void wims_proxy__pc_free_all(struct wims_proxy *px)
 {
 	while (px->pc)
 		wims_pc__free(px->pc);
-	if (px->pc_tab)
+	if (px->pc_tab) {
 		wims_hash_fini(&px->pc_by_cid);
+		wims_hash_fini(&px->pc_by_flow);
+	}
 	px->pc_tab = false;
 }

@@ -10,6 +10,7 @@ enum pc_side { PC_ORIG, PC_TERM };
 struct px_pc {
 	struct px_pc *next, **pprev; /* px->pc list, unlinked in O(1) */
 	struct wims_hnode hn;        /* px->pc_by_cid */
+	struct wims_hnode hf;        /* px->pc_by_flow */
 	struct wims_proxy *px;
 	enum pc_side side;
 	char call_id[256], ftag[128];

@@ -76,6 +76,7 @@ struct wims_proxy {
 	size_t tsx_active_n;
 	struct wims_hash flows;    /* struct px_flow by flow id (IWU per-browser state) */
 	struct wims_hash dialogs;  /* struct px_dialog by Call-ID hash */
+	struct wims_hash dialogs_by_flow; /* the same by browser flow id: a lost flow's dialogs in O(its own) */
 	uint64_t seq;
 	struct wims_mediactl *mc;  /* media anchoring; NULL: SDP passes untouched */
 	struct wims_ng_client *agw; /* or an external AGW over ng (rtpengine) */
@@ -83,6 +84,7 @@ struct wims_proxy {
 	struct wims_sip_flow *resp_in; /* the flow of the response being handled */
 	struct px_pc *pc;          /* precond.c: sessions handled for browsers (100rel, preconditions) */
 	struct wims_hash pc_by_cid; /* the same sessions by Call-ID hash (initialised with the first) */
+	struct wims_hash pc_by_flow; /* and by browser flow id */
 	bool pc_tab;
 	uint64_t pc_swept;         /* loop time of the last sweep of forgotten sessions */
 	unsigned char secret[32];
@@ -244,6 +246,8 @@ struct px_role {
 	void (*free)(struct wims_proxy *px);
 	/** The browsers' flows as a JSON array (wims_proxy_flows_json). */
 	void (*flows_json)(const struct wims_proxy *px, struct wims_wbuf *out);
+	/** Shutting down (optional): end what the role keeps open toward the core. */
+	void (*drain)(struct wims_proxy *px);
 };
 
 /** RFC 3261 §16.4: remove the Route entries at the top that name us, and
@@ -311,6 +315,8 @@ void wims_proxy__regev_free(struct px_regev *re);
 void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, const char *impu);
 /** flow_id's registration ended: leave; the last flow of an IMPU unsubscribes. */
 void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id);
+/** Shutdown: unsubscribe from every established subscription (RFC 6665 §4.1.2.3). */
+void wims_proxy__regev_drain(struct px_regev *re);
 /** Is request m addressed to our subscriptions' Contact? */
 bool wims_proxy__regev_for_us(const struct wims_sip_msg *m);
 /** Answer a NOTIFY for us through r->reject (200/400/415/481/489) and act on it. */

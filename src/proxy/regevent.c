@@ -341,6 +341,33 @@ void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id)
 	}
 }
 
+static bool drain_cb(struct wims_hnode *n, void *arg)
+{
+	struct px_regsub *s = wims_container_of(n, struct px_regsub, hn);
+
+	(void)arg;
+	if (s->ending)
+		return false;
+	s->ending = true;
+	uv_timer_stop(&s->timer);
+	if (s->branch[0])
+		return false; /* a SUBSCRIBE is out: the unsubscribe follows its answer */
+	if (!s->ttag[0])
+		sub_free(s); /* nothing established (the walk allows removing n) */
+	else
+		sub_send(s, 0);
+	return false;
+}
+
+void wims_proxy__regev_drain(struct px_regev *re)
+{
+	if (!re)
+		return;
+	if (re->subs.n)
+		wims_log(WIMS_LOG_NOTICE, "reg event: ending %zu subscriptions", re->subs.n);
+	wims_hash_walk(&re->subs, drain_cb, NULL);
+}
+
 /* ---- dialog state from responses and NOTIFYs ---- */
 
 /* The route set from m's Record-Route: reversed for the UAC's 2xx, in order

@@ -35,11 +35,12 @@
 struct px_stm_tab {
 	struct wims_hash by_cid;
 	struct wims_hash by_id;
+	struct wims_hash by_flow; /* a lost flow's sessions without a walk over all */
 	uint64_t seq;
 };
 
 struct px_stm {
-	struct wims_hnode hc, hi;
+	struct wims_hnode hc, hi, hf;
 	struct wims_proxy *px;
 	uint64_t id, flow_id;
 	char call_id[256], tag_br[128], tag_core[128];
@@ -78,8 +79,9 @@ static struct px_stm_tab *tab_get(struct wims_proxy *px)
 	tb = calloc(1, sizeof(*tb));
 	if (!tb)
 		return NULL;
-	if (wims_hash_init(&tb->by_cid, 64) || wims_hash_init(&tb->by_id, 64)) {
+	if (wims_hash_init(&tb->by_cid, 64) || wims_hash_init(&tb->by_id, 64) || wims_hash_init(&tb->by_flow, 64)) {
 		wims_hash_fini(&tb->by_cid);
+		wims_hash_fini(&tb->by_id);
 		free(tb);
 		return NULL;
 	}
@@ -104,6 +106,7 @@ static void stm_free(struct wims_proxy *px, struct px_stm *s)
 {
 	wims_hash_remove(&px->stm->by_cid, &s->hc);
 	wims_hash_remove(&px->stm->by_id, &s->hi);
+	wims_hash_remove(&px->stm->by_flow, &s->hf);
 	uv_timer_stop(&s->tm);
 	uv_close((uv_handle_t *)&s->tm, stm_closed);
 }
@@ -542,6 +545,7 @@ static struct px_stm *stm_new(struct wims_proxy *px, uint64_t flow_id, const str
 	s->tm.data = s;
 	wims_hash_insert(&tb->by_cid, &s->hc, wims_hash_str(cid->value));
 	wims_hash_insert(&tb->by_id, &s->hi, s->id);
+	wims_hash_insert(&tb->by_flow, &s->hf, s->flow_id);
 	return s;
 }
 
@@ -801,10 +805,10 @@ static bool free_cb(struct wims_hnode *n, void *arg)
 
 void wims_proxy__stimer_flow_gone(struct wims_proxy *px, uint64_t flow_id)
 {
-	struct walk_ctx w = {px, flow_id, false};
+	struct wims_hnode *n;
 
-	if (px->stm && px->stm->by_cid.n)
-		wims_hash_walk(&px->stm->by_cid, free_cb, &w);
+	while (px->stm && (n = wims_hash_find(&px->stm->by_flow, flow_id)))
+		stm_free(px, wims_container_of(n, struct px_stm, hf));
 }
 
 void wims_proxy__stimer_free_all(struct wims_proxy *px)
@@ -816,6 +820,7 @@ void wims_proxy__stimer_free_all(struct wims_proxy *px)
 	wims_hash_walk(&px->stm->by_cid, free_cb, &w);
 	wims_hash_fini(&px->stm->by_cid);
 	wims_hash_fini(&px->stm->by_id);
+	wims_hash_fini(&px->stm->by_flow);
 	free(px->stm);
 	px->stm = NULL;
 }

@@ -8,6 +8,9 @@
 #  3. alice calls ue1 (sipp); the network de-registers alice (kamcmd ul.rm):
 #     the NOTIFY makes wimsd release the call with BYE toward ue1 and toward
 #     alice, and alice's next MESSAGE gets 403
+#  4. bob registers and stays; wimsd is stopped (SIGTERM): it unsubscribes
+#     (Expires: 0 in the dialog) before it exits, so that the S-CSCF does not
+#     go on notifying a process that is gone
 . "$(dirname "$0")/lib.sh"
 start_pcscf_lab --reginfo 12
 
@@ -32,4 +35,15 @@ assert_log ue1-msgs.log '^Reason: SIP;cause=480;text="De-registered by the netwo
 js_wait alice 20
 assert_log alice.log '^EVENT ended call=out originator=remote cause=Terminated' "alice got no BYE"
 assert_log alice.log '^EVENT message-failed .*code=403' "alice's MESSAGE after the de-registration was not refused"
+
+log "bob registers; wimsd is stopped: the S-CSCF must see the unsubscribe"
+js_bg bob $(js_ue bob) --register --linger-ms 20000 --timeout 30000
+wait_log "$T/wimsd.log" 'reg event: subscribed to sip:bob@ims\.lab' 15
+pid=${_BG_PID[wimsd]}
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+unset "_BG_PID[wimsd]"
+[ "$rc" -eq 0 ] || fail "wimsd exited with $rc after SIGTERM"
+assert_log wimsd.log 'reg event: ending [0-9]+ subscriptions' "wimsd did not end its subscriptions at shutdown"
+wait_log "$T/scscf.log" 'IMS REGSUB [^ ]+ Event=\[reg\] .*Expires=\[0\] .*To=\[<sip:bob@ims\.lab>;tag=' 5
 assert_loopback_only

@@ -417,6 +417,28 @@ static void test_shared_subscription(void **state)
 	h_free(h);
 }
 
+/* Shutting down ends the subscriptions: the S-CSCF must not go on
+ * notifying a process that is gone (its successor would answer 481). */
+static void test_drain_unsubscribes(void **state)
+{
+	struct h *h = re_up("600000");
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char sub[4096];
+	const char *un;
+	size_t n;
+
+	(void)state;
+	subscribed(h, b, sub, sizeof(sub), "600");
+	n = h->core.n;
+	wims_proxy_drain(h->px);
+	un = wait_core(h, "SUBSCRIBE ", n, 1000);
+	assert_non_null(un);
+	assert_string_equal(H(un, "Expires", 0), "0");
+	assert_string_equal(H(un, "To", 0), "<sip:alice@ims.test>;tag=sc1");
+	assert_int_equal(wims_proxy_busy(h->px), 1); /* shutdown waits for its answer */
+	h_free(h);
+}
+
 /* RFC 6665 §4.1.2.4: the first NOTIFY may come before the 2xx; it makes the dialog. */
 static void test_notify_first(void **state)
 {
@@ -468,6 +490,7 @@ int main(void)
 	    cmocka_unit_test(test_subscribe),	   cmocka_unit_test(test_refresh),
 	    cmocka_unit_test(test_notify_answers), cmocka_unit_test(test_network_dereg),
 	    cmocka_unit_test(test_registration_terminated), cmocka_unit_test(test_unsubscribe),
+	    cmocka_unit_test(test_drain_unsubscribes),
 	    cmocka_unit_test(test_shared_subscription),
 	    cmocka_unit_test(test_notify_first),    cmocka_unit_test(test_off),
 	};

@@ -119,6 +119,28 @@ static void test_refresh_for_browser_uac(void **state)
 	h_free(h);
 }
 
+/* The browser's connection drops in a call wims refreshes for it: the call
+ * is released toward the core (dialog.c) and the refresh timer goes with the
+ * flow (stimer.c finds the flow's sessions by flow id): no UPDATE after. */
+static void test_flow_gone_stops_refresh(void **state)
+{
+	struct h *h = h_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	const char *bye;
+
+	(void)state;
+	do_register(h, b);
+	browser_calls(h, b, "Session-Expires: 2;refresher=uac\r\nRequire: timer\r\n");
+	br_gone(b);
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	bye = h->core.m[0];
+	assert_int_equal(strncmp(bye, "BYE ", 4), 0);
+	assert_string_equal(H(bye, "CSeq", 0), "6 BYE");
+	settle(h, 1600); /* a refresh would have come at 1 s */
+	assert_int_equal(h->core.n, 1);
+	h_free(h);
+}
+
 /* The core's side does not allow UPDATE: the refresh is a re-INVITE with
  * the SDP the core last got from the browser's side, and wims ACKs its 2xx. */
 static void test_refresh_reinvite(void **state)
@@ -414,7 +436,7 @@ int main(void)
 	    cmocka_unit_test(test_answer_for_browser_uas),
 	    cmocka_unit_test(test_expiry_without_refresh),
 	    cmocka_unit_test(test_core_refresh_rearms),
-	    cmocka_unit_test(test_disabled),
+	    cmocka_unit_test(test_flow_gone_stops_refresh), cmocka_unit_test(test_disabled),
 	    cmocka_unit_test(test_422_retry),
 	};
 

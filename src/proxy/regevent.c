@@ -60,7 +60,8 @@ struct px_regsub {
 	uint32_t cseq;
 	char branch[PX_BRANCH_MAX]; /* of the SUBSCRIBE waiting for its answer; "" none */
 	uint32_t asked;             /* its Expires */
-	bool ending;                /* Expires: 0 sent: freed on its answer */
+	bool ending;                /* Expires: 0 sent (or to be sent) */
+	bool unsubscribed;          /* its 2xx came: kept a while for the final NOTIFY */
 	uint64_t flows[RE_MAX_FLOWS];
 	struct re_fref fref[RE_MAX_FLOWS]; /* fref[i] is flows[i] */
 	size_t n_flows;
@@ -269,6 +270,10 @@ static void on_timer(uv_timer_t *h)
 	struct px_regsub *s = h->data;
 	struct wims_proxy *px = s->re->px;
 
+	if (s->unsubscribed) { /* the final NOTIFY did not come: forget it anyway */
+		sub_free(s);
+		return;
+	}
 	if (s->branch[0]) { /* no final answer */
 		wims_log_rl(&rl_re, WIMS_LOG_WARN, "reg event: SUBSCRIBE for %s unanswered", s->impu);
 		s->branch[0] = 0;
@@ -419,10 +424,16 @@ static void sub_answered(struct px_regsub *s, const struct wims_sip_msg *m)
 		learn_route(s, m, true);
 	}
 	if (s->ending) {
-		if (m->status < 300 && s->asked)
+		if (m->status < 300 && s->asked) {
 			sub_send(s, 0); /* a SUBSCRIBE was out when the last flow left: now the unsubscribe */
-		else
+		} else if (m->status < 300) {
+			/* RFC 6665 §4.1.2.3: the notifier ends with a NOTIFY (terminated),
+			 * which gets its 200, not a 481 */
+			s->unsubscribed = true;
+			uv_timer_start(&s->timer, on_timer, 64ULL * s->re->px->t1, 0);
+		} else {
 			sub_free(s);
+		}
 		return;
 	}
 	if (m->status >= 300) {

@@ -368,7 +368,7 @@ static void test_unsubscribe(void **state)
 {
 	struct h *h = re_up("600000");
 	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
-	char sub[4096];
+	char sub[4096], unsub[4096], req[8192], resp[4096];
 	const char *un;
 	size_t n;
 
@@ -380,6 +380,18 @@ static void test_unsubscribe(void **state)
 	assert_non_null(un);
 	assert_string_equal(H(un, "Expires", 0), "0");
 	assert_string_equal(H(un, "To", 0), "<sip:alice@ims.test>;tag=sc1");
+	/* RFC 6665 §4.1.2.3: the notifier's last NOTIFY after the 2xx gets a 200, not a 481 */
+	snprintf(unsub, sizeof(unsub), "%s", un);
+	core_send(h, reply_to(resp, sizeof(resp), unsub, 200, "sc1", "Expires: 0\r\n"));
+	n = h->core.n;
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 7, "terminated",
+			    reginfo("terminated", "terminated", "unregistered", br_contact(0))));
+	assert_true(wait_q(h, &h->core, n + 1, 1000));
+	assert_int_equal(STATUS(last(&h->core)), 200);
+	/* and then the subscription is gone */
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 8, "terminated", ""));
+	assert_true(wait_q(h, &h->core, n + 2, 1000));
+	assert_int_equal(STATUS(last(&h->core)), 481);
 	h_free(h);
 }
 

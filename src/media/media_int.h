@@ -137,6 +137,7 @@ struct wims_media_sess {
  * before the flush); others (DTLS, STUN, transcoded, DTMF) are copied. */
 struct media__txq {
 	unsigned n;
+	unsigned in_place;      /* queued packets that sit in the receive ring (relayed) */
 	unsigned rx_off;        /* ring slots that may hold queued packets */
 	unsigned rx_given, rx_got; /* slots offered to the current recvmmsg, filled */
 	const void *rx_short;   /* handle whose last recvmmsg came back short: drained */
@@ -194,6 +195,10 @@ bool media__txq_push(struct media__worker *w, int fd, const uint8_t *p, size_t l
 		     const struct wims_addr *to);
 /** Send everything queued (sendmmsg per run of one socket) and free the ring. */
 void media__txq_flush(struct media__worker *w);
+/** The end of one recvmmsg batch: flush when a relayed packet waits;
+ * packets the worker made (transcoded, DTLS, STUN) wait for the end of the
+ * loop turn (see sendq.c). */
+void media__txq_flush_batch(struct media__worker *w);
 /** The receive buffer for the next recvmmsg of handle h (see struct media__txq). */
 void media__rx_alloc(struct media__worker *w, const void *h, uv_buf_t *buf);
 /** Note a datagram received at p (or the end of a batch, p NULL). */

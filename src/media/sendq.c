@@ -10,6 +10,16 @@
  *   rxbuf  [slot 0][slot 1] ... [slot rx_off-1][free ...........][63]
  *           packets queued in place                ^ next recvmmsg
  *
+ * Relayed packets leave at the end of their batch, so that the first packets
+ * of a busy turn do not wait for the rest.  Packets the worker made itself
+ * (transcoded, DTLS, STUN) leave at the end of the loop turn, together: a
+ * transcoded packet is 20 ms of audio that took tens of microseconds of
+ * codec work, so holding it for the turn costs nothing that matters, while
+ * one send per packet woke the receiving process once per packet (on a VM a
+ * cross-CPU wake-up is an IPI the sender pays).  At 120 PCMU <-> AMR calls
+ * (three runs each way): 105 against 121 us of CPU per call per 20 ms, and
+ * the load tool's CPU 15% of a core against 21%.
+ *
  * Relayed packets stay where recvmmsg put them (SRTP is applied in place),
  * so the ring is not handed to recvmmsg again before the queue is flushed.
  * libuv calls recvmmsg again after each batch until EAGAIN; a batch that
@@ -39,7 +49,9 @@ bool media__txq_push(struct media__worker *w, int fd, const uint8_t *p, size_t l
 	if (q->n == MEDIA__TXQ)
 		media__txq_flush(w);
 	unsigned i = q->n++;
-	if (!in_ring(w, p)) {
+	if (in_ring(w, p))
+		q->in_place++;
+	else {
 		memcpy(q->copy[i], p, len);
 		p = q->copy[i];
 	}
@@ -89,7 +101,14 @@ void media__txq_flush(struct media__worker *w)
 		i = j;
 	}
 	q->n = 0;
+	q->in_place = 0;
 	q->rx_off = 0;
+}
+
+void media__txq_flush_batch(struct media__worker *w)
+{
+	if (w->txq.in_place)
+		media__txq_flush(w);
 }
 
 void media__rx_alloc(struct media__worker *w, const void *h, uv_buf_t *buf)

@@ -498,9 +498,9 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct so
 		/* the end of one recvmmsg batch: what it relayed leaves now.
 		 * Waiting for the end of the poll would make the first packets
 		 * of a busy turn wait for the rest (other calls' sockets, which
-		 * sendmmsg cannot share) */
+		 * sendmmsg cannot share); transcoded packets wait (sendq.c) */
 		media__rx_note(t->sess->w, h, NULL);
-		media__txq_flush(t->sess->w);
+		media__txq_flush_batch(t->sess->w);
 		return;
 	}
 	if (n <= 0 || !sa)

@@ -331,19 +331,45 @@ fi # ROLES_ONLY
 # initial registration, with the reg-event subscription the P-CSCF makes and
 # ends), calls from registered users.  BENCH_PCSCF=0 skips this part.
 if [ "${BENCH_PCSCF:-1}" = 1 ]; then
-	ims=(-A WITH_IMS_REG -A SCSCF_PORT=5081)
-	if grep -q WITH_REGINFO "$LAB/kamailio/scscf.cfg" && mkdir -p "$OUT/scscf.db" &&
-		cp /usr/share/kamailio/dbtext/kamailio/* "$OUT/scscf.db/"; then
+	# (its own address for the reg event package: pua_reginfo PUBLISHes the
+	# registrations to REGINFO_URI through SCSCF_URI, the 5080 S-CSCF otherwise)
+	ims=(-A WITH_IMS_REG -A SCSCF_PORT=5081 -A 'SCSCF_URI="sip:127.0.0.1:5081"'
+		-A 'REGINFO_URI="sip:reginfo@127.0.0.1:5081"')
+	grep -q WITH_REGINFO "$LAB/kamailio/scscf.cfg" && [ -d /usr/share/kamailio/dbtext/kamailio ] &&
 		ims+=(-A WITH_REGINFO -A "DBTEXT_URL=\"text://$OUT/scscf.db\"")
-	fi
-	kam scscf-ims "$OUT/scscf-bench.cfg" $LOAD_CPU -m 2048 -M 32 "${ims[@]}"
-	wait_port udp 5081
+	# every run with a fresh wimsd and, for the P-CSCF role, a fresh S-CSCF:
+	# the users' bindings of earlier runs stay registered (the load tool's
+	# connections close without a de-registration), and with each stale
+	# contact of an AoR Kamailio's reg event package sends more NOTIFYs per
+	# registration change (12 SIP messages per re-registration round through
+	# wimsd in a first run, 20-25 in later ones); Kamailio's presence module
+	# (subs_db_mode 0) also fails to delete some ended subscriptions
+	# ("delete_subs(): Failed to delete subscription from memory")
+	SCSCF_IMS_PID=
+	scscf_ims() { # start|stop
+		if [ -n "$SCSCF_IMS_PID" ]; then
+			stop_pid "$SCSCF_IMS_PID"
+			pkill -TERM -f "kamailio -f $OUT/scscf-bench.cfg .*SCSCF_PORT=5081" 2>/dev/null
+			for _ in $(seq 50); do ss -H -lun "sport = :5081" | grep -q . || break; sleep 0.1; done
+			SCSCF_IMS_PID=
+		fi
+		[ "$1" = start ] || return 0
+		rm -rf "$OUT/scscf.db" && mkdir -p "$OUT/scscf.db" && cp /usr/share/kamailio/dbtext/kamailio/* "$OUT/scscf.db/"
+		kam scscf-ims "$OUT/scscf-bench.cfg" $LOAD_CPU -m 2048 -M 32 "${ims[@]}"
+		SCSCF_IMS_PID=$KPID
+		wait_port udp 5081
+	}
+	role_run() { # ROLE SCENARIO RATE
+		[ "$1" = pcscf ] && scscf_ims start
+		start_wimsd "$1"
+		run_load "wimsd-$1" "$2" "$3"
+		stop_pid "$GW_PID"
+		scscf_ims stop
+	}
 	log "(c) wimsd in the P-CSCF role (S-CSCF 5081: ${ims[*]}) against the IWU role"
 	ROLE_SCEN=${BENCH_ROLE_SCENARIOS:-register register-dereg call-registered}
 	for role in iwu pcscf; do
-		start_wimsd $role
-		for s in $ROLE_SCEN; do run_load wimsd-$role "$s" 0; done
-		stop_pid "$GW_PID"
+		for s in $ROLE_SCEN; do role_run $role "$s" 0; done
 	done
 	for s in $ROLE_SCEN; do
 		r=$(awk -F'\t' -v s="$s" '$1 ~ /^wimsd-/ && $2==s && $3==0 && $4+0>0 {if (m==""||$4+0<m) m=$4+0} END {printf "%d", m/2}' "$OUT/results.tsv")
@@ -354,9 +380,7 @@ if [ "${BENCH_PCSCF:-1}" = 1 ]; then
 	# report takes the median of the pairs
 	for rep in $(seq "${BENCH_ROLE_REPEAT:-3}"); do
 		for role in iwu pcscf; do
-			start_wimsd $role
-			[ -f "$OUT/role-rates" ] && while read -r s r; do run_load wimsd-$role "$s" "$r"; done <"$OUT/role-rates"
-			stop_pid "$GW_PID"
+			[ -f "$OUT/role-rates" ] && while read -r s r; do role_run $role "$s" "$r"; done <"$OUT/role-rates"
 		done
 	done
 fi

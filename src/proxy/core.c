@@ -94,6 +94,22 @@ int wims_proxy__resp_hop(struct wims_proxy *px, const struct wims_sip_msg *req, 
 	return 0;
 }
 
+/* The To tag of a stateless answer: the same for a retransmission of the
+ * request (RFC 3261 §8.2.6.2, §16.7), from what identifies the transaction
+ * (top Via with its branch, Call-ID, From tag, CSeq) rather than a hash of
+ * every byte of the message (a NOTIFY with its XML body is a kilobyte or two). */
+static uint64_t reply_tag_hash(const struct wims_sip_msg *m)
+{
+	const struct wims_sip_hdr *via = wims_sip_msg_hdr(m, WIMS_HDR_VIA);
+	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
+	const struct wims_sip_hdr *cseq = wims_sip_msg_hdr(m, WIMS_HDR_CSEQ);
+
+	if (!via || !cid || !cseq)
+		return wims_hash_str(m->raw);
+	return wims_hash_mix(wims_hash_mix(wims_hash_str(via->value), wims_hash_str(cid->value)),
+			     wims_hash_mix(wims_hash_str(wims_sip_msg_tag(m, WIMS_HDR_FROM)), wims_hash_str(cseq->value)));
+}
+
 void wims_proxy__reply(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_flow *in,
 		       unsigned code, const char *reason, struct wims_str extra)
 {
@@ -103,7 +119,7 @@ void wims_proxy__reply(struct wims_proxy *px, const struct wims_sip_msg *m, stru
 	char tag[24];
 
 	wims_wbuf_init(&w, mem, sizeof(mem));
-	snprintf(tag, sizeof(tag), "w%016llx", (unsigned long long)wims_hash_str(m->raw));
+	snprintf(tag, sizeof(tag), "w%016llx", (unsigned long long)reply_tag_hash(m));
 	if (wims_sip_reply(m, code, reason, code > 100 ? wims_str_c(tag) : WIMS_STR_NULL, extra, &w))
 		return;
 	if (wims_proxy__resp_hop(px, m, in, &h) == 0) {

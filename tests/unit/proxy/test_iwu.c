@@ -707,6 +707,20 @@ static void test_options_to_wimsd(void **state)
 	assert_non_null(strstr(H(h->core.m[0], "Allow", 0), "INVITE"));
 	assert_int_equal(strncmp(H(h->core.m[0], "To", 0), "<sip:127.0.0.1:", 15), 0);
 	assert_non_null(strstr(H(h->core.m[0], "To", 0), ";tag="));
+	/* a retransmission gets the same To tag (RFC 3261 §8.2.6.2), another request another one */
+	char tag1[128], tag2[128], tag3[128];
+	snprintf(tag1, sizeof(tag1), "%s", H(h->core.m[0], "To", 0));
+	h->keep_dups = true; /* the answer to a retransmission is a byte-identical copy */
+	core_send(h, req);
+	assert_true(wait_q(h, &h->core, 2, 1000));
+	snprintf(tag2, sizeof(tag2), "%s", H(h->core.m[1], "To", 0));
+	assert_string_equal(tag1, tag2);
+	replace_once(req, sizeof(req), "branch=z9hG4bKka1", "branch=z9hG4bKka2");
+	replace_once(req, sizeof(req), "CSeq: 1 OPTIONS", "CSeq: 2 OPTIONS");
+	core_send(h, req);
+	assert_true(wait_q(h, &h->core, 3, 1000));
+	snprintf(tag3, sizeof(tag3), "%s", H(h->core.m[2], "To", 0));
+	assert_string_not_equal(tag1, tag3);
 	h_free(h);
 }
 

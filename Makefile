@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 MODE ?= pcscf
 CMAKE_FLAGS ?=
 
-.PHONY: all deps web build build-asan build-fuzz test test-unit run bench bench-quick bench-media bench-media-quick bench-xcode bench-xcode-quick clean
+.PHONY: all deps web build build-asan build-fuzz test test-unit run bench bench-quick bench-roles bench-media bench-media-quick bench-xcode bench-xcode-quick clean
 
 all: build
 
@@ -43,6 +43,10 @@ bench: build
 
 bench-quick: build
 	bench/run.sh --quick
+
+# the P-CSCF role against the IWU role only (part c of bench/run.sh)
+bench-roles: build
+	bench/run.sh --roles
 
 # wimsd's media gateway against rtpengine, same load (docs/media-performance.md)
 bench-media: build

@@ -60,6 +60,7 @@ struct px_regsub {
 	uint32_t cseq;
 	char branch[PX_BRANCH_MAX]; /* of the SUBSCRIBE waiting for its answer; "" none */
 	uint32_t asked;             /* its Expires */
+	uint32_t want;              /* the Expires to ask for: [pcscf] reg_subscribe_expires, or a 423's Min-Expires */
 	bool ending;                /* Expires: 0 sent (or to be sent) */
 	bool unsubscribed;          /* its 2xx came: kept a while for the final NOTIFY */
 	uint64_t flows[RE_MAX_FLOWS];
@@ -268,7 +269,6 @@ static void sub_send(struct px_regsub *s, uint32_t expires)
 static void on_timer(uv_timer_t *h)
 {
 	struct px_regsub *s = h->data;
-	struct wims_proxy *px = s->re->px;
 
 	if (s->unsubscribed) { /* the final NOTIFY did not come: forget it anyway */
 		sub_free(s);
@@ -285,7 +285,7 @@ static void on_timer(uv_timer_t *h)
 		uv_timer_start(&s->timer, on_timer, RE_RETRY_MS, 0);
 		return;
 	}
-	sub_send(s, s->ending ? 0 : px->conf->pcscf_reg_subscribe_expires);
+	sub_send(s, s->ending ? 0 : s->want);
 }
 
 /* ---- the registrations of the flows ---- */
@@ -316,7 +316,8 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 	sub_new_dialog(s);
 	wims_hash_insert(&re->subs, &s->hn, wims_hash_stri(wims_str_c(impu)));
 	wims_log(WIMS_LOG_INFO, "reg event: subscribing to %s", impu);
-	sub_send(s, re->px->conf->pcscf_reg_subscribe_expires);
+	s->want = re->px->conf->pcscf_reg_subscribe_expires;
+	sub_send(s, s->want);
 }
 
 void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id)
@@ -411,6 +412,19 @@ static void learn_tag(struct px_regsub *s, struct wims_str tag)
 		s->ttag[0] = 0;
 }
 
+/* A 423 (Interval Too Brief): raise s->want to its Min-Expires; false when
+ * that gives nothing longer than what was asked (no loop of 423s). */
+static bool raise_expires(struct px_regsub *s, const struct wims_sip_msg *m)
+{
+	const struct wims_sip_hdr *h = wims_sip_msg_hdr(m, WIMS_HDR_MIN_EXPIRES);
+	uint32_t min;
+
+	if (!h || wims_sip_uint_parse(h->value, 0x7fffffffu, &min) || min <= s->asked)
+		return false;
+	s->want = min;
+	return true;
+}
+
 /* The answer to a SUBSCRIBE. */
 static void sub_answered(struct px_regsub *s, const struct wims_sip_msg *m)
 {
@@ -434,6 +448,13 @@ static void sub_answered(struct px_regsub *s, const struct wims_sip_msg *m)
 		} else {
 			sub_free(s);
 		}
+		return;
+	}
+	if (m->status == 423 && raise_expires(s, m)) {
+		/* RFC 6665 §4.1.2.1 / RFC 3261 §10.3: ask again for at least Min-Expires */
+		wims_log(WIMS_LOG_NOTICE, "reg event: the notifier wants at least %u s for %s: subscribing again",
+			 s->want, s->impu);
+		sub_send(s, s->want);
 		return;
 	}
 	if (m->status >= 300) {

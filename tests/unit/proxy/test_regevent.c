@@ -429,6 +429,37 @@ static void test_shared_subscription(void **state)
 	h_free(h);
 }
 
+/* RFC 6665 §4.1.2.1: a 423 makes wimsd ask again for the notifier's
+ * Min-Expires; a 423 that asks for nothing longer is a refusal (no loop). */
+static void test_interval_too_brief(void **state)
+{
+	struct h *h = re_up("600");
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char sub[4096], resp[4096];
+	const char *s;
+	size_t n;
+
+	(void)state;
+	do_register(h, b, 0, 600);
+	s = wait_core(h, "SUBSCRIBE ", 0, 1000);
+	assert_non_null(s);
+	assert_string_equal(H(s, "Expires", 0), "600");
+	snprintf(sub, sizeof(sub), "%s", s);
+	n = h->core.n;
+	core_send(h, reply_to(resp, sizeof(resp), sub, 423, "", "Min-Expires: 3600\r\n"));
+	s = wait_core(h, "SUBSCRIBE ", n, 1000);
+	assert_non_null(s);
+	assert_string_equal(H(s, "Expires", 0), "3600");
+	assert_string_equal(H(s, "Call-ID", 0), H(sub, "Call-ID", 0));
+	assert_string_not_equal(H(s, "CSeq", 0), H(sub, "CSeq", 0));
+	snprintf(sub, sizeof(sub), "%s", s);
+	n = h->core.n;
+	core_send(h, reply_to(resp, sizeof(resp), sub, 423, "", "Min-Expires: 3600\r\n"));
+	settle(h, 100);
+	assert_null(find_core(h, "SUBSCRIBE ", n)); /* not again at once: the retry timer */
+	h_free(h);
+}
+
 /* Shutting down ends the subscriptions: the S-CSCF must not go on
  * notifying a process that is gone (its successor would answer 481). */
 static void test_drain_unsubscribes(void **state)
@@ -502,6 +533,7 @@ int main(void)
 	    cmocka_unit_test(test_subscribe),	   cmocka_unit_test(test_refresh),
 	    cmocka_unit_test(test_notify_answers), cmocka_unit_test(test_network_dereg),
 	    cmocka_unit_test(test_registration_terminated), cmocka_unit_test(test_unsubscribe),
+	    cmocka_unit_test(test_interval_too_brief),
 	    cmocka_unit_test(test_drain_unsubscribes),
 	    cmocka_unit_test(test_shared_subscription),
 	    cmocka_unit_test(test_notify_first),    cmocka_unit_test(test_off),

@@ -331,9 +331,43 @@ static void on_g(uv_timer_t *h)
 	uv_timer_start(&t->t_retr, on_g, t->retr_ms, 0);
 }
 
+/* RFC 3263 §4.3: the request that goes on to the next target is a new
+ * client transaction, with a new branch in our Via (two targets may be one
+ * server, which would take an identical request for a retransmission of the
+ * one it answered 503).  The new branch is the old one with "-rN": the
+ * prefix that loop detection reads stays.  0, or -1 when t->out has no Via
+ * of ours with t->branch. */
+static int rebranch(struct px_tsx *t)
+{
+	struct wims_proxy *px = t->px;
+	char nb[PX_BRANCH_MAX], key[PX_BRANCH_MAX + 8];
+	const char *mark = strstr(t->branch, "-r");
+	size_t base = mark ? (size_t)(mark - t->branch) : strlen(t->branch);
+	unsigned n = mark ? (unsigned)strtoul(mark + 2, NULL, 10) + 1 : 1;
+	int kl = snprintf(key, sizeof(key), "branch=%s", t->branch);
+	int nl = snprintf(nb, sizeof(nb), "%.*s-r%u", (int)base, t->branch, n);
+	const char *at = kl > 0 && (size_t)kl < sizeof(key) ? memmem(t->out, t->out_len, key, (size_t)kl) : NULL;
+	size_t old_l = strlen(t->branch), len;
+	char *o;
+
+	if (!at || nl <= 0 || (size_t)nl >= sizeof(nb) || !(o = malloc(t->out_len - old_l + (size_t)nl)))
+		return -1;
+	len = (size_t)(at - t->out) + 7; /* up to and with "branch=" */
+	memcpy(o, t->out, len);
+	memcpy(o + len, nb, (size_t)nl);
+	memcpy(o + len + (size_t)nl, at + kl, t->out_len - (size_t)(at - t->out) - (size_t)kl);
+	free(t->out);
+	t->out = o;
+	t->out_len = t->out_len - old_l + (size_t)nl;
+	wims_hash_remove(&px->tsx_cli, &t->hc);
+	memcpy(t->branch, nb, (size_t)nl + 1);
+	wims_hash_insert(&px->tsx_cli, &t->hc, wims_hash_str(wims_str_c(t->branch)));
+	return 0;
+}
+
 /* RFC 3263 §4.3: a timeout or a 503 from one target of a next hop found by
- * DNS: the request goes on to the next target (same branch: the first
- * target is done with it).  resp: the 503 (ACKed there for an INVITE). */
+ * DNS: the request goes on to the next target as a new transaction (a new
+ * branch, rebranch()).  resp: the 503 (ACKed there for an INVITE). */
 static bool failover(struct px_tsx *t, const struct wims_sip_msg *resp, const char *why)
 {
 	struct wims_proxy *px = t->px;
@@ -353,6 +387,8 @@ static bool failover(struct px_tsx *t, const struct wims_sip_msg *resp, const ch
 		t->out = req;
 		t->out_len = req_len;
 	}
+	if (rebranch(t))
+		return false;
 	wims_proxy__hop_clear(&t->down);
 	t->down.addr = next;
 	t->down_status = 0;

@@ -5,9 +5,9 @@
 # lab core run on CPU 0.  Everything runs in a fresh network namespace with
 # only a loopback interface: no packet leaves 127.0.0.0/8.
 #
-#   bench/run.sh                 # the whole run (about 6 minutes)
-#   bench/run.sh --quick         # short runs, 2,000 held connections (about 2 minutes)
-#   bench/run.sh --roles         # only part (c): the P-CSCF role against the IWU role
+#   bench/run.sh                 # the whole run (about 15 minutes)
+#   bench/run.sh --quick         # short runs, 2,000 held connections
+#   bench/run.sh --roles         # only part (c): the P-CSCF role against the IWU role (about 8 minutes)
 #
 # Environment: WIMS_BUILD (default build/), WIMSD, WIMS_BENCH, BENCH_DUR
 # (seconds per load run, default 10), BENCH_CONNS (load connections, 50),
@@ -15,8 +15,8 @@
 # (10000), HOLD_S (30), BENCH_OUT (directory for logs and results, default
 # a new one under /tmp), BENCH_SCENARIOS ("register options call"),
 # BENCH_ROLE_SCENARIOS (part c: "register register-dereg call-registered"),
-# BENCH_ROLE_REPEAT (part c: equal-load runs per role, 3), BENCH_PERF=1 (perf record -g of the gateway in each saturating run; =all: in
-# every run).
+# BENCH_ROLE_REPEAT (part c: equal-load runs per role, 3), BENCH_PERF=1
+# (perf record -g of the gateway in each saturating run; =all: in every run).
 set -u -o pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -337,14 +337,11 @@ if [ "${BENCH_PCSCF:-1}" = 1 ]; then
 		-A 'REGINFO_URI="sip:reginfo@127.0.0.1:5081"')
 	grep -q WITH_REGINFO "$LAB/kamailio/scscf.cfg" && [ -d /usr/share/kamailio/dbtext/kamailio ] &&
 		ims+=(-A WITH_REGINFO -A "DBTEXT_URL=\"text://$OUT/scscf.db\"")
-	# every run with a fresh wimsd and, for the P-CSCF role, a fresh S-CSCF:
-	# the users' bindings of earlier runs stay registered (the load tool's
-	# connections close without a de-registration), and with each stale
-	# contact of an AoR Kamailio's reg event package sends more NOTIFYs per
-	# registration change (12 SIP messages per re-registration round through
-	# wimsd in a first run, 20-25 in later ones); Kamailio's presence module
-	# (subs_db_mode 0) also fails to delete some ended subscriptions
-	# ("delete_subs(): Failed to delete subscription from memory")
+	# every run with a fresh wimsd and, for the P-CSCF role, a fresh S-CSCF,
+	# so that no run inherits bindings or subscriptions of an earlier one:
+	# the load tool's connections close without a de-registration, and
+	# Kamailio's presence module (subs_db_mode 0) fails to delete some ended
+	# subscriptions ("delete_subs(): Failed to delete subscription from memory")
 	SCSCF_IMS_PID=
 	scscf_ims() { # start|stop
 		if [ -n "$SCSCF_IMS_PID" ]; then
@@ -378,7 +375,7 @@ if [ "${BENCH_PCSCF:-1}" = 1 ]; then
 	# the equal-load runs BENCH_ROLE_REPEAT times (default 3), the roles in
 	# turn, so that a drift of the shared lab core weighs on both alike; the
 	# report takes the median of the pairs
-	for rep in $(seq "${BENCH_ROLE_REPEAT:-3}"); do
+	for _ in $(seq "${BENCH_ROLE_REPEAT:-3}"); do
 		for role in iwu pcscf; do
 			[ -f "$OUT/role-rates" ] && while read -r s r; do role_run $role "$s" "$r"; done <"$OUT/role-rates"
 		done

@@ -198,8 +198,7 @@ struct px_tsx {
 	bool req_sdp;        /* the request carried SDP (an offer) */
 	bool initial_invite; /* INVITE outside a dialog: its failure ends the call's media */
 	bool done;           /* final response forwarded */
-	bool active;         /* on px->tsx_active (!done): what a lost flow must fail */
-	struct px_tsx *a_prev, *a_next;
+	struct px_tsx *a_next, **a_pprev; /* on px->tsx_active while a_pprev: no final answer yet */
 	uint64_t flow_token_id;
 	bool flow_outbound;
 	uv_timer_t t_retr;   /* A/E (requests), G (non-2xx to INVITE over UDP) */

@@ -42,7 +42,7 @@ static struct wims_ratelimit rl_re = WIMS_RATELIMIT_INIT(10000, 10);
 struct px_regsub;
 
 /* One browser flow's membership of a subscription, in re->by_flow under the
- * flow's id: the flow's de-registration finds its subscriptions in O(1). */
+ * flow's id (hn.key): the flow's de-registration finds its subscriptions in O(1). */
 struct re_fref {
 	struct wims_hnode hn;
 	struct px_regsub *s;
@@ -63,8 +63,7 @@ struct px_regsub {
 	uint32_t want;              /* the Expires to ask for: [pcscf] reg_subscribe_expires, or a 423's Min-Expires */
 	bool ending;                /* Expires: 0 sent (or to be sent) */
 	bool unsubscribed;          /* its 2xx came: kept a while for the final NOTIFY */
-	uint64_t flows[RE_MAX_FLOWS];
-	struct re_fref fref[RE_MAX_FLOWS]; /* fref[i] is flows[i] */
+	struct re_fref fref[RE_MAX_FLOWS]; /* the browser flows sharing it: flow_of(s, i) */
 	size_t n_flows;
 	uv_timer_t timer; /* refresh, answer timeout, retry */
 };
@@ -122,13 +121,17 @@ static void sub_closed(uv_handle_t *h)
 	free(s);
 }
 
-static void flow_add(struct px_regsub *s, uint64_t flow_id)
+static uint64_t flow_of(const struct px_regsub *s, size_t i)
+{
+	return s->fref[i].hn.key;
+}
+
+static void flow_add(struct px_regsub *s, uint64_t id)
 {
 	size_t i = s->n_flows++;
 
-	s->flows[i] = flow_id;
 	s->fref[i].s = s;
-	wims_hash_insert(&s->re->by_flow, &s->fref[i].hn, flow_id);
+	wims_hash_insert(&s->re->by_flow, &s->fref[i].hn, id);
 }
 
 static void flow_del(struct px_regsub *s, size_t i)
@@ -137,9 +140,9 @@ static void flow_del(struct px_regsub *s, size_t i)
 
 	wims_hash_remove(&s->re->by_flow, &s->fref[i].hn);
 	if (i != last) { /* the last one moves into the hole */
+		uint64_t id = flow_of(s, last);
 		wims_hash_remove(&s->re->by_flow, &s->fref[last].hn);
-		s->flows[i] = s->flows[last];
-		wims_hash_insert(&s->re->by_flow, &s->fref[i].hn, s->flows[i]);
+		wims_hash_insert(&s->re->by_flow, &s->fref[i].hn, id);
 	}
 	s->n_flows--;
 }
@@ -299,7 +302,7 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 	s = sub_find(re, impu); /* one being ended does not count: a new one */
 	if (s) {
 		for (size_t i = 0; i < s->n_flows; i++)
-			if (s->flows[i] == flow_id)
+			if (flow_of(s, i) == flow_id)
 				return;
 		if (s->n_flows < RE_MAX_FLOWS)
 			flow_add(s, flow_id);
@@ -320,6 +323,24 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 	sub_send(s, s->want);
 }
 
+/* RFC 6665 §4.1.2.3: end s with Expires: 0 (at once, or after the answer
+ * to a SUBSCRIBE that is out); one never established is just forgotten. */
+static void sub_end(struct px_regsub *s)
+{
+	if (s->ending)
+		return;
+	s->ending = true;
+	uv_timer_stop(&s->timer);
+	if (s->branch[0])
+		return; /* the unsubscribe follows the answer (sub_answered) */
+	if (!s->ttag[0]) {
+		sub_free(s);
+		return;
+	}
+	wims_log(WIMS_LOG_INFO, "reg event: unsubscribing from %s", s->impu);
+	sub_send(s, 0);
+}
+
 void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id)
 {
 	struct wims_hnode *n;
@@ -331,37 +352,15 @@ void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id)
 		struct re_fref *r = wims_container_of(n, struct re_fref, hn);
 		struct px_regsub *s = r->s;
 		flow_del(s, (size_t)(r - s->fref));
-		if (s->n_flows || s->ending)
-			continue;
-		/* RFC 6665 §4.1.2.3: the last flow left: unsubscribe with Expires: 0 */
-		s->ending = true;
-		uv_timer_stop(&s->timer);
-		if (s->branch[0]) {
-			continue; /* a SUBSCRIBE is out: the unsubscribe follows its answer */
-		} else if (!s->ttag[0]) {
-			sub_free(s); /* nothing established: nothing to end */
-		} else {
-			wims_log(WIMS_LOG_INFO, "reg event: unsubscribing from %s", s->impu);
-			sub_send(s, 0);
-		}
+		if (s->n_flows == 0) /* the last flow of the IMPU left */
+			sub_end(s);
 	}
 }
 
 static bool drain_cb(struct wims_hnode *n, void *arg)
 {
-	struct px_regsub *s = wims_container_of(n, struct px_regsub, hn);
-
 	(void)arg;
-	if (s->ending)
-		return false;
-	s->ending = true;
-	uv_timer_stop(&s->timer);
-	if (s->branch[0])
-		return false; /* a SUBSCRIBE is out: the unsubscribe follows its answer */
-	if (!s->ttag[0])
-		sub_free(s); /* nothing established (the walk allows removing n) */
-	else
-		sub_send(s, 0);
+	sub_end(wims_container_of(n, struct px_regsub, hn)); /* the walk allows freeing n */
 	return false;
 }
 
@@ -505,21 +504,21 @@ static size_t gone_flows(struct px_regsub *s, const struct wims_reginfo *ri, uin
 			continue;
 		for (size_t f = 0; f < s->n_flows; f++) {
 			const char *ev = NULL;
-			if (g->state == WIMS_REGINFO_TERMINATED && s->re->ops->has_impu(px, s->flows[f], aor))
+			if (g->state == WIMS_REGINFO_TERMINATED && s->re->ops->has_impu(px, flow_of(s, f), aor))
 				ev = "terminated";
 			for (size_t c = g->contact0; !ev && c < g->contact0 + g->n_contact; c++) {
 				const struct wims_reginfo_contact *ct = &ri->contact[c];
 				if (ct->state == WIMS_REGINFO_TERMINATED &&
 				    wims_reginfo_text(ct->uri, uri, sizeof(uri), NULL) == 0 &&
-				    s->re->ops->ours(px, s->flows[f], uri))
+				    s->re->ops->ours(px, flow_of(s, f), uri))
 					ev = wims_reginfo_event_name(ct->event);
 			}
 			bool dup = false;
 			for (size_t i = 0; i < n; i++)
-				dup |= ids[i] == s->flows[f];
+				dup |= ids[i] == flow_of(s, f);
 			if (ev && !dup) {
 				evs[n] = ev;
-				ids[n++] = s->flows[f];
+				ids[n++] = flow_of(s, f);
 			}
 		}
 	}

@@ -70,36 +70,31 @@ static struct px_tsx *find_client(struct wims_proxy *px, struct wims_str branch)
 /* ---- lifetime ---- */
 
 /* The transactions still waiting for their final answer, in a list of their
- * own: a lost flow fails those, and lingering ones (tens of thousands at a
- * few thousand NOTIFYs a second over UDP, timer J = 64*T1) are not walked. */
+ * own: a lost flow fails those, and the lingering ones (timer K for every
+ * request sent over UDP, timer J for every one received over UDP: tens of
+ * thousands at a few thousand requests a second) are not walked. */
 static void active_add(struct px_tsx *t)
 {
 	struct wims_proxy *px = t->px;
 
-	t->a_prev = NULL;
 	t->a_next = px->tsx_active;
 	if (t->a_next)
-		t->a_next->a_prev = t;
+		t->a_next->a_pprev = &t->a_next;
+	t->a_pprev = &px->tsx_active;
 	px->tsx_active = t;
 	px->tsx_active_n++;
-	t->active = true;
 }
 
 static void active_del(struct px_tsx *t)
 {
-	struct wims_proxy *px = t->px;
-
-	if (!t->active)
+	if (!t->a_pprev)
 		return;
-	if (t->a_prev)
-		t->a_prev->a_next = t->a_next;
-	else
-		px->tsx_active = t->a_next;
+	*t->a_pprev = t->a_next;
 	if (t->a_next)
-		t->a_next->a_prev = t->a_prev;
-	t->a_prev = t->a_next = NULL;
-	px->tsx_active_n--;
-	t->active = false;
+		t->a_next->a_pprev = t->a_pprev;
+	t->a_next = NULL;
+	t->a_pprev = NULL;
+	t->px->tsx_active_n--;
 }
 
 static void tsx_handle_closed(uv_handle_t *h)
@@ -809,7 +804,7 @@ struct gone_ctx {
 static void collect_gone(struct wims_proxy *px, struct gone_ctx *g)
 {
 	for (struct px_tsx *t = px->tsx_active; t && g->n < 256; t = t->a_next)
-		if (!t->done && (t->down.flow == g->f || t->up.flow == g->f))
+		if (t->down.flow == g->f || t->up.flow == g->f)
 			g->list[g->n++] = t;
 }
 

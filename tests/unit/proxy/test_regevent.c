@@ -153,6 +153,18 @@ static const char *subscribed(struct h *h, struct browser *b, char *sub, size_t 
 	return sub;
 }
 
+/* The unsubscribe of the subscription subscribed() made (in its dialog,
+ * Expires: 0), among what the core got from index n on. */
+static const char *unsubscribed(struct h *h, size_t n)
+{
+	const char *un = wait_core(h, "SUBSCRIBE ", n, 1000);
+
+	assert_non_null(un);
+	assert_string_equal(H(un, "Expires", 0), "0");
+	assert_string_equal(H(un, "To", 0), "<sip:alice@ims.test>;tag=sc1");
+	return un;
+}
+
 static void test_subscribe(void **state)
 {
 	struct h *h = re_up("600000");
@@ -376,10 +388,7 @@ static void test_unsubscribe(void **state)
 	subscribed(h, b, sub, sizeof(sub), "600");
 	n = h->core.n;
 	do_register(h, b, 0, 0);
-	un = wait_core(h, "SUBSCRIBE ", n, 1000);
-	assert_non_null(un);
-	assert_string_equal(H(un, "Expires", 0), "0");
-	assert_string_equal(H(un, "To", 0), "<sip:alice@ims.test>;tag=sc1");
+	un = unsubscribed(h, n);
 	/* RFC 6665 §4.1.2.3: the notifier's last NOTIFY after the 2xx gets a 200, not a 481 */
 	snprintf(unsub, sizeof(unsub), "%s", un);
 	core_send(h, reply_to(resp, sizeof(resp), unsub, 200, "sc1", "Expires: 0\r\n"));
@@ -403,7 +412,6 @@ static void test_shared_subscription(void **state)
 	struct h *h = re_up("600000");
 	struct browser *b[3];
 	char sub[4096];
-	const char *un;
 	size_t n;
 
 	(void)state;
@@ -422,10 +430,7 @@ static void test_shared_subscription(void **state)
 	assert_null(find_core(h, "SUBSCRIBE ", n)); /* b[2] is still registered */
 	n = h->core.n;
 	do_register(h, b[2], 2, 0);
-	un = wait_core(h, "SUBSCRIBE ", n, 1000);
-	assert_non_null(un);
-	assert_string_equal(H(un, "Expires", 0), "0");
-	assert_string_equal(H(un, "To", 0), "<sip:alice@ims.test>;tag=sc1");
+	unsubscribed(h, n);
 	h_free(h);
 }
 
@@ -467,17 +472,13 @@ static void test_drain_unsubscribes(void **state)
 	struct h *h = re_up("600000");
 	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
 	char sub[4096];
-	const char *un;
 	size_t n;
 
 	(void)state;
 	subscribed(h, b, sub, sizeof(sub), "600");
 	n = h->core.n;
 	wims_proxy_drain(h->px);
-	un = wait_core(h, "SUBSCRIBE ", n, 1000);
-	assert_non_null(un);
-	assert_string_equal(H(un, "Expires", 0), "0");
-	assert_string_equal(H(un, "To", 0), "<sip:alice@ims.test>;tag=sc1");
+	unsubscribed(h, n);
 	assert_int_equal(wims_proxy_busy(h->px), 1); /* shutdown waits for its answer */
 	h_free(h);
 }

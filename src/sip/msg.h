@@ -294,8 +294,12 @@ void wims_sip_edit_remove_val(struct wims_sip_edits *ed, const struct wims_sip_m
  * "Content-Length: N" (also for a compact "l:"), or, when absent or removed,
  * added after the last header.  The body is new_body when body_set, else
  * m->body with its edits (bytes after Content-Length are dropped).
- * -ENOSPC when out is too small, -EINVAL when edits overlap, lie outside the
- * allowed areas or overflowed; on error out holds garbage.
+ * -ENOSPC when out is too small (out holds garbage), -EINVAL when edits
+ * overlap, lie outside the allowed areas or overflowed; -EMSGSIZE when the
+ * result would be over WIMS_SIP_MAX_MESSAGE bytes and -E2BIG when it would
+ * have more than WIMS_SIP_MAX_HEADERS header lines (the Content-Length line
+ * included): what wims_sip_msg_parse() refuses, so whatever this returns 0
+ * for parses back.  After -EINVAL, -EMSGSIZE or -E2BIG out->len is as it was.
  */
 int wims_sip_msg_write(const struct wims_sip_msg *m, const struct wims_sip_edits *ed, struct wims_wbuf *out)
 	__attribute__((warn_unused_result));

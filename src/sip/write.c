@@ -233,10 +233,45 @@ static int cl_line(char *buf, size_t v)
 	return (int)l;
 }
 
+/* Header lines of the message written at p (start line first): a line
+ * that does not begin with SP/HT starts a header, as wims_sip_msg_parse()
+ * counts them (§7.3.1 folding).  Stops at the empty line. */
+static size_t count_hdrs(const char *p, size_t len)
+{
+	const char *end = p + len, *cr = memmem(p, len, "\r\n", 2);
+	size_t n = 0;
+
+	while (cr && cr + 2 < end) {
+		p = cr + 2;
+		if (p[0] == '\r')
+			break; /* the empty line (or a bad line ending the parser refuses anyway) */
+		if (p[0] != ' ' && p[0] != '\t')
+			n++;
+		cr = memmem(p, (size_t)(end - p), "\r\n", 2);
+	}
+	return n;
+}
+
+/* What was written must parse again: wims_sip_msg_parse() refuses more than
+ * WIMS_SIP_MAX_HEADERS header lines and more than WIMS_SIP_MAX_MESSAGE bytes,
+ * and so would any wimsd (and our own stream framer) it goes to.  A message
+ * received at the limit grows by the edits and the Content-Length line. */
+static int check_limits(struct wims_wbuf *out, size_t base)
+{
+	size_t len = out->len - base;
+
+	if (len > WIMS_SIP_MAX_MESSAGE)
+		return -EMSGSIZE;
+	if (count_hdrs(out->p + base, len) > WIMS_SIP_MAX_HEADERS)
+		return -E2BIG;
+	return 0;
+}
+
 int wims_sip_msg_write(const struct wims_sip_msg *m, const struct wims_sip_edits *ed, struct wims_wbuf *out)
 {
 	struct wctx c;
 	const struct wims_sip_hdr *cl;
+	size_t base = out->len;
 	int r, n;
 
 	if (ed->overflow || ed->n > WIMS_SIP_MAX_EDITS || !m->headers_end.p)
@@ -258,10 +293,16 @@ int wims_sip_msg_write(const struct wims_sip_msg *m, const struct wims_sip_edits
 		c.e[c.n++] = (struct wims_sip_edit){c.hend, 0, wims_str_make(c.cl, (size_t)n)};
 	sort_edits(&c);
 	if ((r = apply(&c, m->raw.p, ed->body_set ? c.bstart : c.bend, out)) != 0)
-		return r;
+		goto fail;
 	if (ed->body_set)
 		wims_wbuf_putstr(out, ed->new_body);
-	return out->err ? -ENOSPC : 0;
+	if (out->err)
+		return -ENOSPC;
+	if ((r = check_limits(out, base)) == 0)
+		return 0;
+fail:
+	out->len = base; /* nothing half-written for a caller that sends out->p anyway */
+	return r;
 }
 
 /* ---- responses ---- */

@@ -2,6 +2,7 @@
  * building responses. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
@@ -366,6 +367,102 @@ static void test_reason_phrases(void **state)
 		assert_string_equal(wims_sip_reason_phrase(t[i].code), t[i].r);
 }
 
+/* A message at the header or size limit: what wims_sip_msg_write() returns
+ * 0 for always parses back; the rest fails with -E2BIG / -EMSGSIZE and
+ * leaves the buffer as it was. */
+static char BIG[WIMS_SIP_MAX_MESSAGE + 1];
+static char BIGOUT[2 * WIMS_SIP_MAX_MESSAGE];
+
+/* A request with nhdrs header lines (Content-Length one of them when cl)
+ * and, when pad, an X-Pad header filling it to about total bytes. */
+static void build(size_t nhdrs, bool cl, size_t pad_to)
+{
+	struct wims_wbuf b;
+	static const char *const base[] = {"Via: SIP/2.0/TCP h;branch=z9hG4bK1", "From: <sip:a@b>;tag=1",
+					   "To: <sip:c@d>", "Call-ID: x", "CSeq: 1 OPTIONS"};
+	size_t n = 0;
+
+	wims_wbuf_init(&b, BIG, sizeof(BIG) - 1);
+	wims_wbuf_puts(&b, "OPTIONS sip:c@d SIP/2.0\r\n");
+	for (; n < 5 && n < nhdrs; n++)
+		wims_wbuf_printf(&b, "%s\r\n", base[n]);
+	if (cl && n < nhdrs) {
+		wims_wbuf_puts(&b, "Content-Length: 0\r\n");
+		n++;
+	}
+	for (; n + 1 < nhdrs || (n < nhdrs && !pad_to); n++)
+		wims_wbuf_printf(&b, "X-H%zu: v\r\n", n);
+	if (n < nhdrs) {
+		wims_wbuf_puts(&b, "X-Pad: ");
+		while (b.len + 6 < pad_to)
+			wims_wbuf_put(&b, "p", 1);
+		wims_wbuf_puts(&b, "\r\n");
+	}
+	wims_wbuf_puts(&b, "\r\n");
+	assert_false(b.err);
+	BIG[b.len] = '\0';
+}
+
+static int write_big(const char *ins)
+{
+	const char *why = NULL;
+
+	if (wims_sip_msg_parse(&M, BIG, strlen(BIG), &why) != 0)
+		fail_msg("parse: %s", why);
+	wims_sip_edits_init(&E);
+	if (ins)
+		wims_sip_edit_prepend_hdr(&E, &M, S(ins));
+	wims_wbuf_init(&W, BIGOUT, sizeof(BIGOUT));
+	memcpy(BIGOUT, "keep", 4);
+	W.len = 4; /* appended to what is there */
+	int r = wims_sip_msg_write(&M, &E, &W);
+	if (r == 0) {
+		static struct wims_sip_msg m2;
+		if (wims_sip_msg_parse(&m2, W.p + 4, W.len - 4, &why) != 0)
+			fail_msg("written with %zu headers, does not parse back: %s", M.nhdrs, why);
+	} else {
+		assert_int_equal(W.len, 4);
+	}
+	return r;
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	/* Content-Length added to a message without one */
+	build(WIMS_SIP_MAX_HEADERS - 1, false, 0);
+	assert_int_equal(write_big(NULL), 0);
+	build(WIMS_SIP_MAX_HEADERS, false, 0);
+	assert_int_equal(write_big(NULL), -E2BIG);
+	/* rewritten in place when there */
+	build(WIMS_SIP_MAX_HEADERS, true, 0);
+	assert_int_equal(write_big(NULL), 0);
+	/* a header added (a Via) to a message at the limit, even a folded one */
+	assert_int_equal(write_big("Via: SIP/2.0/TCP w;branch=z9hG4bK2\r\n"), -E2BIG);
+	build(WIMS_SIP_MAX_HEADERS - 1, true, 0);
+	assert_int_equal(write_big("Via: SIP/2.0/TCP w\r\n ;branch=z9hG4bK2\r\n"), 0);
+	assert_int_equal(write_big("A: 1\r\nB: 2\r\n"), -E2BIG);
+	/* size: a message that the added bytes push over WIMS_SIP_MAX_MESSAGE */
+	build(10, true, WIMS_SIP_MAX_MESSAGE - 10);
+	assert_int_equal(write_big(NULL), 0);
+	assert_int_equal(write_big("Via: SIP/2.0/TCP w;branch=z9hG4bK2\r\n"), -EMSGSIZE);
+	build(10, false, WIMS_SIP_MAX_MESSAGE - 10);
+	assert_int_equal(write_big(NULL), -EMSGSIZE);
+
+	/* every combination near both limits: 0 only for what parses back */
+	for (size_t n = WIMS_SIP_MAX_HEADERS - 3; n <= WIMS_SIP_MAX_HEADERS; n++)
+		for (int cl = 0; cl < 2; cl++)
+			for (size_t pad = 0; pad <= 60; pad += 30) {
+				build(n, cl, pad ? WIMS_SIP_MAX_MESSAGE - pad : 0);
+				int r0 = write_big(NULL);
+				int r1 = write_big("Via: SIP/2.0/TCP w;branch=z9hG4bK2\r\n");
+				int r2 = write_big("A: 1\r\nB: 2\r\n");
+				assert_true(r0 == 0 || r0 == -E2BIG || r0 == -EMSGSIZE);
+				assert_true(r1 == 0 || r1 == -E2BIG || r1 == -EMSGSIZE);
+				assert_true(r2 == 0 || r2 == -E2BIG || r2 == -EMSGSIZE);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,7 +470,7 @@ int main(void)
 		cmocka_unit_test(test_same_offset_order), cmocka_unit_test(test_overlap_rejected),
 		cmocka_unit_test(test_body),             cmocka_unit_test(test_nospace),
 		cmocka_unit_test(test_remove_val),       cmocka_unit_test(test_reply),
-		cmocka_unit_test(test_reason_phrases),
+		cmocka_unit_test(test_reason_phrases),   cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

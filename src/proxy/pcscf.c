@@ -116,7 +116,7 @@ static int token_init(struct wims_proxy *px, struct pc_state *st, char *err, siz
 /* ---- reg event (regevent.c) ---- */
 
 static struct pc_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create);
-static void flow_unregister(struct wims_proxy *px, struct pc_flow *f);
+static void flow_unregister(struct wims_proxy *px, struct pc_flow *f, bool deregistered);
 
 /* Kamailio reports the Contact URI as registered; another S-CSCF may
  * rewrite its parameters: the same user, host and port count as well. */
@@ -155,7 +155,7 @@ static void re_dereg(struct wims_proxy *px, uint64_t id, const char *event)
 		return;
 	snprintf(why, sizeof(why), "De-registered by the network (%s)", event);
 	wims_proxy__dlg_release_flow(px, id, why);
-	flow_unregister(px, f);
+	flow_unregister(px, f, false);
 	f->was_registered = false;
 	f->net_dereg = true;
 }
@@ -211,12 +211,13 @@ static struct pc_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create)
 	return f;
 }
 
-static void flow_unregister(struct wims_proxy *px, struct pc_flow *f)
+/* deregistered: by a 2xx to the UE's REGISTER (the S-CSCF notifies it) */
+static void flow_unregister(struct wims_proxy *px, struct pc_flow *f, bool deregistered)
 {
 	struct pc_state *st = px->role_priv;
 
 	if (st && st->re && f->reg_expires)
-		wims_proxy__regev_flow_unregistered(st->re, f->id);
+		wims_proxy__regev_flow_unregistered(st->re, f->id, deregistered);
 	if (f->reg_expires && px->st.bindings_open)
 		px->st.bindings_open--;
 	f->reg_expires = 0;
@@ -517,7 +518,7 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 		if (f->reg_expires)
 			wims_log(WIMS_LOG_INFO, "flow %llu: registration of %s removed",
 				 (unsigned long long)f->id, f->n_impu ? f->impu[0] : "?");
-		flow_unregister(px, f);
+		flow_unregister(px, f, true);
 		return;
 	}
 	if (!f->reg_expires)
@@ -837,7 +838,7 @@ static void pcscf_flow_gone(struct wims_proxy *px, struct wims_sip_flow *wf)
 	/* TS 23.228 §5.10.3.1: the sessions of a lost signalling path are released */
 	wims_proxy__dlg_flow_gone(px, id);
 	if (f) {
-		flow_unregister(px, f);
+		flow_unregister(px, f, false);
 		(void)wims_proxy__flow_take(px, id);
 		flow_free(f);
 	}

@@ -312,8 +312,9 @@ int wims_proxy__regev_alloc(struct px_regev **rp, struct wims_proxy *px, const s
 void wims_proxy__regev_free(struct px_regev *re);
 /** flow_id is registered with default identity impu: subscribe (once per IMPU) or join. */
 void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, const char *impu);
-/** flow_id's registration ended: leave; the last flow of an IMPU unsubscribes. */
-void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id);
+/** flow_id's registration ended: leave; the last flow of an IMPU unsubscribes, or, when
+ * it de-registered (the S-CSCF then ends the subscription itself), awaits its NOTIFY first. */
+void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id, bool deregistered);
 /** Shutdown: unsubscribe from every established subscription (RFC 6665 §4.1.2.3). */
 void wims_proxy__regev_drain(struct px_regev *re);
 /** Is request m addressed to our subscriptions' Contact? */

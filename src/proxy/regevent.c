@@ -7,7 +7,9 @@
  *     │◀── NOTIFY (reginfo+xml) ───────────────────────│  full state, then every change
  *     │── 200 ────────────────────────────────────────▶│
  *     │── SUBSCRIBE (in dialog) ──────────────────────▶│  refresh at 3/4 of the granted time
- *     │── SUBSCRIBE Expires: 0 ───────────────────────▶│  the IMPU's last flow de-registered
+ *     │◀── NOTIFY (all terminated) ────────────────────│  the IMPU's last flow de-registered:
+ *     │── 200 ────────────────────────────────────────▶│  a 24.229 S-CSCF ends it itself,
+ *     │── SUBSCRIBE Expires: 0 ───────────────────────▶│  else wims unsubscribes
  *
  * One subscription per IMPU (the default public identity of the flows that
  * registered it), shared by every browser flow registered with it.  wims is
@@ -35,6 +37,7 @@
 
 #define RE_MAX_FLOWS 16        /* browser flows sharing one subscription */
 #define RE_RETRY_MS 30000      /* after a failed SUBSCRIBE */
+#define RE_CLOSE_WAIT_T1 8     /* T1s to wait for the notifier to end a de-registered IMPU's subscription */
 #define RE_CONTACT_USER "wims-regevent"
 
 static struct wims_ratelimit rl_re = WIMS_RATELIMIT_INIT(10000, 10);
@@ -62,6 +65,8 @@ struct px_regsub {
 	uint32_t asked;             /* its Expires */
 	uint32_t want;              /* the Expires to ask for: [pcscf] reg_subscribe_expires, or a 423's Min-Expires */
 	bool ending;                /* Expires: 0 sent (or to be sent) */
+	bool closing;               /* the last flow de-registered: the notifier should end it (sub_close) */
+	uint64_t resub_ms;          /* loop time of the last immediate re-subscription (sub_resubscribe) */
 	bool unsubscribed;          /* its 2xx came: kept a while for the final NOTIFY */
 	struct re_fref fref[RE_MAX_FLOWS]; /* the browser flows sharing it: flow_of(s, i) */
 	size_t n_flows;
@@ -217,6 +222,7 @@ static void sub_new_dialog(struct px_regsub *s)
 /* ---- sending SUBSCRIBE ---- */
 
 static void on_timer(uv_timer_t *h);
+static void sub_end(struct px_regsub *s);
 
 static void write_subscribe(struct px_regsub *s, struct wims_wbuf *w, uint32_t expires)
 {
@@ -277,6 +283,11 @@ static void on_timer(uv_timer_t *h)
 		sub_free(s);
 		return;
 	}
+	if (s->closing) {
+		wims_log(WIMS_LOG_INFO, "reg event: the notifier did not end the subscription to %s", s->impu);
+		sub_end(s);
+		return;
+	}
 	if (s->branch[0]) { /* no final answer */
 		wims_log_rl(&rl_re, WIMS_LOG_WARN, "reg event: SUBSCRIBE for %s unanswered", s->impu);
 		s->branch[0] = 0;
@@ -306,6 +317,10 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 				return;
 		if (s->n_flows < RE_MAX_FLOWS)
 			flow_add(s, flow_id);
+		if (s->closing) { /* registered again before the notifier ended it: kept, refreshed */
+			s->closing = false;
+			sub_send(s, s->want);
+		}
 		return;
 	}
 	s = calloc(1, sizeof(*s));
@@ -330,6 +345,7 @@ static void sub_end(struct px_regsub *s)
 	if (s->ending)
 		return;
 	s->ending = true;
+	s->closing = false;
 	uv_timer_stop(&s->timer);
 	if (s->branch[0])
 		return; /* the unsubscribe follows the answer (sub_answered) */
@@ -341,7 +357,26 @@ static void sub_end(struct px_regsub *s)
 	sub_send(s, 0);
 }
 
-void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id)
+/* TS 24.229 §5.4.1.4 and §5.4.2.1.2: when the UE de-registers, the S-CSCF
+ * tells every watcher that the registration is terminated and ends their
+ * subscriptions itself (Subscription-State: terminated).  So after the last
+ * flow's de-REGISTER wims waits for that NOTIFY instead of sending an
+ * unsubscribe such an S-CSCF would answer 481.  A notifier that keeps the
+ * subscription (its NOTIFY is not terminated), or sends nothing within
+ * RE_CLOSE_WAIT_T1 * T1, gets the unsubscribe (sub_end). */
+static void sub_close(struct px_regsub *s)
+{
+	if (s->ending || s->closing)
+		return;
+	if (s->branch[0] || !s->ttag[0]) { /* a SUBSCRIBE is out, or none was answered */
+		sub_end(s);
+		return;
+	}
+	s->closing = true;
+	uv_timer_start(&s->timer, on_timer, (uint64_t)RE_CLOSE_WAIT_T1 * s->re->px->t1, 0);
+}
+
+void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id, bool deregistered)
 {
 	struct wims_hnode *n;
 
@@ -352,7 +387,9 @@ void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id)
 		struct re_fref *r = wims_container_of(n, struct re_fref, hn);
 		struct px_regsub *s = r->s;
 		flow_del(s, (size_t)(r - s->fref));
-		if (s->n_flows == 0) /* the last flow of the IMPU left */
+		if (s->n_flows == 0 && deregistered) /* the last flow of the IMPU de-registered */
+			sub_close(s);
+		else if (s->n_flows == 0) /* ... or left otherwise: no NOTIFY to wait for */
 			sub_end(s);
 	}
 }
@@ -551,6 +588,43 @@ static bool sub_state_terminated(const struct wims_sip_msg *m)
 	       (v.l == 10 || v.p[10] == ';' || v.p[10] == ' ' || v.p[10] == '\t');
 }
 
+/* RFC 6665 §4.1.3: after Subscription-State: terminated, in how many ms to
+ * subscribe again for the flows still registered; -1: not at all. */
+static int64_t resub_delay(struct px_regsub *s, const struct wims_sip_msg *m)
+{
+	const struct wims_sip_hdr *h = wims_sip_msg_hdr_by_name(m, wims_str_c("Subscription-State"));
+	struct wims_str v = wims_str_trim(h->value), reason = WIMS_STR_NULL, ra;
+	struct wims_str params = wims_str_make(v.p + 10, v.l - 10); /* after "terminated" */
+	uint32_t retry;
+
+	if (!wims_sip_param_get(params, "reason", &reason))
+		reason = WIMS_STR_NULL;
+	if (wims_str_eqic(reason, "rejected") || wims_str_eqic(reason, "noresource") ||
+	    wims_str_eqic(reason, "invariant"))
+		return -1; /* not to be tried again (until the next registration) */
+	if (wims_sip_param_get(params, "retry-after", &ra) && wims_sip_uint_parse(ra, 86400, &retry) == 0)
+		return (int64_t)retry * 1000;
+	if ((wims_str_eqic(reason, "deactivated") || wims_str_eqic(reason, "timeout")) &&
+	    (!s->resub_ms || uv_now(s->re->px->loop) - s->resub_ms >= RE_RETRY_MS))
+		return 0; /* at once, but not twice in a row: a notifier ending every subscription */
+	return RE_RETRY_MS; /* probation, giveup, no reason: later */
+}
+
+/* A new subscription in place of s, now (delay 0) or after delay ms. */
+static void sub_resubscribe(struct px_regsub *s, uint64_t delay)
+{
+	s->ending = s->closing = s->unsubscribed = false;
+	s->branch[0] = 0;
+	uv_timer_stop(&s->timer);
+	sub_new_dialog(s);
+	if (delay) {
+		uv_timer_start(&s->timer, on_timer, delay, 0);
+		return;
+	}
+	s->resub_ms = uv_now(s->re->px->loop);
+	sub_send(s, s->want);
+}
+
 static bool event_is_reg(const struct wims_sip_msg *m)
 {
 	const struct wims_sip_hdr *h = wims_sip_msg_hdr_by_name(m, wims_str_c("Event"));
@@ -621,6 +695,7 @@ void wims_proxy__regev_notify(struct px_regev *re, struct px_req *r)
 	if (has)
 		n = gone_flows(s, ri, ids, evs);
 	memcpy(call_id, s->call_id, sizeof(call_id));
+	bool ours = s->ending; /* we unsubscribed: this is the final NOTIFY, not a reason to start again */
 	if (sub_state_terminated(m))
 		s->ending = true; /* no unsubscribe when the flows leave: it is over */
 	for (size_t i = 0; i < n; i++) {
@@ -631,8 +706,17 @@ void wims_proxy__regev_notify(struct px_regev *re, struct px_req *r)
 	/* the callbacks may have ended it: look it up again */
 	s = sub_by_call_id(re, wims_str_c(call_id));
 	if (s && sub_state_terminated(m)) {
-		wims_log(WIMS_LOG_INFO, "reg event: the subscription to %s was terminated by the notifier", s->impu);
-		sub_free(s);
+		int64_t again = s->n_flows && !ours ? resub_delay(s, m) : -1;
+		wims_log(WIMS_LOG_INFO, "reg event: the subscription to %s was terminated by the notifier%s", s->impu,
+			 again < 0 ? "" : again ? ": subscribing again later" : ": subscribing again");
+		if (again < 0)
+			sub_free(s);
+		else
+			sub_resubscribe(s, (uint64_t)again);
+	} else if (s && s->closing) {
+		wims_log(WIMS_LOG_INFO, "reg event: the notifier keeps the subscription to %s after the de-registration",
+			 s->impu);
+		sub_end(s);
 	}
 out:
 	wims_proxy__mem_put(re->px, ri);

@@ -8,7 +8,10 @@
 #  3. alice calls ue1 (sipp); the network de-registers alice (kamcmd ul.rm):
 #     the NOTIFY makes wimsd release the call with BYE toward ue1 and toward
 #     alice, and alice's next MESSAGE gets 403
-#  4. bob registers and stays; wimsd is stopped (SIGTERM): it unsubscribes
+#  4. carol registers and de-registers: Kamailio's presence tells of it in a
+#     NOTIFY but keeps the subscription (a TS 24.229 S-CSCF would end it), so
+#     wimsd unsubscribes in the dialog (Expires: 0)
+#  5. bob registers and stays; wimsd is stopped (SIGTERM): it unsubscribes
 #     (Expires: 0 in the dialog) before it exits, so that the S-CSCF does not
 #     go on notifying a process that is gone
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +39,13 @@ js_wait alice 20
 assert_log alice.log '^EVENT ended call=out originator=remote cause=Terminated' "alice got no BYE"
 assert_log alice.log '^EVENT message-failed .*code=403' "alice's MESSAGE after the de-registration was not refused"
 
+log "carol registers and de-registers: wimsd ends the subscription the S-CSCF keeps"
+js_bg carol $(js_ue carol) --register --linger-ms 2000 --unregister --timeout 30000
+wait_log "$T/wimsd.log" 'reg event: subscribed to sip:carol@ims\.lab' 15
+js_wait carol 20
+assert_log carol.log '^EVENT unregistered code=200' "carol's de-registration failed"
+wait_log "$T/scscf.log" 'IMS REGSUB [^ ]+ Event=\[reg\] .*Expires=\[0\] .*To=\[<sip:carol@ims\.lab>;tag=' 5
+
 log "bob registers; wimsd is stopped: the S-CSCF must see the unsubscribe"
 js_bg bob $(js_ue bob) --register --linger-ms 20000 --timeout 30000
 wait_log "$T/wimsd.log" 'reg event: subscribed to sip:bob@ims\.lab' 15
@@ -46,4 +56,5 @@ unset "_BG_PID[wimsd]"
 [ "$rc" -eq 0 ] || fail "wimsd exited with $rc after SIGTERM"
 assert_log wimsd.log 'reg event: ending [0-9]+ subscriptions' "wimsd did not end its subscriptions at shutdown"
 wait_log "$T/scscf.log" 'IMS REGSUB [^ ]+ Event=\[reg\] .*Expires=\[0\] .*To=\[<sip:bob@ims\.lab>;tag=' 5
+assert_no_log wimsd.log 'subscribing again' "wimsd subscribed again after its own unsubscribe"
 assert_loopback_only

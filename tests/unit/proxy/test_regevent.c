@@ -9,11 +9,15 @@
 
 #define SDP "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
 
-static struct h *re_up(const char *expires)
+/* t1: [sip] t1_ms, NULL for the default (500): the wait for the notifier
+ * after a de-registration is 8 T1 */
+static struct h *re_up_t1(const char *expires, const char *t1)
 {
 	struct h *h = h_new();
 	char v[80];
 
+	if (t1)
+		conf_set(h, "sip", "t1_ms", t1);
 	conf_set(h, "general", "role", "pcscf");
 	conf_set(h, "iwu", "pcscf", "sip:127.0.0.1:9;transport=udp");
 	conf_set(h, "pcscf", "scscf", fmt(v, sizeof(v), "sip:127.0.0.1:%u", h->cport));
@@ -22,6 +26,11 @@ static struct h *re_up(const char *expires)
 	conf_set(h, "media", "anchor", "no");
 	h_start(h);
 	return h;
+}
+
+static struct h *re_up(const char *expires)
+{
+	return re_up_t1(expires, NULL);
 }
 
 static const char *br_contact(unsigned i)
@@ -388,6 +397,11 @@ static void test_unsubscribe(void **state)
 	subscribed(h, b, sub, sizeof(sub), "600");
 	n = h->core.n;
 	do_register(h, b, 0, 0);
+	settle(h, 50);
+	assert_null(find_core(h, "SUBSCRIBE ", n)); /* the notifier may end it itself (sub_close) */
+	/* it tells of the de-registration but keeps the subscription (Kamailio's presence does) */
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 6, "active;expires=500",
+			    reginfo("terminated", "terminated", "unregistered", br_contact(0))));
 	un = unsubscribed(h, n);
 	/* RFC 6665 §4.1.2.3: the notifier's last NOTIFY after the 2xx gets a 200, not a 481 */
 	snprintf(unsub, sizeof(unsub), "%s", un);
@@ -404,12 +418,127 @@ static void test_unsubscribe(void **state)
 	h_free(h);
 }
 
+/* TS 24.229 §5.4.2.1.2: an S-CSCF ends the subscription itself when the UE
+ * de-registers (NOTIFY, Subscription-State: terminated): no unsubscribe. */
+static void test_dereg_notifier_ends(void **state)
+{
+	struct h *h = re_up_t1("600000", "50");
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char sub[4096], req[8192];
+	size_t n;
+
+	(void)state;
+	subscribed(h, b, sub, sizeof(sub), "600");
+	n = h->core.n;
+	do_register(h, b, 0, 0);
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 6, "terminated",
+			    reginfo("terminated", "terminated", "unregistered", br_contact(0))));
+	assert_true(wait_q(h, &h->core, n + 2, 1000)); /* the REGISTER, the NOTIFY's answer */
+	assert_int_equal(STATUS(last(&h->core)), 200);
+	settle(h, 600); /* past the 8 T1 wait */
+	assert_null(find_core(h, "SUBSCRIBE ", n));
+	n = h->core.n;
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 7, "terminated", ""));
+	assert_true(wait_q(h, &h->core, n + 1, 1000));
+	assert_int_equal(STATUS(last(&h->core)), 481);
+	h_free(h);
+}
+
+/* Registered again while waiting for the notifier: the subscription is kept
+ * and refreshed in its dialog, not ended. */
+static void test_dereg_then_register(void **state)
+{
+	struct h *h = re_up_t1("600000", "50");
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char sub[4096];
+	const char *r;
+	size_t n;
+
+	(void)state;
+	subscribed(h, b, sub, sizeof(sub), "600");
+	n = h->core.n;
+	do_register(h, b, 0, 0);
+	do_register(h, b, 0, 600);
+	r = wait_core(h, "SUBSCRIBE ", n, 1000);
+	assert_non_null(r);
+	assert_string_equal(H(r, "Call-ID", 0), H(sub, "Call-ID", 0));
+	assert_string_equal(H(r, "To", 0), "<sip:alice@ims.test>;tag=sc1");
+	assert_string_equal(H(r, "Expires", 0), "600000");
+	settle(h, 600);
+	for (size_t i = n; i < h->core.n; i++)
+		if (strncmp(h->core.m[i], "SUBSCRIBE ", 10) == 0)
+			assert_string_not_equal(H(h->core.m[i], "Expires", 0), "0");
+	h_free(h);
+}
+
+/* RFC 6665 §4.1.3: a subscription the notifier terminates while flows of the
+ * IMPU are still registered is made again: at once for "deactivated" (once in
+ * a row), after retry-after for "probation", never for "noresource". */
+static void test_resubscribe(void **state)
+{
+	struct h *h = re_up("600000");
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char sub[4096], sub2[4096], req[8192], resp[4096];
+	const char *s;
+	size_t n;
+
+	(void)state;
+	subscribed(h, b, sub, sizeof(sub), "600");
+	n = h->core.n;
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 2, "terminated;reason=deactivated",
+			    reginfo("active", "active", "registered", br_contact(0))));
+	s = wait_core(h, "SUBSCRIBE ", n, 1000);
+	assert_non_null(s);
+	assert_string_equal(RURI(s), "sip:alice@ims.test");
+	assert_string_equal(H(s, "To", 0), "<sip:alice@ims.test>"); /* a new dialog */
+	assert_string_not_equal(H(s, "Call-ID", 0), H(sub, "Call-ID", 0));
+	assert_string_equal(H(s, "Expires", 0), "600000");
+	assert_int_equal(wims_proxy_stats(h->px)->bindings_open, 1);
+	snprintf(sub2, sizeof(sub2), "%s", s);
+	core_send(h, reply_to(resp, sizeof(resp), sub2, 200, "sc2", "Expires: 600\r\n"));
+	settle(h, 30);
+	/* deactivated again at once: not a loop, later */
+	n = h->core.n;
+	core_send(h, notify(req, sizeof(req), h, sub2, "sc2", 1, "terminated;reason=deactivated", ""));
+	assert_true(wait_q(h, &h->core, n + 1, 1000));
+	settle(h, 200);
+	assert_null(find_core(h, "SUBSCRIBE ", n));
+	h_free(h);
+
+	/* probation with retry-after: after it, not before */
+	h = re_up("600000");
+	b = br_open(h, 0, WIMS_SIP_WSS);
+	subscribed(h, b, sub, sizeof(sub), "600");
+	n = h->core.n;
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 2, "terminated;reason=probation;retry-after=1", ""));
+	settle(h, 300);
+	assert_null(find_core(h, "SUBSCRIBE ", n));
+	s = wait_core(h, "SUBSCRIBE ", n, 2000);
+	assert_non_null(s);
+	assert_string_equal(H(s, "To", 0), "<sip:alice@ims.test>");
+	h_free(h);
+
+	/* noresource: not again; the subscription is gone */
+	h = re_up("600000");
+	b = br_open(h, 0, WIMS_SIP_WSS);
+	subscribed(h, b, sub, sizeof(sub), "600");
+	n = h->core.n;
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 2, "terminated;reason=noresource", ""));
+	settle(h, 300);
+	assert_null(find_core(h, "SUBSCRIBE ", n));
+	n = h->core.n;
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 3, "active", ""));
+	assert_true(wait_q(h, &h->core, n + 1, 1000));
+	assert_int_equal(STATUS(last(&h->core)), 481);
+	h_free(h);
+}
+
 /* Browsers registered as the same IMPU share one subscription: it ends with
  * the last of them, whatever order they leave in (the flow index of
  * regevent.c moves entries around when one leaves from the middle). */
 static void test_shared_subscription(void **state)
 {
-	struct h *h = re_up("600000");
+	struct h *h = re_up_t1("600000", "50");
 	struct browser *b[3];
 	char sub[4096];
 	size_t n;
@@ -426,11 +555,11 @@ static void test_shared_subscription(void **state)
 	n = h->core.n;
 	do_register(h, b[1], 1, 0);
 	do_register(h, b[0], 0, 0);
-	settle(h, 50);
+	settle(h, 600); /* longer than the 8 T1 the last one waits for the notifier */
 	assert_null(find_core(h, "SUBSCRIBE ", n)); /* b[2] is still registered */
 	n = h->core.n;
 	do_register(h, b[2], 2, 0);
-	unsubscribed(h, n);
+	unsubscribed(h, n); /* the notifier said nothing in 8 T1 */
 	h_free(h);
 }
 
@@ -478,8 +607,19 @@ static void test_drain_unsubscribes(void **state)
 	subscribed(h, b, sub, sizeof(sub), "600");
 	n = h->core.n;
 	wims_proxy_drain(h->px);
-	unsubscribed(h, n);
+	const char *un = unsubscribed(h, n);
 	assert_int_equal(wims_proxy_busy(h->px), 1); /* shutdown waits for its answer */
+	/* the final NOTIFY (Kamailio's reason): answered, and no new subscription
+	 * although the flow is still registered */
+	char unsub[4096], req[8192], resp[4096];
+	snprintf(unsub, sizeof(unsub), "%s", un);
+	core_send(h, reply_to(resp, sizeof(resp), unsub, 200, "sc1", "Expires: 0\r\n"));
+	n = h->core.n;
+	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 9, "terminated;reason=timeout", ""));
+	assert_true(wait_q(h, &h->core, n + 1, 1000));
+	assert_int_equal(STATUS(last(&h->core)), 200);
+	settle(h, 100);
+	assert_null(find_core(h, "SUBSCRIBE ", n));
 	h_free(h);
 }
 
@@ -538,6 +678,8 @@ int main(void)
 	    cmocka_unit_test(test_drain_unsubscribes),
 	    cmocka_unit_test(test_shared_subscription),
 	    cmocka_unit_test(test_notify_first),    cmocka_unit_test(test_off),
+	    cmocka_unit_test(test_dereg_notifier_ends), cmocka_unit_test(test_dereg_then_register),
+	    cmocka_unit_test(test_resubscribe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

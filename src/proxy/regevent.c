@@ -317,6 +317,10 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 				return;
 		if (s->n_flows < RE_MAX_FLOWS)
 			flow_add(s, flow_id);
+		else
+			wims_log_rl(&rl_re, WIMS_LOG_WARN,
+				    "reg event: more than %u flows registered as %s: flow %llu is not released by its NOTIFYs",
+				    RE_MAX_FLOWS, s->impu, (unsigned long long)flow_id);
 		if (s->closing) { /* registered again before the notifier ended it: kept, refreshed */
 			s->closing = false;
 			sub_send(s, s->want);

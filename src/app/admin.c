@@ -56,6 +56,19 @@ static void proxy_metrics(struct wims_wbuf *w, const struct wims_proxy_stats *st
 				 (unsigned long long)*(const uint64_t *)(const void *)((const char *)st + m[i].off));
 }
 
+static void media_metrics(struct wims_wbuf *w, const struct wims_media *m)
+{
+	struct wims_media_stats st;
+
+	if (!m)
+		return;
+	wims_media_stats(m, &st);
+	wims_wbuf_printf(w, "wims_media_sessions %llu\n", (unsigned long long)st.sessions);
+	wims_wbuf_printf(w, "wims_media_commands_refused_total %llu\n", (unsigned long long)st.cmds_refused);
+	wims_wbuf_printf(w, "wims_media_packets_sent_total %llu\n", (unsigned long long)st.packets_sent);
+	wims_wbuf_printf(w, "wims_media_send_failed_total %llu\n", (unsigned long long)st.send_failed);
+}
+
 unsigned wims_app__admin(struct wims_str path, struct wims_wbuf *out, const char **type, void *arg)
 {
 	struct wims_app *app = arg;
@@ -67,6 +80,7 @@ unsigned wims_app__admin(struct wims_str path, struct wims_wbuf *out, const char
 		proxy_metrics(out, wims_proxy_stats(app->px));
 		ws_metrics(out, "ws", app->ws);
 		ws_metrics(out, "wss", app->wss);
+		media_metrics(out, app->media);
 		return 200;
 	}
 	if (wims_str_eqc(path, "/api/status")) {

@@ -21,46 +21,83 @@ static void on_events(uv_async_t *a)
 	m->evs_tail = &m->evs;
 	pthread_mutex_unlock(&m->evlock);
 	while (e) {
+		struct wims_media_sess *s = e->s;
+		enum wims_media_event ev = e->ev;
+		/* from here on a worker may queue e again (a new silence), which
+		 * rewrites e->next: it is read first, under the same lock */
+		pthread_mutex_lock(&m->evlock);
 		struct media__event *next = e->next;
-		if (e->ev == MEDIA__EV_FREED) {
-			free(e->s); /* the event is part of the session */
-		} else {
-			if (m->evh && !e->s->deleted)
-				m->evh(e->s, e->ev, m->evarg);
-			free(e);
-		}
+		e->queued = false;
+		pthread_mutex_unlock(&m->evlock);
+		if (ev == MEDIA__EV_FREED)
+			free(s); /* the event is part of the session */
+		else if (m->evh && !s->deleted)
+			m->evh(s, ev, m->evarg);
 		e = next;
 	}
 }
 
-static void post_locked_event(struct wims_media *m, struct media__event *e)
-{
-	e->next = NULL;
-	pthread_mutex_lock(&m->evlock);
-	*m->evs_tail = e;
-	m->evs_tail = &e->next;
-	pthread_mutex_unlock(&m->evlock);
-	uv_async_send(&m->evasync);
-}
-
+/* worker-callable: queue the session's event of that kind unless it is
+ * queued already (struct media__event: coalesced, never allocated). */
 void media__post_event(struct wims_media *m, struct wims_media_sess *s, enum wims_media_event ev)
 {
-	struct media__event *e = ev == MEDIA__EV_FREED ? &s->freed_ev : calloc(1, sizeof(*e));
-	if (!e)
+	struct media__event *e;
+	if (ev == MEDIA__EV_FREED)
+		e = &s->freed_ev;
+	else if (ev == WIMS_MEDIA_EV_TIMEOUT)
+		e = &s->timeout_ev;
+	else
 		return;
-	e->s = s;
-	e->ev = ev;
-	post_locked_event(m, e);
+	pthread_mutex_lock(&m->evlock);
+	bool link = !e->queued;
+	if (link) {
+		e->queued = true;
+		e->next = NULL;
+		*m->evs_tail = e;
+		m->evs_tail = &e->next;
+	}
+	pthread_mutex_unlock(&m->evlock);
+	if (link)
+		uv_async_send(&m->evasync);
 }
 
-static void post(struct media__worker *w, struct media__cmd *c)
+/* Allocated commands (APPLY, DTMF) that a worker has not taken yet are
+ * bounded (cmdq_max each): an APPLY carries a whole session configuration
+ * (~14 KB), and toward a stalled worker they would pile up without limit.
+ * DELETE and STOP are never refused: they are embedded in the session and
+ * the worker (no memory to bound), and ending a session must not fail. */
+static int post(struct media__worker *w, struct media__cmd *c)
 {
+	bool bounded = c->kind == MEDIA__CMD_APPLY || c->kind == MEDIA__CMD_DTMF;
 	c->next = NULL;
 	pthread_mutex_lock(&w->lock);
+	unsigned n = atomic_load_explicit(&w->ncmds, memory_order_relaxed);
+	if (bounded && n >= w->m->cmdq_max) {
+		pthread_mutex_unlock(&w->lock);
+		return -EBUSY;
+	}
+	if (bounded)
+		atomic_store_explicit(&w->ncmds, n + 1, memory_order_relaxed);
 	*w->cmds_tail = c;
 	w->cmds_tail = &c->next;
 	pthread_mutex_unlock(&w->lock);
 	uv_async_send(&w->async);
+	return 0;
+}
+
+static bool cmdq_full(const struct wims_media *m, const struct media__worker *w)
+{
+	return atomic_load_explicit(&w->ncmds, memory_order_relaxed) >= m->cmdq_max;
+}
+
+/* A command refused for a full queue: counted and logged (rate-limited). */
+static int refused(struct wims_media *m, const struct media__worker *w, const char *what)
+{
+	m->cmds_refused++;
+	wims_log_rl(&m->rl_busy, WIMS_LOG_WARN,
+		    "media: worker %u has %u commands waiting (stalled?): %s refused", w->id,
+		    atomic_load_explicit(&w->ncmds, memory_order_relaxed), what);
+	return -EBUSY;
 }
 
 static int start_worker(struct wims_media *m, unsigned i)
@@ -113,6 +150,8 @@ int wims_media_new(struct wims_media **mp, uv_loop_t *ctl_loop, const struct wim
 		return -EINVAL;
 	}
 	m->next_port = m->o.port_min & ~1u;
+	m->cmdq_max = o->cmd_queue ? o->cmd_queue : MEDIA__CMDQ_DEFAULT;
+	m->rl_busy = (struct wims_ratelimit)WIMS_RATELIMIT_INIT(10000, 5);
 	m->ctl = ctl_loop;
 	m->evh = evh;
 	m->evarg = arg;
@@ -158,9 +197,7 @@ static void free_evasync(uv_handle_t *h)
 	while (e) {
 		struct media__event *n = e->next;
 		if (e->ev == MEDIA__EV_FREED)
-			free(e->s); /* the event is part of the session */
-		else
-			free(e);
+			free(e->s); /* the event is part of the session (a TIMEOUT of it came before) */
 		e = n;
 	}
 	pthread_mutex_destroy(&m->evlock);
@@ -180,7 +217,7 @@ void wims_media_free(struct wims_media *m)
 	for (unsigned i = 0; i < m->nworkers; i++) {
 		struct media__worker *w = &m->w[i];
 		w->stopcmd.kind = MEDIA__CMD_STOP;
-		post(w, &w->stopcmd);
+		(void)post(w, &w->stopcmd); /* never refused */
 		pthread_join(w->thread, NULL);
 		uv_loop_close(&w->loop);
 		pthread_mutex_destroy(&w->lock);
@@ -258,6 +295,18 @@ int wims_media_addrs_parse(struct wims_media_opts *o, struct wims_str list)
 unsigned wims_media_sessions(const struct wims_media *m)
 {
 	return atomic_load(&m->nsess);
+}
+
+void wims_media_stats(const struct wims_media *m, struct wims_media_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sessions = atomic_load(&m->nsess);
+	out->cmds_refused = m->cmds_refused;
+	for (unsigned i = 0; i < m->nworkers; i++) {
+		const struct media__txq *q = &m->w[i].txq;
+		out->packets_sent += __atomic_load_n(&q->packets, __ATOMIC_RELAXED);
+		out->send_failed += __atomic_load_n(&q->dropped, __ATOMIC_RELAXED);
+	}
 }
 
 static int bind_port_on(const struct wims_addr *addr, uint16_t port, int *fdp)
@@ -379,13 +428,18 @@ int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void 
 {
 	if (m->o.max_sessions && atomic_load(&m->nsess) >= m->o.max_sessions)
 		return -EBUSY;
+	/* the least busy worker that takes commands: a stalled one gets no
+	 * new session (its first APPLY would be refused) */
+	struct media__worker *best = NULL;
+	for (unsigned i = 0; i < m->nworkers; i++)
+		if (!cmdq_full(m, &m->w[i]) &&
+		    (!best || atomic_load(&m->w[i].nsess) < atomic_load(&best->nsess)))
+			best = &m->w[i];
+	if (!best)
+		return refused(m, &m->w[0], "a new session");
 	struct wims_media_sess *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	struct media__worker *best = &m->w[0];
-	for (unsigned i = 1; i < m->nworkers; i++)
-		if (atomic_load(&m->w[i].nsess) < atomic_load(&best->nsess))
-			best = &m->w[i];
 	s->m = m;
 	s->w = best;
 	s->user = user;
@@ -393,6 +447,8 @@ int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void 
 	if (m->csessions)
 		m->csessions->cprev = s;
 	m->csessions = s;
+	s->freed_ev = (struct media__event){.s = s, .ev = MEDIA__EV_FREED};
+	s->timeout_ev = (struct media__event){.s = s, .ev = WIMS_MEDIA_EV_TIMEOUT};
 	for (unsigned i = 0; i < WIMS_MEDIA_MAX_TRANSPORTS; i++) {
 		s->tp[i].sess = s;
 		s->tp[i].index = (uint8_t)i;
@@ -449,7 +505,10 @@ int wims_media_sess_apply(struct wims_media_sess *s, const struct wims_media_ses
 	cmd->conf = (struct wims_media_sessconf *)(cmd + 1);
 	*cmd->conf = *c;
 	conf_terminate(cmd->conf);
-	post(s->w, cmd);
+	if (post(s->w, cmd)) {
+		free(cmd); /* the fds in c stay the caller's */
+		return refused(s->m, s->w, "a session configuration");
+	}
 	return 0;
 }
 
@@ -467,6 +526,7 @@ void wims_media_sess_counters(const struct wims_media_sess *s, unsigned stream, 
 	out->errors = __atomic_load_n(&n->errors, __ATOMIC_RELAXED);
 	out->rtcp_in = __atomic_load_n(&n->rtcp_in, __ATOMIC_RELAXED);
 	out->rtcp_out = __atomic_load_n(&n->rtcp_out, __ATOMIC_RELAXED);
+	out->send_failed = __atomic_load_n(&n->send_failed, __ATOMIC_RELAXED);
 	out->transcoded = __atomic_load_n(&n->transcoded, __ATOMIC_RELAXED);
 	out->last_in_ms = __atomic_load_n(&n->last_in_ms, __ATOMIC_RELAXED);
 	out->lost = __atomic_load_n(&n->lost, __ATOMIC_RELAXED);
@@ -497,7 +557,10 @@ int wims_media_sess_dtmf(struct wims_media_sess *s, unsigned stream, unsigned to
 	cmd->dtmf.duration_ms = duration_ms;
 	cmd->dtmf.pt = pt;
 	cmd->dtmf.clock = clock;
-	post(s->w, cmd);
+	if (post(s->w, cmd)) {
+		free(cmd);
+		return refused(s->m, s->w, "a DTMF event");
+	}
 	return 0;
 }
 
@@ -515,7 +578,7 @@ void wims_media_sess_delete(struct wims_media_sess *s)
 		s->cnext->cprev = s->cprev;
 	s->delcmd.kind = MEDIA__CMD_DELETE;
 	s->delcmd.s = s;
-	post(s->w, &s->delcmd);
+	(void)post(s->w, &s->delcmd); /* never refused */
 }
 
 /* worker-callable: the last handle of a deleted session closed */

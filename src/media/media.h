@@ -95,10 +95,13 @@ struct wims_media_sessconf {
 };
 
 /* Counters of one stream side, as seen by the gateway:
- * in = received from that side, out = sent toward it. */
+ * in = received from that side, out = sent toward it.  "Sent" is what the
+ * kernel took (sendmmsg), counted once the worker's send queue is flushed;
+ * bytes are RTP lengths before SRTP.  What it refused is in send_failed. */
 struct wims_media_counters {
 	uint64_t packets_in, bytes_in, packets_out, bytes_out, errors;
 	uint64_t rtcp_in, rtcp_out;
+	uint64_t send_failed;     /* RTP and RTCP toward that side the kernel refused (or too long to queue) */
 	uint64_t transcoded;      /* packets from that side that went through a transcoder */
 	uint64_t last_in_ms;      /* monotonic ms of the last packet from that side, 0 never */
 	uint32_t lost;            /* cumulative lost that side reported in RTCP */
@@ -119,6 +122,10 @@ struct wims_media_opts {
 	unsigned timeout_s;       /* no media in either direction: session expires */
 	unsigned consent_s;       /* RFC 7675: stop sending toward a silent browser */
 	unsigned busy_poll_us;    /* 0: workers sleep when idle; else they poll this long after a packet */
+	/* commands (session configurations, DTMF) waiting for one worker; beyond
+	 * it (a stalled worker) new sessions, offers and DTMF toward that worker
+	 * are refused with -EBUSY.  0: 256 */
+	unsigned cmd_queue;
 	const char *cert_file, *key_file; /* NULL: generate an ECDSA P-256 certificate */
 };
 
@@ -150,6 +157,16 @@ int wims_media_addrs_parse(struct wims_media_opts *o, struct wims_str list)
 	__attribute__((warn_unused_result));
 unsigned wims_media_sessions(const struct wims_media *m);
 
+/* Engine-wide counters (/metrics). */
+struct wims_media_stats {
+	uint64_t sessions;
+	uint64_t cmds_refused;  /* sessions, configurations, DTMF refused: a worker's command queue was full */
+	uint64_t packets_sent;  /* datagrams the kernel took from the workers (sendmmsg) */
+	uint64_t send_failed;   /* datagrams it refused */
+};
+/** Read the engine's counters (control thread; the workers' are lock-free snapshots). */
+void wims_media_stats(const struct wims_media *m, struct wims_media_stats *out);
+
 /** Bind a UDP socket (an even/odd pair when pair) from the port range.
  * The fds belong to the caller until applied in a session; close them with
  * wims_media_port_free otherwise. */
@@ -167,12 +184,14 @@ int wims_media_port_alloc_alt(struct wims_media *m, uint16_t port, int fds[WIMS_
 			      uint16_t ports[WIMS_MEDIA_MAX_ADDRS - 1], unsigned *n)
 	__attribute__((warn_unused_result));
 
-/** A new session on the least busy worker.  -EBUSY beyond max_sessions. */
+/** A new session on the least busy worker.  -EBUSY beyond max_sessions or
+ * when every worker's command queue is full (stalled workers). */
 int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void *user)
 	__attribute__((warn_unused_result));
 void *wims_media_sess_user(const struct wims_media_sess *s);
 /** Copy c to the session's worker.  Transports whose fds change or vanish
- * are closed there. */
+ * are closed there.  -EINVAL, -ENOMEM, or -EBUSY when the worker's command
+ * queue is full (c's fds stay the caller's on any error). */
 int wims_media_sess_apply(struct wims_media_sess *s, const struct wims_media_sessconf *c)
 	__attribute__((warn_unused_result));
 /** Read a stream side's counters (lock-free snapshot). */
@@ -181,7 +200,7 @@ void wims_media_sess_counters(const struct wims_media_sess *s, unsigned stream, 
 /** Send an RFC 4733 telephone-event toward side to_side of stream (a DTMF
  *  digit the browser sent as SIP INFO): payload type pt at clock, blended
  *  into the RTP stream wims sends that side (same SSRC, sequence numbers
- *  shifted after it).  0, -EINVAL, -ENOMEM. */
+ *  shifted after it).  0, -EINVAL, -ENOMEM, -EBUSY (queue full). */
 int wims_media_sess_dtmf(struct wims_media_sess *s, unsigned stream, unsigned to_side, uint8_t event,
 			 unsigned duration_ms, uint8_t pt, uint32_t clock) __attribute__((warn_unused_result));
 /** End the session: its sockets close and its memory goes on its worker.

@@ -90,10 +90,19 @@ struct media__cmd {
 
 #define MEDIA__EV_FREED ((enum wims_media_event)100)
 
+/* An event from a worker to the control thread.  Every event is embedded in
+ * its session, one per kind, and is queued at most once at a time: a kind
+ * posted again while it waits is coalesced into the one waiting.  The queue
+ * is thus bounded by the sessions (two entries each), needs no memory, and
+ * loses nothing: a bounded queue would have to drop an event when full, and
+ * the events are what end a session (TIMEOUT makes the control side delete
+ * a dead call, FREED frees the session); a second TIMEOUT while the first
+ * waits says nothing the first does not. */
 struct media__event {
 	struct wims_media_sess *s;
 	enum wims_media_event ev;
-	struct media__event *next;
+	bool queued;               /* in the engine's list; guarded by wims_media.evlock */
+	struct media__event *next; /* guarded by wims_media.evlock while queued */
 };
 
 enum { MEDIA__ALIVE, MEDIA__CLOSING };
@@ -120,6 +129,7 @@ struct wims_media_sess {
 	struct wims_media_sess *cnext, *cprev;
 	struct media__cmd delcmd;       /* DELETE, posted once */
 	struct media__event freed_ev;   /* MEDIA__EV_FREED, posted once by the worker */
+	struct media__event timeout_ev; /* WIMS_MEDIA_EV_TIMEOUT, coalesced (struct media__event) */
 };
 
 #define MEDIA__RXCHUNK 65536u  /* libuv's recvmmsg slot (UV__UDP_DGRAM_MAXSIZE) */
@@ -127,6 +137,17 @@ struct wims_media_sess {
 #define MEDIA__RXBATCH 16u     /* slots offered to one recvmmsg */
 #define MEDIA__TXQ 64u         /* packets queued for sendmmsg */
 #define MEDIA__TXCOPY 2048u
+#define MEDIA__CMDQ_DEFAULT 256u /* wims_media_opts.cmd_queue 0: commands waiting per worker */
+
+/* What a queued packet adds to its stream side's counters once the kernel
+ * took it (sendmmsg), or to send_failed when it did not.  Counted by the
+ * worker when the queue is flushed: plain increments, no per-packet cost
+ * beyond storing this. */
+struct media__txcount {
+	struct wims_media_counters *n; /* NULL: not counted (STUN, DTLS) */
+	uint32_t bytes;                /* RTP: its length as relayed (before SRTP) */
+	bool rtcp;                     /* rtcp_out rather than packets_out/bytes_out */
+};
 
 /* Packets leave through a per-worker queue flushed with one sendmmsg per run
  * of packets on the same socket: at the end of each recvmmsg batch, when the
@@ -145,8 +166,10 @@ struct media__txq {
 	struct wims_addr to[MEDIA__TXQ];
 	struct iovec iov[MEDIA__TXQ];
 	struct mmsghdr mm[MEDIA__TXQ];
+	struct media__txcount cnt[MEDIA__TXQ];
 	uint8_t copy[MEDIA__TXQ][MEDIA__TXCOPY];
-	uint64_t packets, calls, dropped; /* worker only */
+	/* written by the worker (media__add), read by wims_media_stats */
+	uint64_t packets, calls, dropped;
 };
 
 struct media__worker {
@@ -156,8 +179,11 @@ struct media__worker {
 	uv_async_t async;
 	uv_timer_t tick;
 	pthread_t thread;
-	pthread_mutex_t lock;     /* guards cmds */
+	pthread_mutex_t lock;     /* guards cmds and writes to ncmds */
 	struct media__cmd *cmds, **cmds_tail;
+	/* allocated commands (APPLY, DTMF) in cmds: at most wims_media.cmdq_max.
+	 * Read without the lock to pick a worker for a new session. */
+	atomic_uint ncmds;
 	struct wims_media_sess *sessions;
 	atomic_uint nsess;
 	uint8_t *rxbuf;           /* MEDIA__RXCHUNKS * MEDIA__RXCHUNK, for recvmmsg */
@@ -186,13 +212,18 @@ struct wims_media {
 	atomic_uint nsess;
 	uint16_t next_port;
 	struct wims_media_sess *csessions; /* control thread only, see cnext */
+	unsigned cmdq_max;        /* per worker, see media__worker.ncmds */
+	uint64_t cmds_refused;    /* control thread only */
+	struct wims_ratelimit rl_busy; /* control thread only */
 };
 
 /* sendq.c */
 /** Queue a datagram from fd to `to` (copied unless p is in the receive ring);
- *  flushes first when the queue is full.  false if it could not be queued. */
+ *  flushes first when the queue is full.  false if it could not be queued
+ *  (counted in cnt's send_failed).  cnt (may be NULL) is counted when the
+ *  datagram leaves (struct media__txcount). */
 bool media__txq_push(struct media__worker *w, int fd, const uint8_t *p, size_t len,
-		     const struct wims_addr *to);
+		     const struct wims_addr *to, const struct media__txcount *cnt);
 /** Send everything queued (sendmmsg per run of one socket) and free the ring. */
 void media__txq_flush(struct media__worker *w);
 /** The end of one recvmmsg batch: flush when a relayed packet waits;
@@ -223,6 +254,20 @@ static inline uint64_t media__spin_until(uint64_t now_us, uint64_t until_us, boo
 static inline void media__add(uint64_t *p, uint64_t v)
 {
 	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+/** The media timeout of a session, looked at once per tick: true when the
+ * silence (no RTP or RTCP from either side since `last`, ms) has just
+ * passed `limit` ms and is to be reported.  *reported says whether the
+ * current silence was reported: it is cleared as soon as media is back
+ * within the limit (nothing is posted for that), so that a later silence
+ * is reported again. */
+static inline bool media__timeout_due(bool *reported, uint64_t now, uint64_t last, uint64_t limit)
+{
+	bool silent = limit && now > last && now - last > limit;
+	bool due = silent && !*reported;
+	*reported = silent;
+	return due;
 }
 
 #endif

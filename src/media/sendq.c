@@ -26,6 +26,14 @@
  * filled fewer slots than offered has drained the socket, so the next
  * offer to that handle is empty (libuv then stops reading it until the next
  * poll, which is level-triggered).  That saves one system call per wake-up.
+ *
+ * A packet is counted as sent (its stream side's packets_out, bytes_out or
+ * rtcp_out) only when sendmmsg took it, and in send_failed when the kernel
+ * refused it: each queued packet carries what it adds (struct
+ * media__txcount), applied after the call, on the worker, without locks.
+ * A queued packet never outlives its session: a transport flushes the
+ * queue before it closes its sockets (tp_close), so the counters it points
+ * to are still there.
  */
 #include <errno.h>
 #include <string.h>
@@ -38,14 +46,31 @@ static bool in_ring(const struct media__worker *w, const uint8_t *p)
 	return p >= w->rxbuf && p < w->rxbuf + (size_t)MEDIA__RXCHUNKS * MEDIA__RXCHUNK;
 }
 
+/* What queued packet i adds to its counters: sent, or refused. */
+static void count(struct media__txq *q, unsigned i, bool sent)
+{
+	const struct media__txcount *c = &q->cnt[i];
+	if (!c->n)
+		return;
+	if (!sent)
+		media__add(&c->n->send_failed, 1);
+	else if (c->rtcp)
+		media__add(&c->n->rtcp_out, 1);
+	else {
+		media__add(&c->n->packets_out, 1);
+		media__add(&c->n->bytes_out, c->bytes);
+	}
+}
+
 bool media__txq_push(struct media__worker *w, int fd, const uint8_t *p, size_t len,
-		     const struct wims_addr *to)
+		     const struct wims_addr *to, const struct media__txcount *cnt)
 {
 	struct media__txq *q = &w->txq;
-	if (fd < 0 || !len)
+	if (fd < 0 || !len || (!in_ring(w, p) && len > MEDIA__TXCOPY)) {
+		if (cnt && cnt->n)
+			media__add(&cnt->n->send_failed, 1);
 		return false;
-	if (!in_ring(w, p) && len > MEDIA__TXCOPY)
-		return false;
+	}
 	if (q->n == MEDIA__TXQ)
 		media__txq_flush(w);
 	unsigned i = q->n++;
@@ -56,6 +81,7 @@ bool media__txq_push(struct media__worker *w, int fd, const uint8_t *p, size_t l
 		p = q->copy[i];
 	}
 	q->fd[i] = fd;
+	q->cnt[i] = cnt ? *cnt : (struct media__txcount){0};
 	q->to[i] = *to;
 	q->iov[i].iov_base = (void *)p;
 	q->iov[i].iov_len = len;
@@ -76,15 +102,18 @@ static void send_run(struct media__txq *q, int fd, unsigned from, unsigned to)
 {
 	while (from < to) {
 		int r = sendmmsg(fd, &q->mm[from], to - from, 0);
-		q->calls++;
+		media__add(&q->calls, 1);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			q->dropped++;
+			media__add(&q->dropped, 1);
+			count(q, from, false);
 			from++;
 			continue;
 		}
-		q->packets += (unsigned)r;
+		media__add(&q->packets, (unsigned)r);
+		for (unsigned i = from; i < from + (unsigned)r; i++)
+			count(q, i, true);
 		from += (unsigned)r;
 	}
 }

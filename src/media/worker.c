@@ -39,11 +39,12 @@ static int side_of(const struct media__stream *st, const struct media__tp *t)
 
 /* ---- sending ---- */
 
-/* Queued for the sendmmsg at the end of the loop turn (sendq.c). */
+/* Queued for the sendmmsg at the end of the loop turn (sendq.c); cnt is
+ * counted once the kernel took it (NULL: not counted). */
 static bool udp_send(struct media__worker *w, int fd, const uint8_t *p, size_t len,
-		     const struct wims_addr *to)
+		     const struct wims_addr *to, const struct media__txcount *cnt)
 {
-	return media__txq_push(w, fd, p, len, to);
+	return media__txq_push(w, fd, p, len, to, cnt);
 }
 
 /* The socket WebRTC media leave from: the one the nominated check came in
@@ -53,10 +54,13 @@ static int webrtc_fd(const struct media__tp *t)
 	return t->sel_fd >= 0 ? t->sel_fd : t->c.fd_rtp;
 }
 
-/* Send an RTP (rtcp=false) or RTCP packet toward transport t; p has tail room. */
+/* Send an RTP (rtcp=false) or RTCP packet toward transport t; p has tail
+ * room.  n: the counters of the stream side it goes to, counted when the
+ * packet leaves (sendq.c). */
 static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, size_t len, size_t cap,
-		    bool rtcp)
+		    bool rtcp, struct wims_media_counters *n)
 {
+	const struct media__txcount cnt = {n, (uint32_t)len, rtcp};
 	switch (t->c.kind) {
 	case WIMS_MT_WEBRTC: {
 		const struct wims_addr *to = wims_ice_lite_selected(&t->ice);
@@ -65,7 +69,7 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 			return false;
 		int err = rtcp ? wims_srtp_protect_rtcp(t->srtp_tx, p, &len, cap)
 			       : wims_srtp_protect_rtp(t->srtp_tx, p, &len, cap);
-		return err == 0 && udp_send(w, webrtc_fd(t), p, len, to);
+		return err == 0 && udp_send(w, webrtc_fd(t), p, len, to, &cnt);
 	}
 	case WIMS_MT_SDES:
 		if (!t->srtp_tx)
@@ -78,8 +82,9 @@ static bool tp_send(struct media__worker *w, struct media__tp *t, uint8_t *p, si
 		if (!t->c.has_remote)
 			return false;
 		if (!rtcp || t->c.rtcp_mux)
-			return t->rtp && udp_send(w, t->c.fd_rtp, p, len, rtcp ? &t->rtcp_to : &t->rtp_to);
-		return t->rtcp && udp_send(w, t->c.fd_rtcp, p, len, &t->rtcp_to);
+			return t->rtp &&
+			       udp_send(w, t->c.fd_rtp, p, len, rtcp ? &t->rtcp_to : &t->rtp_to, &cnt);
+		return t->rtcp && udp_send(w, t->c.fd_rtcp, p, len, &t->rtcp_to, &cnt);
 	default:
 		return false;
 	}
@@ -128,10 +133,7 @@ static void relay_transcoded(struct media__worker *w, struct media__stream *st, 
 		if (wims_rtp_parse(&h, w->xbuf, n) == 0)
 			out->ssrc_out = h.ssrc;
 		stamp_out(w, out, w->xbuf, n);
-		if (tp_send(w, to, w->xbuf, n, sizeof(w->xbuf), false)) {
-			media__add(&out->n.packets_out, 1);
-			media__add(&out->n.bytes_out, n);
-		}
+		(void)tp_send(w, to, w->xbuf, n, sizeof(w->xbuf), false, &out->n);
 	}
 }
 
@@ -170,10 +172,7 @@ static void relay_rtp(struct media__worker *w, struct media__tp *t, uint8_t *p, 
 		wims_rtp_set_ssrc(p, st->c.ssrc_out[od]);
 	out->ssrc_out = st->c.ssrc_out[od] ? st->c.ssrc_out[od] : h.ssrc;
 	stamp_out(w, out, p, len);
-	if (tp_send(w, to, p, len, MEDIA__RXCHUNK, false)) {
-		media__add(&out->n.packets_out, 1);
-		media__add(&out->n.bytes_out, len);
-	}
+	(void)tp_send(w, to, p, len, MEDIA__RXCHUNK, false, &out->n);
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -292,6 +291,9 @@ static void relay_rtcp(struct media__worker *w, struct media__tp *t, uint8_t *p,
 	struct media__stream *st = &s->st[si];
 	int sd = side_of(st, t), od = 1 - sd;
 	media__add(&st->side[sd].n.rtcp_in, 1);
+	/* RTCP keeps a session alive (docs/media.md "Media timeout"): a phone
+	 * on hold or a receive-only browser sends reports and no RTP */
+	s->last_media_ms = now_ms(w);
 	note_report(w, &st->side[sd], p, len);
 	if (st->x[0] || st->x[1])
 		return; /* see struct wims_media_xc */
@@ -303,8 +305,7 @@ static void relay_rtcp(struct media__worker *w, struct media__tp *t, uint8_t *p,
 	}
 	rtcp_map(st, sd, p, len);
 	note_sr_out(w, &st->side[od], p, len);
-	if (tp_send(w, to, p, len, MEDIA__RXCHUNK, true))
-		media__add(&st->side[od].n.rtcp_out, 1);
+	(void)tp_send(w, to, p, len, MEDIA__RXCHUNK, true, &st->side[od].n);
 }
 
 /* ---- WebRTC transport: STUN, DTLS, SRTP ---- */
@@ -314,7 +315,7 @@ static void dtls_flush(struct media__worker *w, struct media__tp *t, const struc
 	size_t n;
 	while ((n = wims_dtls_output(t->dtls, w->txbuf, sizeof(w->txbuf))) > 0)
 		if (to && t->rtp)
-			(void)udp_send(w, t->dtls_fd >= 0 ? t->dtls_fd : t->c.fd_rtp, w->txbuf, n, to);
+			(void)udp_send(w, t->dtls_fd >= 0 ? t->dtls_fd : t->c.fd_rtp, w->txbuf, n, to, NULL);
 }
 
 static void sess_timer_update(struct wims_media_sess *s);
@@ -345,7 +346,7 @@ static void on_stun(struct media__worker *w, struct media__tp *t, const uint8_t 
 	if (v == WIMS_ICE_DROP)
 		return;
 	if (rlen && t->rtp)
-		(void)udp_send(w, fd, w->txbuf, rlen, from);
+		(void)udp_send(w, fd, w->txbuf, rlen, from, NULL);
 	if (v == WIMS_ICE_RESPOND_SELECTED) {
 		t->sel_fd = fd; /* a nomination on another address (family) moves media there */
 		for (unsigned i = 0; i < t->sess->nst; i++) {
@@ -539,10 +540,7 @@ static bool dtmf_send_one(struct media__worker *w, struct wims_media_sess *s, un
 		p[4 + b] = (uint8_t)(out->dtmf_ts >> (24 - 8 * b));
 		p[8 + b] = (uint8_t)(out->ssrc_out >> (24 - 8 * b));
 	}
-	if (tp_send(w, &s->tp[st->c.t[sd]], p, 12 + n, sizeof(w->xbuf), false)) {
-		media__add(&out->n.packets_out, 1);
-		media__add(&out->n.bytes_out, 12 + n);
-	}
+	(void)tp_send(w, &s->tp[st->c.t[sd]], p, 12 + n, sizeof(w->xbuf), false, &out->n);
 	return true;
 }
 
@@ -617,14 +615,14 @@ static void on_tick(uv_timer_t *tm)
 {
 	struct media__worker *w = tm->data;
 	uint64_t now = now_ms(w), limit = (uint64_t)w->m->o.timeout_s * 1000;
+	if (!limit)
+		return;
 	for (struct wims_media_sess *s = w->sessions; s; s = s->wnext) {
-		if (!limit || s->timeout_sent || s->state != MEDIA__ALIVE)
+		if (s->state != MEDIA__ALIVE)
 			continue;
 		uint64_t last = s->last_media_ms ? s->last_media_ms : s->created_ms;
-		if (now - last > limit) {
-			s->timeout_sent = true;
+		if (media__timeout_due(&s->timeout_sent, now, last, limit))
 			media__post_event(w->m, s, WIMS_MEDIA_EV_TIMEOUT);
-		}
 	}
 }
 
@@ -981,6 +979,7 @@ void media__worker_wake(uv_async_t *a)
 	struct media__cmd *c = w->cmds;
 	w->cmds = NULL;
 	w->cmds_tail = &w->cmds;
+	atomic_store_explicit(&w->ncmds, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&w->lock);
 	while (c) {
 		struct media__cmd *next = c->next;

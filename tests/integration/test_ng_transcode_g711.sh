@@ -8,14 +8,15 @@
 #     answer toward the offerer names Opus;
 #  3. ffmpeg sends a 700 Hz tone at -20 dBFS as Opus (libopus, PT 111) from the offer's port
 #     to wimsd; a second ffmpeg, the plain side, receives PCMU at the answer's port into a
-#     WAV; tone_check.py: 700 Hz within 2 %, -20 dBFS within 3 dB; then the other way, PCMU
-#     from the plain side decoded as Opus at the offer's port;
+#     WAV; tone_check.py: 700 Hz within 2 %, -20 dBFS within 1 dB; then the other way, PCMU
+#     from the plain side decoded as Opus at the offer's port by libopus, within 1 dB;
 #  4. the codec dict form (transcode list [PCMA]) offers PCMA (PT 8) instead.
 . "$(dirname "$0")/lib.sh"
 NG=${WIMS_NG:-${WIMS_BUILD:-$WIMS_SRC/build}/wims-ng}
 [ -x "$NG" ] || fail "wims-ng not built ($NG)"
 command -v ffmpeg >/dev/null || fail "no ffmpeg (Debian package ffmpeg)"
 [[ $(ffmpeg -hide_banner -encoders 2>/dev/null) == *libopus* ]] || fail "ffmpeg without libopus"
+[[ $(ffmpeg -hide_banner -decoders 2>/dev/null) == *libopus* ]] || fail "ffmpeg without the libopus decoder"
 FREQ=700 LEVEL=-20
 start_wimsd_agw
 
@@ -86,16 +87,19 @@ timeout 30 ffmpeg -nostdin -hide_banner -loglevel warning -re \
 TX=$!
 wait $RX || { sed 's/^/    /' "$T/ffmpeg-rx.log" >&2; fail "ffmpeg (PCMU receiver) failed"; }
 kill "$TX" 2>/dev/null; wait "$TX" 2>/dev/null
-tone_check "$WAV" $FREQ $LEVEL "Opus -> PCMU (ffmpeg decodes the plain side)" --skip 1
+tone_check "$WAV" $FREQ $LEVEL "Opus -> PCMU (ffmpeg decodes the plain side)" --skip 1 --tol-db 1
 
 # the other way: the plain side sends the tone as PCMU from 6020, the offerer decodes Opus at 6010
 # (the WAV keeps both channels: tone_check.py reads the first; ffmpeg's stereo-to-mono adds 3 dB)
+# with libopus, the reference decoder browsers use: ffmpeg's native Opus decoder (5.1) plays
+# wimsd's SILK narrowband packets 3 dB hot (-17.1 dBFS) where libopus gives -20.2 from the
+# same packets (captured, replayed to both); tests/unit/codec/test_level.c holds wimsd's side
 PLAIN_GW_PORT=$(grep -m1 -E '^m=audio ' "$T/o1.out" | awk '{print $2}')
 printf 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=web\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6010 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=recvonly\r\n' \
   >"$T/web.sdp"
 WAV2=$T/web.wav
 timeout 30 ffmpeg -nostdin -hide_banner -loglevel warning -protocol_whitelist file,udp,rtp \
-  -i "$T/web.sdp" -t 4 -ar 16000 -y "$WAV2" >"$T/ffmpeg-rx2.log" 2>&1 &
+  -c:a libopus -i "$T/web.sdp" -t 4 -ar 16000 -y "$WAV2" >"$T/ffmpeg-rx2.log" 2>&1 &
 RX=$!
 wait_port udp 6010 5
 timeout 30 ffmpeg -nostdin -hide_banner -loglevel warning -re \
@@ -104,10 +108,7 @@ timeout 30 ffmpeg -nostdin -hide_banner -loglevel warning -re \
 TX=$!
 wait $RX || { sed 's/^/    /' "$T/ffmpeg-rx2.log" >&2; fail "ffmpeg (Opus receiver) failed"; }
 kill "$TX" 2>/dev/null; wait "$TX" 2>/dev/null
-# level within 4 dB: this direction measures +2.9 dB (-17.1 dBFS) with or without in-band
-# FEC, where ffmpeg's own libopus (8 kHz, mono, voip) through the same receiver gives -20.0:
-# not explained yet (wimsd's 8 kHz Opus encoder toward the offerer?), noted, not hidden
-tone_check "$WAV2" $FREQ $LEVEL "PCMU -> Opus (ffmpeg decodes the offerer's side)" --skip 1 --tol-db 4
+tone_check "$WAV2" $FREQ $LEVEL "PCMU -> Opus (ffmpeg's libopus decodes the offerer's side)" --skip 1 --tol-db 1
 
 # the dict form, PCMA: d ... 5:codecd9:transcodel4:PCMAee ...
 RAW=$(python3 - "$T/offer.sdp" "g711b-$$" <<'PY'

@@ -56,6 +56,8 @@ struct wims_conf {
 	char iwu_flow_secret[WIMS_CONF_STR];
 	unsigned iwu_min_expires;
 	bool iwu_record_route;
+	bool iwu_reg_subscribe;
+	unsigned iwu_reg_subscribe_expires;
 	/* [pcscf] */
 	char pcscf_scscf[WIMS_CONF_STR];
 	char pcscf_scscf_fallback[WIMS_CONF_STR];

@@ -451,9 +451,10 @@ static void handle_request(struct wims_proxy *px, const struct wims_sip_msg *m, 
 		return;
 	}
 	/* shutting down: nothing new, but the final NOTIFYs of the reg event
-	 * subscriptions the P-CSCF ends now are answered */
+	 * subscriptions the role ends now are answered */
 	if (px->draining && m->method_id != WIMS_SIP_ACK &&
-	    !(m->method_id == WIMS_SIP_NOTIFY && wims_proxy__regev_for_us(m))) {
+	    !(m->method_id == WIMS_SIP_NOTIFY &&
+	      (wims_proxy__regev_for_us(m) || wims_proxy__regev_owns(px->regev, m)))) {
 		wims_proxy__reply(px, m, in, 503, "Shutting Down", wims_str_c("Retry-After: 5\r\n"));
 		return;
 	}

@@ -28,6 +28,7 @@ struct px_flow {
 	char *instance;        /* +sip.instance, quotes included */
 	uint64_t reg_expires;  /* loop time (ms) the binding ends, 0: not registered */
 	char *service_route;   /* Route values to preload, in order */
+	char *impu;            /* its default public identity (first P-Associated-URI, else To) */
 };
 
 /* The strings of a flow are sized to what they hold (an idle registered
@@ -57,15 +58,23 @@ static void flow_free(struct px_flow *f)
 	fstr_set(&f->contact, WIMS_STR_NULL);
 	fstr_set(&f->instance, WIMS_STR_NULL);
 	fstr_set(&f->service_route, WIMS_STR_NULL);
+	fstr_set(&f->impu, WIMS_STR_NULL);
 	free(f);
 }
+
+static const struct px_regev_ops re_ops;
 
 static int iwu_init(struct wims_proxy *px, char *err, size_t errlen)
 {
 	const char *s = px->conf->iwu_flow_secret;
 
+	(void)err;
+	(void)errlen;
 	if (s[0]) /* a fixed secret keeps tokens valid across restarts */
 		(void)EVP_Digest(s, strlen(s), px->secret, NULL, EVP_sha256(), NULL);
+	if (px->conf->iwu_reg_subscribe &&
+	    wims_proxy__regev_alloc(&px->regev, px, &re_ops, px->conf->iwu_reg_subscribe_expires))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -134,7 +143,7 @@ static struct px_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create)
 	if (!create || !(f = calloc(1, sizeof(*f))))
 		return NULL;
 	f->id = id;
-	f->contact = f->instance = f->service_route = px_empty;
+	f->contact = f->instance = f->service_route = f->impu = px_empty;
 	wims_proxy__flow_insert(px, &f->hn, id);
 	return f;
 }
@@ -287,6 +296,11 @@ static void from_core(struct px_req *r)
 	uint64_t id;
 	bool ob;
 
+	/* a NOTIFY of a browser's reg event subscription, which wims made as its UE */
+	if (wims_proxy__regev_owns(px->regev, m)) {
+		wims_proxy__regev_notify(px->regev, r);
+		return;
+	}
 	/* OPTIONS to wimsd itself (a keep-alive or capability query of the core):
 	 * answered here, RFC 3261 §11.2 */
 	if (m->method_id == WIMS_SIP_OPTIONS && wims_sip_uri_parse(&u, m->ruri) == 0 && u.user.l == 0) {
@@ -335,6 +349,32 @@ static uint64_t now_ms(struct wims_proxy *px)
 	return uv_now(px->loop);
 }
 
+/* The reg event subscription of the browser's UE (TS 24.229 §5.1.1.3) after a
+ * 2xx to its REGISTER: made for its default identity when it is registered,
+ * left when it de-registered (the core then ends it, regevent.c sub_close). */
+static void reg_event(struct wims_proxy *px, struct px_flow *f, const struct wims_sip_msg *m, bool was, bool bound)
+{
+	struct wims_sip_vals it;
+	struct wims_sip_addr a;
+	const struct wims_sip_hdr *to;
+
+	if (!px->regev)
+		return;
+	if (!bound) {
+		if (was)
+			wims_proxy__regev_flow_unregistered(px->regev, f->id, true);
+		return;
+	}
+	/* RFC 7315 §4.1: the first P-Associated-URI is the default public identity */
+	wims_sip_vals_init(&it, m, WIMS_HDR_P_ASSOCIATED_URI);
+	if (wims_sip_vals_next(&it) && wims_sip_addr_parse(&a, it.value) == 0 && !a.star)
+		fstr_set(&f->impu, a.uri);
+	else if ((to = wims_sip_msg_hdr(m, WIMS_HDR_TO)) && wims_sip_addr_parse(&a, to->value) == 0)
+		fstr_set(&f->impu, a.uri);
+	if (f->impu[0])
+		wims_proxy__regev_flow_registered(px->regev, f->id, f->impu);
+}
+
 /* 2xx to REGISTER going back to a browser: our Contacts become the browser's
  * again (JsSIP looks for its own Contact there), and the binding's expiry
  * and Service-Route are kept. */
@@ -345,7 +385,7 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 	uint32_t dflt = wims_proxy__msg_expires(m), exp;
 	uint64_t upid = t->up.flow ? wims_sip_flow_id(t->up.flow) : 0;
 	struct px_flow *self = upid ? flow_get(px, upid, false) : NULL;
-	bool bound = false;
+	bool bound = false, was = self && self->reg_expires;
 
 	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
 	while (wims_sip_vals_next(&it)) {
@@ -392,12 +432,15 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 		if (!scratch->err)
 			fstr_set(&self->service_route, wims_str_make(scratch->p + start, scratch->len - start));
 		scratch->len = start;
+		reg_event(px, self, m, was, bound);
 	}
 }
 
 static void iwu_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
 			 struct wims_sip_edits *ed, struct wims_wbuf *scratch)
 {
+	if (px->regev && !t->up.flow && wims_proxy__regev_response(px->regev, t, m))
+		return; /* the answer to a SUBSCRIBE wims made for a browser: it ends here */
 	if (px_proto_is_ws(t->up.proto)) {
 		if (t->method == WIMS_SIP_REGISTER && m->status >= 200 && m->status < 300)
 			register_ok(px, t, m, ed, scratch);
@@ -428,6 +471,7 @@ static void iwu_flow_gone(struct wims_proxy *px, struct wims_sip_flow *wf)
 	struct wims_hnode *n;
 
 	wims_proxy__dlg_flow_gone(px, id);
+	wims_proxy__regev_flow_unregistered(px->regev, id, false);
 	if ((n = wims_proxy__flow_take(px, id)))
 		flow_free(wims_container_of(n, struct px_flow, hn));
 }
@@ -439,8 +483,70 @@ static void free_rec(struct wims_hnode *n)
 
 static void iwu_free(struct wims_proxy *px)
 {
+	wims_proxy__regev_free(px->regev);
+	px->regev = NULL;
 	wims_proxy__flows_clear(px, free_rec);
 }
+
+/* Shutting down: the subscriptions made for the browsers end (regevent.c). */
+static void iwu_drain(struct wims_proxy *px)
+{
+	wims_proxy__regev_drain(px->regev);
+}
+
+/* ---- reg event (regevent.c): the browsers' UE subscriptions ---- */
+
+/* Is contact_uri, as the core reports it, the token Contact wims registered for flow_id? */
+static bool re_ours(struct wims_proxy *px, uint64_t flow_id, const char *contact_uri)
+{
+	struct wims_sip_uri u;
+	uint64_t id;
+	bool ob;
+
+	return wims_sip_uri_parse(&u, wims_str_c(contact_uri)) == 0 &&
+	       wims_proxy__token_parse(px, u.user, &id, &ob) == 0 && id == flow_id;
+}
+
+static bool re_has_impu(struct wims_proxy *px, uint64_t flow_id, const char *aor)
+{
+	struct px_flow *f = flow_get(px, flow_id, false);
+
+	return f && f->impu[0] && strcasecmp(f->impu, aor) == 0;
+}
+
+/* The network de-registered the browser (TS 24.229 §5.1.1.7, as its UE): its
+ * calls are released with BYE on both sides; it registers again on its own. */
+static void re_dereg(struct wims_proxy *px, uint64_t flow_id, const char *event)
+{
+	struct px_flow *f = flow_get(px, flow_id, false);
+	char why[96];
+
+	if (!f)
+		return;
+	snprintf(why, sizeof(why), "De-registered by the network (%s)", event);
+	wims_proxy__dlg_release_flow(px, flow_id, why);
+	f->reg_expires = 0;
+	wims_proxy__regev_flow_unregistered(px->regev, flow_id, false);
+}
+
+/* The Contact of the browser's SUBSCRIBE is the one registered for it; the
+ * initial one goes through the P-CSCF with the Service-Route (§5.1.2A.1.1). */
+static void re_ue_lines(struct wims_proxy *px, uint64_t flow_id, bool initial, struct wims_wbuf *w)
+{
+	struct px_flow *f = flow_get(px, flow_id, false);
+
+	if (initial) {
+		wims_wbuf_printf(w, "Route: <%s;lr>", px->next_uri);
+		if (f && f->service_route[0])
+			wims_wbuf_printf(w, ", %s", f->service_route);
+		wims_wbuf_puts(w, "\r\n");
+	}
+	wims_wbuf_puts(w, "Contact: <");
+	our_contact_uri(px, w, flow_id, f && f->outbound);
+	wims_wbuf_puts(w, ">\r\n");
+}
+
+static const struct px_regev_ops re_ops = {re_ours, re_has_impu, re_dereg, NULL, re_ue_lines};
 
 static void iwu_flows_json(const struct wims_proxy *px, struct wims_wbuf *out);
 
@@ -452,6 +558,7 @@ const struct px_role wims_proxy__iwu_role = {
 	.flow_gone = iwu_flow_gone,
 	.free = iwu_free,
 	.flows_json = iwu_flows_json,
+	.drain = iwu_drain,
 };
 
 /* ---- admin ---- */

@@ -169,7 +169,7 @@ static void re_icid(struct wims_proxy *px, char *out, size_t cap)
 		 (unsigned long long)st->icid_seq);
 }
 
-static const struct px_regev_ops re_ops = {re_ours, re_has_impu, re_dereg, re_icid};
+static const struct px_regev_ops re_ops = {re_ours, re_has_impu, re_dereg, re_icid, NULL};
 
 static int pcscf_init(struct wims_proxy *px, char *err, size_t errlen)
 {
@@ -190,8 +190,10 @@ static int pcscf_init(struct wims_proxy *px, char *err, size_t errlen)
 		return -ENOMEM;
 	st->epoch = (uint32_t)time(NULL);
 	px->role_priv = st;
-	if (px->conf->pcscf_reg_subscribe && wims_proxy__regev_alloc(&st->re, px, &re_ops))
+	if (px->conf->pcscf_reg_subscribe &&
+	    wims_proxy__regev_alloc(&st->re, px, &re_ops, px->conf->pcscf_reg_subscribe_expires))
 		return -ENOMEM;
+	px->regev = st->re;
 	return token_init(px, st, err, errlen);
 }
 

@@ -100,6 +100,7 @@ struct wims_proxy {
 	unsigned t1, t2, t4;
 	const struct px_role *role;
 	void *role_priv; /* the role's own state (its init allocates it, its free frees it) */
+	struct px_regev *regev; /* the role's reg event subscriptions (regevent.c), NULL: none */
 	/* per-message working memory, reused instead of malloc'd for each message */
 	void *pool[PX_POOL];
 	bool pool_busy[PX_POOL];
@@ -293,7 +294,7 @@ void wims_proxy__dlg_free_all(struct wims_proxy *px);
  *  BYE toward the core and toward the browser, both with Reason text `why`. */
 void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *why);
 
-/* ---- regevent.c: the P-CSCF's reg event subscriptions (TS 24.229 §5.2.3) ---- */
+/* ---- regevent.c: reg event subscriptions of the P-CSCF (TS 24.229 §5.2.3) or of the IWU's UEs (§5.1.1.3) ---- */
 struct px_regev;
 struct px_regev_ops {
 	/** Is contact_uri (as the S-CSCF reports it) the Contact registered for flow_id? */
@@ -302,12 +303,17 @@ struct px_regev_ops {
 	bool (*has_impu)(struct wims_proxy *px, uint64_t flow_id, const char *aor);
 	/** The network de-registered flow_id (event: RFC 3680 event name or "terminated"). */
 	void (*dereg)(struct wims_proxy *px, uint64_t flow_id, const char *event);
-	/** A fresh icid-value (TS 24.229 §7.2A.5) into out. */
+	/** A fresh icid-value (TS 24.229 §7.2A.5) into out.  NULL: the UE's subscriptions (ue_lines). */
 	void (*icid)(struct wims_proxy *px, char *out, size_t cap);
+	/** Non-NULL: each flow subscribes on its own, as a UE does (TS 24.229 §5.1.1.3, the IWU):
+	 *  From is the IMPU, and this writes the flow's Contact line and, for the initial
+	 *  SUBSCRIBE (initial), its preloaded Route line.  NULL: one subscription per IMPU from
+	 *  the P-CSCF itself (§5.2.3). */
+	void (*ue_lines)(struct wims_proxy *px, uint64_t flow_id, bool initial, struct wims_wbuf *w);
 };
-/** The subscriptions' state; ops outlives it.  -ENOMEM. */
-int wims_proxy__regev_alloc(struct px_regev **rp, struct wims_proxy *px, const struct px_regev_ops *ops)
-	__attribute__((warn_unused_result));
+/** The subscriptions' state; ops outlives it; expires: what SUBSCRIBEs ask for.  -ENOMEM. */
+int wims_proxy__regev_alloc(struct px_regev **rp, struct wims_proxy *px, const struct px_regev_ops *ops,
+			    uint32_t expires) __attribute__((warn_unused_result));
 /** Free it (timers are closed: run the loop once more).  NULL is allowed. */
 void wims_proxy__regev_free(struct px_regev *re);
 /** flow_id is registered with default identity impu: subscribe (once per IMPU) or join. */
@@ -319,6 +325,8 @@ void wims_proxy__regev_flow_unregistered(struct px_regev *re, uint64_t flow_id, 
 void wims_proxy__regev_drain(struct px_regev *re);
 /** Is request m addressed to our subscriptions' Contact? */
 bool wims_proxy__regev_for_us(const struct wims_sip_msg *m);
+/** Is m a NOTIFY in the dialog of one of re's subscriptions (by Call-ID)?  NULL re: false. */
+bool wims_proxy__regev_owns(struct px_regev *re, const struct wims_sip_msg *m);
 /** Answer a NOTIFY for us through r->reject (200/400/415/481/489) and act on it. */
 void wims_proxy__regev_notify(struct px_regev *re, struct px_req *r);
 /** A response to a local transaction t: true when it was one of our SUBSCRIBEs. */

@@ -67,6 +67,7 @@ struct px_regsub {
 	bool ending;                /* Expires: 0 sent (or to be sent) */
 	bool closing;               /* the last flow de-registered: the notifier should end it (sub_close) */
 	uint64_t resub_ms;          /* loop time of the last immediate re-subscription (sub_resubscribe) */
+	uint64_t ue_flow;           /* ops->ue_lines: the flow whose UE subscribes */
 	bool unsubscribed;          /* its 2xx came: kept a while for the final NOTIFY */
 	struct re_fref fref[RE_MAX_FLOWS]; /* the browser flows sharing it: flow_of(s, i) */
 	size_t n_flows;
@@ -76,6 +77,7 @@ struct px_regsub {
 struct px_regev {
 	struct wims_proxy *px;
 	const struct px_regev_ops *ops;
+	uint32_t expires; /* what a SUBSCRIBE asks for */
 	struct wims_hash subs;
 	struct wims_hash by_cid;
 	struct wims_hash by_flow; /* struct re_fref */
@@ -93,7 +95,8 @@ static char *dup_str(struct wims_str s)
 	return c;
 }
 
-int wims_proxy__regev_alloc(struct px_regev **rp, struct wims_proxy *px, const struct px_regev_ops *ops)
+int wims_proxy__regev_alloc(struct px_regev **rp, struct wims_proxy *px, const struct px_regev_ops *ops,
+			    uint32_t expires)
 {
 	struct px_regev *re = calloc(1, sizeof(*re));
 
@@ -111,6 +114,7 @@ int wims_proxy__regev_alloc(struct px_regev **rp, struct wims_proxy *px, const s
 	}
 	re->px = px;
 	re->ops = ops;
+	re->expires = expires;
 	*rp = re;
 	return 0;
 }
@@ -233,20 +237,29 @@ static void write_subscribe(struct px_regsub *s, struct wims_wbuf *w, uint32_t e
 	uint16_t port = px_adv_port(px, px->next_proto);
 	char icid[96] = "";
 
+	const struct px_regev_ops *ops = s->re->ops;
+
 	wims_wbuf_printf(w, "SUBSCRIBE %s SIP/2.0\r\n", s->target ? s->target : s->impu);
 	wims_proxy__via_line(px, w, px->next_proto, wims_str_c(s->branch));
 	wims_wbuf_puts(w, "Max-Forwards: 70\r\n");
 	if (s->route)
 		wims_wbuf_puts(w, s->route);
-	/* TS 24.229 §5.2.3: From and P-Asserted-Identity are the P-CSCF's SIP URI */
-	wims_wbuf_printf(w, "From: <sip:%s:%u>;tag=%s\r\n", px->adv_host, port, s->ftag);
+	if (ops->ue_lines) {
+		/* TS 24.229 §5.1.1.3: the UE's own subscription, From and To its IMPU,
+		 * sent through the P-CSCF with the Service-Route (ue_lines) */
+		ops->ue_lines(px, s->ue_flow, !s->ttag[0], w);
+		wims_wbuf_printf(w, "From: <%s>;tag=%s\r\n", s->impu, s->ftag);
+	} else {
+		/* TS 24.229 §5.2.3: From and P-Asserted-Identity are the P-CSCF's SIP URI */
+		wims_wbuf_printf(w, "From: <sip:%s:%u>;tag=%s\r\n", px->adv_host, port, s->ftag);
+		wims_wbuf_printf(w, "Contact: <sip:" RE_CONTACT_USER "@%s:%u%s>\r\n", px->adv_host, port, tp);
+		wims_wbuf_printf(w, "P-Asserted-Identity: <sip:%s:%u>\r\n", px->adv_host, port);
+		ops->icid(px, icid, sizeof(icid));
+		wims_wbuf_printf(w, "P-Charging-Vector: icid-value=%s;icid-generated-at=%s\r\n", icid, px->adv_host);
+	}
 	wims_wbuf_printf(w, "To: <%s>%s%s\r\n", s->impu, s->ttag[0] ? ";tag=" : "", s->ttag);
 	wims_wbuf_printf(w, "Call-ID: %s\r\nCSeq: %u SUBSCRIBE\r\n", s->call_id, s->cseq);
-	wims_wbuf_printf(w, "Contact: <sip:" RE_CONTACT_USER "@%s:%u%s>\r\n", px->adv_host, port, tp);
 	wims_wbuf_printf(w, "Event: reg\r\nAccept: application/reginfo+xml\r\nExpires: %u\r\n", expires);
-	wims_wbuf_printf(w, "P-Asserted-Identity: <sip:%s:%u>\r\n", px->adv_host, port);
-	s->re->ops->icid(px, icid, sizeof(icid));
-	wims_wbuf_printf(w, "P-Charging-Vector: icid-value=%s;icid-generated-at=%s\r\n", icid, px->adv_host);
 	wims_wbuf_puts(w, "Content-Length: 0\r\n\r\n");
 }
 
@@ -310,7 +323,22 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 
 	if (!re || !impu || strlen(impu) >= sizeof(s->impu))
 		return;
-	s = sub_find(re, impu); /* one being ended does not count: a new one */
+	if (re->ops->ue_lines) { /* the flow's own subscription: kept while its identity stays */
+		struct wims_hnode *n = wims_hash_find(&re->by_flow, flow_id);
+		s = n ? wims_container_of(n, struct re_fref, hn)->s : NULL;
+		if (s && strcasecmp(s->impu, impu) == 0) {
+			if (s->closing) { /* registered again before the notifier ended it: kept, refreshed */
+				s->closing = false;
+				sub_send(s, s->want);
+			}
+			return;
+		}
+		if (s)
+			wims_proxy__regev_flow_unregistered(re, flow_id, false);
+		s = NULL;
+	} else {
+		s = sub_find(re, impu); /* one being ended does not count: a new one */
+	}
 	if (s) {
 		for (size_t i = 0; i < s->n_flows; i++)
 			if (flow_of(s, i) == flow_id)
@@ -331,6 +359,7 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 	if (!s)
 		return;
 	s->re = re;
+	s->ue_flow = flow_id;
 	snprintf(s->impu, sizeof(s->impu), "%s", impu);
 	flow_add(s, flow_id);
 	uv_timer_init(re->px->loop, &s->timer);
@@ -338,7 +367,7 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 	sub_new_dialog(s);
 	wims_hash_insert(&re->subs, &s->hn, wims_hash_stri(wims_str_c(impu)));
 	wims_log(WIMS_LOG_INFO, "reg event: subscribing to %s", impu);
-	s->want = re->px->conf->pcscf_reg_subscribe_expires;
+	s->want = re->expires;
 	sub_send(s, s->want);
 }
 
@@ -724,6 +753,13 @@ void wims_proxy__regev_notify(struct px_regev *re, struct px_req *r)
 	}
 out:
 	wims_proxy__mem_put(re->px, ri);
+}
+
+bool wims_proxy__regev_owns(struct px_regev *re, const struct wims_sip_msg *m)
+{
+	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
+
+	return re && cid && m->method_id == WIMS_SIP_NOTIFY && sub_by_call_id(re, cid->value);
 }
 
 bool wims_proxy__regev_for_us(const struct wims_sip_msg *m)

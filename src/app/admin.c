@@ -28,6 +28,24 @@ static void ws_metrics(struct wims_wbuf *w, const char *listener, struct wims_ws
 				 wims_ws_end_name((enum wims_ws_end)i), (unsigned long long)c.closed[i]);
 }
 
+static void sip_tcp_metrics(struct wims_wbuf *w, const struct wims_sip_tport *tp)
+{
+	struct wims_sip_tport_counters c;
+
+	if (!tp)
+		return;
+	wims_sip_tport_counters(tp, &c);
+	wims_wbuf_printf(w, "wims_sip_tcp_connections{direction=\"in\"} %llu\n", (unsigned long long)c.tcp_in);
+	wims_wbuf_printf(w, "wims_sip_tcp_connections{direction=\"out\"} %llu\n", (unsigned long long)c.tcp_out);
+	wims_wbuf_printf(w, "wims_sip_tcp_refused_total{why=\"max_connections\"} %llu\n",
+			 (unsigned long long)c.refused_max);
+	wims_wbuf_printf(w, "wims_sip_tcp_closed_total{why=\"idle\"} %llu\n", (unsigned long long)c.closed_idle);
+	wims_wbuf_printf(w, "wims_sip_tcp_closed_total{why=\"incomplete\"} %llu\n",
+			 (unsigned long long)c.closed_incomplete);
+	wims_wbuf_printf(w, "wims_sip_tcp_closed_total{why=\"framing\"} %llu\n", (unsigned long long)c.closed_framing);
+	wims_wbuf_printf(w, "wims_sip_tcp_framing_answered_total %llu\n", (unsigned long long)c.framing_answered);
+}
+
 static void proxy_metrics(struct wims_wbuf *w, const struct wims_proxy_stats *st)
 {
 	static const struct {
@@ -80,6 +98,7 @@ unsigned wims_app__admin(struct wims_str path, struct wims_wbuf *out, const char
 		proxy_metrics(out, wims_proxy_stats(app->px));
 		ws_metrics(out, "ws", app->ws);
 		ws_metrics(out, "wss", app->wss);
+		sip_tcp_metrics(out, app->tp);
 		media_metrics(out, app->media);
 		return 200;
 	}

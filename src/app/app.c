@@ -327,6 +327,8 @@ int wims_app_start(struct wims_app *app)
 	tc.tls_client = app->sip_tls_client;
 	tc.udp_mtu = c->sip_udp_mtu;
 	tc.tcp_idle_s = c->sip_tcp_idle_s;
+	tc.max_tcp_connections = c->sip_max_tcp_connections;
+	tc.tcp_message_timeout_s = c->sip_tcp_message_timeout_s;
 	rc = wims_sip_tport_alloc(&app->tp, app->loop, &tc, on_sip_msg, on_sip_flow_closed, app);
 	if (rc) {
 		wims_log(WIMS_LOG_ERR, "[sip] cannot open the SIP listeners: %s", uv_strerror(rc));

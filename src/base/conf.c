@@ -72,7 +72,14 @@ static const struct key keys[] = {
 	U("sip", "t2_ms", sip_t2_ms, 100, 60000, "4000", "RFC 3261 T2 (maximum retransmit interval)"),
 	U("sip", "t4_ms", sip_t4_ms, 100, 60000, "5000", "RFC 3261 T4 (maximum message lifetime)"),
 	U("sip", "timer_c_s", sip_timer_c_s, 60, 3600, "180", "RFC 3261 timer C for proxied INVITEs"),
-	U("sip", "tcp_idle_s", sip_tcp_idle_s, 10, 86400, "600", "close idle TCP/TLS connections to the core"),
+	U("sip", "tcp_idle_s", sip_tcp_idle_s, 10, 86400, "600",
+	  "close a TCP/TLS connection with no traffic for this long, unless a transaction still uses it"),
+	U("sip", "max_tcp_connections", sip_max_tcp_connections, 1, 1000000, "10000",
+	  "inbound SIP TCP and TLS connections open at once; more are accepted and closed at once "
+	  "(connections wimsd opens do not count)"),
+	U("sip", "tcp_message_timeout_s", sip_tcp_message_timeout_s, 1, 3600, "30",
+	  "close a TCP/TLS connection that holds part of a message this long, or an inbound one "
+	  "without a whole first message this long after it was accepted"),
 	U("sip", "session_expires", sip_session_expires, 0, 86400, "1800",
 	  "RFC 4028 Session-Expires wims offers for a browser without session timers (0: do not add)"),
 	U("sip", "min_se", sip_min_se, 10, 86400, "90",

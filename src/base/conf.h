@@ -47,6 +47,8 @@ struct wims_conf {
 	unsigned sip_t4_ms;
 	unsigned sip_timer_c_s;
 	unsigned sip_tcp_idle_s;
+	unsigned sip_max_tcp_connections;
+	unsigned sip_tcp_message_timeout_s;
 	unsigned sip_session_expires;
 	unsigned sip_min_se;
 	bool sip_precondition;

@@ -17,9 +17,12 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "sip/msg.h"
+#include "sip/msg_int.h"
 #include "sip/tp_int.h"
 
 static bool is_ws(char c)
@@ -89,6 +92,63 @@ static long content_length(const char *p, const char *end)
 	return cl;
 }
 
+/* Content-Length of the header block as content_length(), naming the fault. */
+static long content_length_why(const char *p, const char *end, const char **why)
+{
+	long cl = content_length(p, end);
+
+	if (cl >= 0)
+		return cl;
+	/* tell "missing" from "bad": is there a Content-Length line at all? */
+	*why = "Missing Content-Length";
+	while (p < end) {
+		const char *le = line_end(p, end);
+		const char *colon = memchr(p, ':', (size_t)(le - p));
+		if (colon && is_cl_name(p, (size_t)(colon - p)))
+			*why = "Bad Content-Length";
+		p = le + 2;
+	}
+	return -1;
+}
+
+/* The start line (without CRLF) has the shape of one: a status line
+ * "SIP/..." or a request line "token SP ... SP SIP/...".  The version
+ * itself is the parser's (a request with another gets 505), but bytes that
+ * are not SIP at all (an HTTP request, a TLS ClientHello on the TCP port)
+ * end the connection here: nothing after them can be framed reliably. */
+static bool start_line_ok(const char *p, size_t l)
+{
+	const char *sp;
+
+	if (l >= 4 && strncasecmp(p, "SIP/", 4) == 0)
+		return true;
+	if (l == 0 || !wims_sip__is(p[0], WIMS_SIP__C_TOKEN))
+		return false;
+	sp = memrchr(p, ' ', l);
+	return sp && sp != p && (size_t)(p + l - sp) > 4 && strncasecmp(sp + 1, "SIP/", 4) == 0;
+}
+
+/* Checks the first line as soon as it is whole; a first byte that cannot
+ * start one fails at once.  0, 1 (line still incomplete) or -EBADMSG. */
+static int check_start_line(struct wims_sip__framer *fr, const char *buf, size_t lim)
+{
+	const char *cr;
+
+	if (fr->sl_ok)
+		return 0;
+	if (lim > 0 && !wims_sip__is(buf[0], WIMS_SIP__C_TOKEN))
+		goto bad;
+	if (!(cr = memmem(buf, lim, "\r\n", 2)))
+		return 1;
+	if (!start_line_ok(buf, (size_t)(cr - buf)))
+		goto bad;
+	fr->sl_ok = true;
+	return 0;
+bad:
+	fr->why = "Bad start line";
+	return -EBADMSG;
+}
+
 static size_t crlf_prefix(const char *buf, size_t len)
 {
 	size_t n = 0;
@@ -113,10 +173,15 @@ long wims_sip__frame(struct wims_sip__framer *fr, const char *buf, size_t len, s
 
 	size_t lim = len < WIMS_SIP_MAX_MESSAGE ? len : WIMS_SIP_MAX_MESSAGE;
 	size_t from = fr->scanned > 3 ? fr->scanned - 3 : 0;
+	int slr = check_start_line(fr, buf, lim);
+	if (slr < 0)
+		return -EBADMSG;
 	const char *e = lim > from ? memmem(buf + from, lim - from, "\r\n\r\n", 4) : NULL;
 	if (!e) {
-		if (len >= WIMS_SIP_MAX_MESSAGE)
-			return -EBADMSG; /* headers larger than any message we take */
+		if (len >= WIMS_SIP_MAX_MESSAGE) {
+			fr->why = "Message too large"; /* headers larger than any message we take */
+			return -EBADMSG;
+		}
 		/* never 0 once bytes were searched: 0 means "look for CRLFs" */
 		fr->scanned = lim > 0 ? lim : 1;
 		return 0;
@@ -124,9 +189,13 @@ long wims_sip__frame(struct wims_sip__framer *fr, const char *buf, size_t len, s
 
 	size_t hdr_len = (size_t)(e - buf) + 4;
 	const char *sl_end = memmem(buf, hdr_len, "\r\n", 2); /* the start line is not a header */
-	long cl = content_length(sl_end + 2, buf + hdr_len - 2);
-	if (cl < 0 || hdr_len + (size_t)cl > WIMS_SIP_MAX_MESSAGE)
+	long cl = content_length_why(sl_end + 2, buf + hdr_len - 2, &fr->why);
+	if (cl < 0)
 		return -EBADMSG;
+	if (hdr_len + (size_t)cl > WIMS_SIP_MAX_MESSAGE) {
+		fr->why = "Message too large";
+		return -EBADMSG;
+	}
 	fr->total = hdr_len + (size_t)cl;
 	return len >= fr->total ? (long)fr->total : 0;
 }
@@ -139,7 +208,34 @@ long wims_sip__frame(struct wims_sip__framer *fr, const char *buf, size_t len, s
  */
 long wims_sip_stream_frame(const char *buf, size_t len, size_t *skip)
 {
-	struct wims_sip__framer fr = {0, 0};
+	struct wims_sip__framer fr = {0};
 
 	return wims_sip__frame(&fr, buf, len, skip);
+}
+
+/* RFC 3261 §18.3: a stream message without a usable Content-Length cannot
+ * be delimited, so the connection ends; when enough of it was read, the
+ * sender learns why first.  Never an answer to a response or an ACK
+ * (§17.2.3 / §8.2.6 apply to requests that expect one). */
+int wims_sip__frame_reply(struct wims_sip_msg *m, const char *buf, size_t len, const char *why,
+			  struct wims_wbuf *out)
+{
+	size_t lim = len < WIMS_SIP_MAX_MESSAGE ? len : WIMS_SIP_MAX_MESSAGE;
+	const char *e = memmem(buf, lim, "\r\n\r\n", 4);
+	const char *pwhy = NULL;
+	char tag[20];
+	uint64_t h;
+
+	if (!why || !e || strcmp(why, "Bad start line") == 0)
+		return -EBADMSG;
+	if (wims_sip__msg_parse_head(m, buf, (size_t)(e - buf) + 4, &pwhy) != 0 || !m->is_request ||
+	    m->method_id == WIMS_SIP_ACK)
+		return -EBADMSG;
+	/* a To tag of the request's own: a retransmission gets the same one */
+	h = wims_hash_bytes(wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID)->value.p,
+			    wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID)->value.l);
+	snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)h);
+	if (strcmp(why, "Message too large") == 0)
+		return wims_sip_reply(m, 513, NULL, wims_str_c(tag), WIMS_STR_NULL, out);
+	return wims_sip_reply(m, 400, why, wims_str_c(tag), WIMS_STR_NULL, out);
 }

@@ -616,10 +616,11 @@ static int check_mandatory(struct wims_sip_msg *m, const char **why)
 	return 0;
 }
 
-int wims_sip_msg_parse(struct wims_sip_msg *m, const char *buf, size_t len, const char **why)
+/* Start line, headers and the mandatory headers; *posp ends after the
+ * empty line.  Content-Length is left to the caller. */
+static int parse_head(struct wims_sip_msg *m, const char *buf, size_t len, size_t *posp, const char **why)
 {
 	size_t pos = 0, cr = 0;
-	uint32_t cl;
 	int r;
 
 	m->raw = wims_str_make(buf, len);
@@ -658,6 +659,25 @@ int wims_sip_msg_parse(struct wims_sip_msg *m, const char *buf, size_t len, cons
 	if ((r = parse_headers(m, buf, len, &pos, why)) != 0)
 		return r;
 	if ((r = check_mandatory(m, why)) != 0 || (r = check_counts(m, why)) != 0)
+		return r;
+	*posp = pos;
+	return 0;
+}
+
+int wims_sip__msg_parse_head(struct wims_sip_msg *m, const char *buf, size_t len, const char **why)
+{
+	size_t pos;
+
+	return parse_head(m, buf, len, &pos, why);
+}
+
+int wims_sip_msg_parse(struct wims_sip_msg *m, const char *buf, size_t len, const char **why)
+{
+	size_t pos;
+	uint32_t cl;
+	int r;
+
+	if ((r = parse_head(m, buf, len, &pos, why)) != 0)
 		return r;
 	if (m->first[WIMS_HDR_CONTENT_LENGTH] >= 0) {
 		/* Datagram semantics (RFC 3261 §18.3): bytes past Content-Length

@@ -36,6 +36,13 @@ static inline bool wims_sip__is_lws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+struct wims_sip_msg;
+/** wims_sip_msg_parse() without the Content-Length check: the start line,
+ *  the headers and the mandatory ones only (to answer a message whose
+ *  Content-Length is what is wrong with it). */
+int wims_sip__msg_parse_head(struct wims_sip_msg *m, const char *buf, size_t len, const char **why)
+	__attribute__((warn_unused_result));
+
 /** Trim LWS (SP, HT, CR, LF) from both ends. */
 struct wims_str wims_sip__trim_lws(struct wims_str s);
 

@@ -21,10 +21,28 @@
 struct wims_sip__framer {
 	size_t scanned; /* bytes searched for the end of the headers; 0: message not started */
 	size_t total;	/* size of the message once its headers are known */
+	bool sl_ok;	/* the start line was seen whole and looks like SIP */
+	const char *why; /* after -EBADMSG: the fault, a 400 reason phrase */
 };
 
-/** wims_sip_stream_frame() resuming from fr (see above). */
+/** wims_sip_stream_frame() resuming from fr (see above).  On -EBADMSG
+ *  fr->why names the fault: "Bad start line", "Missing Content-Length",
+ *  "Bad Content-Length" or "Message too large". */
 long wims_sip__frame(struct wims_sip__framer *fr, const char *buf, size_t len, size_t *skip);
+
+struct wims_sip_msg;
+struct wims_wbuf;
+/**
+ * The answer to a message that could not be framed: buf holds what was
+ * received from its first byte (after the CRLFs the framer skipped), why is
+ * fr->why.  When the headers are complete and make a request other than ACK
+ * with the headers a response needs (Via, From, To, Call-ID, CSeq), writes
+ * "400 <why>" (513 for "Message too large") into out and returns 0; else
+ * -EBADMSG (nothing to answer: close without a word).  m is scratch.  No
+ * I/O, no allocation.
+ */
+int wims_sip__frame_reply(struct wims_sip_msg *m, const char *buf, size_t len, const char *why,
+			  struct wims_wbuf *out) __attribute__((warn_unused_result));
 
 enum flow_kind { FLOW_UDP, FLOW_STREAM, FLOW_EXTERNAL };
 
@@ -45,6 +63,9 @@ struct wims_sip_flow {
 	size_t rlen, rcap;
 	struct wims_sip__framer fr;
 	unsigned crlfs; /* CRLFs skipped since the last message (ping = 2) */
+	bool inbound;	/* accepted on our listener (counted against max_tcp_connections) */
+	bool waiting;	/* a message is awaited since wait_ms: the first after accept, or the rest of one */
+	uint64_t wait_ms;
 	uint64_t last_ms;
 	/* FLOW_EXTERNAL */
 	const struct wims_sip_flow_ops *ops;
@@ -62,6 +83,9 @@ struct wims_sip_tport {
 	struct wims_hash by_peer;
 	unsigned udp_mtu;
 	unsigned tcp_idle_s;
+	unsigned tcp_msg_s;
+	unsigned max_tcp_in;
+	struct wims_sip_tport_counters ctr;
 	SSL_CTX *tls_server, *tls_client;
 	/* UDP */
 	bool udp_on;

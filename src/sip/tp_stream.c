@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "sip/msg.h"
 #include "sip/tp_int.h"
 
 static struct wims_ratelimit frame_rl = WIMS_RATELIMIT_INIT(10000, 10);
+static struct wims_ratelimit refuse_rl = WIMS_RATELIMIT_INIT(10000, 10);
 
 static void on_open(struct wims_stream *s, void *arg)
 {
@@ -35,20 +38,42 @@ static void crlfs_seen(struct wims_sip_flow *f, size_t pairs)
 	}
 }
 
-static void bad_frame(struct wims_sip_flow *f)
+/* A message that cannot be framed (bytes p, len from its first one): answer
+ * it when it is a request we can answer (wims_sip__frame_reply), then
+ * close; nothing after it on this stream can be delimited. */
+static void bad_frame(struct wims_sip_flow *f, const char *p, size_t len)
 {
 	char peer[WIMS_ADDR_STRLEN] = "?";
+	const char *why = f->fr.why ? f->fr.why : "Bad message";
+	struct wims_sip_msg *m = malloc(sizeof(*m));
+	size_t cap = (len < WIMS_SIP_MAX_MESSAGE ? len : WIMS_SIP_MAX_MESSAGE) + 128;
+	char *rb = m ? malloc(cap) : NULL;
+	struct wims_wbuf w;
+	bool answered = false;
 
+	if (rb) {
+		wims_wbuf_init(&w, rb, cap);
+		answered = wims_sip__frame_reply(m, p, len, why, &w) == 0 && wims_stream_write(f->st, w.p, w.len) == 0;
+	}
+	free(rb);
+	free(m);
+	f->tp->ctr.closed_framing++;
+	if (answered)
+		f->tp->ctr.framing_answered++;
 	(void)wims_addr_str(&f->peer, peer, sizeof(peer));
-	wims_log_rl(&frame_rl, WIMS_LOG_NOTICE,
-		    "SIP over %s from %s: message without a valid Content-Length or over %u bytes, closing",
-		    wims_sip_proto_name(f->proto), peer, WIMS_SIP_MAX_MESSAGE);
+	wims_log_rl(&frame_rl, WIMS_LOG_NOTICE, "SIP over %s from %s: %s (RFC 3261 §18.3), %s",
+		    wims_sip_proto_name(f->proto), peer, why,
+		    answered ? "answered and closing" : "closing without an answer");
 	wims_sip__flow_unpublish(f);
-	wims_stream_abort(f->st);
+	if (answered)
+		wims_stream_close(f->st); /* the answer goes out first */
+	else
+		wims_stream_abort(f->st);
 }
 
-/* Deliver every whole message of [p, p+len); returns the bytes consumed. */
-static size_t frame_loop(struct wims_sip_flow *f, const char *p, size_t len)
+/* Deliver every whole message of [p, p+len); returns the bytes consumed.
+ * *delivered counts the messages. */
+static size_t frame_loop(struct wims_sip_flow *f, const char *p, size_t len, unsigned *delivered)
 {
 	size_t off = 0;
 
@@ -60,17 +85,34 @@ static size_t frame_loop(struct wims_sip_flow *f, const char *p, size_t len)
 			crlfs_seen(f, skip / 2);
 		}
 		if (n < 0) {
-			bad_frame(f);
+			bad_frame(f, p + off, len - off);
 			return len;
 		}
 		if (n == 0)
 			break;
 		memset(&f->fr, 0, sizeof(f->fr));
 		f->crlfs = 0;
+		++*delivered;
 		wims_sip__deliver(f, p + off, (size_t)n);
 		off += (size_t)n;
 	}
 	return off;
+}
+
+/* After a read: is a message awaited, and since when?  A message begun
+ * and not whole is; after a whole one only its successor's first bytes
+ * start the clock again.  An inbound connection's wait for its first
+ * message (started at accept) goes on until one came. */
+static void wait_update(struct wims_sip_flow *f, unsigned delivered, uint64_t now)
+{
+	bool partial = f->rlen > 0 || f->fr.scanned > 0 || f->fr.total > 0;
+
+	if (delivered)
+		f->waiting = false;
+	if (partial && !f->waiting) {
+		f->waiting = true;
+		f->wait_ms = now;
+	}
 }
 
 static int rbuf_put(struct wims_sip_flow *f, const char *p, size_t len)
@@ -95,17 +137,19 @@ static void on_data(struct wims_stream *s, const char *data, size_t len, void *a
 	struct wims_sip_flow *f = arg;
 	size_t used;
 
+	unsigned delivered = 0;
+
 	if (!f->alive)
 		return;
 	f->last_ms = uv_now(f->tp->loop);
 	wims_sip_flow_ref(f); /* the recv handler may close the flow */
 	if (f->rlen == 0) {
-		used = frame_loop(f, data, len);
+		used = frame_loop(f, data, len, &delivered);
 		data += used;
 		len -= used;
 	} else if (rbuf_put(f, data, len) == 0) {
 		len = 0;
-		used = frame_loop(f, f->rbuf, f->rlen);
+		used = frame_loop(f, f->rbuf, f->rlen, &delivered);
 		f->rlen -= used;
 		memmove(f->rbuf, f->rbuf + used, f->rlen);
 	} else {
@@ -113,6 +157,7 @@ static void on_data(struct wims_stream *s, const char *data, size_t len, void *a
 	}
 	if (f->alive && len > 0 && rbuf_put(f, data, len) < 0)
 		goto nomem;
+	wait_update(f, delivered, f->last_ms);
 	if (!f->alive) {
 		free(f->rbuf); /* nothing more will be framed */
 		f->rbuf = NULL;
@@ -131,12 +176,17 @@ static void on_close(struct wims_stream *s, int err, void *arg)
 {
 	struct wims_sip_flow *f = arg;
 
+	(void)s;
 	if (err && err != -ECONNABORTED) {
 		char peer[WIMS_ADDR_STRLEN] = "?";
 		(void)wims_addr_str(&f->peer, peer, sizeof(peer));
 		wims_log(WIMS_LOG_DEBUG, "SIP %s connection with %s closed: %s",
 			 wims_sip_proto_name(f->proto), peer, uv_strerror(err));
 	}
+	if (f->inbound)
+		f->tp->ctr.tcp_in--;
+	else
+		f->tp->ctr.tcp_out--;
 	wims_sip__flow_ended(f);
 }
 
@@ -152,14 +202,28 @@ static void flow_set_stream(struct wims_sip_flow *f, struct wims_stream *s)
 static int on_accept(struct wims_stream_listener *l, struct wims_stream *s, void *arg)
 {
 	struct wims_sip_tport *tp = arg;
+	enum wims_sip_proto proto = wims_stream_is_tls(s) ? WIMS_SIP_TLS : WIMS_SIP_TCP;
 	struct wims_sip_flow *f;
 
 	(void)l;
-	if (tp->closing || wims_sip__flow_alloc(&f, tp, FLOW_STREAM,
-						wims_stream_is_tls(s) ? WIMS_SIP_TLS : WIMS_SIP_TCP) < 0)
+	if (tp->closing)
+		return -1;
+	if (tp->max_tcp_in && tp->ctr.tcp_in >= tp->max_tcp_in) {
+		char peer[WIMS_ADDR_STRLEN] = "?";
+		(void)wims_addr_str(wims_stream_peer(s), peer, sizeof(peer));
+		tp->ctr.refused_max++;
+		wims_log_rl(&refuse_rl, WIMS_LOG_WARN, "SIP %s %s: refused: max_tcp_connections (%u) reached",
+			    wims_sip_proto_name(proto), peer, tp->max_tcp_in);
+		return -1; /* accepted and closed at once */
+	}
+	if (wims_sip__flow_alloc(&f, tp, FLOW_STREAM, proto) < 0)
 		return -1;
 	wims_sip__addr_norm(&f->peer, wims_stream_peer(s));
 	f->local = *wims_stream_local(s);
+	f->inbound = true;
+	f->waiting = true; /* for its first message */
+	f->wait_ms = f->last_ms;
+	tp->ctr.tcp_in++;
 	flow_set_stream(f, s);
 	wims_sip__flow_publish(f);
 	return 0;
@@ -205,6 +269,7 @@ int wims_sip__stream_connect(struct wims_sip_flow **fp, struct wims_sip_tport *t
 		wims_sip_flow_deref(f);
 		return r;
 	}
+	tp->ctr.tcp_out++;
 	flow_set_stream(f, s);
 	wims_sip__flow_publish(f);
 	*fp = f;

@@ -23,6 +23,7 @@
 static _Atomic uint64_t next_flow_id = 1;
 
 static struct wims_ratelimit ext_rl = WIMS_RATELIMIT_INIT(10000, 10);
+static struct wims_ratelimit idle_rl = WIMS_RATELIMIT_INIT(10000, 10);
 
 const char *wims_sip_proto_name(enum wims_sip_proto p)
 {
@@ -304,17 +305,30 @@ static void on_idle_close(uv_handle_t *h)
 	wims_sip__tport_deref(h->data);
 }
 
+/* A connection waiting too long for (the rest of) a message, or idle too
+ * long with nobody holding its flow (see transport.h). */
 static bool idle_check(struct wims_hnode *n, void *arg)
 {
 	struct wims_sip_flow *f = wims_container_of(n, struct wims_sip_flow, by_id);
+	struct wims_sip_tport *tp = f->tp;
 	uint64_t now = *(const uint64_t *)arg;
+	char peer[WIMS_ADDR_STRLEN] = "?";
 
-	if (f->kind == FLOW_STREAM && now - f->last_ms >= (uint64_t)f->tp->tcp_idle_s * 1000) {
-		char peer[WIMS_ADDR_STRLEN] = "?";
+	if (f->kind != FLOW_STREAM)
+		return false;
+	if (tp->tcp_msg_s && f->waiting && now - f->wait_ms >= (uint64_t)tp->tcp_msg_s * 1000) {
 		(void)wims_addr_str(&f->peer, peer, sizeof(peer));
-		wims_log(WIMS_LOG_DEBUG, "SIP %s connection with %s idle for %us, closing",
-			 wims_sip_proto_name(f->proto), peer, f->tp->tcp_idle_s);
+		tp->ctr.closed_incomplete++;
+		wims_log_rl(&idle_rl, WIMS_LOG_NOTICE, "SIP %s connection with %s: %s within %us, closing",
+			    wims_sip_proto_name(f->proto), peer,
+			    f->rlen ? "message not complete" : "no message", tp->tcp_msg_s);
 		wims_sip_flow_close(f); /* removes n, which the walk allows */
+	} else if (tp->tcp_idle_s && f->refs == 1 && now - f->last_ms >= (uint64_t)tp->tcp_idle_s * 1000) {
+		(void)wims_addr_str(&f->peer, peer, sizeof(peer));
+		tp->ctr.closed_idle++;
+		wims_log(WIMS_LOG_DEBUG, "SIP %s connection with %s idle for %us, closing",
+			 wims_sip_proto_name(f->proto), peer, tp->tcp_idle_s);
+		wims_sip_flow_close(f);
 	}
 	return false;
 }
@@ -329,7 +343,10 @@ static void on_idle(uv_timer_t *t)
 
 static void idle_start(struct wims_sip_tport *tp)
 {
-	uint64_t every = (uint64_t)tp->tcp_idle_s * 250; /* closes within 1.25 x idle */
+	/* closes within 1.25 x the shorter bound */
+	unsigned s = tp->tcp_idle_s && (!tp->tcp_msg_s || tp->tcp_idle_s < tp->tcp_msg_s) ? tp->tcp_idle_s
+											 : tp->tcp_msg_s;
+	uint64_t every = (uint64_t)s * 250;
 
 	if (every > 30000)
 		every = 30000;
@@ -359,6 +376,8 @@ int wims_sip_tport_alloc(struct wims_sip_tport **tpp, uv_loop_t *loop, const str
 	tp->arg = arg;
 	tp->udp_mtu = cfg->udp_mtu ? cfg->udp_mtu : 1300;
 	tp->tcp_idle_s = cfg->tcp_idle_s;
+	tp->tcp_msg_s = cfg->tcp_message_timeout_s;
+	tp->max_tcp_in = cfg->max_tcp_connections;
 	tp->tls_server = cfg->tls_server;
 	tp->tls_client = cfg->tls_client;
 	if ((r = wims_hash_init(&tp->by_id, 64)) < 0 || (r = wims_hash_init(&tp->by_peer, 64)) < 0) {
@@ -372,7 +391,7 @@ int wims_sip_tport_alloc(struct wims_sip_tport **tpp, uv_loop_t *loop, const str
 		wims_sip_tport_close(tp); /* handles close as the loop runs */
 		return r;
 	}
-	if (tp->tcp_idle_s)
+	if (tp->tcp_idle_s || tp->tcp_msg_s)
 		idle_start(tp);
 	*tpp = tp;
 	return 0;
@@ -397,6 +416,11 @@ void wims_sip_tport_close(struct wims_sip_tport *tp)
 	}
 	wims_hash_walk(&tp->by_id, close_flow, NULL);
 	wims_sip__tport_deref(tp);
+}
+
+void wims_sip_tport_counters(const struct wims_sip_tport *tp, struct wims_sip_tport_counters *c)
+{
+	*c = tp->ctr;
 }
 
 int wims_sip_tport_local(const struct wims_sip_tport *tp, enum wims_sip_proto proto, struct wims_addr *out)

@@ -11,7 +11,8 @@
  *
  * Received stream bytes are framed (wims_sip_stream_frame, RFC 3261 §18.3);
  * a message that cannot be framed closes its connection with a logged
- * reason.  A double-CRLF keep-alive ping is answered with a CRLF pong
+ * reason, after a 400 naming the fault when it is a request whose headers
+ * say where to send one.  A double-CRLF keep-alive ping is answered with a CRLF pong
  * (RFC 5626 §3.5.1) by the transport itself; it never reaches the handler.
  */
 #ifndef WIMS_SIP_TRANSPORT_H
@@ -47,7 +48,34 @@ struct wims_sip_tport_cfg {
 	SSL_CTX *tls_client;			 /* for outgoing TLS; may be NULL; not owned */
 	unsigned udp_mtu;			 /* 0: 1300 (RFC 3261 §18.1.1) */
 	unsigned tcp_idle_s;			 /* close TCP/TLS connections idle this long; 0: never */
+	unsigned max_tcp_connections;		 /* inbound TCP and TLS connections at once; 0: no limit */
+	unsigned tcp_message_timeout_s;		 /* see below; 0: never */
 };
+
+/*
+ * Bounds on stream connections (TCP, TLS):
+ * - max_tcp_connections: an inbound connection beyond it is accepted and
+ *   closed at once (logged, rate-limited; counted).  Connections wimsd opens
+ *   itself do not count.
+ * - tcp_message_timeout_s: a connection holding part of a message for this
+ *   long, or an inbound one without a first whole message this long after
+ *   it was accepted (a TLS handshake included; keep-alive CRLFs do not
+ *   count), is closed: a slow or silent peer holds neither memory nor a slot.
+ * - tcp_idle_s: a connection without traffic for this long is closed, unless
+ *   a transaction still holds its flow (a reference besides the
+ *   connection's own): the answer to an INVITE that rings for minutes goes
+ *   back on the connection the INVITE came on.
+ */
+struct wims_sip_tport_counters {
+	uint64_t tcp_in;	    /* inbound TCP/TLS connections open now */
+	uint64_t tcp_out;	    /* connections wimsd opened, open now */
+	uint64_t refused_max;	    /* refused at accept: max_tcp_connections */
+	uint64_t closed_idle;	    /* closed by tcp_idle_s */
+	uint64_t closed_incomplete; /* closed by tcp_message_timeout_s */
+	uint64_t closed_framing;    /* closed on a framing error (RFC 3261 §18.3) */
+	uint64_t framing_answered;  /* of which with a 400/513 first */
+};
+void wims_sip_tport_counters(const struct wims_sip_tport *tp, struct wims_sip_tport_counters *c);
 
 /**
  * Open the listening sockets of cfg on loop.  recv gets every message,

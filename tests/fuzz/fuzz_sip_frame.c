@@ -2,13 +2,15 @@
  * is one TCP byte stream, delivered in chunks whose sizes come from the
  * seed.  Framing it chunk by chunk with the resumable framer must find the
  * same messages at the same offsets, and fail at the same point, as framing
- * the whole stream at once with wims_sip_stream_frame. */
+ * the whole stream at once with wims_sip_stream_frame.  Where framing
+ * fails, the answer wims_sip__frame_reply() writes (if any) parses. */
 #include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "sip/msg.h"
 #include "sip/tp_int.h"
 
@@ -28,16 +30,37 @@ static void check(const uint8_t *p, size_t len, long n, size_t skip)
 	assert(n == 0 || n == -EBADMSG || (n > 0 && (size_t)n <= len - skip && n <= WIMS_SIP_MAX_MESSAGE));
 }
 
+/* The answer to a message that cannot be framed, when there is one, is a
+ * response that parses. */
+static void reply(const uint8_t *p, size_t len, const char *why)
+{
+	static struct wims_sip_msg m, rm;
+	static char out[WIMS_SIP_MAX_MESSAGE + 128];
+	struct wims_wbuf w;
+	const char *pwhy;
+
+	assert(why != NULL);
+	wims_wbuf_init(&w, out, sizeof(out));
+	if (wims_sip__frame_reply(&m, (const char *)p, len, why, &w) != 0)
+		return;
+	assert(wims_sip_msg_parse(&rm, w.p, w.len, &pwhy) == 0 && !rm.is_request);
+	assert(rm.status == 400 || rm.status == 513);
+}
+
 static void whole(const uint8_t *d, size_t size, struct result *r)
 {
 	size_t off = 0;
 
 	while (r->n < MAX_MSGS) {
 		size_t skip;
-		long n = wims_sip_stream_frame((const char *)d + off, size - off, &skip);
+		struct wims_sip__framer fr = {0};
+		long n = wims_sip__frame(&fr, (const char *)d + off, size - off, &skip);
+		size_t skip2;
+		assert(n == wims_sip_stream_frame((const char *)d + off, size - off, &skip2) && skip2 == skip);
 		check(d + off, size - off, n, skip);
 		off += skip;
 		if (n < 0) {
+			reply(d + off, size - off, fr.why);
 			r->err = 1;
 			break;
 		}
@@ -59,7 +82,7 @@ static uint32_t next(uint32_t *s)
 
 static void chunked(const uint8_t *d, size_t size, uint32_t seed, struct result *r)
 {
-	struct wims_sip__framer fr = {0, 0};
+	struct wims_sip__framer fr = {0};
 	size_t have = 0, start = 0;
 
 	while (have < size && r->n < MAX_MSGS && !r->err) {

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "sip/msg.h"
 #include "sip/tp_int.h"
 
@@ -140,7 +141,7 @@ static void test_resume(void **state)
 {
 	char buf[1024];
 	int n = snprintf(buf, sizeof(buf), "\r\n\r\n%s%s", msg1, msg0);
-	struct wims_sip__framer fr = {0, 0};
+	struct wims_sip__framer fr = {0};
 	size_t start = 0, got = 0;
 
 	for (size_t end = 1; end <= (size_t)n; end++) {
@@ -159,6 +160,87 @@ static void test_resume(void **state)
 	assert_int_equal(start, (size_t)n);
 }
 
+/* The fault is named; a start line that is not SIP fails as soon as it is
+ * whole, a first byte that cannot start one at once. */
+static void test_why(void **state)
+{
+	static const struct {
+		const char *in, *why; /* why NULL: framed or needs more */
+		long r;
+	} t[] = {
+		{REQ_HDRS "\r\n", "Missing Content-Length", -EBADMSG},
+		{REQ_HDRS "Content-Length: 1x\r\n\r\n", "Bad Content-Length", -EBADMSG},
+		{REQ_HDRS "l: 1\r\nContent-Length: 2\r\n\r\n", "Bad Content-Length", -EBADMSG},
+		{REQ_HDRS "Content-Length: 65536\r\n\r\n", "Message too large", -EBADMSG},
+		{"GET / HTTP/1.1\r\n", "Bad start line", -EBADMSG},
+		{"hello\r\n", "Bad start line", -EBADMSG},
+		{"OPTIONS sip:a SIP", NULL, 0},		       /* not whole yet */
+		{"OPTIONS sip:a SIP/2.0\r\nVia", NULL, 0},     /* start line fine */
+		{"OPTIONS sip:a SIP/3.0\r\nVia", NULL, 0},     /* the version is the parser's (505) */
+		{"SIP/2.0 200 OK\r\nVia", NULL, 0},
+		{"\x16\x03\x01", "Bad start line", -EBADMSG}, /* a TLS ClientHello */
+		{" OPTIONS sip:a SIP/2.0\r\n", "Bad start line", -EBADMSG},
+		{"OPTIONS SIP/2.0\r\n", NULL, 0}, /* two tokens: the parser says Bad request line */
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct wims_sip__framer fr = {0};
+		size_t skip;
+		long r = wims_sip__frame(&fr, t[i].in, strlen(t[i].in), &skip);
+		if (r != t[i].r || (t[i].why && (!fr.why || strcmp(fr.why, t[i].why) != 0)))
+			fail_msg("case %zu: %ld %s", i, r, fr.why ? fr.why : "-");
+	}
+}
+
+/* What gets answered, and how. */
+static void test_reply(void **state)
+{
+	static struct wims_sip_msg m;
+	char out[2048];
+	struct wims_wbuf w;
+	static const char inv[] = "INVITE sip:a SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
+				  "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCall-ID: q\r\nCSeq: 2 INVITE\r\n\r\n";
+
+	wims_wbuf_init(&w, out, sizeof(out));
+	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv), "Missing Content-Length", &w), 0);
+	out[w.len] = '\0';
+	assert_non_null(strstr(out, "SIP/2.0 400 Missing Content-Length\r\n"
+				    "Via: SIP/2.0/TCP h;branch=z9hG4bK7\r\nFrom: <sip:b@x>;tag=9\r\nTo: <sip:a@x>;tag="));
+	assert_non_null(strstr(out, "\r\nCall-ID: q\r\nCSeq: 2 INVITE\r\nContent-Length: 0\r\n\r\n"));
+	/* the same request gets the same To tag */
+	char again[2048];
+	memcpy(again, out, w.len + 1);
+	wims_wbuf_init(&w, out, sizeof(out));
+	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv), "Missing Content-Length", &w), 0);
+	out[w.len] = '\0';
+	assert_string_equal(out, again);
+	/* a body after the headers (the bytes the framer could not delimit) does not matter */
+	char withbody[1024];
+	snprintf(withbody, sizeof(withbody), "%sv=0\r\n", inv);
+	wims_wbuf_init(&w, out, sizeof(out));
+	assert_int_equal(wims_sip__frame_reply(&m, withbody, strlen(withbody), "Missing Content-Length", &w), 0);
+	wims_wbuf_init(&w, out, sizeof(out));
+	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv), "Message too large", &w), 0);
+	assert_memory_equal(out, "SIP/2.0 513 Message Too Large\r\n", 31);
+
+	/* nothing to answer */
+	wims_wbuf_init(&w, out, sizeof(out));
+	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv) - 2, "Missing Content-Length", &w), -EBADMSG);
+	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv), "Bad start line", &w), -EBADMSG);
+	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv), NULL, &w), -EBADMSG);
+	static const char ack[] = "ACK sip:a SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
+				  "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCall-ID: q\r\nCSeq: 2 ACK\r\n\r\n";
+	assert_int_equal(wims_sip__frame_reply(&m, ack, strlen(ack), "Missing Content-Length", &w), -EBADMSG);
+	static const char resp[] = "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
+				   "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCall-ID: q\r\nCSeq: 2 INVITE\r\n\r\n";
+	assert_int_equal(wims_sip__frame_reply(&m, resp, strlen(resp), "Missing Content-Length", &w), -EBADMSG);
+	static const char nocallid[] = "OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
+				       "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCSeq: 2 OPTIONS\r\n\r\n";
+	assert_int_equal(wims_sip__frame_reply(&m, nocallid, strlen(nocallid), "Missing Content-Length", &w),
+			 -EBADMSG);
+	assert_int_equal(w.len, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +248,7 @@ int main(void)
 	    cmocka_unit_test(test_two_messages),     cmocka_unit_test(test_crlf_keepalive),
 	    cmocka_unit_test(test_compact_and_case), cmocka_unit_test(test_bad),
 	    cmocka_unit_test(test_huge_headers),     cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_why),	     cmocka_unit_test(test_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -474,20 +474,45 @@ static void test_many_connections(void **state)
 	t_free(t);
 }
 
+static void run_for(struct t *t, unsigned ms)
+{
+	uint64_t end = uv_now(&t->loop) + ms;
+
+	while (uv_now(&t->loop) < end)
+		uv_run(&t->loop, UV_RUN_ONCE);
+}
+
 static void test_idle_close(void **state)
 {
 	struct t *t = t_new();
 	struct wims_addr bt;
 	static const char m[] = SIPMSG(0);
 	struct wims_sip_flow *used;
+	struct wims_sip_tport_counters c;
 
 	tcp_pair(t, 1, &bt);
 	assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_TCP, &bt, m, strlen(m), true, &used), 0);
 	assert_true(run_until(t, &t->b.msgs, 1, 2000));
+	wims_sip_flow_deref(t->b.last_flow); /* nobody holds the flow */
+	t->b.last_flow = NULL;
 	uint64_t start = uv_now(&t->loop);
 	assert_true(run_until(t, &t->b.closed, 1, 3000));
 	assert_true(uv_now(&t->loop) - start >= 500);
 	assert_true(run_until(t, &t->a.closed, 1, 2000));
+	wims_sip_tport_counters(t->b.tp, &c);
+	assert_int_equal(c.closed_idle, 1);
+
+	/* a flow someone holds (a transaction) is not idle-closed */
+	assert_int_equal(wims_sip_tport_send(t->a.tp, WIMS_SIP_TCP, &bt, m, strlen(m), true, &used), 0);
+	assert_true(run_until(t, &t->b.msgs, 2, 2000));
+	run_for(t, 1800);
+	assert_int_equal(t->b.closed, 1);
+	wims_sip_flow_deref(t->b.last_flow);
+	t->b.last_flow = NULL;
+	assert_true(run_until(t, &t->b.closed, 2, 2000));
+	wims_sip_tport_counters(t->b.tp, &c);
+	assert_int_equal(c.closed_idle, 2);
+	assert_int_equal(c.closed_incomplete, 0);
 	t_free(t);
 }
 
@@ -662,6 +687,174 @@ static void test_tls(void **state)
 	t_free(t);
 }
 
+/* ---- bounds on stream connections ---- */
+
+static void raw_connect(struct t *t, const struct wims_addr *to, struct raw *r, struct wims_stream **sp)
+{
+	struct wims_stream_handlers h = {raw_open, raw_data, raw_close, r};
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(wims_stream_connect(sp, &t->loop, to, NULL, NULL, &h), 0);
+}
+
+/* Inbound connections beyond max_tcp_connections are closed at accept;
+ * those wimsd opens itself do not count, and a slot freed is taken again. */
+static void test_max_connections(void **state)
+{
+	struct t *t = t_new();
+	struct wims_sip_tport_cfg ca = {.tcp = &t->lo};
+	struct wims_sip_tport_cfg cb = {.tcp = &t->lo, .max_tcp_connections = 3};
+	struct wims_addr at, bt;
+	static const char m[] = SIPMSG(0);
+	struct raw raws[5];
+	struct wims_stream *ss[5];
+	struct wims_sip_tport_counters c;
+	struct wims_sip_flow *used;
+
+	side_open(t, &t->a, &ca);
+	side_open(t, &t->b, &cb);
+	assert_int_equal(wims_sip_tport_local(t->a.tp, WIMS_SIP_TCP, &at), 0);
+	assert_int_equal(wims_sip_tport_local(t->b.tp, WIMS_SIP_TCP, &bt), 0);
+	for (int i = 0; i < 3; i++) {
+		raw_connect(t, &bt, &raws[i], &ss[i]);
+		assert_int_equal(wims_stream_write(ss[i], m, strlen(m)), 0);
+	}
+	assert_true(run_until(t, &t->b.msgs, 3, 2000));
+	/* b's own connection to a is not counted */
+	assert_int_equal(wims_sip_tport_send(t->b.tp, WIMS_SIP_TCP, &at, m, strlen(m), true, &used), 0);
+	assert_true(run_until(t, &t->a.msgs, 1, 2000));
+	raw_connect(t, &bt, &raws[3], &ss[3]);
+	assert_int_equal(wims_stream_write(ss[3], m, strlen(m)), 0); /* queued until open */
+	assert_true(run_until(t, &raws[3].closes, 1, 2000));
+	assert_int_equal(t->b.msgs, 3);
+	wims_sip_tport_counters(t->b.tp, &c);
+	assert_int_equal(c.tcp_in, 3);
+	assert_int_equal(c.tcp_out, 1);
+	assert_int_equal(c.refused_max, 1);
+	/* one goes: the next one is taken */
+	wims_stream_close(ss[0]);
+	assert_true(run_until(t, &raws[0].closes, 1, 2000));
+	assert_true(run_until(t, &t->b.closed, 1, 2000));
+	raw_connect(t, &bt, &raws[4], &ss[4]);
+	assert_int_equal(wims_stream_write(ss[4], m, strlen(m)), 0);
+	assert_true(run_until(t, &t->b.msgs, 4, 2000));
+	wims_sip_tport_counters(t->b.tp, &c);
+	assert_int_equal(c.tcp_in, 3);
+	assert_int_equal(c.refused_max, 1);
+	assert_int_equal(raws[4].closes, 0);
+	for (int i = 1; i < 5; i++)
+		if (i != 3)
+			wims_stream_close(ss[i]);
+	t_free(t);
+}
+
+/* Slowloris: a connection that sends nothing, or part of a message, or
+ * only keep-alives, is closed after tcp_message_timeout_s; one that sent a
+ * whole message and then pings stays. */
+static void test_message_timeout(void **state)
+{
+	struct t *t = t_new();
+	struct wims_sip_tport_cfg cb = {.tcp = &t->lo, .tcp_message_timeout_s = 1, .tcp_idle_s = 60};
+	struct wims_addr bt;
+	static const char m[] = SIPMSG(0);
+	struct raw r[4];
+	struct wims_stream *s[4];
+	struct wims_sip_tport_counters c;
+
+	side_open(t, &t->b, &cb);
+	assert_int_equal(wims_sip_tport_local(t->b.tp, WIMS_SIP_TCP, &bt), 0);
+	for (int i = 0; i < 4; i++)
+		raw_connect(t, &bt, &r[i], &s[i]);
+	/* 0: silent; 1: half a message; 2: a message then pings; 3: pings only */
+	assert_int_equal(wims_stream_write(s[1], m, 20), 0);
+	assert_int_equal(wims_stream_write(s[2], m, strlen(m)), 0);
+	assert_true(run_until(t, &t->b.msgs, 1, 2000));
+	for (int k = 0; k < 6; k++) {
+		assert_int_equal(wims_stream_write(s[2], "\r\n\r\n", 4), 0);
+		if (!r[3].closes) /* after its close callback s[3] is gone */
+			assert_int_equal(wims_stream_write(s[3], "\r\n\r\n", 4), 0);
+		run_for(t, 400);
+	}
+	assert_int_equal(r[0].closes, 1);
+	assert_int_equal(r[1].closes, 1);
+	assert_int_equal(r[2].closes, 0);
+	assert_int_equal(r[3].closes, 1);
+	assert_true(r[2].rx_len >= 2 && memcmp(r[2].rx, "\r\n", 2) == 0); /* pongs */
+	wims_sip_tport_counters(t->b.tp, &c);
+	assert_int_equal(c.closed_incomplete, 3);
+	assert_int_equal(c.closed_idle, 0);
+	assert_int_equal(c.tcp_in, 1);
+	/* the rest of a message that began long ago arrives in time: kept */
+	assert_int_equal(wims_stream_write(s[2], m, 20), 0);
+	run_for(t, 600);
+	assert_int_equal(wims_stream_write(s[2], m + 20, strlen(m) - 20), 0);
+	assert_true(run_until(t, &t->b.msgs, 2, 2000));
+	run_for(t, 900);
+	assert_int_equal(r[2].closes, 0);
+	wims_stream_close(s[2]);
+	t_free(t);
+}
+
+/* RFC 3261 §18.3: a message that cannot be framed ends the connection,
+ * after a 400 naming the fault when the request says where to send it. */
+static void test_framing_errors(void **state)
+{
+	struct t *t = t_new();
+	struct wims_sip_tport_cfg cb = {.tcp = &t->lo};
+	struct wims_addr bt;
+	struct wims_sip_tport_counters c;
+#define HDRS(m) m " sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n" \
+		"To: <sip:b@x>\r\nCall-ID: c1\r\nCSeq: 1 " m "\r\n"
+	static const struct {
+		const char *in, *want; /* want NULL: closed without an answer */
+	} cases[] = {
+		{HDRS("INVITE") "\r\n", "SIP/2.0 400 Missing Content-Length\r\n"},
+		{HDRS("OPTIONS") "Content-Length: x1\r\n\r\n", "SIP/2.0 400 Bad Content-Length\r\n"},
+		{HDRS("OPTIONS") "Content-Length: -1\r\n\r\n", "SIP/2.0 400 Bad Content-Length\r\n"},
+		/* two Content-Lengths: the parser refuses the headers themselves */
+		{HDRS("OPTIONS") "l: 1\r\nContent-Length: 2\r\n\r\n", NULL},
+		{HDRS("MESSAGE") "Content-Length: 70000\r\n\r\n", "SIP/2.0 513 Message Too Large\r\n"},
+		{HDRS("ACK") "\r\n", NULL},
+		{"SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n"
+		 "To: <sip:b@x>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n", NULL},
+		{"OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n\r\n", NULL},
+		{"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", NULL},
+		{"\x16\x03\x01\x02\x00\x01", NULL},
+	};
+#undef HDRS
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+	struct raw r[10];
+	struct wims_stream *s[10];
+	unsigned answered = 0;
+
+	assert_true(n <= 10);
+	side_open(t, &t->b, &cb);
+	assert_int_equal(wims_sip_tport_local(t->b.tp, WIMS_SIP_TCP, &bt), 0);
+	for (size_t i = 0; i < n; i++) {
+		raw_connect(t, &bt, &r[i], &s[i]);
+		assert_int_equal(wims_stream_write(s[i], cases[i].in, strlen(cases[i].in)), 0);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!run_until(t, &r[i].closes, 1, 3000))
+			fail_msg("case %zu: still open", i);
+		if (!cases[i].want) {
+			if (r[i].rx_len)
+				fail_msg("case %zu: answered %.*s", i, (int)r[i].rx_len, r[i].rx);
+			continue;
+		}
+		answered++;
+		if (r[i].rx_len < strlen(cases[i].want) || memcmp(r[i].rx, cases[i].want, strlen(cases[i].want)))
+			fail_msg("case %zu: got %.*s", i, (int)r[i].rx_len, r[i].rx);
+		assert_non_null(memmem(r[i].rx, r[i].rx_len, "Call-ID: c1\r\n", 13));
+		assert_non_null(memmem(r[i].rx, r[i].rx_len, "To: <sip:b@x>;tag=", 18));
+	}
+	assert_int_equal(t->b.msgs, 0);
+	wims_sip_tport_counters(t->b.tp, &c);
+	assert_int_equal(c.closed_framing, n);
+	assert_int_equal(c.framing_answered, answered);
+	t_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +869,9 @@ int main(void)
 	    cmocka_unit_test(test_connect_refused),
 	    cmocka_unit_test(test_external),
 	    cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_max_connections),
+	    cmocka_unit_test(test_message_timeout),
+	    cmocka_unit_test(test_framing_errors),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -11,6 +11,7 @@
 #include "proxy/px.h"
 
 static struct wims_ratelimit rl_bad_req = WIMS_RATELIMIT_INIT(10000, 10);
+static struct wims_ratelimit rl_ws_locals = WIMS_RATELIMIT_INIT(60000, 1);
 static struct wims_ratelimit rl_bad_resp = WIMS_RATELIMIT_INIT(10000, 10);
 
 void *wims_proxy__mem_get(struct wims_proxy *px)
@@ -181,6 +182,22 @@ void wims_proxy__branch(struct wims_proxy *px, const struct wims_sip_msg *m, cha
 		 (unsigned)(px->secret[0] << 8 | px->secret[1]));
 }
 
+/* Remember a local address of the WebSocket side named in a Record-Route:
+ * behind a wildcard listen address ([ws] listen = 0.0.0.0:8443) it is the
+ * address the browser reached, which the configuration does not name. */
+static void ws_local_seen(struct wims_proxy *px, const struct wims_addr *local)
+{
+	for (unsigned i = 0; i < px->n_ws_locals; i++)
+		if (wims_addr_eq(&px->ws_locals[i], local))
+			return;
+	if (px->n_ws_locals < PX_WS_LOCALS)
+		px->ws_locals[px->n_ws_locals++] = *local;
+	else
+		wims_log_rl(&rl_ws_locals, WIMS_LOG_WARN,
+			    "more than %u local WebSocket addresses: Route entries naming others are not recognised",
+			    PX_WS_LOCALS);
+}
+
 static void rr_uri(struct wims_proxy *px, struct wims_wbuf *w, enum wims_sip_proto proto,
 		   const struct wims_addr *local, const char *user)
 {
@@ -190,6 +207,7 @@ static void rr_uri(struct wims_proxy *px, struct wims_wbuf *w, enum wims_sip_pro
 	if (!user)
 		user = "";
 	if (px_proto_is_ws(proto) && local && wims_addr_host(local, host, sizeof(host), true) == 0) {
+		ws_local_seen(px, local);
 		wims_wbuf_printf(w, "<sip:%s%s%s:%u;transport=ws;lr>", user, at, host, wims_addr_port(local));
 		return;
 	}
@@ -240,6 +258,9 @@ bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val)
 		if (s[0] && wims_addr_parse(&l, wims_str_c(s), 0) == 0 && wims_addr_eq(&l, &h))
 			return true;
 	}
+	for (unsigned i = 0; i < px->n_ws_locals; i++)
+		if (wims_addr_eq(&px->ws_locals[i], &h))
+			return true;
 	return false;
 }
 
@@ -539,8 +560,16 @@ void wims_proxy_recv(struct wims_proxy *px, struct wims_sip_flow *flow, const ch
 		handle_request(px, m, flow);
 	} else {
 		px->st.responses_in++;
-		if (!wims_proxy__tsx_response(px, m, flow))
-			wims_proxy__forward_stateless_resp(px, m);
+		if (!wims_proxy__tsx_response(px, m, flow)) {
+			if (!px_proto_is_ws(wims_sip_flow_proto(flow)))
+				wims_proxy__forward_stateless_resp(px, m);
+			else /* a browser answers only what wims sent it, in a transaction:
+			      * forwarding the rest by its Via would let it send "responses"
+			      * to any address of the core's network */
+				wims_log_rl(&rl_bad_resp, WIMS_LOG_NOTICE,
+					    "flow %llu: a response that matches no transaction: dropped",
+					    (unsigned long long)wims_sip_flow_id(flow));
+		}
 	}
 	wims_proxy__mem_put(px, m);
 }

@@ -18,6 +18,7 @@
 #define PX_SKEY_MAX 320
 #define PX_SCRATCH 4096
 #define PX_POOL 6
+#define PX_WS_LOCALS 16 /* local addresses of the WebSocket side remembered (core.c rr_uri) */
 #define PX_POOL_SIZE (WIMS_SIP_MAX_MESSAGE + 1)
 
 /* Where a message came from or goes to: a connection flow (held by a
@@ -101,6 +102,10 @@ struct wims_proxy {
 	const struct px_role *role;
 	void *role_priv; /* the role's own state (its init allocates it, its free frees it) */
 	struct px_regev *regev; /* the role's reg event subscriptions (regevent.c), NULL: none */
+	/* the local addresses of the WebSocket connections wims put in a Record-Route
+	 * (a wildcard listen address names none of them: route_is_us) */
+	struct wims_addr ws_locals[PX_WS_LOCALS];
+	unsigned n_ws_locals;
 	/* per-message working memory, reused instead of malloc'd for each message */
 	void *pool[PX_POOL];
 	bool pool_busy[PX_POOL];

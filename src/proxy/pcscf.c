@@ -78,6 +78,7 @@ struct pc_state {
 	struct wims_jwt_keys keys;
 	EVP_PKEY *pub;
 	struct px_regev *re; /* reg event subscriptions ([pcscf] reg_subscribe), NULL: off */
+	uv_timer_t sweep;    /* registrations that ran out without a refresh (on_sweep) */
 };
 
 static uint64_t now_ms(const struct wims_proxy *px)
@@ -171,6 +172,32 @@ static void re_icid(struct wims_proxy *px, char *out, size_t cap)
 
 static const struct px_regev_ops re_ops = {re_ours, re_has_impu, re_dereg, re_icid, NULL};
 
+#define PC_SWEEP_MS 5000
+
+/* A registration that ran out without a refresh (the UE vanished, or its
+ * re-REGISTER failed) is removed like one the UE ended: the reg event
+ * subscription of its IMPU is left, and the flow is an unregistered UE
+ * again.  Its dialogs stay: they end with their BYE or with the flow. */
+static bool expire_cb(struct wims_hnode *n, void *arg)
+{
+	struct wims_proxy *px = arg;
+	struct pc_flow *f = wims_container_of(n, struct pc_flow, hn);
+
+	if (f->reg_expires && f->reg_expires <= now_ms(px)) {
+		wims_log(WIMS_LOG_INFO, "flow %llu: the registration of %s expired", (unsigned long long)f->id,
+			 f->n_impu ? f->impu[0] : "?");
+		flow_unregister(px, f, false);
+	}
+	return false;
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	struct wims_proxy *px = t->data;
+
+	wims_hash_walk(&px->flows, expire_cb, px);
+}
+
 static int pcscf_init(struct wims_proxy *px, char *err, size_t errlen)
 {
 	const char *s = px->conf->pcscf_flow_secret;
@@ -190,6 +217,10 @@ static int pcscf_init(struct wims_proxy *px, char *err, size_t errlen)
 		return -ENOMEM;
 	st->epoch = (uint32_t)time(NULL);
 	px->role_priv = st;
+	uv_timer_init(px->loop, &st->sweep);
+	st->sweep.data = px;
+	uv_timer_start(&st->sweep, on_sweep, PC_SWEEP_MS, PC_SWEEP_MS);
+	uv_unref((uv_handle_t *)&st->sweep);
 	if (px->conf->pcscf_reg_subscribe &&
 	    wims_proxy__regev_alloc(&st->re, px, &re_ops, px->conf->pcscf_reg_subscribe_expires))
 		return -ENOMEM;
@@ -851,16 +882,21 @@ static void free_rec(struct wims_hnode *n)
 	flow_free(wims_container_of(n, struct pc_flow, hn));
 }
 
+static void sweep_closed(uv_handle_t *h)
+{
+	free(wims_container_of((uv_timer_t *)h, struct pc_state, sweep));
+}
+
 static void pcscf_free(struct wims_proxy *px)
 {
 	struct pc_state *st = px->role_priv;
 	wims_proxy__flows_clear(px, free_rec);
+	px->role_priv = NULL;
 	if (st) {
 		EVP_PKEY_free(st->pub);
 		wims_proxy__regev_free(st->re);
+		uv_close((uv_handle_t *)&st->sweep, sweep_closed); /* st goes with it */
 	}
-	free(px->role_priv);
-	px->role_priv = NULL;
 }
 
 /* ---- admin ---- */

@@ -9,7 +9,7 @@
 
 #define SDP "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
 
-/* t1: [sip] t1_ms, NULL for the default (500): the wait for the notifier
+/* t1: [sip] t1_ms, NULL for the harness's 10 ms: the wait for the notifier
  * after a de-registration is 8 T1 */
 static struct h *re_up_t1(const char *expires, const char *t1)
 {
@@ -387,7 +387,7 @@ static void test_registration_terminated(void **state)
 /* The UE de-registers: the subscription of its IMPU ends with Expires: 0. */
 static void test_unsubscribe(void **state)
 {
-	struct h *h = re_up("600000");
+	struct h *h = re_up_t1("600000", "100");
 	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
 	char sub[4096], unsub[4096], req[8192], resp[4096];
 	const char *un;
@@ -530,6 +530,32 @@ static void test_resubscribe(void **state)
 	core_send(h, notify(req, sizeof(req), h, sub, "sc1", 3, "active", ""));
 	assert_true(wait_q(h, &h->core, n + 1, 1000));
 	assert_int_equal(STATUS(last(&h->core)), 481);
+	h_free(h);
+}
+
+/* A registration that runs out without a refresh is removed by the P-CSCF's
+ * sweep (every 5 s): the IMPU's subscription ends with it. */
+static void test_registration_expires(void **state)
+{
+	struct h *h = re_up("600000");
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char sub[4096], resp[4096];
+	const char *s;
+	size_t n;
+
+	(void)state;
+	do_register(h, b, 0, 1);
+	s = wait_core(h, "SUBSCRIBE ", 0, 1000);
+	assert_non_null(s);
+	snprintf(sub, sizeof(sub), "%s", s);
+	core_send(h, reply_to(resp, sizeof(resp), sub, 200, "sc1", "Expires: 600\r\n"));
+	settle(h, 30);
+	assert_int_equal(wims_proxy_stats(h->px)->bindings_open, 1);
+	n = h->core.n;
+	s = wait_core(h, "SUBSCRIBE ", n, 8000);
+	assert_non_null(s);
+	assert_string_equal(H(s, "Expires", 0), "0");
+	assert_int_equal(wims_proxy_stats(h->px)->bindings_open, 0);
 	h_free(h);
 }
 
@@ -679,7 +705,7 @@ int main(void)
 	    cmocka_unit_test(test_shared_subscription),
 	    cmocka_unit_test(test_notify_first),    cmocka_unit_test(test_off),
 	    cmocka_unit_test(test_dereg_notifier_ends), cmocka_unit_test(test_dereg_then_register),
-	    cmocka_unit_test(test_resubscribe),
+	    cmocka_unit_test(test_resubscribe),     cmocka_unit_test(test_registration_expires),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,7 +53,8 @@ static void bad_frame(struct wims_sip_flow *f, const char *p, size_t len)
 
 	if (rb) {
 		wims_wbuf_init(&w, rb, cap);
-		answered = wims_sip__frame_reply(m, p, len, why, &w) == 0 && wims_stream_write(f->st, w.p, w.len) == 0;
+		answered = wims_sip__frame_reply(m, p, len, why, &w) == 0 &&
+			   wims_stream_write(f->st, w.p, w.len) == 0;
 	}
 	free(rb);
 	free(m);

@@ -344,9 +344,12 @@ static void on_idle(uv_timer_t *t)
 static void idle_start(struct wims_sip_tport *tp)
 {
 	/* closes within 1.25 x the shorter bound */
-	unsigned s = tp->tcp_idle_s && (!tp->tcp_msg_s || tp->tcp_idle_s < tp->tcp_msg_s) ? tp->tcp_idle_s
-											 : tp->tcp_msg_s;
-	uint64_t every = (uint64_t)s * 250;
+	unsigned s = tp->tcp_idle_s;
+	uint64_t every;
+
+	if (tp->tcp_msg_s && (!s || tp->tcp_msg_s < s))
+		s = tp->tcp_msg_s;
+	every = (uint64_t)s * 250;
 
 	if (every > 30000)
 		every = 30000;

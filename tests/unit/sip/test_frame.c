@@ -168,19 +168,19 @@ static void test_why(void **state)
 		const char *in, *why; /* why NULL: framed or needs more */
 		long r;
 	} t[] = {
-		{REQ_HDRS "\r\n", "Missing Content-Length", -EBADMSG},
-		{REQ_HDRS "Content-Length: 1x\r\n\r\n", "Bad Content-Length", -EBADMSG},
-		{REQ_HDRS "l: 1\r\nContent-Length: 2\r\n\r\n", "Bad Content-Length", -EBADMSG},
-		{REQ_HDRS "Content-Length: 65536\r\n\r\n", "Message too large", -EBADMSG},
-		{"GET / HTTP/1.1\r\n", "Bad start line", -EBADMSG},
-		{"hello\r\n", "Bad start line", -EBADMSG},
-		{"OPTIONS sip:a SIP", NULL, 0},		       /* not whole yet */
-		{"OPTIONS sip:a SIP/2.0\r\nVia", NULL, 0},     /* start line fine */
-		{"OPTIONS sip:a SIP/3.0\r\nVia", NULL, 0},     /* the version is the parser's (505) */
-		{"SIP/2.0 200 OK\r\nVia", NULL, 0},
-		{"\x16\x03\x01", "Bad start line", -EBADMSG}, /* a TLS ClientHello */
-		{" OPTIONS sip:a SIP/2.0\r\n", "Bad start line", -EBADMSG},
-		{"OPTIONS SIP/2.0\r\n", NULL, 0}, /* two tokens: the parser says Bad request line */
+	    {REQ_HDRS "\r\n", "Missing Content-Length", -EBADMSG},
+	    {REQ_HDRS "Content-Length: 1x\r\n\r\n", "Bad Content-Length", -EBADMSG},
+	    {REQ_HDRS "l: 1\r\nContent-Length: 2\r\n\r\n", "Bad Content-Length", -EBADMSG},
+	    {REQ_HDRS "Content-Length: 65536\r\n\r\n", "Message too large", -EBADMSG},
+	    {"GET / HTTP/1.1\r\n", "Bad start line", -EBADMSG},
+	    {"hello\r\n", "Bad start line", -EBADMSG},
+	    {"OPTIONS sip:a SIP", NULL, 0},	       /* not whole yet */
+	    {"OPTIONS sip:a SIP/2.0\r\nVia", NULL, 0}, /* start line fine */
+	    {"OPTIONS sip:a SIP/3.0\r\nVia", NULL, 0}, /* the version is the parser's (505) */
+	    {"SIP/2.0 200 OK\r\nVia", NULL, 0},
+	    {"\x16\x03\x01", "Bad start line", -EBADMSG}, /* a TLS ClientHello */
+	    {" OPTIONS sip:a SIP/2.0\r\n", "Bad start line", -EBADMSG},
+	    {"OPTIONS SIP/2.0\r\n", NULL, 0}, /* two tokens: the parser says Bad request line */
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -198,14 +198,16 @@ static void test_reply(void **state)
 	static struct wims_sip_msg m;
 	char out[2048];
 	struct wims_wbuf w;
-	static const char inv[] = "INVITE sip:a SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
-				  "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCall-ID: q\r\nCSeq: 2 INVITE\r\n\r\n";
+	static const char inv[] =
+	    "INVITE sip:a SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
+	    "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCall-ID: q\r\nCSeq: 2 INVITE\r\n\r\n";
 
 	wims_wbuf_init(&w, out, sizeof(out));
 	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv), "Missing Content-Length", &w), 0);
 	out[w.len] = '\0';
-	assert_non_null(strstr(out, "SIP/2.0 400 Missing Content-Length\r\n"
-				    "Via: SIP/2.0/TCP h;branch=z9hG4bK7\r\nFrom: <sip:b@x>;tag=9\r\nTo: <sip:a@x>;tag="));
+	assert_non_null(
+	    strstr(out, "SIP/2.0 400 Missing Content-Length\r\n"
+			"Via: SIP/2.0/TCP h;branch=z9hG4bK7\r\nFrom: <sip:b@x>;tag=9\r\nTo: <sip:a@x>;tag="));
 	assert_non_null(strstr(out, "\r\nCall-ID: q\r\nCSeq: 2 INVITE\r\nContent-Length: 0\r\n\r\n"));
 	/* the same request gets the same To tag */
 	char again[2048];
@@ -218,22 +220,27 @@ static void test_reply(void **state)
 	char withbody[1024];
 	snprintf(withbody, sizeof(withbody), "%sv=0\r\n", inv);
 	wims_wbuf_init(&w, out, sizeof(out));
-	assert_int_equal(wims_sip__frame_reply(&m, withbody, strlen(withbody), "Missing Content-Length", &w), 0);
+	assert_int_equal(wims_sip__frame_reply(&m, withbody, strlen(withbody), "Missing Content-Length", &w),
+			 0);
 	wims_wbuf_init(&w, out, sizeof(out));
 	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv), "Message too large", &w), 0);
 	assert_memory_equal(out, "SIP/2.0 513 Message Too Large\r\n", 31);
 
 	/* nothing to answer */
 	wims_wbuf_init(&w, out, sizeof(out));
-	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv) - 2, "Missing Content-Length", &w), -EBADMSG);
+	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv) - 2, "Missing Content-Length", &w),
+			 -EBADMSG);
 	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv), "Bad start line", &w), -EBADMSG);
 	assert_int_equal(wims_sip__frame_reply(&m, inv, strlen(inv), NULL, &w), -EBADMSG);
-	static const char ack[] = "ACK sip:a SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
-				  "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCall-ID: q\r\nCSeq: 2 ACK\r\n\r\n";
+	static const char ack[] =
+	    "ACK sip:a SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
+	    "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCall-ID: q\r\nCSeq: 2 ACK\r\n\r\n";
 	assert_int_equal(wims_sip__frame_reply(&m, ack, strlen(ack), "Missing Content-Length", &w), -EBADMSG);
-	static const char resp[] = "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
-				   "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCall-ID: q\r\nCSeq: 2 INVITE\r\n\r\n";
-	assert_int_equal(wims_sip__frame_reply(&m, resp, strlen(resp), "Missing Content-Length", &w), -EBADMSG);
+	static const char resp[] =
+	    "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
+	    "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCall-ID: q\r\nCSeq: 2 INVITE\r\n\r\n";
+	assert_int_equal(wims_sip__frame_reply(&m, resp, strlen(resp), "Missing Content-Length", &w),
+			 -EBADMSG);
 	static const char nocallid[] = "OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK7\r\n"
 				       "From: <sip:b@x>;tag=9\r\nTo: <sip:a@x>\r\nCSeq: 2 OPTIONS\r\n\r\n";
 	assert_int_equal(wims_sip__frame_reply(&m, nocallid, strlen(nocallid), "Missing Content-Length", &w),
@@ -244,11 +251,16 @@ static void test_reply(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_complete),	     cmocka_unit_test(test_incomplete),
-	    cmocka_unit_test(test_two_messages),     cmocka_unit_test(test_crlf_keepalive),
-	    cmocka_unit_test(test_compact_and_case), cmocka_unit_test(test_bad),
-	    cmocka_unit_test(test_huge_headers),     cmocka_unit_test(test_resume),
-	    cmocka_unit_test(test_why),	     cmocka_unit_test(test_reply),
+	    cmocka_unit_test(test_complete),
+	    cmocka_unit_test(test_incomplete),
+	    cmocka_unit_test(test_two_messages),
+	    cmocka_unit_test(test_crlf_keepalive),
+	    cmocka_unit_test(test_compact_and_case),
+	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_huge_headers),
+	    cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_why),
+	    cmocka_unit_test(test_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

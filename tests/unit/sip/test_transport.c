@@ -803,23 +803,25 @@ static void test_framing_errors(void **state)
 	struct wims_sip_tport_cfg cb = {.tcp = &t->lo};
 	struct wims_addr bt;
 	struct wims_sip_tport_counters c;
-#define HDRS(m) m " sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n" \
-		"To: <sip:b@x>\r\nCall-ID: c1\r\nCSeq: 1 " m "\r\n"
+#define HDRS(m)                                                                                              \
+	m " sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n"              \
+	  "To: <sip:b@x>\r\nCall-ID: c1\r\nCSeq: 1 " m "\r\n"
 	static const struct {
 		const char *in, *want; /* want NULL: closed without an answer */
 	} cases[] = {
-		{HDRS("INVITE") "\r\n", "SIP/2.0 400 Missing Content-Length\r\n"},
-		{HDRS("OPTIONS") "Content-Length: x1\r\n\r\n", "SIP/2.0 400 Bad Content-Length\r\n"},
-		{HDRS("OPTIONS") "Content-Length: -1\r\n\r\n", "SIP/2.0 400 Bad Content-Length\r\n"},
-		/* two Content-Lengths: the parser refuses the headers themselves */
-		{HDRS("OPTIONS") "l: 1\r\nContent-Length: 2\r\n\r\n", NULL},
-		{HDRS("MESSAGE") "Content-Length: 70000\r\n\r\n", "SIP/2.0 513 Message Too Large\r\n"},
-		{HDRS("ACK") "\r\n", NULL},
-		{"SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n"
-		 "To: <sip:b@x>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n", NULL},
-		{"OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n\r\n", NULL},
-		{"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", NULL},
-		{"\x16\x03\x01\x02\x00\x01", NULL},
+	    {HDRS("INVITE") "\r\n", "SIP/2.0 400 Missing Content-Length\r\n"},
+	    {HDRS("OPTIONS") "Content-Length: x1\r\n\r\n", "SIP/2.0 400 Bad Content-Length\r\n"},
+	    {HDRS("OPTIONS") "Content-Length: -1\r\n\r\n", "SIP/2.0 400 Bad Content-Length\r\n"},
+	    /* two Content-Lengths: the parser refuses the headers themselves */
+	    {HDRS("OPTIONS") "l: 1\r\nContent-Length: 2\r\n\r\n", NULL},
+	    {HDRS("MESSAGE") "Content-Length: 70000\r\n\r\n", "SIP/2.0 513 Message Too Large\r\n"},
+	    {HDRS("ACK") "\r\n", NULL},
+	    {"SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n"
+	     "To: <sip:b@x>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n",
+	     NULL},
+	    {"OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n\r\n", NULL},
+	    {"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", NULL},
+	    {"\x16\x03\x01\x02\x00\x01", NULL},
 	};
 #undef HDRS
 	const size_t n = sizeof(cases) / sizeof(cases[0]);
@@ -843,7 +845,8 @@ static void test_framing_errors(void **state)
 			continue;
 		}
 		answered++;
-		if (r[i].rx_len < strlen(cases[i].want) || memcmp(r[i].rx, cases[i].want, strlen(cases[i].want)))
+		if (r[i].rx_len < strlen(cases[i].want) ||
+		    memcmp(r[i].rx, cases[i].want, strlen(cases[i].want)))
 			fail_msg("case %zu: got %.*s", i, (int)r[i].rx_len, r[i].rx);
 		assert_non_null(memmem(r[i].rx, r[i].rx_len, "Call-ID: c1\r\n", 13));
 		assert_non_null(memmem(r[i].rx, r[i].rx_len, "To: <sip:b@x>;tag=", 18));

@@ -277,6 +277,7 @@ static int start_ws(struct wims_app *app, struct wims_ws_server **sp, const char
 	wc.handshake_timeout_ms = c->ws_handshake_timeout_ms;
 	wc.idle_timeout_s = c->ws_idle_timeout_s;
 	wc.ping_interval_s = c->ws_ping_interval_s;
+	wc.pong_timeout_s = c->ws_pong_timeout_s;
 	wc.max_message = c->ws_max_message;
 	wc.max_connections = c->ws_max_connections;
 	wc.max_per_ip = c->ws_max_per_ip;

@@ -48,6 +48,9 @@ static const struct key keys[] = {
 	  "close a WebSocket with no traffic for this long (0: never)"),
 	U("ws", "ping_interval_s", ws_ping_interval_s, 0, 3600, "25",
 	  "send a WebSocket ping after this long without traffic (0: never)"),
+	U("ws", "pong_timeout_s", ws_pong_timeout_s, 0, 3600, "20",
+	  "close a WebSocket (abort, no close handshake) that sends nothing, not even the pong, for this long "
+	  "after a ping: a peer gone without FIN/RST is found within ping_interval_s + pong_timeout_s (0: never)"),
 	U("ws", "max_message", ws_max_message, 1024, 16777216, "65536",
 	  "largest WebSocket message accepted; larger ones close the connection with 1009"),
 	U("ws", "max_connections", ws_max_connections, 1, 1000000, "20000",

@@ -28,6 +28,7 @@ struct wims_conf {
 	unsigned ws_handshake_timeout_ms;
 	unsigned ws_idle_timeout_s;
 	unsigned ws_ping_interval_s;
+	unsigned ws_pong_timeout_s;
 	unsigned ws_max_message;
 	unsigned ws_max_connections;
 	unsigned ws_max_per_ip;

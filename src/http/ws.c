@@ -57,7 +57,8 @@ struct wims_ws_conn {
 	struct wims_ws_conn *next, *prev;
 	struct ip_count *ip;
 	void *user;
-	uint64_t last_rx; /* uv_now() of the last bytes from the peer */
+	uint64_t last_rx;   /* uv_now() of the last bytes from the peer */
+	uint64_t ping_sent; /* uv_now() when the unanswered Ping went out (valid with ping_out) */
 	uv_timer_t timer;
 	char *head; /* a request head that came in pieces */
 	size_t head_len;
@@ -84,7 +85,7 @@ const char *wims_ws_end_name(enum wims_ws_end e)
 {
 	static const char *const names[WIMS_WS_END_MAX_] = {
 	    "peer_close", "local_close",       "close_timeout",	    "protocol", "idle",
-	    "dropped",	  "handshake_timeout", "handshake_refused", "http",
+	    "dropped",	  "handshake_timeout", "handshake_refused", "http",	    "pong_timeout",
 	};
 	return (unsigned)e < WIMS_WS_END_MAX_ ? names[e] : "?";
 }
@@ -342,7 +343,19 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	uint64_t now = uv_now(t->loop), idle = c->srv->cfg.idle_timeout_s * 1000ull;
-	uint64_t ping = c->srv->cfg.ping_interval_s * 1000ull;
+	uint64_t ping = c->srv->cfg.ping_interval_s * 1000ull, pong = c->srv->cfg.pong_timeout_s * 1000ull;
+	if (pong && c->ping_out && now - c->ping_sent >= pong) {
+		/* Not a byte since our Ping: the browser is gone without FIN or RST (lid
+		 * closed, NAT state lost, cable pulled).  A Close would only wait 5 s for
+		 * an answer that cannot come, so abort now: close_h runs at once and the
+		 * SIP flow is gone (RFC 5626 §5.3: its requests get 430, not 408). */
+		wims_log_rl(&close_rl, WIMS_LOG_NOTICE, "ws %s: no answer to a Ping within %u s: peer gone",
+			    peer_str(c, pb), c->srv->cfg.pong_timeout_s);
+		c->state = ST_DONE;
+		c->why = WIMS_WS_END_PONG_TIMEOUT;
+		wims_stream_abort(c->st);
+		return;
+	}
 	if (idle && now - c->last_rx >= idle) {
 		wims_log_rl(&close_rl, WIMS_LOG_NOTICE, "ws %s: idle for %u s", peer_str(c, pb),
 			    c->srv->cfg.idle_timeout_s);
@@ -351,9 +364,11 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	if (ping && !c->ping_out && now - c->last_rx >= ping) {
-		/* RFC 7118 §6 / pitfall 3: keep NATs and proxies from dropping the flow. */
+		/* RFC 7118 §6 / pitfall 3: keep NATs and proxies from dropping the flow;
+		 * the answer (or any bytes) proves the peer is still there. */
 		(void)send_frame(c, WIMS_WS_OP_PING, NULL, 0);
 		c->ping_out = true;
+		c->ping_sent = now;
 	}
 	conn_arm_timer(c);
 }
@@ -374,6 +389,8 @@ static void conn_arm_timer(struct wims_ws_conn *c)
 			at = c->last_rx + cfg->idle_timeout_s * 1000ull;
 		if (cfg->ping_interval_s && !c->ping_out && c->last_rx + cfg->ping_interval_s * 1000ull < at)
 			at = c->last_rx + cfg->ping_interval_s * 1000ull;
+		if (cfg->pong_timeout_s && c->ping_out && c->ping_sent + cfg->pong_timeout_s * 1000ull < at)
+			at = c->ping_sent + cfg->pong_timeout_s * 1000ull;
 		if (at != UINT64_MAX)
 			due = at > now ? at - now : 0;
 	}

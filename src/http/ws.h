@@ -53,6 +53,7 @@ struct wims_ws_config {
 	unsigned handshake_timeout_ms; /* accept (TLS included) until 101; 0 = 10000 */
 	unsigned idle_timeout_s;       /* no bytes from the peer for this long: close; 0 = never */
 	unsigned ping_interval_s; /* send a Ping after this long without bytes from the peer; 0 = never */
+	unsigned pong_timeout_s;  /* after that Ping, no bytes at all for this long: abort (dead peer); 0 = never */
 	size_t max_message;	  /* largest assembled message; 0 = WIMS_WS_MAX_MESSAGE */
 	unsigned max_connections; /* open TCP connections; 0 = unlimited */
 	unsigned max_per_ip;	  /* open TCP connections from one peer address; 0 = unlimited */
@@ -71,6 +72,7 @@ enum wims_ws_end {
 	WIMS_WS_END_HANDSHAKE_TIMEOUT,
 	WIMS_WS_END_HANDSHAKE_REFUSED, /* 400/403/426/431 answered */
 	WIMS_WS_END_HTTP,	       /* a plain HTTP request was answered */
+	WIMS_WS_END_PONG_TIMEOUT,      /* nothing came back within pong_timeout_s of our Ping */
 	WIMS_WS_END_MAX_
 };
 

@@ -600,6 +600,103 @@ static void test_pings_without_idle(void **state)
 	free(e);
 }
 
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000L + (b->tv_nsec - a->tv_nsec) / 1000000L;
+}
+
+/* A client that stops answering after the upgrade (a browser whose lid closed):
+ * it reads the Ping and sends nothing more.  The server aborts pong_timeout_s
+ * after its Ping (no Close handshake to wait for) and close_h gets 1006. */
+static void client_dead_peer(struct env *e)
+{
+	struct timespec t0, t1, t2;
+	char buf[256];
+	uint8_t op;
+	size_t n;
+	int fd;
+
+	/* an HTTP request still arriving is not pinged: only its handshake timeout runs */
+	int http_fd = tcp_connect(e);
+	CHECK(e, http_fd >= 0 && send_all(http_fd, "GET /healthz HTTP/1.1\r\n", 23));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = ws_connect(e);
+	CHECK(e, fd >= 0);
+	CHECK(e, recv_frame(fd, &op, buf, sizeof(buf), &n) && op == WIMS_WS_OP_PING);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(e, expect_eof(fd));
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	CHECK(e, recv(http_fd, buf, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	CHECK(e, send_all(http_fd, "Host: x\r\n\r\n", 11));
+	CHECK(e, http(http_fd, "", buf, sizeof(buf)) == 200);
+	close(http_fd);
+	/* ping_interval_s 1 + pong_timeout_s 1 from the last bytes (the upgrade) */
+	CHECK(e, ms_between(&t1, &t2) >= 900);
+	CHECK(e, ms_between(&t0, &t2) <= 2600);
+	CHECK(e, wait_int(e, &e->closes, 1, 2000));
+	pthread_mutex_lock(&e->mu);
+	uint16_t code = e->close_code;
+	pthread_mutex_unlock(&e->mu);
+	CHECK(e, code == WIMS_WS_CLOSE_ABNORMAL);
+	close(fd);
+}
+
+static void test_pong_timeout(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	(void)state;
+	e->cfg.ping_interval_s = 1;
+	e->cfg.pong_timeout_s = 1;
+	e->cfg.idle_timeout_s = 600;
+	run(e, client_dead_peer);
+	assert_int_equal(e->ctr.closed[WIMS_WS_END_PONG_TIMEOUT], 1);
+	assert_int_equal(e->ctr.closed[WIMS_WS_END_IDLE], 0);
+	assert_int_equal(e->ctr.closed[WIMS_WS_END_HTTP], 1);
+	assert_int_equal(e->ctr.conns, 0);
+	assert_int_equal(e->closes, 1);
+	free(e);
+}
+
+/* A live client answers each Ping late but inside pong_timeout_s, once with a
+ * CRLF keep-alive instead of a Pong (any bytes count): it is kept for
+ * several rounds, longer than ping_interval_s + pong_timeout_s. */
+static void client_live_peer(struct env *e)
+{
+	char buf[256];
+	uint8_t op;
+	size_t n;
+	int fd = ws_connect(e);
+
+	CHECK(e, fd >= 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK(e, recv_frame(fd, &op, buf, sizeof(buf), &n) && op == WIMS_WS_OP_PING);
+		usleep(500000);
+		if (i == 1)
+			CHECK(e, send_frame(fd, true, WIMS_WS_OP_TEXT, "\r\n\r\n", 4, true));
+		else
+			CHECK(e, send_frame(fd, true, WIMS_WS_OP_PONG, buf, n, true));
+	}
+	CHECK(e, get_int(e, &e->closes) == 0);
+	CHECK(e, send_frame(fd, true, WIMS_WS_OP_CLOSE, "\x03\xe8", 2, true));
+	CHECK(e, expect_close(fd, 1000));
+	CHECK(e, expect_eof(fd));
+	CHECK(e, wait_int(e, &e->closes, 1, 2000));
+	close(fd);
+}
+
+static void test_pong_answered(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	(void)state;
+	e->cfg.ping_interval_s = 1;
+	e->cfg.pong_timeout_s = 1;
+	run(e, client_live_peer);
+	assert_int_equal(e->ctr.closed[WIMS_WS_END_PONG_TIMEOUT], 0);
+	assert_int_equal(e->ctr.closed[WIMS_WS_END_PEER_CLOSE], 1);
+	assert_int_equal(e->ctr.keepalives_in, 1);
+	free(e);
+}
+
 static char web_root[64];
 
 static void client_http(struct env *e)
@@ -722,7 +819,8 @@ int main(void)
 	    cmocka_unit_test(test_close_timeout), cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_limits),	  cmocka_unit_test(test_max_connections),
 	    cmocka_unit_test(test_keepalive),	  cmocka_unit_test(test_pings_without_idle),
-	    cmocka_unit_test(test_http),
+	    cmocka_unit_test(test_http),	  cmocka_unit_test(test_pong_timeout),
+	    cmocka_unit_test(test_pong_answered),
 	};
 	wims_log_init("test", false, WIMS_LOG_INFO);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,6 +207,7 @@ struct env {
 	int opens, closes, msgs, tls_opens;
 	uint16_t code;
 	bool end;
+	unsigned ping_s, pong_s; /* keep-alive, set before start() */
 	/* memory test */
 	int want;
 	pid_t child;
@@ -261,7 +262,10 @@ static void on_tick(uv_timer_t *t)
 static void start(struct env *e, bool tls, unsigned hs_timeout_ms)
 {
 	struct wims_ws_handlers h = {on_open, on_msg, on_close, e};
-	struct wims_ws_config cfg = {.tls = tls ? server_tls : NULL, .handshake_timeout_ms = hs_timeout_ms};
+	struct wims_ws_config cfg = {.tls = tls ? server_tls : NULL,
+				     .handshake_timeout_ms = hs_timeout_ms,
+				     .ping_interval_s = e->ping_s,
+				     .pong_timeout_s = e->pong_s};
 	struct wims_addr a;
 
 	pthread_mutex_init(&e->mu, NULL);
@@ -350,6 +354,67 @@ static void test_wss(void **state)
 	free(e);
 }
 
+/* ---- a dead peer over TLS ---- */
+
+/* The client upgrades over TLS, reads the server's Ping and then answers
+ * nothing: the server aborts pong_timeout_s later (no close_notify, no Close). */
+static void *wss_dead_client(void *arg)
+{
+	struct env *e = arg;
+	struct cli c;
+	char buf[128];
+	uint8_t op;
+	size_t n;
+	const char *fail = NULL;
+
+	if (!cli_connect(&c, e->port, true) || !cli_upgrade(&c))
+		fail = "TLS connect and upgrade";
+	else if (!cli_read_frame(&c, &op, buf, sizeof(buf), &n) || op != WIMS_WS_OP_PING)
+		fail = "no Ping";
+	else if (SSL_read(c.ssl, buf, 1) > 0) /* within SO_RCVTIMEO (5 s) */
+		fail = "data after the Ping";
+	cli_close(&c);
+	if (fail)
+		snprintf(client_fail, sizeof(client_fail), "%s", fail);
+	for (int i = 0; i < 200; i++) {
+		pthread_mutex_lock(&e->mu);
+		bool closed = e->closes > 0;
+		pthread_mutex_unlock(&e->mu);
+		if (closed)
+			break;
+		usleep(10000);
+	}
+	pthread_mutex_lock(&e->mu);
+	e->end = true;
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+static void test_wss_pong_timeout(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	pthread_t th;
+	struct wims_ws_counters ctr;
+	(void)state;
+	client_fail[0] = 0;
+	e->ping_s = 1;
+	e->pong_s = 1;
+	start(e, true, 1000);
+	uv_timer_start(&e->tick, on_tick, 20, 20);
+	assert_int_equal(pthread_create(&th, NULL, wss_dead_client, e), 0);
+	uv_run(&e->loop, UV_RUN_DEFAULT);
+	pthread_join(th, NULL);
+	wims_ws_server_counters(e->srv, &ctr);
+	finish(e);
+	if (client_fail[0])
+		fail_msg("client: %s", client_fail);
+	assert_int_equal(e->tls_opens, 1);
+	assert_int_equal(e->closes, 1);
+	assert_int_equal(e->code, WIMS_WS_CLOSE_ABNORMAL);
+	assert_int_equal(ctr.closed[WIMS_WS_END_PONG_TIMEOUT], 1);
+	free(e);
+}
+
 /* ---- idle memory ---- */
 
 static size_t heap_used(void)
@@ -431,6 +496,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wss),
+	    cmocka_unit_test(test_wss_pong_timeout),
 	    cmocka_unit_test(test_idle_memory),
 	};
 	signal(SIGPIPE, SIG_IGN);

@@ -119,6 +119,7 @@ sed -e 's/users=>size=4;/users=>size=15;/' \
 sed -e 's/^debug=LOG_LEVEL/debug=1/' -e 's/^tcp_children=2/tcp_children=1/' "$LAB/kamailio/pcscf.cfg" >"$OUT/pcscf-bench.cfg"
 grep -q 'ue\$var(i)' "$OUT/scscf-bench.cfg" || { echo "bench/run.sh: cannot derive the S-CSCF config" >&2; exit 1; }
 kam scscf "$OUT/scscf-bench.cfg" $LOAD_CPU -m 2048 -M 32
+SCSCF_PID=$KPID
 wait_port udp 5080
 kam pcscf "$OUT/pcscf-bench.cfg" $LOAD_CPU -m 2048 -M 32
 wait_port udp 5070
@@ -133,9 +134,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-keyout "$OUT/key.pem" -out "$OUT/cert.pem" >/dev/null 2>&1 || { echo "openssl failed" >&2; exit 1; }
 
 # ---------------------------------------------------------------- gateways
-start_wimsd() { # [pcscf]: the P-CSCF role toward the second S-CSCF (5081)
+start_wimsd() { # [iwu|pcscf [regsub]]: the P-CSCF role toward the second S-CSCF (5081);
+	# the IWU subscribes to the reg event for its browsers only with "regsub"
+	# (part c): Kamailio's relay, which parts a and b compare it with, does not
 	local role=${1:-iwu} next="[iwu]
-pcscf = sip:127.0.0.1:5070;transport=udp"
+pcscf = sip:127.0.0.1:5070;transport=udp
+reg_subscribe = $([ "${2:-}" = regsub ] && echo yes || echo no)"
 	[ "$role" = pcscf ] && next="[pcscf]
 scscf = sip:127.0.0.1:5081;transport=udp"
 	cat >"$OUT/wimsd.ini" <<INI
@@ -327,9 +331,11 @@ fi # ROLES_ONLY
 # wimsd as the P-CSCF talks to an S-CSCF with the IMS registrar behaviour
 # (Service-Route, P-Associated-URI; the reg event package when the lab's
 # S-CSCF has it) on 5081; the IWU role relays through the Kamailio P-CSCF to
-# the S-CSCF on 5080.  Same load: register + de-register rounds (each an
-# initial registration, with the reg-event subscription the P-CSCF makes and
-# ends), calls from registered users.  BENCH_PCSCF=0 skips this part.
+# the S-CSCF on 5080, which then serves the reg event package too, and
+# subscribes for each browser as its UE would ([iwu] reg_subscribe, on by
+# default).  Same load: register + de-register rounds (each an initial
+# registration, with the reg-event subscription the role makes and ends),
+# calls from registered users.  BENCH_PCSCF=0 skips this part.
 if [ "${BENCH_PCSCF:-1}" = 1 ]; then
 	# (its own address for the reg event package: pua_reginfo PUBLISHes the
 	# registrations to REGINFO_URI through SCSCF_URI, the 5080 S-CSCF otherwise)
@@ -356,12 +362,29 @@ if [ "${BENCH_PCSCF:-1}" = 1 ]; then
 		SCSCF_IMS_PID=$KPID
 		wait_port udp 5081
 	}
+	# the IWU chain's S-CSCF (5080) with the reg event package, fresh for each
+	# IWU run for the same reason (in place of the plain one of parts a and b)
+	reg80=(-A WITH_REGINFO -A "DBTEXT_URL=\"text://$OUT/scscf80.db\"")
+	scscf80() { # start|stop
+		if [ -n "$SCSCF_PID" ]; then
+			stop_pid "$SCSCF_PID"
+			for _ in $(seq 50); do ss -H -lun "sport = :5080" | grep -q . || break; sleep 0.1; done
+			SCSCF_PID=
+		fi
+		[ "$1" = start ] || return 0
+		rm -rf "$OUT/scscf80.db" && mkdir -p "$OUT/scscf80.db" && cp /usr/share/kamailio/dbtext/kamailio/* "$OUT/scscf80.db/"
+		kam scscf80 "$OUT/scscf-bench.cfg" $LOAD_CPU -m 2048 -M 32 "${reg80[@]}"
+		SCSCF_PID=$KPID
+		wait_port udp 5080
+	}
+	scscf80 stop
 	role_run() { # ROLE SCENARIO RATE
-		[ "$1" = pcscf ] && scscf_ims start
-		start_wimsd "$1"
+		if [ "$1" = pcscf ]; then scscf_ims start; else scscf80 start; fi
+		start_wimsd "$1" regsub
 		run_load "wimsd-$1" "$2" "$3"
 		stop_pid "$GW_PID"
 		scscf_ims stop
+		scscf80 stop
 	}
 	log "(c) wimsd in the P-CSCF role (S-CSCF 5081: ${ims[*]}) against the IWU role"
 	ROLE_SCEN=${BENCH_ROLE_SCENARIOS:-register register-dereg call-registered}

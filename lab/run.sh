@@ -91,16 +91,17 @@ phone() { # name scenario port mediaport
   PIDS+=($!); NAMES+=("$1")
 }
 
-# wimsd as the P-CSCF talks to the S-CSCF directly: the S-CSCF then answers
-# REGISTER with Service-Route and P-Associated-URI, as an IMS one does, and
-# serves the reg event package that wimsd subscribes to (db_text tables in
+# The S-CSCF serves the reg event package that wimsd subscribes to, as the
+# P-CSCF or as each browser's UE in the IWU role (db_text tables in
 # lab/run/scscf.db; `kamcmd -s udp:127.0.0.1:5079 ul.rm location alice`
-# de-registers alice from the network side, and her calls are released)
+# de-registers alice from the network side, and her calls are released).
+# wimsd as the P-CSCF talks to it directly: it then answers REGISTER with
+# Service-Route and P-Associated-URI, as an IMS one does.
+mkdir -p "$RUN/scscf.db" && cp /usr/share/kamailio/dbtext/kamailio/* "$RUN/scscf.db/"
 if [ "$MODE" = pcscf ]; then
-  mkdir -p "$RUN/scscf.db" && cp /usr/share/kamailio/dbtext/kamailio/* "$RUN/scscf.db/"
   kam scscf "$LAB/kamailio/scscf.cfg" -A WITH_IMS_REG -A WITH_REGINFO -A "DBTEXT_URL=\"text://$RUN/scscf.db\""
 else
-  kam scscf "$LAB/kamailio/scscf.cfg"
+  kam scscf "$LAB/kamailio/scscf.cfg" -A WITH_REGINFO -A "DBTEXT_URL=\"text://$RUN/scscf.db\""
 fi
 wait_port udp 5080 scscf
 if [ "$MODE" != pcscf ]; then kam pcscf "$LAB/kamailio/pcscf.cfg"; wait_port udp 5070 pcscf; fi

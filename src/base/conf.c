@@ -100,7 +100,7 @@ static const struct key keys[] = {
 	{"iwu", "record_route", K_BOOL, offsetof(struct wims_conf, iwu_record_route), sizeof(bool), 0, 0, "no",
 	 "yes: Record-Route dialog-creating requests twice (WebSocket side and core side) so that "
 	 "in-dialog requests pass through wims by route as well as by Contact"},
-	{"iwu", "reg_subscribe", K_BOOL, offsetof(struct wims_conf, iwu_reg_subscribe), sizeof(bool), 0, 0, "no",
+	{"iwu", "reg_subscribe", K_BOOL, offsetof(struct wims_conf, iwu_reg_subscribe), sizeof(bool), 0, 0, "yes",
 	 "yes: subscribe, as each browser's UE, to the reg event package of its identity (TS 24.229 §5.1.1.3) "
 	 "and release its calls when the network de-registers it"},
 	U("iwu", "reg_subscribe_expires", iwu_reg_subscribe_expires, 10, 4000000, "600000",

@@ -143,7 +143,16 @@ start_pcscf() {
   wait_port udp $PCSCF_PORT 10 pcscf; wait_port tcp $PCSCF_PORT 10 pcscf; alive pcscf
   log "P-CSCF up on 127.0.0.1:$PCSCF_PORT"
 }
-start_core() { start_scscf; start_pcscf; }
+# the S-CSCF with the reg event package (scscf.cfg WITH_REGINFO: db_text
+# tables in $T/scscf.db, kamcmd on $SCSCF_CTL, see scscf_cmd), as an IMS one
+# has: wimsd subscribes to it as the P-CSCF, or as each browser's UE ([iwu]
+# reg_subscribe, on by default)
+start_scscf_reginfo() { # [extra -A defines...]
+  mkdir -p "$T/scscf.db" && cp /usr/share/kamailio/dbtext/kamailio/* "$T/scscf.db/" ||
+    fail "no Kamailio db_text schema in /usr/share/kamailio/dbtext/kamailio"
+  start_scscf -A WITH_REGINFO -A "DBTEXT_URL=\"text://$T/scscf.db\"" -A "CTL_ADDR=\"$SCSCF_CTL\"" "$@"
+}
+start_core() { start_scscf_reginfo; start_pcscf; }
 # Kamailio as the WebSocket front instead of wimsd (same WS port 8080, SIP 5062)
 start_wsproxy() {
   _kamailio wsproxy "$LAB/kamailio/wsproxy.cfg" "$@"
@@ -216,10 +225,7 @@ SCSCF_CTL=udp:127.0.0.1:5079
 start_pcscf_lab() {
   if [ "${1:-}" = --reginfo ]; then
     local exp=${2:-600000}
-    mkdir -p "$T/scscf.db" && cp /usr/share/kamailio/dbtext/kamailio/* "$T/scscf.db/" ||
-      fail "no Kamailio db_text schema in /usr/share/kamailio/dbtext/kamailio"
-    start_scscf -A WITH_IMS_REG -A WITH_REGINFO -A "DBTEXT_URL=\"text://$T/scscf.db\"" \
-      -A "CTL_ADDR=\"$SCSCF_CTL\""
+    start_scscf_reginfo -A WITH_IMS_REG
     start_wimsd "$(wimsd_pcscf_ini; printf 'reg_subscribe = yes\nreg_subscribe_expires = %s\n' "$exp")"
   else
     start_scscf -A WITH_IMS_REG

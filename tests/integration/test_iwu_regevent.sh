@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reg event package in the IWU role ([iwu] reg_subscribe = yes): wimsd
+# The reg event package in the IWU role ([iwu] reg_subscribe, on by default): wimsd
 # subscribes as each browser's UE (TS 24.229 §5.1.1.3) through Kamailio's
 # P-CSCF to Kamailio's S-CSCF with presence_reginfo/pua_reginfo (scscf.cfg
 # WITH_REGINFO):
@@ -11,12 +11,7 @@
 #     the NOTIFY, relayed by the P-CSCF, makes wimsd release the call with BYE
 #     toward ue1 and toward alice
 . "$(dirname "$0")/lib.sh"
-mkdir -p "$T/scscf.db" && cp /usr/share/kamailio/dbtext/kamailio/* "$T/scscf.db/" ||
-  fail "no Kamailio db_text schema in /usr/share/kamailio/dbtext/kamailio"
-start_scscf -A WITH_REGINFO -A "DBTEXT_URL=\"text://$T/scscf.db\"" -A "CTL_ADDR=\"$SCSCF_CTL\""
-start_pcscf
-start_wimsd "$(wimsd_iwu_ini; printf 'reg_subscribe = yes\nreg_subscribe_expires = 12\n')"
-sipp_register 1
+start_iwu_lab "$(wimsd_iwu_ini; printf 'reg_subscribe_expires = 12\n')"
 
 SIPP_TIMEOUT=60 sipp_bg ue1 uas.xml "$(ue_port 1)" 127.0.0.1:$PCSCF_PORT -s ue1
 js_bg alice $(js_ue alice) --register --call sip:ue1@ims.lab --expect-bye --timeout 60000

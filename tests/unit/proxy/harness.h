@@ -554,6 +554,8 @@ static HU struct h *h_new(void)
 	wims_conf_defaults(&h->conf);
 	conf_set(h, "iwu", "pcscf", fmt(v, sizeof(v), "sip:127.0.0.1:%u;transport=udp", h->cport));
 	conf_set(h, "sip", "t1_ms", "10");
+	/* the IWU's reg event subscriptions are tested on their own (test_iwu_regevent) */
+	conf_set(h, "iwu", "reg_subscribe", "no");
 	return h;
 }
 

@@ -278,7 +278,7 @@ static void test_dereg_and_lost_flow(void **state)
 	h_free(h);
 }
 
-/* Off by default. */
+/* [iwu] reg_subscribe = no: none. */
 static void test_off(void **state)
 {
 	struct h *h = h_new();
@@ -286,6 +286,7 @@ static void test_off(void **state)
 
 	(void)state;
 	conf_set(h, "general", "role", "iwu");
+	conf_set(h, "iwu", "reg_subscribe", "no");
 	conf_set(h, "iwu", "pcscf", fmt(v, sizeof(v), "sip:127.0.0.1:%u", h->cport));
 	h_start(h);
 	do_register(h, br_open(h, 0, WIMS_SIP_WSS), 0, 600);

@@ -129,16 +129,20 @@ static bool start_line_ok(const char *p, size_t l)
 }
 
 /* Checks the first line as soon as it is whole; a first byte that cannot
- * start one fails at once.  0, 1 (line still incomplete) or -EBADMSG. */
+ * start one fails at once.  0, 1 (line still incomplete) or -EBADMSG.
+ * Resumes the search for its CRLF where the last call stopped (fr->scanned
+ * bytes had no CRLF then), so a start line sent a byte at a time costs
+ * linear time, not quadratic. */
 static int check_start_line(struct wims_sip__framer *fr, const char *buf, size_t lim)
 {
+	size_t from = fr->scanned > 1 ? fr->scanned - 1 : 0;
 	const char *cr;
 
 	if (fr->sl_ok)
 		return 0;
 	if (lim > 0 && !wims_sip__is(buf[0], WIMS_SIP__C_TOKEN))
 		goto bad;
-	if (!(cr = memmem(buf, lim, "\r\n", 2)))
+	if (lim <= from || !(cr = memmem(buf + from, lim - from, "\r\n", 2)))
 		return 1;
 	if (!start_line_ok(buf, (size_t)(cr - buf)))
 		goto bad;

@@ -248,6 +248,34 @@ static void test_reply(void **state)
 	assert_int_equal(w.len, 0);
 }
 
+/* A start line sent a byte at a time: framed once whole, found bad once
+ * whole, and the search resumes (a quadratic rescan would take seconds). */
+static void test_start_line_bytewise(void **state)
+{
+	static char buf[WIMS_SIP_MAX_MESSAGE];
+	size_t n = 0, skip;
+	struct wims_sip__framer fr = {0};
+	long r = 0;
+
+	n += (size_t)snprintf(buf, sizeof(buf), "OPTIONS sip:");
+	memset(buf + n, 'a', 60000);
+	n += 60000;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, " SIP/2.0\r\nl: 0\r\n\r\n");
+	for (size_t end = 1; end <= n; end++) {
+		r = wims_sip__frame(&fr, buf, end, &skip);
+		assert_int_equal(skip, 0);
+		if (end < n)
+			assert_int_equal(r, 0);
+	}
+	assert_int_equal(r, (long)n);
+	memset(&fr, 0, sizeof(fr));
+	memcpy(buf + 60012, " HTTP/1\r\n", 9);
+	for (size_t end = 1; end <= 60012 + 9; end++)
+		r = wims_sip__frame(&fr, buf, end, &skip);
+	assert_int_equal(r, -EBADMSG);
+	assert_string_equal(fr.why, "Bad start line");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +289,7 @@ int main(void)
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_why),
 	    cmocka_unit_test(test_reply),
+	    cmocka_unit_test(test_start_line_bytewise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -137,7 +137,6 @@ static void on_data(struct wims_stream *s, const char *data, size_t len, void *a
 {
 	struct wims_sip_flow *f = arg;
 	size_t used;
-
 	unsigned delivered = 0;
 
 	if (!f->alive)
@@ -177,7 +176,6 @@ static void on_close(struct wims_stream *s, int err, void *arg)
 {
 	struct wims_sip_flow *f = arg;
 
-	(void)s;
 	if (err && err != -ECONNABORTED) {
 		char peer[WIMS_ADDR_STRLEN] = "?";
 		(void)wims_addr_str(&f->peer, peer, sizeof(peer));

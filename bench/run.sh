@@ -7,7 +7,7 @@
 #
 #   bench/run.sh                 # the whole run (about 15 minutes)
 #   bench/run.sh --quick         # short runs, 2,000 held connections
-#   bench/run.sh --roles         # only part (c): the P-CSCF role against the IWU role (about 8 minutes)
+#   bench/run.sh --roles         # only part (c): the P-CSCF role against the IWU role (about 11 minutes)
 #
 # Environment: WIMS_BUILD (default build/), WIMSD, WIMS_BENCH, BENCH_DUR
 # (seconds per load run, default 10), BENCH_CONNS (load connections, 50),

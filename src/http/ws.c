@@ -85,7 +85,7 @@ const char *wims_ws_end_name(enum wims_ws_end e)
 {
 	static const char *const names[WIMS_WS_END_MAX_] = {
 	    "peer_close", "local_close",       "close_timeout",	    "protocol", "idle",
-	    "dropped",	  "handshake_timeout", "handshake_refused", "http",	    "pong_timeout",
+	    "dropped",	  "handshake_timeout", "handshake_refused", "http",	"pong_timeout",
 	};
 	return (unsigned)e < WIMS_WS_END_MAX_ ? names[e] : "?";
 }

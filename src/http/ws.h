@@ -53,7 +53,7 @@ struct wims_ws_config {
 	unsigned handshake_timeout_ms; /* accept (TLS included) until 101; 0 = 10000 */
 	unsigned idle_timeout_s;       /* no bytes from the peer for this long: close; 0 = never */
 	unsigned ping_interval_s; /* send a Ping after this long without bytes from the peer; 0 = never */
-	unsigned pong_timeout_s;  /* after that Ping, no bytes at all for this long: abort (dead peer); 0 = never */
+	unsigned pong_timeout_s;  /* no bytes for this long after that Ping: abort (dead peer); 0 = never */
 	size_t max_message;	  /* largest assembled message; 0 = WIMS_WS_MAX_MESSAGE */
 	unsigned max_connections; /* open TCP connections; 0 = unlimited */
 	unsigned max_per_ip;	  /* open TCP connections from one peer address; 0 = unlimited */

@@ -10,12 +10,23 @@
 #  2. alice, registered as long but answering the Pings, is kept
 #  3. /metrics counts the one pong_timeout close; bob's log line is there
 #  4. a second INVITE to bob (still bound at the S-CSCF) gets 430 at once
+# DEAD_PEER_ROLE=iwu (test_iwu_ws_dead_peer.sh) runs the same with wimsd as the
+# IWU behind Kamailio's P-CSCF.
 . "$(dirname "$0")/lib.sh"
 PING_S=2
 PONG_S=2
-start_scscf -A WITH_IMS_REG
-start_wimsd "$(wimsd_pcscf_ini; printf '[ws]\nping_interval_s = %s\npong_timeout_s = %s\nadmin = yes\n' $PING_S $PONG_S)"
-sipp_register 1 ue1 127.0.0.1:$SCSCF_PORT
+ws_ini() { printf '[ws]\nping_interval_s = %s\npong_timeout_s = %s\nadmin = yes\n' $PING_S $PONG_S; }
+if [ "${DEAD_PEER_ROLE:-pcscf}" = iwu ]; then
+  start_core
+  start_wimsd "$(wimsd_iwu_ini; ws_ini)"
+  sipp_register 1
+  ENTRY=127.0.0.1:$PCSCF_PORT
+else
+  start_scscf -A WITH_IMS_REG
+  start_wimsd "$(wimsd_pcscf_ini; ws_ini)"
+  sipp_register 1 ue1 127.0.0.1:$SCSCF_PORT
+  ENTRY=127.0.0.1:$SCSCF_PORT
+fi
 
 js_bg alice $(js_ue alice) --register --linger-ms 15000 --timeout 30000
 js_bg bob $(js_ue bob) --register --linger-ms 60000 --timeout 70000
@@ -27,7 +38,7 @@ t0=$(date +%s%N)
 log "bob frozen (SIGSTOP, pid $bob_pid); ue1 calls him"
 
 # 1. the INVITE in flight when the flow is found dead
-SIPP_TIMEOUT=20 sipp_run ue1-a uac_fail.xml "$(ue_port 1)" 127.0.0.1:$SCSCF_PORT -s bob -key caller ue1
+SIPP_TIMEOUT=20 sipp_run ue1-a uac_fail.xml "$(ue_port 1)" "$ENTRY" -s bob -key caller ue1
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 log "ue1's INVITE to the frozen bob ended after $ms ms"
 assert_log ue1-a-msgs.log '^SIP/2.0 430 Flow Failed' "the INVITE to bob's dead flow did not get 430"
@@ -51,7 +62,7 @@ alive alice
 
 # 4. bob is still bound at the S-CSCF, his flow is gone
 t0=$(date +%s%N)
-SIPP_TIMEOUT=10 sipp_run ue1-b uac_fail.xml "$(ue_port 1)" 127.0.0.1:$SCSCF_PORT -s bob -key caller ue1
+SIPP_TIMEOUT=10 sipp_run ue1-b uac_fail.xml "$(ue_port 1)" "$ENTRY" -s bob -key caller ue1
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 assert_log ue1-b-msgs.log '^SIP/2.0 430 Flow Failed' "a new INVITE to bob's gone flow did not get 430"
 [ "$ms" -le 2000 ] || fail "the second 430 came after $ms ms"

@@ -264,6 +264,37 @@ bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val)
 	return false;
 }
 
+bool wims_proxy__hop_of_route(const struct wims_proxy *px, struct wims_str route, struct px_hop *hop)
+{
+	struct wims_sip_addr a;
+	struct wims_sip_uri u;
+	struct wims_addr at;
+	struct wims_str tp;
+	enum wims_sip_proto proto = WIMS_SIP_UDP;
+	bool sips, has_tp;
+
+	if (wims_sip_addr_parse(&a, route) || a.star || wims_sip_uri_parse(&u, a.uri))
+		return false;
+	sips = wims_str_eqic(u.scheme, "sips");
+	if (!sips && !wims_str_eqic(u.scheme, "sip"))
+		return false;
+	if (wims_addr_parse(&at, u.host, u.port ? u.port : sips ? 5061 : 5060))
+		return false; /* a domain name: the configured next hop, located by DNS */
+	has_tp = wims_sip_param_get(u.params, "transport", &tp);
+	if (sips || (has_tp && wims_str_eqic(tp, "tls")))
+		proto = WIMS_SIP_TLS;
+	else if (has_tp && wims_str_eqic(tp, "tcp"))
+		proto = WIMS_SIP_TCP;
+	else if (has_tp && !wims_str_eqic(tp, "udp"))
+		return false; /* ws, sctp: not toward the core */
+	else if (!has_tp && wims_addr_eq(&at, &px->next_addr))
+		proto = px->next_proto; /* the configured next hop itself: its transport */
+	hop->proto = proto;
+	hop->addr = at;
+	hop->flow = NULL;
+	return true;
+}
+
 bool wims_proxy__pop_own_routes(struct wims_proxy *px, const struct wims_sip_msg *m, struct wims_sip_edits *ed)
 {
 	struct wims_sip_vals it;

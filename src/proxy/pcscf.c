@@ -121,18 +121,25 @@ static void flow_unregister(struct wims_proxy *px, struct pc_flow *f, bool dereg
 
 /* Kamailio reports the Contact URI as registered; another S-CSCF may
  * rewrite its parameters: the same user, host and port count as well. */
-static bool re_ours(struct wims_proxy *px, uint64_t id, const char *uri)
+/* Is uri, as the registrar reports it, the Contact f registered?  The same
+ * string, or failing that the same user, host and port (a registrar may
+ * reorder or drop URI parameters such as ;ob, RFC 3261 §19.1.4). */
+static bool contact_is(const struct pc_flow *f, struct wims_str uri)
 {
-	struct pc_flow *f = flow_get(px, id, false);
 	struct wims_sip_uri a, b;
 
 	if (!f || !f->contact)
 		return false;
-	if (strcasecmp(f->contact, uri) == 0)
+	if (wims_str_eqic(uri, f->contact))
 		return true;
-	if (wims_sip_uri_parse(&a, wims_str_c(uri)) || wims_sip_uri_parse(&b, wims_str_c(f->contact)))
+	if (wims_sip_uri_parse(&a, uri) || wims_sip_uri_parse(&b, wims_str_c(f->contact)))
 		return false;
 	return a.user.l && wims_str_eq(a.user, b.user) && wims_str_eqi(a.host, b.host) && a.port == b.port;
+}
+
+static bool re_ours(struct wims_proxy *px, uint64_t id, const char *uri)
+{
+	return contact_is(flow_get(px, id, false), wims_str_c(uri));
 }
 
 static bool re_has_impu(struct wims_proxy *px, uint64_t id, const char *aor)
@@ -303,6 +310,19 @@ static void remove_all(struct wims_sip_edits *ed, const struct wims_sip_msg *m, 
 }
 
 /* TS 24.229 §4.4: headers of the trust domain never come from a UE. */
+/* Remove every header named one of names[] (headers the parser has no id for). */
+static void remove_named(struct wims_sip_edits *ed, const struct wims_sip_msg *m, const char *const names[],
+			 size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (const struct wims_sip_hdr *h = wims_sip_msg_hdr_by_name(m, wims_str_c(names[i])); h;
+		     h = wims_sip_msg_hdr_next(m, h))
+			wims_sip_edit_remove_hdr(ed, m, h);
+}
+
+static const char *const untrusted_from_ue[] = {"P-Served-User", "P-Asserted-Service", "P-Profile-Key",
+						 "P-Called-Party-ID"};
+
 static void strip_untrusted(struct wims_sip_edits *ed, const struct wims_sip_msg *m)
 {
 	static const enum wims_sip_hdr_id ids[] = {
@@ -313,6 +333,19 @@ static void strip_untrusted(struct wims_sip_edits *ed, const struct wims_sip_msg
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		remove_all(ed, m, ids[i]);
+	/* TS 24.229 §4.4: what only the trust domain may assert (the served user
+	 * and its session case, the service, the profile key, the called party) */
+	remove_named(ed, m, untrusted_from_ue, sizeof(untrusted_from_ue) / sizeof(untrusted_from_ue[0]));
+}
+
+/* Toward a browser: what the trust domain keeps to itself (RFC 5502, TS 24.229 §4.4, RFC 6050) */
+static void strip_core_only(struct wims_sip_edits *ed, const struct wims_sip_msg *m)
+{
+	static const char *const names[] = {"P-Served-User", "P-Profile-Key", "P-Asserted-Service"};
+
+	remove_all(ed, m, WIMS_HDR_P_CHARGING_VECTOR);
+	remove_all(ed, m, WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES);
+	remove_named(ed, m, names, sizeof(names) / sizeof(names[0]));
 }
 
 static bool has_tag(const struct wims_sip_msg *m, enum wims_sip_hdr_id id, const char *tag)
@@ -541,8 +574,7 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 	wims_sip_vals_init(&it, m, WIMS_HDR_CONTACT);
 	while (!found && wims_sip_vals_next(&it)) {
 		struct wims_sip_addr a;
-		if (wims_sip_addr_parse(&a, it.value) || a.star || !f->contact ||
-		    !wims_str_eqic(a.uri, f->contact))
+		if (wims_sip_addr_parse(&a, it.value) || a.star || !contact_is(f, a.uri))
 			continue;
 		found = true;
 		exp = wims_proxy__contact_expires(&a, dflt);
@@ -666,6 +698,33 @@ static bool token_register(struct px_req *r)
 	return false;
 }
 
+/* TS 24.229 §5.2.6.3.3, RFC 3261 §16.6: an originating request goes to the
+ * first entry of the Service-Route (the S-CSCF that registered the UE), one
+ * in a dialog to the top of its route set; REGISTER goes to [pcscf] scscf
+ * (the I-CSCF).  Numeric addresses only: a domain name is left to the
+ * configured next hop (located by DNS), which routes on by the Route. */
+static void route_hop(struct px_req *r, const struct pc_flow *f, bool initial)
+{
+	struct wims_proxy *px = r->px;
+	struct wims_sip_vals it;
+	size_t pos = 0;
+	struct wims_str top = WIMS_STR_NULL;
+
+	if (initial) {
+		if (f && f->service_route)
+			(void)wims_sip_list_next(wims_str_c(f->service_route), &pos, &top);
+	} else {
+		wims_sip_vals_init(&it, r->m, WIMS_HDR_ROUTE);
+		while (wims_sip_vals_next(&it))
+			if (!wims_proxy__route_is_us(px, it.value)) {
+				top = it.value;
+				break;
+			}
+	}
+	if (top.l)
+		(void)wims_proxy__hop_of_route(px, top, &r->out);
+}
+
 static void from_browser(struct px_req *r)
 {
 	struct wims_proxy *px = r->px;
@@ -737,6 +796,8 @@ out:
 	r->out.proto = px->next_proto;
 	r->out.addr = px->next_addr;
 	r->out.flow = NULL;
+	if (m->method_id != WIMS_SIP_REGISTER)
+		route_hop(r, f, initial);
 }
 
 /* ---- terminating requests ---- */
@@ -803,8 +864,7 @@ static void from_core(struct px_req *r)
 	r->flow_outbound = ob;
 	(void)wims_proxy__pop_own_routes(px, m, &r->ed);
 	/* TS 24.229 §5.2.6.4: charging information stays in the core */
-	remove_all(&r->ed, m, WIMS_HDR_P_CHARGING_VECTOR);
-	remove_all(&r->ed, m, WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES);
+	strip_core_only(&r->ed, m);
 	if (wims_proxy__creates_dialog(m)) {
 		r->record_route = true;
 		wims_proxy__token_make(px, id, ob, f->rr_token);
@@ -826,6 +886,56 @@ static void pcscf_request(struct px_req *r)
 
 /* ---- responses ---- */
 
+/* TS 24.229 §5.2.2.1: the integrity and cipher keys of an IMS-AKA challenge
+ * (the ik and ck auth-params the S-CSCF gives the P-CSCF) are removed from
+ * the 401 before it reaches the UE.  Auth-params are comma-separated, their
+ * values tokens or quoted strings (RFC 3261 §25.1, §20.44). */
+void wims_proxy__strip_aka_keys(struct wims_sip_edits *ed, const struct wims_sip_msg *m)
+{
+	for (const struct wims_sip_hdr *h = wims_sip_msg_hdr(m, WIMS_HDR_WWW_AUTHENTICATE); h;
+	     h = wims_sip_msg_hdr_next(m, h)) {
+		const char *p = h->value.p, *e = p + h->value.l, *comma = NULL;
+
+		while (p < e && *p != ' ' && *p != '\t') /* the scheme */
+			p++;
+		while (p < e) {
+			for (; p < e && (*p == ' ' || *p == '\t' || *p == ','); p++)
+				if (*p == ',')
+					comma = p;
+			const char *ps = p, *eq;
+			while (p < e && *p != '=' && *p != ',')
+				p++;
+			eq = p;
+			if (p < e && *p == '=') {
+				p++;
+				while (p < e && (*p == ' ' || *p == '\t'))
+					p++;
+				if (p < e && *p == '"') {
+					for (p++; p < e && *p != '"'; p++)
+						if (*p == '\\' && p + 1 < e)
+							p++;
+					if (p < e)
+						p++;
+				}
+				while (p < e && *p != ',')
+					p++;
+			}
+			struct wims_str name = wims_str_trim(wims_str_make(ps, (size_t)(eq - ps)));
+			bool key = wims_str_eqic(name, "ik") || wims_str_eqic(name, "ck");
+			if (key && comma) { /* ", ik=..." */
+				wims_sip_edit_replace(ed, m, wims_str_make(comma, (size_t)(p - comma)), wims_str_c(""));
+			} else if (key) { /* the first: "ik=..., " */
+				const char *q = p;
+				while (q < e && (*q == ',' || *q == ' ' || *q == '\t'))
+					q++;
+				wims_sip_edit_replace(ed, m, wims_str_make(ps, (size_t)(q - ps)), wims_str_c(""));
+				p = q;
+			}
+			comma = NULL;
+		}
+	}
+}
+
 static void pcscf_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
 			   struct wims_sip_edits *ed, struct wims_wbuf *scratch)
 {
@@ -836,8 +946,9 @@ static void pcscf_response(struct wims_proxy *px, struct px_tsx *t, const struct
 		return; /* the answer to one of our SUBSCRIBEs: it ends here */
 	if (px_proto_is_ws(t->up.proto)) {
 		/* toward the browser: charging information stays in the core */
-		remove_all(ed, m, WIMS_HDR_P_CHARGING_VECTOR);
-		remove_all(ed, m, WIMS_HDR_P_CHARGING_FUNCTION_ADDRESSES);
+		strip_core_only(ed, m);
+		if (m->status == 401)
+			wims_proxy__strip_aka_keys(ed, m);
 		if (t->method == WIMS_SIP_REGISTER && m->status >= 200 && m->status < 300 && t->up.flow &&
 		    (f = flow_get(px, wims_sip_flow_id(t->up.flow), false)))
 			register_ok(px, f, m);

@@ -161,6 +161,14 @@ struct wims_hnode *wims_proxy__flow_take(struct wims_proxy *px, uint64_t id);
 void wims_proxy__flows_clear(struct wims_proxy *px, void (*free_rec)(struct wims_hnode *n));
 /** Does this Route value name us (either side)? */
 bool wims_proxy__route_is_us(const struct wims_proxy *px, struct wims_str val);
+/** RFC 3261 §16.6 items 6-7: the hop of a request whose top Route is route, when that
+ *  names a numeric address (sip/sips; transport udp, tcp or tls; the configured next
+ *  hop keeps its transport).  false: a domain name or no usable URI (the caller keeps
+ *  the configured next hop, which DNS locates). */
+bool wims_proxy__hop_of_route(const struct wims_proxy *px, struct wims_str route, struct px_hop *hop);
+/** TS 24.229 §5.2.2.1: edits removing the ik and ck auth-params of m's WWW-Authenticate
+ *  headers (an IMS-AKA challenge on its way to the UE). */
+void wims_proxy__strip_aka_keys(struct wims_sip_edits *ed, const struct wims_sip_msg *m);
 /** Forward a response statelessly by its second Via (stray 2xx to INVITE). */
 void wims_proxy__forward_stateless_resp(struct wims_proxy *px, const struct wims_sip_msg *m);
 

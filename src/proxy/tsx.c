@@ -865,6 +865,22 @@ int wims_proxy__tsx_local(struct wims_proxy *px, const struct px_hop *down, cons
 	return wims_proxy__tsx_local_stm(px, down, buf, len, branch, 0);
 }
 
+/* The P-CSCF's own requests toward the core (a BYE for a lost flow, a
+ * session refresh, PRACK/UPDATE, the reg event SUBSCRIBE) follow their
+ * route set as the browser's do (pcscf.c route_hop): to a numeric top
+ * Route of the transport their Via was written for. */
+static void local_route_hop(const struct wims_proxy *px, const struct wims_sip_msg *m, struct px_hop *down)
+{
+	struct wims_sip_vals it;
+	struct px_hop h;
+
+	if (px->conf->role != WIMS_ROLE_PCSCF || down->flow)
+		return;
+	wims_sip_vals_init(&it, m, WIMS_HDR_ROUTE);
+	if (wims_sip_vals_next(&it) && wims_proxy__hop_of_route(px, it.value, &h) && h.proto == down->proto)
+		down->addr = h.addr;
+}
+
 int wims_proxy__tsx_local_stm(struct wims_proxy *px, const struct px_hop *down, const char *buf, size_t len,
 			      const char *branch, uint64_t stm_id)
 {
@@ -886,6 +902,7 @@ int wims_proxy__tsx_local_stm(struct wims_proxy *px, const struct px_hop *down, 
 	t->up.proto = WIMS_SIP_WS; /* nobody upstream: answers end here */
 	t->stm_id = stm_id;
 	t->down = *down;
+	local_route_hop(px, m, &t->down);
 	t->down.keep = true;
 	if (t->down.flow)
 		wims_sip_flow_ref(t->down.flow);

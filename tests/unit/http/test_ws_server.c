@@ -571,8 +571,10 @@ static void test_keepalive(void **state)
 	(void)state;
 	e->cfg.ping_interval_s = 1;
 	e->cfg.idle_timeout_s = 2;
+	e->cfg.pong_timeout_s = 5; /* later than the idle timeout: the idle close (with a Close) wins */
 	run(e, client_keepalive);
 	assert_int_equal(e->ctr.closed[WIMS_WS_END_IDLE], 1);
+	assert_int_equal(e->ctr.closed[WIMS_WS_END_PONG_TIMEOUT], 0);
 	free(e);
 }
 

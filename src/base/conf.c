@@ -105,6 +105,11 @@ static const struct key keys[] = {
 	 "and release its calls when the network de-registers it"},
 	U("iwu", "reg_subscribe_expires", iwu_reg_subscribe_expires, 10, 4000000, "600000",
 	  "Expires asked for in that SUBSCRIBE (seconds); it is refreshed before what the core grants runs out"),
+	{"iwu", "require_registration", K_BOOL, offsetof(struct wims_conf, iwu_require_registration), sizeof(bool), 0,
+	 0, "yes",
+	 "yes: an initial request other than REGISTER (an emergency one aside) needs a registration on the "
+	 "browser's connection, and a P-Preferred-Identity one of the identities registered there (else 403): "
+	 "the P-CSCF sees every browser at wims's address and cannot tell them apart"},
 	S("pcscf", "scscf", pcscf_scscf, "sip:127.0.0.1:5080;transport=udp",
 	  "SIP URI of the I-CSCF/S-CSCF every request from a browser is sent to (a domain name is "
 	  "resolved per RFC 3263: NAPTR, SRV, A/AAAA)"),

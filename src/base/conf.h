@@ -61,6 +61,7 @@ struct wims_conf {
 	bool iwu_record_route;
 	bool iwu_reg_subscribe;
 	unsigned iwu_reg_subscribe_expires;
+	bool iwu_require_registration;
 	/* [pcscf] */
 	char pcscf_scscf[WIMS_CONF_STR];
 	char pcscf_scscf_fallback[WIMS_CONF_STR];

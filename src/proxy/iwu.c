@@ -29,6 +29,7 @@ struct px_flow {
 	uint64_t reg_expires;  /* loop time (ms) the binding ends, 0: not registered */
 	char *service_route;   /* Route values to preload, in order */
 	char *impu;            /* its default public identity (first P-Associated-URI, else To) */
+	char *impus;           /* every identity it registered: the P-Associated-URIs (else To), ", "-separated */
 };
 
 /* The strings of a flow are sized to what they hold (an idle registered
@@ -59,10 +60,12 @@ static void flow_free(struct px_flow *f)
 	fstr_set(&f->instance, WIMS_STR_NULL);
 	fstr_set(&f->service_route, WIMS_STR_NULL);
 	fstr_set(&f->impu, WIMS_STR_NULL);
+	fstr_set(&f->impus, WIMS_STR_NULL);
 	free(f);
 }
 
 static const struct px_regev_ops re_ops;
+static bool identity_ok(struct px_req *r, const struct px_flow *f);
 
 static int iwu_init(struct wims_proxy *px, char *err, size_t errlen)
 {
@@ -143,7 +146,7 @@ static struct px_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create)
 	if (!create || !(f = calloc(1, sizeof(*f))))
 		return NULL;
 	f->id = id;
-	f->contact = f->instance = f->service_route = f->impu = px_empty;
+	f->contact = f->instance = f->service_route = f->impu = f->impus = px_empty;
 	wims_proxy__flow_insert(px, &f->hn, id);
 	return f;
 }
@@ -260,7 +263,7 @@ static void from_browser(struct px_req *r)
 		r->reject_reason = "Out Of Memory";
 		return;
 	}
-	if (too_brief(r))
+	if (too_brief(r) || !identity_ok(r, f))
 		return;
 	r->record_route = px->conf->iwu_record_route && wims_proxy__creates_dialog(m);
 	rewrite_contacts(r, f);
@@ -352,12 +355,8 @@ static uint64_t now_ms(struct wims_proxy *px)
 /* The reg event subscription of the browser's UE (TS 24.229 §5.1.1.3) after a
  * 2xx to its REGISTER: made for its default identity when it is registered,
  * left when it de-registered (the core then ends it, regevent.c sub_close). */
-static void reg_event(struct wims_proxy *px, struct px_flow *f, const struct wims_sip_msg *m, bool was, bool bound)
+static void reg_event(struct wims_proxy *px, struct px_flow *f, bool was, bool bound)
 {
-	struct wims_sip_vals it;
-	struct wims_sip_addr a;
-	const struct wims_sip_hdr *to;
-
 	if (!px->regev)
 		return;
 	if (!bound) {
@@ -365,14 +364,76 @@ static void reg_event(struct wims_proxy *px, struct px_flow *f, const struct wim
 			wims_proxy__regev_flow_unregistered(px->regev, f->id, true);
 		return;
 	}
-	/* RFC 7315 §4.1: the first P-Associated-URI is the default public identity */
-	wims_sip_vals_init(&it, m, WIMS_HDR_P_ASSOCIATED_URI);
-	if (wims_sip_vals_next(&it) && wims_sip_addr_parse(&a, it.value) == 0 && !a.star)
-		fstr_set(&f->impu, a.uri);
-	else if ((to = wims_sip_msg_hdr(m, WIMS_HDR_TO)) && wims_sip_addr_parse(&a, to->value) == 0)
-		fstr_set(&f->impu, a.uri);
 	if (f->impu[0])
 		wims_proxy__regev_flow_registered(px->regev, f->id, f->impu);
+}
+
+/* The identities a 2xx to the browser's REGISTER gives it: the
+ * P-Associated-URIs, the first the default one (RFC 7315 §4.1); without
+ * them the registered To. */
+static void learn_identities(struct px_flow *f, const struct wims_sip_msg *m, struct wims_wbuf *scratch)
+{
+	struct wims_sip_vals it;
+	struct wims_sip_addr a;
+	const struct wims_sip_hdr *to;
+	size_t start = scratch->len;
+	bool any = false;
+
+	wims_sip_vals_init(&it, m, WIMS_HDR_P_ASSOCIATED_URI);
+	while (wims_sip_vals_next(&it))
+		if (wims_sip_addr_parse(&a, it.value) == 0 && !a.star) {
+			if (!any)
+				fstr_set(&f->impu, a.uri);
+			wims_wbuf_printf(scratch, "%s%.*s", any ? ", " : "", (int)a.uri.l, a.uri.p);
+			any = true;
+		}
+	if (!any && (to = wims_sip_msg_hdr(m, WIMS_HDR_TO)) && wims_sip_addr_parse(&a, to->value) == 0) {
+		fstr_set(&f->impu, a.uri);
+		wims_wbuf_printf(scratch, "%.*s", (int)a.uri.l, a.uri.p);
+	}
+	if (!scratch->err)
+		fstr_set(&f->impus, wims_str_make(scratch->p + start, scratch->len - start));
+	scratch->len = start;
+}
+
+/* Every browser reaches the P-CSCF from wimsd's one address, so the P-CSCF
+ * cannot tell them apart by where a request comes from (it binds a UE to
+ * its address or security association, TS 33.203 §7): wims does it.  An
+ * initial request other than REGISTER (an emergency one aside) needs a
+ * registration on this connection, and a P-Preferred-Identity must be one
+ * of the identities registered there ([iwu] require_registration).  false:
+ * refused with 403. */
+static bool identity_ok(struct px_req *r, const struct px_flow *f)
+{
+	const struct wims_sip_msg *m = r->m;
+	struct wims_sip_vals it;
+	struct wims_sip_addr a;
+
+	if (!r->px->conf->iwu_require_registration || m->method_id == WIMS_SIP_REGISTER ||
+	    m->method_id == WIMS_SIP_ACK || m->method_id == WIMS_SIP_CANCEL || wims_sip_msg_tag(m, WIMS_HDR_TO).l ||
+	    wims_str_findi(m->ruri, wims_str_c("urn:service:sos")) == 0)
+		return true;
+	if (!f->reg_expires || f->reg_expires <= uv_now(r->px->loop)) {
+		r->reject = 403;
+		r->reject_reason = "Not Registered";
+		return false;
+	}
+	wims_sip_vals_init(&it, m, WIMS_HDR_P_PREFERRED_IDENTITY);
+	while (wims_sip_vals_next(&it)) {
+		size_t pos = 0;
+		struct wims_str v;
+		bool found = false;
+		if (wims_sip_addr_parse(&a, it.value))
+			continue;
+		while (!found && wims_sip_list_next(wims_str_c(f->impus), &pos, &v))
+			found = wims_str_eqi(v, a.uri);
+		if (!found) {
+			r->reject = 403;
+			r->reject_reason = "Identity Not Registered On This Connection";
+			return false;
+		}
+	}
+	return true;
 }
 
 /* 2xx to REGISTER going back to a browser: our Contacts become the browser's
@@ -432,7 +493,9 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 		if (!scratch->err)
 			fstr_set(&self->service_route, wims_str_make(scratch->p + start, scratch->len - start));
 		scratch->len = start;
-		reg_event(px, self, m, was, bound);
+		if (bound)
+			learn_identities(self, m, scratch);
+		reg_event(px, self, was, bound);
 	}
 }
 

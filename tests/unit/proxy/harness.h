@@ -556,6 +556,9 @@ static HU struct h *h_new(void)
 	conf_set(h, "sip", "t1_ms", "10");
 	/* the IWU's reg event subscriptions are tested on their own (test_iwu_regevent) */
 	conf_set(h, "iwu", "reg_subscribe", "no");
+	/* transaction mechanics are tested with browsers that did not register
+	 * (the identity checks: test_boundary) */
+	conf_set(h, "iwu", "require_registration", "no");
 	return h;
 }
 

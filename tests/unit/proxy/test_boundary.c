@@ -28,6 +28,16 @@ static void test_wildcard_ws_listen(void **state)
 	assert_int_equal(wims_addr_parse(&local, wims_str_c("127.0.0.2:8443"), 0), 0);
 	assert_int_equal(wims_sip_flow_external(h->tp, &b->f, WIMS_SIP_WSS, &br_ops, b, &local, &b->peer), 0);
 	b->id = wims_sip_flow_id(b->f);
+	br_send(b, "REGISTER sip:ims.test SIP/2.0\r\nVia: SIP/2.0/WSS b0.invalid;branch=z9hG4bKr1\r\n"
+		   "Max-Forwards: 70\r\nTo: <sip:alice@ims.test>\r\nFrom: <sip:alice@ims.test>;tag=r1\r\n"
+		   "Call-ID: reg1@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:a@x.invalid;transport=ws>;expires=600\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	fmt(extra, sizeof(extra), "Contact: %s\r\n", V(h->core.m[0], WIMS_HDR_CONTACT, 0));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "reg", extra));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	q_clear(&b->q);
+	q_clear(&h->core);
 	br_send(b, fmt(req, sizeof(req),
 		       "INVITE sip:bob@ims.test SIP/2.0\r\nVia: SIP/2.0/WSS b0.invalid;branch=z9hG4bKi1\r\n"
 		       "Max-Forwards: 70\r\nTo: <sip:bob@ims.test>\r\nFrom: <sip:alice@ims.test>;tag=a1\r\n"
@@ -87,11 +97,66 @@ static void test_stray_response_from_browser(void **state)
 	h_free(h);
 }
 
+/* In the IWU role every browser reaches the P-CSCF from wimsd's address, so
+ * wimsd keeps them apart: an initial request needs a registration on its
+ * connection (an emergency one aside), and a P-Preferred-Identity must be one
+ * of the identities registered there. */
+static void test_iwu_identity(void **state)
+{
+	struct h *h = h_new();
+	struct browser *b;
+	char req[2048], resp[2048], extra[512];
+	static const char *inv =
+	    "INVITE %s SIP/2.0\r\nVia: SIP/2.0/WSS b0.invalid;branch=z9hG4bK%s\r\nMax-Forwards: 70\r\n"
+	    "To: <sip:bob@ims.test>\r\nFrom: <sip:alice@ims.test>;tag=%s\r\nCall-ID: %s@test\r\nCSeq: 1 INVITE\r\n"
+	    "Contact: <sip:a@x.invalid;transport=ws>\r\n%sContent-Length: 0\r\n\r\n";
+
+	(void)state;
+	conf_set(h, "iwu", "require_registration", "yes");
+	h_start(h);
+	b = br_open(h, 0, WIMS_SIP_WSS);
+	/* not registered: 403, nothing to the core */
+	br_send(b, fmt(req, sizeof(req), inv, "sip:bob@ims.test", "i1", "t1", "c1", ""));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	assert_int_equal(STATUS(last(&b->q)), 403);
+	assert_string_equal(SL(last(&b->q)), "SIP/2.0 403 Not Registered");
+	/* an emergency call goes through anyway (TS 24.229 §5.1.6: the P-CSCF decides) */
+	br_send(b, fmt(req, sizeof(req), inv, "urn:service:sos", "i2", "t2", "c2", ""));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_int_equal(strncmp(h->core.m[0], "INVITE urn:service:sos ", 23), 0);
+	q_clear(&h->core);
+	q_clear(&b->q);
+	/* registered as alice (and her alias) */
+	br_send(b, "REGISTER sip:ims.test SIP/2.0\r\nVia: SIP/2.0/WSS b0.invalid;branch=z9hG4bKr1\r\n"
+		   "Max-Forwards: 70\r\nTo: <sip:alice@ims.test>\r\nFrom: <sip:alice@ims.test>;tag=r1\r\n"
+		   "Call-ID: reg1@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:a@x.invalid;transport=ws>;expires=600\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	fmt(extra, sizeof(extra), "Contact: %s\r\nP-Associated-URI: <sip:alice@ims.test>, <sip:alias@ims.test>\r\n",
+	    V(h->core.m[0], WIMS_HDR_CONTACT, 0));
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[0], 200, "reg", extra));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	q_clear(&h->core);
+	q_clear(&b->q);
+	/* claiming bob: 403 */
+	br_send(b, fmt(req, sizeof(req), inv, "sip:bob@ims.test", "i3", "t3", "c3",
+		       "P-Preferred-Identity: <sip:bob@ims.test>\r\n"));
+	assert_true(wait_q(h, &b->q, 1, 1000));
+	assert_string_equal(SL(last(&b->q)), "SIP/2.0 403 Identity Not Registered On This Connection");
+	/* its own alias: on to the P-CSCF */
+	br_send(b, fmt(req, sizeof(req), inv, "sip:bob@ims.test", "i4", "t4", "c4",
+		       "P-Preferred-Identity: <sip:alias@ims.test>\r\n"));
+	assert_true(wait_q(h, &h->core, 1, 1000));
+	assert_string_equal(H(h->core.m[0], "P-Preferred-Identity", 0), "<sip:alias@ims.test>");
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wildcard_ws_listen),
 	    cmocka_unit_test(test_stray_response_from_browser),
+	    cmocka_unit_test(test_iwu_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,8 +96,8 @@ struct wims_media_sessconf {
 
 /* Counters of one stream side, as seen by the gateway:
  * in = received from that side, out = sent toward it.  "Sent" is what the
- * kernel took (sendmmsg), counted once the worker's send queue is flushed;
- * bytes are RTP lengths before SRTP.  What it refused is in send_failed. */
+ * kernel took: counted when the worker's send queue is handed to sendmmsg,
+ * and moved to send_failed when refused; bytes are RTP lengths before SRTP. */
 struct wims_media_counters {
 	uint64_t packets_in, bytes_in, packets_out, bytes_out, errors;
 	uint64_t rtcp_in, rtcp_out;

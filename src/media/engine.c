@@ -90,13 +90,19 @@ static bool cmdq_full(const struct wims_media *m, const struct media__worker *w)
 	return atomic_load_explicit(&w->ncmds, memory_order_relaxed) >= m->cmdq_max;
 }
 
-/* A command refused for a full queue: counted and logged (rate-limited). */
+/* A command refused for a full queue (w's, or every worker's when w is
+ * NULL): counted and logged (rate-limited). */
 static int refused(struct wims_media *m, const struct media__worker *w, const char *what)
 {
 	m->cmds_refused++;
-	wims_log_rl(&m->rl_busy, WIMS_LOG_WARN,
-		    "media: worker %u has %u commands waiting (stalled?): %s refused", w->id,
-		    atomic_load_explicit(&w->ncmds, memory_order_relaxed), what);
+	if (w)
+		wims_log_rl(&m->rl_busy, WIMS_LOG_WARN,
+			    "media: worker %u has %u commands waiting (stalled?): %s refused", w->id,
+			    atomic_load_explicit(&w->ncmds, memory_order_relaxed), what);
+	else
+		wims_log_rl(&m->rl_busy, WIMS_LOG_WARN,
+			    "media: every worker has %u commands waiting (stalled?): %s refused", m->cmdq_max,
+			    what);
 	return -EBUSY;
 }
 
@@ -436,7 +442,7 @@ int wims_media_sess_new(struct wims_media *m, struct wims_media_sess **sp, void 
 		    (!best || atomic_load(&m->w[i].nsess) < atomic_load(&best->nsess)))
 			best = &m->w[i];
 	if (!best)
-		return refused(m, &m->w[0], "a new session");
+		return refused(m, NULL, "a new session");
 	struct wims_media_sess *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

@@ -2,7 +2,8 @@
  * (1 worker, 127.0.0.1):
  *  - the command queue toward a stalled worker is bounded: new sessions,
  *    configurations and DTMF are refused with -EBUSY (and counted), a
- *    delete never is, and all is well once the worker runs again;
+ *    delete never is, and all is well once the worker runs again; new
+ *    sessions go to a worker that takes commands;
  *  - events are coalesced per session and kind, never allocated;
  *  - a packet the kernel refuses counts as send_failed, not as sent;
  *  - the media timeout is reported again after media came back and went
@@ -43,7 +44,7 @@ static void on_event(struct wims_media_sess *s, enum wims_media_event ev, void *
 	f->nev++;
 }
 
-static int fx_new(void **state, unsigned timeout_s, unsigned cmd_queue)
+static int fx_new(void **state, unsigned timeout_s, unsigned cmd_queue, unsigned workers)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -52,7 +53,7 @@ static int fx_new(void **state, unsigned timeout_s, unsigned cmd_queue)
 	assert_int_equal(wims_addr_parse(&mo.addr, wims_str_c("127.0.0.1"), 0), 0);
 	mo.port_min = 43000;
 	mo.port_max = 43999;
-	mo.workers = 1;
+	mo.workers = workers;
 	mo.max_sessions = 100;
 	mo.timeout_s = timeout_s;
 	mo.consent_s = 30;
@@ -65,17 +66,22 @@ static int fx_new(void **state, unsigned timeout_s, unsigned cmd_queue)
 
 static int setup_queue(void **state)
 {
-	return fx_new(state, 60, 8);
+	return fx_new(state, 60, 8, 1);
+}
+
+static int setup_two(void **state)
+{
+	return fx_new(state, 60, 4, 2);
 }
 
 static int setup_default(void **state)
 {
-	return fx_new(state, 60, 0);
+	return fx_new(state, 60, 0, 1);
 }
 
 static int setup_timeout(void **state)
 {
-	return fx_new(state, 1, 0);
+	return fx_new(state, 1, 0, 1);
 }
 
 static int teardown(void **state)
@@ -276,6 +282,40 @@ static void test_stalled_worker_refuses(void **state)
 	assert_int_equal(f->nev, 0);
 }
 
+/* With two workers, a stalled one gets no new session once its queue is
+ * full: the other, which takes its commands, gets them all. */
+static void test_other_worker_takes_sessions(void **state)
+{
+	struct fx *f = *state;
+	struct wims_media *m = f->m;
+	struct wims_media_sess *s0, *ss[12];
+	struct wims_media_sessconf c;
+
+	memset(&c, 0, sizeof(c));
+	pthread_mutex_lock(&m->evlock);
+	assert_int_equal(wims_media_sess_new(m, &s0, NULL), 0);
+	struct media__worker *stalled = s0->w;
+	wims_media_sess_delete(s0);
+	for (uint64_t end = mono_ms() + 2000; wims_media_sessions(m) && mono_ms() < end;)
+		usleep(1000);
+	unsigned on_stalled = 0;
+	for (unsigned i = 0; i < 12; i++) {
+		assert_int_equal(wims_media_sess_new(m, &ss[i], NULL), 0);
+		assert_int_equal(wims_media_sess_apply(ss[i], &c), 0);
+		on_stalled += ss[i]->w == stalled;
+		if (i >= 8) /* past 4 on each: the stalled one's queue is full */
+			assert_ptr_not_equal(ss[i]->w, stalled);
+	}
+	assert_int_equal(on_stalled, 4);
+	assert_int_equal(atomic_load(&stalled->ncmds), 4);
+	pthread_mutex_unlock(&m->evlock);
+	for (unsigned i = 0; i < 12; i++)
+		wims_media_sess_delete(ss[i]);
+	for (uint64_t end = mono_ms() + 3000; wims_media_sessions(m) && mono_ms() < end;)
+		pump(f, 5);
+	assert_int_equal(wims_media_sessions(m), 0);
+}
+
 /* Engine shutdown with commands and events still queued toward a worker
  * that was stalled: nothing leaks (LeakSanitizer in the ASan build). */
 static void test_free_while_stalled(void **state)
@@ -455,6 +495,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_stalled_worker_refuses, setup_queue, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_while_stalled, setup_queue, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_worker_takes_sessions, setup_two, teardown),
 	    cmocka_unit_test_setup_teardown(test_default_bound, setup_default, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_coalesced, setup_default, teardown),
 	    cmocka_unit_test_setup_teardown(test_send_failure_counted, setup_default, teardown),

@@ -20,6 +20,7 @@ struct px_dialog {
 	uint32_t cseq;        /* the browser's last CSeq in this dialog */
 	char *reqline;        /* "BYE <remote target> SIP/2.0\r\n" */
 	char *rest;           /* Route, From, To, Call-ID lines */
+	char *routes;         /* its Route lines alone ("" for none): the route set toward the core */
 	/* the same toward the browser (network de-registration, TS 24.229 §5.2.5.2) */
 	uint32_t cseq_core;   /* the core side's last CSeq in this dialog */
 	char *b_reqline;      /* "BYE <browser's Contact> SIP/2.0\r\n" */
@@ -33,6 +34,7 @@ static void dlg_free(struct wims_proxy *px, struct px_dialog *d)
 	px->st.dialogs_open = px->dialogs.n;
 	free(d->reqline);
 	free(d->rest);
+	free(d->routes);
 	free(d->b_reqline);
 	free(d->b_rest);
 	free(d);
@@ -151,6 +153,7 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 	char mem[8192];
 	struct wims_wbuf w;
 	const char *why;
+	size_t routes_len = 0;
 
 	if (!flow_id || !cid || !from || !to || !ttag.l || !ftag.l)
 		return;
@@ -159,6 +162,7 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 		if (contact_uri(resp, &target))
 			return;
 		route_set(px, &w, resp, true);
+		routes_len = w.len;
 		wims_wbuf_printf(&w, "From: %.*s\r\nTo: %.*s\r\n", (int)from->value.l, from->value.p,
 				 (int)to->value.l, to->value.p);
 	} else {
@@ -167,12 +171,14 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 		    contact_uri(req, &target))
 			goto out;
 		route_set(px, &w, req, false);
+		routes_len = w.len;
 		wims_wbuf_printf(&w, "From: %.*s\r\nTo: %.*s\r\n", (int)to->value.l, to->value.p,
 				 (int)from->value.l, from->value.p);
 	}
 	wims_wbuf_printf(&w, "Call-ID: %.*s\r\n", (int)cid->value.l, cid->value.p);
 	if (w.err)
 		goto out;
+	struct wims_str rlines = wims_str_make(w.p, routes_len);
 	d = dlg_find(px, cid->value, ftag, ttag, flow_id);
 	if (!d) {
 		d = calloc(1, sizeof(*d));
@@ -200,12 +206,28 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 	 * remote target only; the route set is the one the dialog began with */
 	if (!d->rest)
 		d->rest = dup_str(wims_wbuf_str(&w));
+	if (!d->routes && (d->routes = malloc(rlines.l + 1))) {
+		memcpy(d->routes, rlines.p, rlines.l);
+		d->routes[rlines.l] = 0;
+	}
 	if (!d->b_rest)
 		browser_side(d, t, resp, browser_uac);
 	if (!d->reqline || !d->rest)
 		dlg_free(px, d);
 out:
 	free(req);
+}
+
+const char *wims_proxy__dlg_routes(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id)
+{
+	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
+	struct wims_str ttag = wims_sip_msg_tag(m, WIMS_HDR_TO);
+	struct px_dialog *d;
+
+	if (!cid || !ttag.l || px->dialogs.n == 0)
+		return NULL;
+	d = dlg_find(px, cid->value, wims_sip_msg_tag(m, WIMS_HDR_FROM), ttag, flow_id);
+	return d ? d->routes : NULL;
 }
 
 bool wims_proxy__dlg_party(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id)

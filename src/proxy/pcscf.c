@@ -703,7 +703,7 @@ static bool token_register(struct px_req *r)
  * in a dialog to the top of its route set; REGISTER goes to [pcscf] scscf
  * (the I-CSCF).  Numeric addresses only: a domain name is left to the
  * configured next hop (located by DNS), which routes on by the Route. */
-static void route_hop(struct px_req *r, const struct pc_flow *f, bool initial)
+static void route_hop(struct px_req *r, const struct pc_flow *f, bool initial, const char *routes)
 {
 	struct wims_proxy *px = r->px;
 	struct wims_sip_vals it;
@@ -713,6 +713,10 @@ static void route_hop(struct px_req *r, const struct pc_flow *f, bool initial)
 	if (initial) {
 		if (f && f->service_route)
 			(void)wims_sip_list_next(wims_str_c(f->service_route), &pos, &top);
+	} else if (routes) { /* "Route: <uri>\r\n..." of the dialog (dialog.c) */
+		const char *v = strchr(routes, ':'), *end = v ? strstr(v, "\r\n") : NULL;
+		if (end)
+			top = wims_str_trim(wims_str_make(v + 1, (size_t)(end - v - 1)));
 	} else {
 		wims_sip_vals_init(&it, r->m, WIMS_HDR_ROUTE);
 		while (wims_sip_vals_next(&it))
@@ -733,7 +737,7 @@ static void from_browser(struct px_req *r)
 	bool initial = wims_sip_msg_tag(m, WIMS_HDR_TO).l == 0;
 	struct pc_flow *f = flow_get(px, id, m->method_id == WIMS_SIP_REGISTER);
 	struct wims_sip_vals it;
-	const char *pai;
+	const char *pai, *routes = NULL;
 
 	if (m->method_id == WIMS_SIP_REGISTER) {
 		if (!f) {
@@ -781,8 +785,23 @@ static void from_browser(struct px_req *r)
 		if (pai)
 			add_hdr(r, "P-Asserted-Identity: <%s>\r\n", pai);
 		add_charging_vector(r);
+	} else if ((routes = wims_proxy__dlg_routes(px, m, id))) {
+		/* an INVITE dialog wims saw made: its route set as learnt then
+		 * (RFC 3261 §12.2.1.1), not what the browser writes, which could
+		 * aim a request at any node of the trust domain */
+		remove_all(&r->ed, m, WIMS_HDR_ROUTE);
+		if (*routes)
+			add_hdr(r, "%s", routes);
+		remove_all(&r->ed, m, WIMS_HDR_P_PREFERRED_IDENTITY);
+	} else if (m->method_id == WIMS_SIP_BYE || m->method_id == WIMS_SIP_INVITE || m->method_id == WIMS_SIP_INFO) {
+		/* the requests of an INVITE dialog in one wims never saw made */
+		wims_log_rl(&rl_403, WIMS_LOG_INFO, "%.*s from flow %llu refused: no such dialog", (int)m->method.l,
+			    m->method.p, (unsigned long long)id);
+		reject(r, 481, "Call/Transaction Does Not Exist");
+		return;
 	} else {
-		/* RFC 3261 §16.4: the Route entries naming us are ours */
+		/* other dialogs (SUBSCRIBE, REFER; early ones): RFC 3261 §16.4, the
+		 * Route entries naming us are ours */
 		(void)wims_proxy__pop_own_routes(px, m, &r->ed);
 		remove_all(&r->ed, m, WIMS_HDR_P_PREFERRED_IDENTITY);
 	}
@@ -797,7 +816,7 @@ out:
 	r->out.addr = px->next_addr;
 	r->out.flow = NULL;
 	if (m->method_id != WIMS_SIP_REGISTER)
-		route_hop(r, f, initial);
+		route_hop(r, f, initial, initial ? NULL : routes);
 }
 
 /* ---- terminating requests ---- */

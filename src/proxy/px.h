@@ -300,6 +300,9 @@ void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg
 /** TS 24.229 §5.2.6.3.5: may browser flow flow_id send in-dialog request m?
  *  false when wims saw that dialog made on another flow only. */
 bool wims_proxy__dlg_party(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id);
+/** The route set toward the core (Route lines, "" for none) of the INVITE dialog that
+ *  in-dialog request m of browser flow flow_id belongs to; NULL: a dialog wims did not see made. */
+const char *wims_proxy__dlg_routes(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id);
 /** Release every dialog of flow id toward the core with BYE. */
 void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id);
 void wims_proxy__dlg_free_all(struct wims_proxy *px);

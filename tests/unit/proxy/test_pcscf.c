@@ -683,37 +683,63 @@ static void test_expiry_and_remove_all(void **state)
 	assert_string_equal(H(h->core.m[1], "P-Asserted-Identity", 0), "<sip:user0@ims.test>");
 	core_send(h, reply_to(resp, sizeof(resp), h->core.m[1], 200, "m200", ""));
 	assert_true(wait_q(h, &b->q, 2, 1000));
+	/* a call made while registered */
+	br_send(b, fmt(req, sizeof(req),
+		       "INVITE sip:callee@ims.test SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:callee@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=y\r\n"
+		       "Call-ID: old@test\r\nCSeq: 1 INVITE\r\nContact: <%s>\r\nContent-Length: 0\r\n\r\n",
+		       br_via(0, "i1"), br_contact(0)));
+	assert_true(wait_q(h, &h->core, 3, 1000));
+	fmt(extra, sizeof(extra), "Contact: <sip:callee@192.0.2.7>\r\nRecord-Route: <sip:scscf@127.0.0.1:%u;lr>\r\n",
+	    h->cport);
+	core_send(h, reply_to(resp, sizeof(resp), h->core.m[2], 200, "x", extra));
+	assert_true(wait_q(h, &b->q, 4, 1000)); /* 100 Trying, 200 */
 	settle(h, 1100);
 	br_send(b, fmt(req, sizeof(req),
 		       "MESSAGE sip:callee@ims.test SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
 		       "To: <sip:callee@ims.test>\r\nFrom: <sip:user0@ims.test>;tag=m0\r\n"
 		       "Call-ID: msg-e2@test\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
 		       br_via(0, "m2")));
-	assert_true(wait_q(h, &b->q, 3, 1000));
+	assert_true(wait_q(h, &b->q, 5, 1000));
 	assert_int_equal(STATUS(last(&b->q)), 403);
+	/* the registration ran out, the call may still end; its route set is
+	 * the dialog's, not what the browser writes */
 	br_send(b, fmt(req, sizeof(req),
 		       "BYE sip:callee@192.0.2.7 SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		       "Route: <sip:mgcf@198.51.100.9;lr>\r\n"
 		       "To: <sip:callee@ims.test>;tag=x\r\nFrom: <sip:user0@ims.test>;tag=y\r\n"
 		       "Call-ID: old@test\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
 		       br_via(0, "b1")));
-	assert_true(wait_q(h, &h->core, 3, 1000));
+	assert_true(wait_q(h, &h->core, 4, 1000));
 	assert_string_equal(SL(last(&h->core)), "BYE sip:callee@192.0.2.7 SIP/2.0");
+	assert_int_equal(VN(last(&h->core), WIMS_HDR_ROUTE), 1);
+	assert_string_equal(V(last(&h->core), WIMS_HDR_ROUTE, 0),
+			    fmt(extra, sizeof(extra), "<sip:scscf@127.0.0.1:%u;lr>", h->cport));
 	core_send(h, reply_to(resp, sizeof(resp), last(&h->core), 200, "", ""));
-	assert_true(wait_q(h, &b->q, 4, 1000));
+	assert_true(wait_q(h, &b->q, 6, 1000));
+	/* a BYE for a dialog wims never saw: 481, nothing to the core */
+	br_send(b, fmt(req, sizeof(req),
+		       "BYE sip:callee@192.0.2.7 SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n"
+		       "To: <sip:callee@ims.test>;tag=x2\r\nFrom: <sip:user0@ims.test>;tag=y2\r\n"
+		       "Call-ID: forged@test\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+		       br_via(0, "b2")));
+	assert_true(wait_q(h, &b->q, 7, 1000));
+	assert_int_equal(STATUS(last(&b->q)), 481);
+	assert_int_equal(h->core.n, 4);
 
 	/* registered again, then Contact: * */
 	br_send(b, br_register(req, sizeof(req), 0, 2, "r2", true, 600, "n0nce"));
-	assert_true(wait_q(h, &h->core, 4, 1000));
+	assert_true(wait_q(h, &h->core, 5, 1000));
 	core_send(h, reg_ok(resp, sizeof(resp), last(&h->core), 0, 600));
-	assert_true(wait_q(h, &b->q, 5, 1000));
+	assert_true(wait_q(h, &b->q, 8, 1000));
 	assert_int_equal(wims_proxy_stats(h->px)->bindings_open, 1);
 	br_register(req, sizeof(req), 0, 3, "r3", true, 0, "n0nce");
 	replace_once(req, sizeof(req), V(req, WIMS_HDR_CONTACT, 0), "*");
 	br_send(b, req);
-	assert_true(wait_q(h, &h->core, 5, 1000));
+	assert_true(wait_q(h, &h->core, 6, 1000));
 	assert_string_equal(H(last(&h->core), "Contact", 0), "*");
 	core_send(h, reply_to(resp, sizeof(resp), last(&h->core), 200, "regok", ""));
-	assert_true(wait_q(h, &b->q, 6, 1000));
+	assert_true(wait_q(h, &b->q, 9, 1000));
 	assert_int_equal(STATUS(last(&b->q)), 200);
 	assert_int_equal(wims_proxy_stats(h->px)->bindings_open, 0);
 	h_free(h);

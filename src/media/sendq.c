@@ -115,8 +115,8 @@ static void send_run(struct media__txq *q, int fd, unsigned from, unsigned to)
 	while (from < to) {
 		int r = sendmmsg(fd, &q->mm[from], to - from, 0);
 		media__add(&q->calls, 1);
-		if (r < 0) {
-			if (errno == EINTR)
+		if (r <= 0) { /* 0 should not happen for a non-empty run: dropped too, no endless loop */
+			if (r < 0 && errno == EINTR)
 				continue;
 			media__add(&q->dropped, 1);
 			count_failed(&q->cnt[from]);

@@ -355,8 +355,11 @@ void wims_proxy__dlg_free_all(struct wims_proxy *px)
 	wims_hash_walk(&px->dialogs, free_cb, px);
 }
 
-void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *why)
+void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *event)
 {
+	char why[96];
+
+	snprintf(why, sizeof(why), "De-registered by the network (%s)", event);
 	release_flow(px, flow_id, why, true);
 	wims_proxy__stimer_flow_gone(px, flow_id); /* released: no refresh or expiry any more */
 }

@@ -582,12 +582,10 @@ static bool re_has_impu(struct wims_proxy *px, uint64_t flow_id, const char *aor
 static void re_dereg(struct wims_proxy *px, uint64_t flow_id, const char *event)
 {
 	struct px_flow *f = flow_get(px, flow_id, false);
-	char why[96];
 
 	if (!f)
 		return;
-	snprintf(why, sizeof(why), "De-registered by the network (%s)", event);
-	wims_proxy__dlg_release_flow(px, flow_id, why);
+	wims_proxy__dlg_release_flow(px, flow_id, event);
 	f->reg_expires = 0;
 	wims_proxy__regev_flow_unregistered(px->regev, flow_id, false);
 }

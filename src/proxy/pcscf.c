@@ -157,12 +157,10 @@ static bool re_has_impu(struct wims_proxy *px, uint64_t id, const char *aor)
 static void re_dereg(struct wims_proxy *px, uint64_t id, const char *event)
 {
 	struct pc_flow *f = flow_get(px, id, false);
-	char why[96];
 
 	if (!f)
 		return;
-	snprintf(why, sizeof(why), "De-registered by the network (%s)", event);
-	wims_proxy__dlg_release_flow(px, id, why);
+	wims_proxy__dlg_release_flow(px, id, event);
 	flow_unregister(px, f, false);
 	f->was_registered = false;
 	f->net_dereg = true;

@@ -306,9 +306,10 @@ const char *wims_proxy__dlg_routes(struct wims_proxy *px, const struct wims_sip_
 /** Release every dialog of flow id toward the core with BYE. */
 void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id);
 void wims_proxy__dlg_free_all(struct wims_proxy *px);
-/** The network de-registered flow id (TS 24.229 §5.2.5.2): release each of its dialogs with
- *  BYE toward the core and toward the browser, both with Reason text `why`. */
-void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *why);
+/** The network de-registered flow id (TS 24.229 §5.2.5.2; event: the reg event's name): release
+ *  each of its dialogs with BYE toward the core and toward the browser, both with the Reason
+ *  text "De-registered by the network (event)". */
+void wims_proxy__dlg_release_flow(struct wims_proxy *px, uint64_t flow_id, const char *event);
 
 /* ---- regevent.c: reg event subscriptions of the P-CSCF (TS 24.229 §5.2.3) or of the IWU's UEs (§5.1.1.3) ---- */
 struct px_regev;

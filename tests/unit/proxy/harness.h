@@ -484,6 +484,26 @@ static HU bool wait_q(struct h *h, struct msgq *q, size_t n, unsigned ms)
 	return q->n >= n;
 }
 
+/* The first message from index from on that the core got starting with start, or NULL. */
+static HU const char *find_core(struct h *h, const char *start, size_t from)
+{
+	for (size_t i = from; i < h->core.n; i++)
+		if (strncmp(h->core.m[i], start, strlen(start)) == 0)
+			return h->core.m[i];
+	return NULL;
+}
+
+/* The same, waiting for it at most ms. */
+static HU const char *wait_core(struct h *h, const char *start, size_t from, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+	const char *m;
+
+	while (!(m = find_core(h, start, from)) && now_ms() < end)
+		spin_once(h);
+	return m;
+}
+
 /* Run until h->dups reaches n; false after ms. */
 static HU bool wait_dups(struct h *h, unsigned n, unsigned ms)
 {

@@ -36,24 +36,6 @@ static const char *br_contact(unsigned i)
 	return o;
 }
 
-static const char *find_core(struct h *h, const char *start, size_t from)
-{
-	for (size_t i = from; i < h->core.n; i++)
-		if (strncmp(h->core.m[i], start, strlen(start)) == 0)
-			return h->core.m[i];
-	return NULL;
-}
-
-static const char *wait_core(struct h *h, const char *start, size_t from, unsigned ms)
-{
-	uint64_t end = now_ms() + ms;
-	const char *m;
-
-	while (!(m = find_core(h, start, from)) && now_ms() < end)
-		spin_once(h);
-	return m;
-}
-
 /* Browser i registers as alice (expires 0: de-registers); the core's 200
  * lists wimsd's token Contact, the P-Associated-URIs and a Service-Route.
  * Returns the token Contact URI wimsd registered. */

@@ -78,24 +78,6 @@ static void do_register(struct h *h, struct browser *b, unsigned i, unsigned exp
 	assert_int_equal(STATUS(last(&b->q)), 200);
 }
 
-static const char *find_core(struct h *h, const char *start, size_t from)
-{
-	for (size_t i = from; i < h->core.n; i++)
-		if (strncmp(h->core.m[i], start, strlen(start)) == 0)
-			return h->core.m[i];
-	return NULL;
-}
-
-static const char *wait_core(struct h *h, const char *start, size_t from, unsigned ms)
-{
-	uint64_t end = now_ms() + ms;
-	const char *m;
-
-	while (!(m = find_core(h, start, from)) && now_ms() < end)
-		spin_once(h);
-	return m;
-}
-
 /* The URI of the SUBSCRIBE's Contact: where NOTIFYs go. */
 static const char *contact_of(const char *sub)
 {

@@ -81,19 +81,22 @@ static int contact_uri(const struct wims_sip_msg *m, struct wims_str *uri)
 }
 
 /* Record-Route values of m as Route lines, reversed for the caller's side
- * (RFC 3261 §12.1.2).  Our own entries ([iwu] record_route) are left out:
- * the BYE starts here, it must not be routed back to us. */
+ * (RFC 3261 §12.1.2), toward the core: the leading entries that are ours
+ * (this side's, which wims pops from the browser's requests) are left out,
+ * since the request starts here.  Ours further down stay: when both parties
+ * are browsers, the other one's flow is reached through them. */
 static void route_set(struct wims_proxy *px, struct wims_wbuf *w, const struct wims_sip_msg *m, bool reverse)
 {
 	struct wims_str v[WIMS_SIP_MAX_ROUTE];
 	struct wims_sip_vals it;
-	size_t n = 0;
+	size_t n = 0, i = 0;
 
 	wims_sip_vals_init(&it, m, WIMS_HDR_RECORD_ROUTE);
 	while (n < WIMS_SIP_MAX_ROUTE && wims_sip_vals_next(&it))
-		if (!wims_proxy__route_is_us(px, it.value))
-			v[n++] = it.value;
-	for (size_t i = 0; i < n; i++) {
+		v[n++] = it.value;
+	while (i < n && wims_proxy__route_is_us(px, v[reverse ? n - 1 - i : i]))
+		i++;
+	for (; i < n; i++) {
 		struct wims_str r = v[reverse ? n - 1 - i : i];
 		wims_wbuf_printf(w, "Route: %.*s\r\n", (int)r.l, r.p);
 	}

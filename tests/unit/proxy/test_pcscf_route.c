@@ -146,6 +146,60 @@ static void test_service_route_hop(void **state)
 	h_free(h);
 }
 
+/* Both parties are browsers of this wims: the other one's entries (ours too)
+ * stay in the route set below the S-CSCF's, or the BYE could not reach it. */
+static void test_route_set_browser_to_browser(void **state)
+{
+	struct h *h = pc_up();
+	struct browser *b = br_open(h, 0, WIMS_SIP_WSS);
+	char req[4096], resp[4096], extra[2048], got[8192], inv[8192], sr[128], bws[128], bcore[128];
+	const char *m;
+	uint16_t sport;
+	int sfd = scscf_open(&sport);
+	size_t nb;
+
+	(void)state;
+	call_up(h, b, sfd, sport, inv, sizeof(inv));
+	/* a second call whose 2xx names the callee's side of this wims as well */
+	fmt(bws, sizeof(bws), "<sip:bobtok@127.0.0.1:%u;transport=ws;lr>", h->port);
+	fmt(bcore, sizeof(bcore), "<sip:bobtok@127.0.0.1:%u;lr>", h->port);
+	br_send(b, fmt(req, sizeof(req),
+		       "INVITE sip:bob@ims.test SIP/2.0\r\nVia: SIP/2.0/WSS b0.invalid;branch=z9hG4bKi2\r\n"
+		       "Max-Forwards: 70\r\nTo: <sip:bob@ims.test>\r\nFrom: <sip:alice@ims.test>;tag=a2\r\n"
+		       "Call-ID: c2@test\r\nCSeq: 1 INVITE\r\nContact: <sip:a@x.invalid;transport=ws>\r\n"
+		       "Content-Length: 0\r\n\r\n"));
+	do
+		m = scscf_recv(h, sfd, got, sizeof(got), 1000);
+	while (m && strncmp(m, "INVITE ", 7) != 0);
+	assert_non_null(m);
+	snprintf(inv, sizeof(inv), "%s", m);
+	fmt(sr, sizeof(sr), "<sip:127.0.0.1:%u;lr>", sport);
+	fmt(extra, sizeof(extra),
+	    "Record-Route: %s\r\nRecord-Route: %s\r\nRecord-Route: %s\r\nRecord-Route: %s\r\n"
+	    "Record-Route: %s\r\nContact: <sip:b@y.invalid;transport=ws>\r\n",
+	    bws, bcore, sr, V(inv, WIMS_HDR_RECORD_ROUTE, 0), V(inv, WIMS_HDR_RECORD_ROUTE, 1));
+	nb = b->q.n;
+	scscf_send(h, sfd, reply_to(resp, sizeof(resp), inv, 200, "b2", extra));
+	assert_true(wait_q(h, &b->q, nb + 1, 1000));
+	/* the BYE goes to the S-CSCF, then back to this wims toward bob */
+	br_send(b, fmt(req, sizeof(req),
+		       "BYE sip:b@y.invalid;transport=ws SIP/2.0\r\nVia: SIP/2.0/WSS b0.invalid;branch=z9hG4bKb2\r\n"
+		       "Max-Forwards: 70\r\nRoute: %s, %s, %s, %s, %s\r\n"
+		       "To: <sip:bob@ims.test>;tag=b2\r\nFrom: <sip:alice@ims.test>;tag=a2\r\n"
+		       "Call-ID: c2@test\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+		       V(inv, WIMS_HDR_RECORD_ROUTE, 1), V(inv, WIMS_HDR_RECORD_ROUTE, 0), sr, bcore, bws));
+	do
+		m = scscf_recv(h, sfd, got, sizeof(got), 1000);
+	while (m && strncmp(m, "BYE ", 4) != 0);
+	assert_non_null(m);
+	assert_int_equal(VN(m, WIMS_HDR_ROUTE), 3);
+	assert_string_equal(V(m, WIMS_HDR_ROUTE, 0), sr);
+	assert_string_equal(V(m, WIMS_HDR_ROUTE, 1), bcore);
+	assert_string_equal(V(m, WIMS_HDR_ROUTE, 2), bws);
+	close(sfd);
+	h_free(h);
+}
+
 /* The BYE wims sends itself when the browser's connection drops follows the
  * dialog's route set too. */
 static void test_lost_flow_bye_hop(void **state)
@@ -230,6 +284,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_service_route_hop),
 	    cmocka_unit_test(test_lost_flow_bye_hop),
+	    cmocka_unit_test(test_route_set_browser_to_browser),
 	    cmocka_unit_test(test_aka_keys_removed),
 	    cmocka_unit_test(test_hop_of_route),
 	};

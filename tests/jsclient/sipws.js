@@ -86,6 +86,7 @@ const via = () => `Via: SIP/2.0/WS ${host};branch=z9hG4bK${rnd(8)}`;
 const contact = `Contact: <sip:${rnd(4)}@${host};transport=ws>`;
 
 async function publish() {
+  await register();
   const body = `<?xml version="1.0" encoding="UTF-8"?>\r\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${o.from}"><tuple id="wims"><status><basic>open</basic></status><note>wims-publish</note></tuple></presence>\r\n`;
   send([`PUBLISH ${o.to} SIP/2.0`, via(), 'Max-Forwards: 70', `From: <${o.from}>;tag=${fromTag}`, `To: <${o.to}>`,
     `Call-ID: ${callId}`, `CSeq: ${cseq} PUBLISH`, 'Event: presence', 'Expires: 60', 'Content-Type: application/pidf+xml'], body);
@@ -97,6 +98,7 @@ async function publish() {
 }
 
 async function prackCall() {
+  await register();
   const sdp = ['v=0', `o=- ${rnd(4)} 1 IN IP4 127.0.0.1`, 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
     'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
   const inv = cseq;
@@ -134,22 +136,27 @@ async function prackCall() {
 }
 
 const md5 = (x) => crypto.createHash('md5').update(x).digest('hex');
+// REGISTER (digest) as --from, in a Call-ID of its own: the requests that
+// follow keep their CSeq numbers (a gateway in front of a P-CSCF lets only a
+// registered connection send, as the P-CSCF would)
 async function register() {
   const user = /^sip:([^@]+)@(.+)$/.exec(o.from);
-  const reg = (n, auth) => send([`REGISTER sip:${user[2]} SIP/2.0`, via(), 'Max-Forwards: 70', `From: <${o.from}>;tag=${fromTag}`,
-    `To: <${o.from}>`, `Call-ID: ${callId}`, `CSeq: ${n} REGISTER`,
+  const regCall = rnd(10), regTag = rnd(5);
+  let regSeq = 1;
+  const reg = (n, auth) => send([`REGISTER sip:${user[2]} SIP/2.0`, via(), 'Max-Forwards: 70', `From: <${o.from}>;tag=${regTag}`,
+    `To: <${o.from}>`, `Call-ID: ${regCall}`, `CSeq: ${n} REGISTER`,
     `${contact};reg-id=1;+sip.instance="<urn:uuid:${crypto.randomUUID()}>"`, 'Expires: 600', 'Supported: path, outbound', auth]);
-  reg(cseq);
-  let r = await next((m) => m.code >= 200 && m.get('cseq') === `${cseq} REGISTER`);
+  reg(regSeq);
+  let r = await next((m) => m.code >= 200 && m.get('cseq') === `${regSeq} REGISTER` && m.get('call-id') === regCall);
   if (r.code === 401) {
     const ch = r.get('www-authenticate');
     const p = (k) => (new RegExp(`${k}="?([^",]+)"?`).exec(ch) || [])[1];
     const uri = `sip:${user[2]}`, cnonce = rnd(6), nc = '00000001';
     const ha1 = md5(`${user[1]}:${p('realm')}:${o.password}`), ha2 = md5(`REGISTER:${uri}`);
     const resp = md5(`${ha1}:${p('nonce')}:${nc}:${cnonce}:auth:${ha2}`);
-    cseq++;
-    reg(cseq, `Authorization: Digest username="${user[1]}", realm="${p('realm')}", nonce="${p('nonce')}", uri="${uri}", response="${resp}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}"` + (p('opaque') ? `, opaque="${p('opaque')}"` : ''));
-    r = await next((m) => m.code >= 200 && m.get('cseq') === `${cseq} REGISTER`);
+    regSeq++;
+    reg(regSeq, `Authorization: Digest username="${user[1]}", realm="${p('realm')}", nonce="${p('nonce')}", uri="${uri}", response="${resp}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}"` + (p('opaque') ? `, opaque="${p('opaque')}"` : ''));
+    r = await next((m) => m.code >= 200 && m.get('cseq') === `${regSeq} REGISTER` && m.get('call-id') === regCall);
   }
   ev('registered', { code: r.code });
   if (r.code !== 200) fail(`REGISTER got ${r.first}`);

@@ -726,8 +726,11 @@ int wims_proxy_alloc(struct wims_proxy **pp, uv_loop_t *loop, struct wims_sip_tp
 	if (px->next_proto == WIMS_SIP_TLS && !conf->sip_listen_tls[0])
 		wims_log(WIMS_LOG_WARN, "the next hop is TLS but [sip] listen_tls is empty: requests from the core "
 					"reach wims only if it reuses wims's connection");
-	if ((rc = px->role->init(px, err, errlen)))
+	if ((rc = px->role->init(px, err, errlen))) {
+		wims_proxy__regev_free(px->regev); /* what the role made before it failed */
+		px->role->free(px);
 		goto fail;
+	}
 	wims_proxy__stimer_init(px);
 	*pp = px;
 	return 0;
@@ -747,11 +750,13 @@ size_t wims_proxy_busy(const struct wims_proxy *px)
 	return wims_proxy__tsx_pending(px);
 }
 
+/* Shutting down: the core is told that the reg event subscriptions end (a
+ * notifier that kept them would NOTIFY a process that is gone, and its
+ * successor would answer 481 to each). */
 void wims_proxy_drain(struct wims_proxy *px)
 {
 	px->draining = true;
-	if (px->role->drain)
-		px->role->drain(px);
+	wims_proxy__regev_drain(px->regev);
 }
 
 void wims_proxy_free(struct wims_proxy *px)
@@ -764,6 +769,7 @@ void wims_proxy_free(struct wims_proxy *px)
 	wims_proxy__dlg_free_all(px);
 	wims_proxy__pc_free_all(px);
 	wims_proxy__stimer_free_all(px);
+	wims_proxy__regev_free(px->regev);
 	px->role->free(px);
 	wims_hash_fini(&px->tsx_srv);
 	wims_hash_fini(&px->tsx_cli);

@@ -20,7 +20,7 @@ struct px_dialog {
 	uint32_t cseq;        /* the browser's last CSeq in this dialog */
 	char *reqline;        /* "BYE <remote target> SIP/2.0\r\n" */
 	char *rest;           /* Route, From, To, Call-ID lines */
-	char *routes;         /* its Route lines alone ("" for none): the route set toward the core */
+	size_t routes_len;    /* the Route lines at the start of rest: the route set toward the core */
 	/* the same toward the browser (network de-registration, TS 24.229 §5.2.5.2) */
 	uint32_t cseq_core;   /* the core side's last CSeq in this dialog */
 	char *b_reqline;      /* "BYE <browser's Contact> SIP/2.0\r\n" */
@@ -34,7 +34,6 @@ static void dlg_free(struct wims_proxy *px, struct px_dialog *d)
 	px->st.dialogs_open = px->dialogs.n;
 	free(d->reqline);
 	free(d->rest);
-	free(d->routes);
 	free(d->b_reqline);
 	free(d->b_rest);
 	free(d);
@@ -181,7 +180,6 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 	wims_wbuf_printf(&w, "Call-ID: %.*s\r\n", (int)cid->value.l, cid->value.p);
 	if (w.err)
 		goto out;
-	struct wims_str rlines = wims_str_make(w.p, routes_len);
 	d = dlg_find(px, cid->value, ftag, ttag, flow_id);
 	if (!d) {
 		d = calloc(1, sizeof(*d));
@@ -207,11 +205,9 @@ void wims_proxy__dlg_on_response(struct wims_proxy *px, struct px_tsx *t, const 
 	d->reqline = dup_str(wims_str_c(line));
 	/* RFC 3261 §12.2.1.2, §12.2.2: a target refresh (re-INVITE) updates the
 	 * remote target only; the route set is the one the dialog began with */
-	if (!d->rest)
+	if (!d->rest) {
 		d->rest = dup_str(wims_wbuf_str(&w));
-	if (!d->routes && (d->routes = malloc(rlines.l + 1))) {
-		memcpy(d->routes, rlines.p, rlines.l);
-		d->routes[rlines.l] = 0;
+		d->routes_len = routes_len;
 	}
 	if (!d->b_rest)
 		browser_side(d, t, resp, browser_uac);
@@ -221,16 +217,16 @@ out:
 	free(req);
 }
 
-const char *wims_proxy__dlg_routes(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id)
+struct wims_str wims_proxy__dlg_routes(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id)
 {
 	const struct wims_sip_hdr *cid = wims_sip_msg_hdr(m, WIMS_HDR_CALL_ID);
 	struct wims_str ttag = wims_sip_msg_tag(m, WIMS_HDR_TO);
 	struct px_dialog *d;
 
 	if (!cid || !ttag.l || px->dialogs.n == 0)
-		return NULL;
+		return WIMS_STR_NULL;
 	d = dlg_find(px, cid->value, wims_sip_msg_tag(m, WIMS_HDR_FROM), ttag, flow_id);
-	return d ? d->routes : NULL;
+	return d && d->rest ? wims_str_make(d->rest, d->routes_len) : WIMS_STR_NULL;
 }
 
 bool wims_proxy__dlg_party(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id)

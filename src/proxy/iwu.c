@@ -71,8 +71,6 @@ static int iwu_init(struct wims_proxy *px, char *err, size_t errlen)
 {
 	const char *s = px->conf->iwu_flow_secret;
 
-	(void)err;
-	(void)errlen;
 	if (s[0]) /* a fixed secret keeps tokens valid across restarts */
 		(void)EVP_Digest(s, strlen(s), px->secret, NULL, EVP_sha256(), NULL);
 	if (px->conf->iwu_reg_subscribe &&
@@ -502,8 +500,6 @@ static void register_ok(struct wims_proxy *px, struct px_tsx *t, const struct wi
 static void iwu_response(struct wims_proxy *px, struct px_tsx *t, const struct wims_sip_msg *m,
 			 struct wims_sip_edits *ed, struct wims_wbuf *scratch)
 {
-	if (px->regev && !t->up.flow && wims_proxy__regev_response(px->regev, t, m))
-		return; /* the answer to a SUBSCRIBE wims made for a browser: it ends here */
 	if (px_proto_is_ws(t->up.proto)) {
 		if (t->method == WIMS_SIP_REGISTER && m->status >= 200 && m->status < 300)
 			register_ok(px, t, m, ed, scratch);
@@ -546,15 +542,7 @@ static void free_rec(struct wims_hnode *n)
 
 static void iwu_free(struct wims_proxy *px)
 {
-	wims_proxy__regev_free(px->regev);
-	px->regev = NULL;
 	wims_proxy__flows_clear(px, free_rec);
-}
-
-/* Shutting down: the subscriptions made for the browsers end (regevent.c). */
-static void iwu_drain(struct wims_proxy *px)
-{
-	wims_proxy__regev_drain(px->regev);
 }
 
 /* ---- reg event (regevent.c): the browsers' UE subscriptions ---- */
@@ -619,7 +607,6 @@ const struct px_role wims_proxy__iwu_role = {
 	.flow_gone = iwu_flow_gone,
 	.free = iwu_free,
 	.flows_json = iwu_flows_json,
-	.drain = iwu_drain,
 };
 
 /* ---- admin ---- */

@@ -77,7 +77,6 @@ struct pc_state {
 	bool token_mode;            /* REGISTER needs a WAF token (TS 24.371 §6.1) */
 	struct wims_jwt_keys keys;
 	EVP_PKEY *pub;
-	struct px_regev *re; /* reg event subscriptions ([pcscf] reg_subscribe), NULL: off */
 	uv_timer_t sweep;    /* registrations that ran out without a refresh (on_sweep) */
 };
 
@@ -119,8 +118,6 @@ static int token_init(struct wims_proxy *px, struct pc_state *st, char *err, siz
 static struct pc_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create);
 static void flow_unregister(struct wims_proxy *px, struct pc_flow *f, bool deregistered);
 
-/* Kamailio reports the Contact URI as registered; another S-CSCF may
- * rewrite its parameters: the same user, host and port count as well. */
 /* Is uri, as the registrar reports it, the Contact f registered?  The same
  * string, or failing that the same user, host and port (a registrar may
  * reorder or drop URI parameters such as ;ob, RFC 3261 §19.1.4). */
@@ -227,9 +224,8 @@ static int pcscf_init(struct wims_proxy *px, char *err, size_t errlen)
 	uv_timer_start(&st->sweep, on_sweep, PC_SWEEP_MS, PC_SWEEP_MS);
 	uv_unref((uv_handle_t *)&st->sweep);
 	if (px->conf->pcscf_reg_subscribe &&
-	    wims_proxy__regev_alloc(&st->re, px, &re_ops, px->conf->pcscf_reg_subscribe_expires))
+	    wims_proxy__regev_alloc(&px->regev, px, &re_ops, px->conf->pcscf_reg_subscribe_expires))
 		return -ENOMEM;
-	px->regev = st->re;
 	return token_init(px, st, err, errlen);
 }
 
@@ -252,10 +248,8 @@ static struct pc_flow *flow_get(struct wims_proxy *px, uint64_t id, bool create)
 /* deregistered: by a 2xx to the UE's REGISTER (the S-CSCF notifies it) */
 static void flow_unregister(struct wims_proxy *px, struct pc_flow *f, bool deregistered)
 {
-	struct pc_state *st = px->role_priv;
-
-	if (st && st->re && f->reg_expires)
-		wims_proxy__regev_flow_unregistered(st->re, f->id, deregistered);
+	if (f->reg_expires)
+		wims_proxy__regev_flow_unregistered(px->regev, f->id, deregistered);
 	if (f->reg_expires && px->st.bindings_open)
 		px->st.bindings_open--;
 	f->reg_expires = 0;
@@ -307,7 +301,6 @@ static void remove_all(struct wims_sip_edits *ed, const struct wims_sip_msg *m, 
 		wims_sip_edit_remove_hdr(ed, m, h);
 }
 
-/* TS 24.229 §4.4: headers of the trust domain never come from a UE. */
 /* Remove every header named one of names[] (headers the parser has no id for). */
 static void remove_named(struct wims_sip_edits *ed, const struct wims_sip_msg *m, const char *const names[],
 			 size_t n)
@@ -321,6 +314,7 @@ static void remove_named(struct wims_sip_edits *ed, const struct wims_sip_msg *m
 static const char *const untrusted_from_ue[] = {"P-Served-User", "P-Asserted-Service", "P-Profile-Key",
 						 "P-Called-Party-ID"};
 
+/* TS 24.229 §4.4: headers of the trust domain never come from a UE. */
 static void strip_untrusted(struct wims_sip_edits *ed, const struct wims_sip_msg *m)
 {
 	static const enum wims_sip_hdr_id ids[] = {
@@ -611,9 +605,8 @@ static void register_ok(struct wims_proxy *px, struct pc_flow *f, const struct w
 		 (unsigned long long)f->id, f->n_impu ? f->impu[0] : "?", f->n_impu, exp);
 	f->net_dereg = false;
 	/* TS 24.229 §5.2.3: subscribe to the reg event of the default IMPU */
-	struct pc_state *st = px->role_priv;
-	if (st->re && f->n_impu)
-		wims_proxy__regev_flow_registered(st->re, f->id, f->impu[0]);
+	if (f->n_impu)
+		wims_proxy__regev_flow_registered(px->regev, f->id, f->impu[0]);
 }
 
 /* ---- originating requests (TS 24.229 §5.2.6.3) ---- */
@@ -701,7 +694,7 @@ static bool token_register(struct px_req *r)
  * in a dialog to the top of its route set; REGISTER goes to [pcscf] scscf
  * (the I-CSCF).  Numeric addresses only: a domain name is left to the
  * configured next hop (located by DNS), which routes on by the Route. */
-static void route_hop(struct px_req *r, const struct pc_flow *f, bool initial, const char *routes)
+static void route_hop(struct px_req *r, const struct pc_flow *f, bool initial, struct wims_str routes)
 {
 	struct wims_proxy *px = r->px;
 	struct wims_sip_vals it;
@@ -711,8 +704,9 @@ static void route_hop(struct px_req *r, const struct pc_flow *f, bool initial, c
 	if (initial) {
 		if (f && f->service_route)
 			(void)wims_sip_list_next(wims_str_c(f->service_route), &pos, &top);
-	} else if (routes) { /* "Route: <uri>\r\n..." of the dialog (dialog.c) */
-		const char *v = strchr(routes, ':'), *end = v ? strstr(v, "\r\n") : NULL;
+	} else if (routes.p) { /* "Route: <uri>\r\n..." of the dialog (dialog.c) */
+		const char *v = memchr(routes.p, ':', routes.l);
+		const char *end = v ? memchr(v, '\r', routes.l - (size_t)(v - routes.p)) : NULL;
 		if (end)
 			top = wims_str_trim(wims_str_make(v + 1, (size_t)(end - v - 1)));
 	} else {
@@ -735,7 +729,8 @@ static void from_browser(struct px_req *r)
 	bool initial = wims_sip_msg_tag(m, WIMS_HDR_TO).l == 0;
 	struct pc_flow *f = flow_get(px, id, m->method_id == WIMS_SIP_REGISTER);
 	struct wims_sip_vals it;
-	const char *pai, *routes = NULL;
+	const char *pai;
+	struct wims_str routes = WIMS_STR_NULL;
 
 	if (m->method_id == WIMS_SIP_REGISTER) {
 		if (!f) {
@@ -783,13 +778,13 @@ static void from_browser(struct px_req *r)
 		if (pai)
 			add_hdr(r, "P-Asserted-Identity: <%s>\r\n", pai);
 		add_charging_vector(r);
-	} else if ((routes = wims_proxy__dlg_routes(px, m, id))) {
+	} else if ((routes = wims_proxy__dlg_routes(px, m, id)).p) {
 		/* an INVITE dialog wims saw made: its route set as learnt then
 		 * (RFC 3261 §12.2.1.1), not what the browser writes, which could
 		 * aim a request at any node of the trust domain */
 		remove_all(&r->ed, m, WIMS_HDR_ROUTE);
-		if (*routes)
-			add_hdr(r, "%s", routes);
+		if (routes.l)
+			add_hdr(r, "%.*s", (int)routes.l, routes.p);
 		remove_all(&r->ed, m, WIMS_HDR_P_PREFERRED_IDENTITY);
 	} else if (m->method_id == WIMS_SIP_BYE || m->method_id == WIMS_SIP_INVITE || m->method_id == WIMS_SIP_INFO) {
 		/* the requests of an INVITE dialog in one wims never saw made */
@@ -814,7 +809,7 @@ out:
 	r->out.addr = px->next_addr;
 	r->out.flow = NULL;
 	if (m->method_id != WIMS_SIP_REGISTER)
-		route_hop(r, f, initial, initial ? NULL : routes);
+		route_hop(r, f, initial, routes);
 }
 
 /* ---- terminating requests ---- */
@@ -850,10 +845,9 @@ static void from_core(struct px_req *r)
 	bool ob;
 
 	if (flow_of(r, &id, &ob)) {
-		struct pc_state *st = px->role_priv;
 		/* TS 24.229 §5.2.5.2: a NOTIFY of our reg event subscriptions */
-		if (st->re && m->method_id == WIMS_SIP_NOTIFY && wims_proxy__regev_for_us(m)) {
-			wims_proxy__regev_notify(st->re, r);
+		if (px->regev && m->method_id == WIMS_SIP_NOTIFY && wims_proxy__regev_for_us(m)) {
+			wims_proxy__regev_notify(px->regev, r);
 			return;
 		}
 		/* OPTIONS to wimsd itself (keep-alive, capabilities): RFC 3261 §11.2 */
@@ -957,10 +951,7 @@ static void pcscf_response(struct wims_proxy *px, struct px_tsx *t, const struct
 			   struct wims_sip_edits *ed, struct wims_wbuf *scratch)
 {
 	struct pc_flow *f;
-	struct pc_state *st = px->role_priv;
 
-	if (st->re && !t->up.flow && wims_proxy__regev_response(st->re, t, m))
-		return; /* the answer to one of our SUBSCRIBEs: it ends here */
 	if (px_proto_is_ws(t->up.proto)) {
 		/* toward the browser: charging information stays in the core */
 		strip_core_only(ed, m);
@@ -1022,7 +1013,6 @@ static void pcscf_free(struct wims_proxy *px)
 	px->role_priv = NULL;
 	if (st) {
 		EVP_PKEY_free(st->pub);
-		wims_proxy__regev_free(st->re);
 		uv_close((uv_handle_t *)&st->sweep, sweep_closed); /* st goes with it */
 	}
 }
@@ -1070,17 +1060,6 @@ static void pcscf_flows_json(const struct wims_proxy *px, struct wims_wbuf *out)
 	wims_wbuf_puts(out, "]\n");
 }
 
-/* Shutting down: the S-CSCF is told that the subscriptions end (a notifier
- * that kept them would NOTIFY a process that is gone, and its successor
- * would answer 481 to each). */
-static void pcscf_drain(struct wims_proxy *px)
-{
-	struct pc_state *st = px->role_priv;
-
-	if (st && st->re)
-		wims_proxy__regev_drain(st->re);
-}
-
 const struct px_role wims_proxy__pcscf_role = {
     .name = "P-CSCF",
     .init = pcscf_init,
@@ -1089,5 +1068,4 @@ const struct px_role wims_proxy__pcscf_role = {
     .flow_gone = pcscf_flow_gone,
     .free = pcscf_free,
     .flows_json = pcscf_flows_json,
-    .drain = pcscf_drain,
 };

@@ -101,7 +101,7 @@ struct wims_proxy {
 	unsigned t1, t2, t4;
 	const struct px_role *role;
 	void *role_priv; /* the role's own state (its init allocates it, its free frees it) */
-	struct px_regev *regev; /* the role's reg event subscriptions (regevent.c), NULL: none */
+	struct px_regev *regev; /* reg event subscriptions the role made (regevent.c; the core drains and frees them), NULL: none */
 	/* the local addresses of the WebSocket connections wims put in a Record-Route
 	 * (a wildcard listen address names none of them: route_is_us) */
 	struct wims_addr ws_locals[PX_WS_LOCALS];
@@ -259,8 +259,6 @@ struct px_role {
 	void (*free)(struct wims_proxy *px);
 	/** The browsers' flows as a JSON array (wims_proxy_flows_json). */
 	void (*flows_json)(const struct wims_proxy *px, struct wims_wbuf *out);
-	/** Shutting down (optional): end what the role keeps open toward the core. */
-	void (*drain)(struct wims_proxy *px);
 };
 
 /** RFC 3261 §16.4: remove the Route entries at the top that name us, and
@@ -300,9 +298,9 @@ void wims_proxy__dlg_on_request(struct wims_proxy *px, const struct wims_sip_msg
 /** TS 24.229 §5.2.6.3.5: may browser flow flow_id send in-dialog request m?
  *  false when wims saw that dialog made on another flow only. */
 bool wims_proxy__dlg_party(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id);
-/** The route set toward the core (Route lines, "" for none) of the INVITE dialog that
- *  in-dialog request m of browser flow flow_id belongs to; NULL: a dialog wims did not see made. */
-const char *wims_proxy__dlg_routes(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id);
+/** The route set toward the core (its Route lines, empty for none) of the INVITE dialog that
+ *  in-dialog request m of browser flow flow_id belongs to; .p NULL: a dialog wims did not see made. */
+struct wims_str wims_proxy__dlg_routes(struct wims_proxy *px, const struct wims_sip_msg *m, uint64_t flow_id);
 /** Release every dialog of flow id toward the core with BYE. */
 void wims_proxy__dlg_flow_gone(struct wims_proxy *px, uint64_t flow_id);
 void wims_proxy__dlg_free_all(struct wims_proxy *px);

@@ -326,20 +326,18 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 	if (re->ops->ue_lines) { /* the flow's own subscription: kept while its identity stays */
 		struct wims_hnode *n = wims_hash_find(&re->by_flow, flow_id);
 		s = n ? wims_container_of(n, struct re_fref, hn)->s : NULL;
-		if (s && strcasecmp(s->impu, impu) == 0) {
-			if (s->closing) { /* registered again before the notifier ended it: kept, refreshed */
-				s->closing = false;
-				sub_send(s, s->want);
-			}
-			return;
-		}
-		if (s)
+		if (s && strcasecmp(s->impu, impu) != 0) {
 			wims_proxy__regev_flow_unregistered(re, flow_id, false);
-		s = NULL;
+			s = NULL;
+		}
 	} else {
 		s = sub_find(re, impu); /* one being ended does not count: a new one */
 	}
 	if (s) {
+		if (s->closing) { /* registered again before the notifier ended it: kept, refreshed */
+			s->closing = false;
+			sub_send(s, s->want);
+		}
 		for (size_t i = 0; i < s->n_flows; i++)
 			if (flow_of(s, i) == flow_id)
 				return;
@@ -349,10 +347,6 @@ void wims_proxy__regev_flow_registered(struct px_regev *re, uint64_t flow_id, co
 			wims_log_rl(&rl_re, WIMS_LOG_WARN,
 				    "reg event: more than %u flows registered as %s: flow %llu is not released by its NOTIFYs",
 				    RE_MAX_FLOWS, s->impu, (unsigned long long)flow_id);
-		if (s->closing) { /* registered again before the notifier ended it: kept, refreshed */
-			s->closing = false;
-			sub_send(s, s->want);
-		}
 		return;
 	}
 	s = calloc(1, sizeof(*s));

@@ -672,6 +672,8 @@ static void forward_up(struct px_tsx *t, const struct wims_sip_msg *m, const str
 		return; /* to a refresh of stimer.c: wims_proxy__stimer_done, no media, nobody upstream */
 	if (wims_proxy__pc_local_response(px, t, m))
 		return; /* to a PRACK or UPDATE of precond.c */
+	if (wims_proxy__regev_response(px->regev, t, m))
+		return; /* to a reg event SUBSCRIBE of regevent.c */
 	if (!(mem = wims_proxy__mem_get(px)))
 		return;
 	wims_sip_edits_init(&ed);
